@@ -1,0 +1,171 @@
+"""The plan as a pure function of answers and what Azure already has (no Azure involved)."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from wizard.answers import answers_from_dict
+from wizard.azure.catalog import KubeVersion, MeshRevision
+from wizard.plan import Observed, build_plan, needed_flags
+from wizard.spec import desired_cluster
+
+SUB = "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"
+VERSIONS = [
+    KubeVersion("1.32", ("1.32.7",), ("AKSLongTermSupport",)),
+    KubeVersion("1.33", ("1.33.2", "1.33.5")),
+    KubeVersion("1.34", ("1.34.1", "1.34.3", "1.34.2"), ("KubernetesOfficial", "AKSLongTermSupport"), is_default=True),
+    KubeVersion("1.35", ("1.35.0",)),
+]
+REVISIONS = [
+    MeshRevision("asm-1-25", ("1.31", "1.32", "1.33")),
+    MeshRevision("asm-1-26", ("1.32", "1.33", "1.34")),
+    MeshRevision("asm-1-27", ("1.33", "1.34", "1.35")),
+]
+
+
+def answers(**overrides):
+    data = {
+        "azure": {"subscription": "Simulated Subscription", "location": "eastus2"},
+        "resource_group": {"name": "rg-ai"},
+        "cluster": {"name": "aks-ai"},
+        "gpu_pool": {"vm_size": "Standard_NC6s_v3", "autoscale": {"min": 1, "max": 3}, "managed_gpu": True},
+    }
+    for path, value in overrides.items():
+        node = data
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return answers_from_dict(data)
+
+
+def observed(**kw) -> Observed:
+    base = dict(subscription_id=SUB, subscription_name="Simulated Subscription", versions=VERSIONS,
+                revisions=REVISIONS, flag_states={})
+    base.update(kw)
+    return Observed(**base)
+
+
+def test_new_cluster_is_one_put_with_everything_and_flags_first():
+    a = answers()
+    plan = build_plan(a, observed())
+    assert plan.ok, plan.problems
+    ids = [s.id for s in plan.steps]
+    assert ids == ["resource-group", "feature:ManagedGatewayAPIPreview", "feature:ManagedGPUExperiencePreview",
+                   "provider", "cluster", "kubeconfig"]
+    assert plan.resolved.kubernetes_version == "1.34.3"  # newest patch, not the first listed
+    assert plan.resolved.istio_revision == "asm-1-27"  # newest compatible with 1.34
+    provider = plan.step("provider")
+    assert set(provider.deps) == {"feature:ManagedGatewayAPIPreview", "feature:ManagedGPUExperiencePreview"}
+    cluster = plan.step("cluster")
+    assert set(cluster.deps) == {"resource-group", "provider"}
+    assert plan.step("resource-group").deps == ()  # runs while flags register
+    body = cluster.payload.as_dict()
+    props = body["properties"]
+    assert [p["name"] for p in props["agentPoolProfiles"]] == ["system", "gpunp"]
+    gpu = props["agentPoolProfiles"][1]
+    assert gpu["enableAutoScaling"] is True and (gpu["minCount"], gpu["maxCount"]) == (1, 3)
+    assert gpu["gpuProfile"]["nvidia"]["managementMode"] == "Managed"
+    assert props["serviceMeshProfile"] == {"mode": "Istio", "istio": {"revisions": ["asm-1-27"]}}
+    assert props["ingressProfile"]["gatewayAPI"]["installation"] == "Standard"
+    assert props["workloadAutoScalerProfile"]["keda"]["enabled"] is True
+    assert props["aiToolchainOperatorProfile"]["enabled"] is True and props["oidcIssuerProfile"]["enabled"] is True
+    assert props["azureMonitorProfile"]["metrics"]["enabled"] is True
+    assert "--enable-gateway-api" in cluster.az and "az aks nodepool add" in cluster.az
+    assert cluster.typical == 360 + 90 + 60 + 3 * 30
+
+
+def test_registered_flags_are_skipped_and_no_provider_step():
+    a = answers()
+    plan = build_plan(a, observed(flag_states={f: "Registered" for f, _ in needed_flags(a)}))
+    assert [s.action for s in plan.steps if s.id.startswith("feature:")] == ["skip", "skip"]
+    assert all(s.id != "provider" for s in plan.steps)
+    assert plan.step("cluster").deps == ("resource-group",)
+
+
+def test_flags_follow_options_data():
+    a = answers(cluster__gateway_api=False, gpu_pool__managed_gpu=False)
+    assert needed_flags(a) == []
+    explicit = answers(features=["Microsoft.ContainerService/NodeAutoProvisioningPreview"])
+    assert [f for f, _ in needed_flags(explicit)] == ["Microsoft.ContainerService/NodeAutoProvisioningPreview"]
+
+
+@pytest.mark.parametrize("version,expect", [("1.34.2", "1.34.2"), ("1.35", "1.35.0")])
+def test_version_resolution(version, expect):
+    plan = build_plan(answers(cluster__kubernetes_version=version), observed())
+    assert plan.ok and plan.resolved.kubernetes_version == expect
+
+
+def test_version_not_offered_is_a_problem_naming_the_field():
+    plan = build_plan(answers(cluster__kubernetes_version="1.36"), observed())
+    assert not plan.ok
+    (p,) = plan.problems
+    assert p.field == "cluster.kubernetes_version" and "not offered in eastus2" in p.message and "1.35" in p.fix
+    assert all(s.id != "cluster" for s in plan.steps)  # nothing to create on a failing plan
+
+
+def test_lts_only_needs_premium():
+    versions = [KubeVersion("1.34", ("1.34.1",), ("AKSLongTermSupport",))]
+    plan = build_plan(answers(), observed(versions=versions))
+    assert "Long-Term Support" in plan.problems[0].message and "Premium" in plan.problems[0].fix
+    ok = build_plan(answers(cluster__tier="Premium", cluster__support_plan="AKSLongTermSupport"),
+                    observed(versions=versions))
+    assert ok.ok
+
+
+def test_gateway_api_needs_asm_1_26():
+    old_only = [MeshRevision("asm-1-25", ("1.34",))]
+    plan = build_plan(answers(), observed(revisions=old_only))
+    assert plan.problems[0].field == "cluster.istio.revision" and "asm-1-26" in plan.problems[0].message
+    plan = build_plan(answers(cluster__istio={"enabled": True, "revision": "asm-1-25"}, cluster__gateway_api=False),
+                      observed(revisions=REVISIONS))
+    (p,) = plan.problems
+    assert p.field == "cluster.istio.revision" and "not compatible with Kubernetes 1.34" in p.message
+    assert "asm-1-26, asm-1-27" in p.fix
+
+
+def test_existing_identical_cluster_is_skipped_and_differences_refused():
+    a = answers()
+    first = build_plan(a, observed())
+    existing = copy.deepcopy(first.step("cluster").payload.as_dict())
+    existing["properties"]["provisioningState"] = "Succeeded"
+    existing["properties"]["currentKubernetesVersion"] = "1.34.3"
+    obs = observed(group={"location": "eastus2"}, cluster=existing,
+                   flag_states={f: "Registered" for f, _ in needed_flags(a)})
+    plan = build_plan(a, obs)
+    assert plan.ok
+    assert {s.id: s.action for s in plan.steps} == {
+        "resource-group": "skip", "feature:ManagedGatewayAPIPreview": "skip",
+        "feature:ManagedGPUExperiencePreview": "skip", "cluster": "skip", "gpu-pool": "skip", "kubeconfig": "read"}
+
+    changed = answers(cluster__addons={"keda": False}, gpu_pool__autoscale={"min": 1, "max": 5})
+    plan = build_plan(changed, obs)
+    assert not plan.ok
+    fields = {p.field for p in plan.problems}
+    assert fields == {"cluster", "gpu_pool"}
+    assert "cluster.addons.keda: True -> False" in plan.problems[0].message
+    assert "--allow-update" in plan.problems[0].fix
+    allowed = build_plan(changed, obs, allow_update=True)
+    assert allowed.ok and allowed.step("cluster").action == "update" and allowed.step("gpu-pool").action == "update"
+
+
+def test_in_flight_and_failed_clusters():
+    a = answers()
+    body = build_plan(a, observed()).step("cluster").payload.as_dict()
+    body["properties"]["provisioningState"] = "Creating"
+    record = {"continuation_token": "tok", "creates": True}
+    plan = build_plan(a, observed(group={}, cluster=body), in_flight={"cluster": record})
+    step = plan.step("cluster")
+    assert step.action == "attach" and step.payload == record and step.created
+    body["properties"]["provisioningState"] = "Failed"
+    assert build_plan(a, observed(group={}, cluster=body)).step("cluster").action == "retry"
+
+
+def test_desired_cluster_without_gpu_pool_or_istio():
+    a = answers(gpu_pool=None, cluster__istio={"enabled": False}, cluster__gateway_api=False)
+    plan = build_plan(a, observed())
+    props = plan.step("cluster").payload.as_dict()["properties"]
+    assert len(props["agentPoolProfiles"]) == 1 and "serviceMeshProfile" not in props
+    assert plan.resolved.istio_revision is None
+    assert desired_cluster(a, plan.resolved).dns_prefix.startswith("aks-ai-rg-ai-3f2c8a")

@@ -1,0 +1,460 @@
+"""Load, check and save answers files, with every error mapped to its YAML line and column."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tempfile
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from . import rules
+from .errors import AnswersError, FieldError
+from .model import CROSS_ERROR, RULE_ERROR, Answers, union_member, unwrap
+
+__all__ = [
+    "load_answers",
+    "parse_answers",
+    "answers_from_dict",
+    "load_partial",
+    "answers_to_yaml",
+    "save_answers",
+    "json_schema",
+    "SCHEMA_ID",
+]
+
+SCHEMA_ID = "urn:aks-ai-wizard:answers:1"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that never reads a plain scalar as a float.
+
+    No answer is a float, and ``kubernetes_version: 1.30`` must stay "1.30", not 1.3.
+    Everything else is yaml.safe_load: no Python tags, YAML 1.1 booleans and integers.
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _FLOAT_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+# ------------------------------------------------------------------ YAML level
+
+class _Parsed(typing.NamedTuple):
+    data: Any  # the constructed document (None when malformed)
+    root: yaml.Node | None
+    errors: list[FieldError]  # YAML-level errors (malformed, not a mapping, duplicate keys)
+
+
+def _mark(mark) -> tuple[int | None, int | None]:
+    if mark is None:
+        return None, None
+    return mark.line + 1, mark.column + 1
+
+
+def _parse_yaml(text: str) -> _Parsed:
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return _Parsed(None, None, [FieldError(
+                "", "the file is empty; expected a mapping with at least azure, resource_group and cluster"
+            )])
+        dupes = _duplicate_keys(root)
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = _mark(mark)
+        problem = exc.problem or "malformed YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context}"
+            if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+                problem += f" at line {exc.context_mark.line + 1}"
+            problem += ")"
+        return _Parsed(None, None, [FieldError("", f"malformed YAML: {problem}", line, column)])
+    except yaml.YAMLError as exc:  # pragma: no cover - unmarked reader errors
+        return _Parsed(None, None, [FieldError("", f"malformed YAML: {exc}")])
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        line, column = _mark(root.start_mark)
+        kind = _describe(data)
+        return _Parsed(None, root, [FieldError(
+            "", f"the answers file must be a mapping (key: value pairs) at the top level, got {kind}",
+            line, column,
+        )])
+    return _Parsed(data, root, dupes)
+
+
+def _duplicate_keys(root: yaml.Node) -> list[FieldError]:
+    out: list[FieldError] = []
+    seen_nodes: set[int] = set()
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        if id(node) in seen_nodes:
+            return
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in first_line and key.value != "<<":
+                        line, column = _mark(key.start_mark)
+                        out.append(FieldError(
+                            format_path(path + (key.value,)),
+                            f"duplicate key {key.value!r} (first given at line {first_line[key.value]})",
+                            line, column,
+                        ))
+                    else:
+                        first_line[key.value] = key.start_mark.line + 1
+                    walk(value, path + (key.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, path + (i,))
+
+    walk(root, ())
+    return out
+
+
+def _find_node(root: yaml.Node | None, path: tuple, key: bool = False) -> yaml.Node | None:
+    """The node at ``path`` (the key node of the last element if ``key``), or the deepest
+    node that exists along it."""
+    node = root
+    if node is None:
+        return None
+    for i, element in enumerate(path):
+        last = i == len(path) - 1
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(element):
+                    nxt = k if (last and key) else v
+        elif isinstance(node, yaml.SequenceNode) and isinstance(element, int):
+            if 0 <= element < len(node.value):
+                nxt = node.value[element]
+        if nxt is None:
+            return node
+        node = nxt
+    return node
+
+
+# --------------------------------------------------------------- error mapping
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def format_path(path: tuple) -> str:
+    """('gpu_pool', 'taints', 0) -> 'gpu_pool.taints[0]'; odd keys -> labels["nvidia.com/gpu"]."""
+    out = ""
+    for element in path:
+        if isinstance(element, int):
+            out += f"[{element}]"
+        elif _IDENT.match(str(element)):
+            out += f".{element}" if out else str(element)
+        else:
+            out += f"[{json.dumps(str(element))}]"
+    return out
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"integer {value}"
+    if isinstance(value, float):
+        return f"number {value}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _resolve(loc: tuple) -> tuple[tuple, Any]:
+    """Drop union tags from a pydantic error location; return it with the type found there."""
+    tp: Any = Answers
+    clean: list = []
+    for element in loc:
+        tp = unwrap(tp) if tp is not None else None
+        member = union_member(tp, element) if tp is not None else None
+        if member is not None:
+            tp = member
+            continue
+        clean.append(element)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(element) if isinstance(element, str) else None
+            tp = field.annotation if field else None
+        elif typing.get_origin(tp) is list:
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            tp = None
+    return tuple(clean), (unwrap(tp) if tp is not None else None)
+
+
+def _model_keys(tp: Any) -> list[str]:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return list(tp.model_fields)
+    # a tagged union with a model member (azure.cloud): the model's keys
+    for member in typing.get_args(tp):
+        inner = unwrap(member)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return list(inner.model_fields)
+    return []
+
+
+def _suggest(value: str, choices: list[str]) -> str | None:
+    lowered = {c.lower(): c for c in choices}
+    if value.lower() in lowered:
+        return lowered[value.lower()]
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    got = _describe(value)
+    if kind in (RULE_ERROR, CROSS_ERROR):
+        return ctx["message"]
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _model_keys(parent_tp)
+        hint = _suggest(key, allowed)
+        if hint:
+            return f"unknown key {key!r}; did you mean {hint!r}?"
+        return f"unknown key {key!r}; allowed keys: {', '.join(allowed)}"
+    if loc == ("version",):
+        return f"unsupported answers schema version ({got}); this wizard reads version 1"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"expected an integer, got {got}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {got}"
+    if kind in ("string_type", "string_sub_type"):
+        extra = "; put it in quotes" if isinstance(value, (int, float, bool)) else ""
+        return f"expected a string, got {got}{extra}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind in ("list_type", "tuple_type"):
+        return f"expected a list, got {got}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "dataclass_type"):
+        keys = _model_keys(tp)
+        if keys:
+            return f"expected a mapping with keys {', '.join(keys)}, got {got}"
+        return f"expected a mapping (key: value pairs), got {got}"
+    if kind == "literal_error":
+        allowed = [a for a in typing.get_args(tp)] if typing.get_origin(tp) is typing.Literal else []
+        if allowed:
+            shown = ", ".join(str(a) for a in allowed)
+            message = f"must be one of {shown} (got {got})"
+            if (
+                isinstance(value, str)
+                and re.search(r"[A-Za-z]", value)
+                and (hint := _suggest(value, [str(a) for a in allowed]))
+            ):
+                message += f"; did you mean {hint!r}?"
+            return message
+        return f"{err['msg']} (got {got})"
+    return err["msg"]
+
+
+def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
+    out: list[FieldError] = []
+    for err in exc.errors(include_url=False):
+        raw = tuple(err["loc"])
+        is_key = bool(raw) and raw[-1] == "[key]"
+        if is_key:
+            raw = raw[:-1]
+        loc, tp = _resolve(raw)
+        _, parent_tp = _resolve(raw[:-1]) if raw else (None, Answers)
+        if not raw:
+            parent_tp = Answers
+        message = _message(err, loc, tp, parent_tp)
+        if err["type"] == CROSS_ERROR and err.get("ctx", {}).get("field"):
+            loc = loc + tuple(err["ctx"]["field"].split("."))
+        node = _find_node(root, loc, key=is_key or err["type"] == "extra_forbidden")
+        line, column = _mark(node.start_mark) if node is not None else (None, None)
+        out.append(FieldError(format_path(loc), message, line, column))
+    return out
+
+
+def _cross_errors(data: Any, root: yaml.Node | None) -> list[FieldError]:
+    out = []
+    for path, message in rules.cross_field_errors(data):
+        loc = tuple(path.split("."))
+        node = _find_node(root, loc)
+        line, column = _mark(node.start_mark) if node is not None else (None, None)
+        out.append(FieldError(path, message, line, column))
+    return out
+
+
+def _sort_key(e: FieldError) -> tuple:
+    return (e.line if e.line is not None else 1 << 30, e.column or 0, e.path)
+
+
+def _check(data: Any, root: yaml.Node | None) -> tuple[Answers | None, list[FieldError]]:
+    """Validate a raw mapping; every error, deduplicated, in file order."""
+    try:
+        answers = Answers.model_validate(data)
+        errors: list[FieldError] = []
+    except ValidationError as exc:
+        answers = None
+        errors = _convert(exc, root)
+    # a cross-field rule is not reported on a field that already failed its own rule
+    failed = {e.path for e in errors}
+    errors += [e for e in _cross_errors(data, root) if e.path not in failed]
+    unique: dict[tuple[str, str], FieldError] = {}
+    for e in errors:
+        unique.setdefault((e.path, e.message), e)
+    if unique and answers is not None:  # pragma: no cover - a cross rule the model lacks
+        answers = None
+    return answers, sorted(unique.values(), key=_sort_key)
+
+
+# ------------------------------------------------------------------ public API
+
+def answers_from_dict(data: dict) -> Answers:
+    """Validate a mapping (as yaml.safe_load gives); raises AnswersError listing every problem."""
+    if not isinstance(data, dict):
+        raise AnswersError([FieldError(
+            "", f"the answers must be a mapping (key: value pairs), got {_describe(data)}"
+        )])
+    answers, errors = _check(data, None)
+    if errors:
+        raise AnswersError(errors)
+    assert answers is not None
+    return answers
+
+
+def parse_answers(text: str, source: str = "<answers>") -> Answers:
+    """Parse answers from YAML text; errors carry line and column, ``source`` names the file."""
+    parsed = _parse_yaml(text)
+    if parsed.data is None:
+        raise AnswersError(parsed.errors, source)
+    answers, errors = _check(parsed.data, parsed.root)
+    errors = sorted(parsed.errors + errors, key=_sort_key)
+    if errors:
+        raise AnswersError(errors, source)
+    assert answers is not None
+    return answers
+
+
+def _read(path: str | os.PathLike) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnswersError([FieldError("", f"answers file not found: {os.fspath(path)}")], os.fspath(path))
+    except IsADirectoryError:
+        raise AnswersError([FieldError("", f"answers file is a directory: {os.fspath(path)}")], os.fspath(path))
+    except UnicodeDecodeError as exc:
+        raise AnswersError([FieldError("", f"answers file is not UTF-8 text: {exc}")], os.fspath(path))
+    except OSError as exc:
+        raise AnswersError([FieldError("", f"cannot read answers file: {exc.strerror or exc}")], os.fspath(path))
+
+
+def load_answers(path: str | os.PathLike) -> Answers:
+    """Load and validate an answers file; raises AnswersError listing every problem."""
+    return parse_answers(_read(path), os.fspath(path))
+
+
+def _looks_like_path(value: str | os.PathLike) -> bool:
+    if isinstance(value, os.PathLike):
+        return True
+    if "\n" in value:
+        return False
+    return value.endswith((".yaml", ".yml", ".json")) or os.path.exists(value)
+
+
+def load_partial(path_or_text: str | os.PathLike) -> tuple[dict, list[FieldError]]:
+    """For the TUI prefill: the raw mapping ({} if unusable) and every error, missing keys included.
+
+    A ``Path`` (or a one-line string ending in .yaml/.yml/.json, or naming an existing file)
+    is read as a file; any other string is YAML text.  Never raises AnswersError.
+    """
+    if _looks_like_path(path_or_text):
+        try:
+            text = _read(path_or_text)
+        except AnswersError as exc:
+            return {}, exc.errors
+    else:
+        text = str(path_or_text)
+    parsed = _parse_yaml(text)
+    if parsed.data is None:
+        return {}, parsed.errors
+    _, errors = _check(parsed.data, parsed.root)
+    return parsed.data, sorted(parsed.errors + errors, key=_sort_key)
+
+
+_HEADER = (
+    "# aks-ai-wizard answers file (schema version 1).\n"
+    "# Secret-free; replay with: aks-ai-wizard apply <this file>\n"
+)
+
+
+def answers_to_yaml(answers: Answers) -> str:
+    """Readable YAML in model key order, defaults included; parse_answers() reads it back equal."""
+    data = answers.model_dump(mode="json")
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    # a blank line between top-level sections
+    lines = body.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if i > 0 and line[:1] not in ("", " ", "-"):
+            out.append("")
+        out.append(line)
+    return _HEADER + "\n".join(out) + "\n"
+
+
+def save_answers(answers: Answers, path: str | os.PathLike) -> None:
+    """Write the answers to ``path`` atomically (temp file in the same directory + os.replace)."""
+    target = Path(path)
+    text = answers_to_yaml(answers)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def json_schema() -> dict:
+    """JSON Schema (draft 2020-12) of the answers file."""
+    schema = Answers.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "aks-ai-wizard answers file (schema version 1)",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }

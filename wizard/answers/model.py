@@ -1,0 +1,442 @@
+"""Typed answers model, schema version 1 (a public contract: see DESIGN.md, "Answers file").
+
+Every model forbids unknown keys and is strict about types (a string is not an integer,
+1 is not true).  Single-field rules live in ``rules.py`` and are attached here with
+``_rule``; cross-field rules run in ``model_validator(mode="after")`` and name the field
+they blame through the error context (``field``), which the loader appends to the path.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from . import rules
+
+__all__ = [
+    "Answers",
+    "AzureAnswers",
+    "CustomCloud",
+    "ResourceGroupAnswers",
+    "ClusterAnswers",
+    "SystemPool",
+    "Network",
+    "Istio",
+    "Addons",
+    "GpuPoolAnswers",
+    "Autoscale",
+    "KueueAnswers",
+    "VerifyAnswers",
+    "RULE_ERROR",
+    "CROSS_ERROR",
+]
+
+RULE_ERROR = "answers_rule"
+CROSS_ERROR = "answers_cross"
+
+
+def _fail(message: str, field: str | None = None) -> PydanticCustomError:
+    ctx: dict[str, Any] = {"message": message}
+    if field is None:
+        return PydanticCustomError(RULE_ERROR, "{message}", ctx)
+    ctx["field"] = field
+    return PydanticCustomError(CROSS_ERROR, "{message}", ctx)
+
+
+def _rule(check, *args):
+    """AfterValidator that runs a rules.check_* function."""
+
+    def validate(value):
+        message = check(value, *args)
+        if message:
+            raise _fail(message)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _zone_int_to_str(value: Any) -> Any:
+    # `zones: [1, 2, 3]` is how most people write it; zones are strings in the API.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+# ----------------------------------------------------------------- field types
+
+Zone = Annotated[str, BeforeValidator(_zone_int_to_str), _rule(rules.check_zone)]
+Zones = Annotated[list[Zone], _rule(rules.check_zones)]
+TagKey = Annotated[str, _rule(rules.check_azure_tag_key)]
+TagValue = Annotated[str, _rule(rules.check_azure_tag_value)]
+AzureTags = dict[TagKey, TagValue]
+LabelKey = Annotated[str, _rule(rules.check_label_key)]
+LabelValue = Annotated[str, _rule(rules.check_label_value)]
+Taint = Annotated[str, _rule(rules.check_taint)]
+FeatureName = Annotated[str, _rule(rules.check_feature_name)]
+PoolName = Annotated[str, _rule(rules.check_pool_name)]
+VmSize = Annotated[str, _rule(rules.check_vm_size)]
+CloudName = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
+
+
+def _is_model_or_dict(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_section_means_default(cls, data: Any) -> Any:
+        # `kueue:` or `tags:` left empty in YAML is null: take the section's default.
+        if isinstance(data, dict):
+            drop = [
+                k
+                for k, v in data.items()
+                if v is None
+                and k in cls.model_fields
+                and not cls.model_fields[k].is_required()
+                and _is_model_or_dict(cls.model_fields[k].annotation)
+            ]
+            if drop:
+                data = {k: v for k, v in data.items() if k not in drop}
+        return data
+
+
+# ---------------------------------------------------------------------- azure
+
+class CustomCloud(_Model):
+    """A cloud that is not one of the public Azure clouds (Azure Stack Hub style)."""
+
+    name: Annotated[str, Field(min_length=1, description="A name for this cloud, shown in messages.")]
+    resource_manager: Annotated[
+        str,
+        _rule(rules.check_https_url),
+        Field(description="Azure Resource Manager endpoint, e.g. https://management.local.azurestack.external/"),
+    ]
+    authority_host: Annotated[
+        str,
+        _rule(rules.check_https_url),
+        Field(description="Microsoft Entra ID (or AD FS) authority, e.g. https://login.microsoftonline.com/"),
+    ]
+    audience: Annotated[
+        str,
+        _rule(rules.check_absolute_url),
+        Field(description="Token audience for Resource Manager, e.g. https://management.core.windows.net/"),
+    ]
+
+
+def _cloud_tag(value: Any) -> str:
+    return "custom" if isinstance(value, dict) or isinstance(value, CustomCloud) else "named"
+
+
+def _check_cloud_shape(value: Any) -> Any:
+    if isinstance(value, str):
+        if message := rules.check_cloud_name(value):
+            raise _fail(message)
+    elif not isinstance(value, (dict, CustomCloud)):
+        raise _fail(
+            "must be AzureCloud, AzureChinaCloud, AzureUSGovernment, or a mapping "
+            "{name, resource_manager, authority_host, audience} for a custom cloud"
+        )
+    return value
+
+
+Cloud = Annotated[
+    Union[Annotated[CloudName, Tag("named")], Annotated[CustomCloud, Tag("custom")]],
+    Discriminator(_cloud_tag),
+    BeforeValidator(_check_cloud_shape),
+]
+
+
+class AzureAnswers(_Model):
+    """Where the cluster goes and how to sign in."""
+
+    cloud: Cloud = Field(
+        default="AzureCloud",
+        description="AzureCloud, AzureChinaCloud, AzureUSGovernment, or a custom cloud mapping.",
+    )
+    subscription: Annotated[str, _rule(rules.check_subscription)] = Field(
+        description="Subscription id (GUID) or display name."
+    )
+    location: Annotated[str, _rule(rules.check_location)] = Field(
+        description="Azure region name in lowercase, e.g. eastus2."
+    )
+    auth: Literal["default", "device_code"] = Field(
+        default="default",
+        description="default: DefaultAzureCredential (az login, environment, managed identity); "
+        "device_code: sign in with a code in a browser.",
+    )
+    tenant: Annotated[str, _rule(rules.check_tenant)] | None = Field(
+        default=None, description="Tenant id or domain; default: the credential's home tenant."
+    )
+
+
+# ------------------------------------------------------------- resource group
+
+class ResourceGroupAnswers(_Model):
+    """The resource group that holds the cluster (created if missing, reused if present)."""
+
+    name: Annotated[str, _rule(rules.check_resource_group_name)] = Field(
+        description="1-90 letters, digits, '.', '_', '-', '(' or ')'; not ending in '.'."
+    )
+    tags: AzureTags = Field(default_factory=dict, description="Azure tags on the resource group.")
+
+
+# -------------------------------------------------------------------- cluster
+
+class SystemPool(_Model):
+    """The system node pool (runs cluster add-ons)."""
+
+    name: PoolName = Field(default="system", description="1-12 lowercase letters and digits, starting with a letter.")
+    vm_size: VmSize = Field(default="Standard_D4ds_v5", description="VM size of the system nodes.")
+    count: Annotated[int, _rule(rules.check_count, 1, 1000)] = Field(
+        default=2, description="Number of system nodes (1-1000)."
+    )
+    zones: Zones = Field(default_factory=list, description='Availability zones ("1", "2", "3"); empty: none.')
+
+
+class Network(_Model):
+    """Cluster networking."""
+
+    plugin: Literal["azure", "kubenet", "none"] = Field(default="azure", description="Network plugin.")
+    plugin_mode: Literal["overlay"] | None = Field(
+        default="overlay", description="overlay (Azure CNI Overlay), or null; needs plugin azure."
+    )
+    dataplane: Literal["azure", "cilium"] | None = Field(
+        default=None, description="Network dataplane; null: the AKS default."
+    )
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Network":
+        for field, message in rules.check_network(self.plugin, self.plugin_mode, self.dataplane):
+            raise _fail(message, field)
+        return self
+
+
+class Istio(_Model):
+    """The Istio service mesh add-on."""
+
+    enabled: bool = Field(default=True, description="Install the Istio service mesh add-on.")
+    revision: Annotated[str, _rule(rules.check_istio_revision)] = Field(
+        default="auto",
+        description='"auto" (newest revision compatible with the version) or a revision like asm-1-26.',
+    )
+
+
+class Addons(_Model):
+    """AKS add-ons the AI conformance checklist relies on."""
+
+    keda: bool = Field(default=True, description="KEDA event-driven autoscaling.")
+    kaito: bool = Field(default=True, description="KAITO AI toolchain operator.")
+    managed_prometheus: bool = Field(default=True, description="Azure Monitor managed Prometheus metrics.")
+    monitor_workspace_id: Annotated[str, _rule(rules.check_monitor_workspace_id)] | None = Field(
+        default=None,
+        description="Resource id of an Azure Monitor workspace to link; null: the default workspace.",
+    )
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Addons":
+        if message := rules.check_monitor_workspace_needs_prometheus(
+            self.managed_prometheus, self.monitor_workspace_id
+        ):
+            raise _fail(message, "monitor_workspace_id")
+        return self
+
+
+class ClusterAnswers(_Model):
+    """The AKS managed cluster."""
+
+    name: Annotated[str, _rule(rules.check_cluster_name)] = Field(
+        description="1-63 letters, digits, '-' or '_', starting and ending with a letter or digit."
+    )
+    dns_prefix: Annotated[str, _rule(rules.check_dns_prefix)] | None = Field(
+        default=None, description="DNS prefix of the API server; null: derived from the cluster name."
+    )
+    kubernetes_version: Annotated[str, _rule(rules.check_kubernetes_version)] = Field(
+        default="1.34",
+        description='A minor version ("1.34": newest patch) or an exact patch ("1.34.2"); 1.34 or newer.',
+    )
+    tier: Literal["Free", "Standard", "Premium"] = Field(default="Standard", description="Pricing tier.")
+    support_plan: Literal["KubernetesOfficial", "AKSLongTermSupport"] = Field(
+        default="KubernetesOfficial", description="Support plan; AKSLongTermSupport needs tier Premium."
+    )
+    system_pool: SystemPool = Field(default_factory=SystemPool, description="The system node pool.")
+    network: Network = Field(default_factory=Network, description="Cluster networking.")
+    istio: Istio = Field(default_factory=Istio, description="Istio service mesh add-on.")
+    gateway_api: bool = Field(
+        default=True, description="Managed Gateway API (runs on the Istio add-on, so needs istio.enabled)."
+    )
+    addons: Addons = Field(default_factory=Addons, description="KEDA, KAITO, managed Prometheus.")
+    tags: AzureTags = Field(default_factory=dict, description="Azure tags on the cluster.")
+
+    @model_validator(mode="after")
+    def _cross(self) -> "ClusterAnswers":
+        if message := rules.check_gateway_api(self.gateway_api, self.istio.enabled):
+            raise _fail(message, "gateway_api")
+        if message := rules.check_gateway_api_revision(self.gateway_api, self.istio.revision):
+            raise _fail(message, "istio.revision")
+        if message := rules.check_support_plan(self.support_plan, self.tier):
+            raise _fail(message, "support_plan")
+        return self
+
+
+# ------------------------------------------------------------------- GPU pool
+
+class Autoscale(_Model):
+    """Cluster autoscaler bounds for the GPU pool."""
+
+    min: Annotated[int, _rule(rules.check_count, 0, 1000)] = Field(description="Fewest nodes (0-1000).")
+    max: Annotated[int, _rule(rules.check_count, 0, 1000)] = Field(description="Most nodes (min-1000).")
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Autoscale":
+        for bound, message in rules.check_autoscale(self.min, self.max):
+            raise _fail(message, bound)
+        return self
+
+
+class GpuPoolAnswers(_Model):
+    """A user node pool of GPU VMs."""
+
+    name: PoolName = Field(default="gpunp", description="1-12 lowercase letters and digits, starting with a letter.")
+    vm_size: VmSize = Field(description="GPU VM size, e.g. Standard_NC6s_v3.")
+    count: Annotated[int, _rule(rules.check_count, 0, 1000)] = Field(
+        default=1, description="Node count (0-1000); with autoscale, the starting count."
+    )
+    autoscale: Autoscale | None = Field(
+        default=None, description="Cluster autoscaler bounds; null: fixed count, no autoscaler."
+    )
+    taints: list[Taint] = Field(
+        default_factory=lambda: ["sku=gpu:NoSchedule"],
+        description="Node taints, key=value:Effect (NoSchedule, PreferNoSchedule, NoExecute).",
+    )
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="Kubernetes node labels.")
+    managed_gpu: bool = Field(
+        default=False,
+        description="AKS-managed GPU driver, device plugin and DCGM exporter (preview; the cluster autoscaler is not supported on such pools while in preview: preflight reports it).",
+    )
+    zones: Zones = Field(default_factory=list, description='Availability zones ("1", "2", "3"); empty: none.')
+
+    @model_validator(mode="after")
+    def _cross(self) -> "GpuPoolAnswers":
+        if self.autoscale is not None:
+            for bound, message in rules.check_autoscale(self.autoscale.min, self.autoscale.max, self.count):
+                raise _fail(message, "count" if bound == "count" else f"autoscale.{bound}")
+        return self
+
+
+# ------------------------------------------------------------- kueue, verify
+
+class KueueAnswers(_Model):
+    """Kueue job queueing, installed from its release manifest."""
+
+    install: bool = Field(default=True, description="Install Kueue.")
+    version: Annotated[str, _rule(rules.check_kueue_version)] = Field(
+        default="v0.14.4", description="Kueue release tag."
+    )
+    manifest: Annotated[str, _rule(rules.check_kueue_manifest)] | None = Field(
+        default=None, description="Local path or https URL of the manifest; null: the release manifest of version."
+    )
+    sha256: Annotated[str, _rule(rules.check_sha256)] | None = Field(
+        default=None, description="Expected SHA-256 of the manifest (64 hex characters)."
+    )
+    default_queues: bool = Field(default=True, description="Create a default ClusterQueue and LocalQueue.")
+
+
+class VerifyAnswers(_Model):
+    """Conformance verification after the run."""
+
+    probes: bool = Field(
+        default=False, description="Also run probes that create workloads (not only read-only checks)."
+    )
+    checklist: Literal["1.34", "1.35", "1.36"] = Field(
+        default="1.34", description="Kubernetes AI Conformance checklist version to verify against."
+    )
+
+
+# ----------------------------------------------------------------- top level
+
+def _check_features_shape(value: Any) -> Any:
+    if not (value == "auto" or isinstance(value, list)):
+        raise _fail(
+            "must be auto or a list of Namespace/FeatureName, like "
+            "[Microsoft.ContainerService/ManagedGatewayAPIPreview]"
+        )
+    return value
+
+
+Features = Annotated[
+    Union[Annotated[Literal["auto"], Tag("auto")], Annotated[list[FeatureName], Tag("list")]],
+    Discriminator(lambda v: "list" if isinstance(v, list) else "auto"),
+    BeforeValidator(_check_features_shape),
+]
+
+
+class Answers(_Model):
+    """aks-ai-wizard answers file, schema version 1."""
+
+    version: Literal[1] = Field(default=1, description="Answers schema version; always 1.")
+    azure: AzureAnswers = Field(description="Cloud, subscription, region and sign-in.")
+    resource_group: ResourceGroupAnswers = Field(description="The resource group of the cluster.")
+    cluster: ClusterAnswers = Field(description="The AKS cluster.")
+    features: Features = Field(
+        default="auto",
+        description="Preview feature flags to register: auto (what the chosen options need) or an "
+        "explicit list of Namespace/FeatureName.",
+    )
+    gpu_pool: GpuPoolAnswers | None = Field(default=None, description="GPU node pool; null: none.")
+    kueue: KueueAnswers = Field(default_factory=KueueAnswers, description="Kueue job queueing.")
+    verify: VerifyAnswers = Field(default_factory=VerifyAnswers, description="Conformance verification.")
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Answers":
+        if self.gpu_pool is not None:
+            if message := rules.check_pool_names_differ(self.cluster.system_pool.name, self.gpu_pool.name):
+                raise _fail(message, "gpu_pool.name")
+        return self
+
+
+# ------------------------------------------------- helpers for the error mapper
+
+def unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional wrappers (keeps real unions)."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+                continue
+        return tp
+
+
+def union_member(tp: Any, tag: Any) -> Any | None:
+    """The member of a tagged union whose Tag is ``tag``, else None."""
+    if typing.get_origin(tp) not in (Union, types.UnionType):
+        return None
+    for member in typing.get_args(tp):
+        if typing.get_origin(member) is Annotated:
+            for meta in member.__metadata__:
+                if isinstance(meta, Tag) and meta.tag == tag:
+                    return member
+    return None

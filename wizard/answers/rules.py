@@ -1,0 +1,510 @@
+"""Validation rules for the answers file, one plain function per rule.
+
+Every ``check_*`` function takes the value (or values) to check and returns an error message
+saying what is allowed, or ``None`` when the value is fine.  The pydantic models call these,
+and the TUI calls the very same functions to check a single field as it is typed.
+
+``cross_field_errors(data)`` runs the rules that involve more than one field over a raw
+(possibly partial, possibly wrongly typed) mapping and returns ``(path, message)`` pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "MIN_KUBERNETES",
+    "CLOUD_NAMES",
+    "TAINT_EFFECTS",
+    "check_subscription",
+    "check_location",
+    "check_tenant",
+    "check_cloud_name",
+    "check_https_url",
+    "check_absolute_url",
+    "check_resource_group_name",
+    "check_azure_tag_key",
+    "check_azure_tag_value",
+    "check_cluster_name",
+    "check_dns_prefix",
+    "check_kubernetes_version",
+    "check_pool_name",
+    "check_vm_size",
+    "check_count",
+    "check_zone",
+    "check_zones",
+    "check_istio_revision",
+    "check_monitor_workspace_id",
+    "check_feature_name",
+    "check_taint",
+    "check_label_key",
+    "check_label_value",
+    "check_autoscale",
+    "check_pool_names_differ",
+    "check_gateway_api",
+    "check_gateway_api_revision",
+    "check_support_plan",
+    "check_network",
+    "check_monitor_workspace_needs_prometheus",
+    "check_kueue_version",
+    "check_kueue_manifest",
+    "check_sha256",
+    "cross_field_errors",
+]
+
+MIN_KUBERNETES = (1, 34)
+CLOUD_NAMES = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+
+def _got(value: Any) -> str:
+    return f"(got {value!r})"
+
+
+# --------------------------------------------------------------------------- azure
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+
+
+def check_subscription(value: str) -> str | None:
+    if not value.strip():
+        return "must be a subscription id (GUID) or display name, not empty"
+    if value != value.strip():
+        return f"must not start or end with spaces {_got(value)}"
+    return None
+
+
+def check_location(value: str) -> str | None:
+    if re.fullmatch(r"[a-z0-9]+", value):
+        return None
+    msg = f"must be an Azure region name in lowercase letters and digits, like eastus2 {_got(value)}"
+    hint = re.sub(r"[^a-z0-9]", "", value.lower())
+    if hint and hint != value:
+        msg += f"; did you mean {hint!r}?"
+    return msg
+
+
+def check_tenant(value: str) -> str | None:
+    if _GUID.match(value) or _DOMAIN.match(value):
+        return None
+    return f"must be a tenant id (GUID) or a domain like contoso.onmicrosoft.com {_got(value)}"
+
+
+def check_cloud_name(value: str) -> str | None:
+    if value in CLOUD_NAMES:
+        return None
+    msg = (
+        "must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, or a mapping "
+        f"{{name, resource_manager, authority_host, audience}} for a custom cloud {_got(value)}"
+    )
+    for name in CLOUD_NAMES:
+        if name.lower() == str(value).lower():
+            msg += f"; did you mean {name!r}?"
+    return msg
+
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def check_https_url(value: str) -> str | None:
+    """An https URL with a host (plain http only for a loopback host, e.g. the simulator)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts and parts.netloc and parts.hostname:
+        if parts.scheme == "https":
+            return None
+        if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+            return None
+    return f"must be an https:// URL with a host (http:// only for localhost) {_got(value)}"
+
+
+def check_absolute_url(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts and parts.scheme in ("https", "http") and parts.netloc:
+        return None
+    return f"must be an absolute URL like https://management.core.windows.net/ {_got(value)}"
+
+
+# ---------------------------------------------------------------- resource group
+
+# Azure: underscores, hyphens, periods, parentheses, letters or digits (Unicode letters too),
+# 1-90 characters, must not end with a period.
+_RG = re.compile(r"^[\w\-.()]+$")
+
+
+def check_resource_group_name(value: str) -> str | None:
+    msg = (
+        "must be 1-90 characters of letters, digits, '.', '_', '-', '(' and ')', "
+        f"not ending in '.' {_got(value)}"
+    )
+    if not 1 <= len(value) <= 90:
+        return msg
+    if not _RG.match(value) or value.endswith("."):
+        return msg
+    return None
+
+
+_TAG_KEY_BAD = set('<>%&\\?/')
+
+
+def check_azure_tag_key(value: str) -> str | None:
+    if not 1 <= len(value) <= 512 or _TAG_KEY_BAD & set(value):
+        return f"a tag name must be 1-512 characters without any of < > % & \\ ? / {_got(value)}"
+    return None
+
+
+def check_azure_tag_value(value: str) -> str | None:
+    if len(value) > 256:
+        return f"a tag value must be at most 256 characters (got {len(value)})"
+    return None
+
+
+# ------------------------------------------------------------------------ cluster
+
+_CLUSTER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+_DNS_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
+_POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+_VM_SIZE = re.compile(r"^[A-Za-z]+_[A-Za-z0-9_-]+$")
+
+
+def check_cluster_name(value: str) -> str | None:
+    if _CLUSTER.match(value):
+        return None
+    return (
+        "must be 1-63 characters of letters, digits, '-' and '_', starting and ending "
+        f"with a letter or digit {_got(value)}"
+    )
+
+
+def check_dns_prefix(value: str) -> str | None:
+    if _DNS_PREFIX.match(value):
+        return None
+    return (
+        "must be 1-54 characters of letters, digits and '-', starting and ending "
+        f"with a letter or digit {_got(value)}"
+    )
+
+
+def check_kubernetes_version(value: str) -> str | None:
+    m = _VERSION.match(value)
+    if not m:
+        return f'must be a minor version like "1.34" or an exact patch like "1.34.2" {_got(value)}'
+    if (int(m.group(1)), int(m.group(2))) < MIN_KUBERNETES:
+        return (
+            f"Kubernetes {value} is below 1.34, the version the AI conformance checklist "
+            "targets; use 1.34 or newer"
+        )
+    return None
+
+
+def check_pool_name(value: str) -> str | None:
+    if _POOL.match(value):
+        return None
+    return f"must be 1-12 lowercase letters and digits, starting with a letter {_got(value)}"
+
+
+def check_vm_size(value: str) -> str | None:
+    if _VM_SIZE.match(value):
+        return None
+    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC6s_v3 {_got(value)}"
+
+
+def check_count(value: int, low: int = 0, high: int = 1000) -> str | None:
+    if low <= value <= high:
+        return None
+    return f"must be between {low} and {high} (got {value})"
+
+
+def check_zone(value: str) -> str | None:
+    if value in ("1", "2", "3"):
+        return None
+    return f'must be an availability zone "1", "2" or "3" {_got(value)}'
+
+
+def check_zones(values: list[str]) -> str | None:
+    dupes = sorted({z for z in values if values.count(z) > 1})
+    if dupes:
+        return f"must not list a zone twice (repeated: {', '.join(dupes)})"
+    return None
+
+
+_ASM = re.compile(r"^asm-(\d+)-(\d+)$")
+
+
+def check_istio_revision(value: str) -> str | None:
+    if value == "auto" or _ASM.match(value):
+        return None
+    return f'must be "auto" or an Istio add-on revision like asm-1-26 {_got(value)}'
+
+
+_MONITOR_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$",
+    re.IGNORECASE,
+)
+
+
+def check_monitor_workspace_id(value: str) -> str | None:
+    if _MONITOR_ID.match(value):
+        return None
+    return (
+        "must be the resource id of an Azure Monitor workspace, like "
+        "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Monitor/accounts/<name> "
+        f"{_got(value)}"
+    )
+
+
+_FEATURE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_feature_name(value: str) -> str | None:
+    if _FEATURE.match(value):
+        return None
+    return (
+        "must be Namespace/FeatureName, like "
+        f"Microsoft.ContainerService/ManagedGatewayAPIPreview {_got(value)}"
+    )
+
+
+# ------------------------------------------------------------ Kubernetes syntax
+
+_K8S_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _qualified_name_ok(key: str) -> bool:
+    """Kubernetes qualified name: optional DNS subdomain prefix (<=253) + '/' + name (<=63)."""
+    if key.count("/") > 1:
+        return False
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.match(prefix)):
+        return False
+    return bool(_K8S_NAME.match(name))
+
+
+def check_label_key(value: str) -> str | None:
+    if _qualified_name_ok(value):
+        return None
+    return (
+        "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
+        f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
+    )
+
+
+def check_label_value(value: str) -> str | None:
+    if _LABEL_VALUE.match(value):
+        return None
+    return (
+        "a label value must be empty or 1-63 characters of letters, digits, '-', '_' and '.', "
+        f"starting and ending with a letter or digit {_got(value)}"
+    )
+
+
+def check_taint(value: str) -> str | None:
+    """Kubernetes taint ``key[=value]:Effect`` (e.g. ``sku=gpu:NoSchedule``, ``nvidia.com/gpu:NoSchedule``)."""
+    shape = (
+        "must be key=value:Effect (the value may be empty) with Effect one of "
+        f"{', '.join(TAINT_EFFECTS)} {_got(value)}"
+    )
+    head, sep, effect = value.rpartition(":")
+    if not sep or not head:
+        return shape
+    if effect not in TAINT_EFFECTS:
+        return shape
+    key, _, taint_value = head.partition("=")
+    if not _qualified_name_ok(key):
+        return (
+            "the taint key must be an optional DNS prefix and '/', then 1-63 characters of "
+            f"letters, digits, '-', '_' and '.' {_got(value)}"
+        )
+    if not _LABEL_VALUE.match(taint_value):
+        return (
+            "the taint value must be empty or 1-63 characters of letters, digits, '-', '_' "
+            f"and '.', starting and ending with a letter or digit {_got(value)}"
+        )
+    return None
+
+
+# ------------------------------------------------------------------- cross-field
+
+def check_autoscale(min_: int, max_: int, count: int | None = None) -> list[tuple[str, str]]:
+    """Order of the autoscaler bounds: min <= count <= max (each bound's own 0..1000 range
+    is a field rule, ``check_count``).  Returns (bound, message) pairs, bound being
+    "min" or "count" (the one that broke the order)."""
+    out: list[tuple[str, str]] = []
+    if min_ > max_:
+        out.append(("min", f"autoscale min ({min_}) must not be greater than max ({max_})"))
+    elif count is not None:
+        if count < min_:
+            out.append(("count", f"count ({count}) must not be below autoscale min ({min_})"))
+        elif count > max_:
+            out.append(("count", f"count ({count}) must not be above autoscale max ({max_})"))
+    return out
+
+
+def check_pool_names_differ(system_name: str, gpu_name: str) -> str | None:
+    if system_name == gpu_name:
+        return (
+            f"the GPU pool needs a name different from the system pool's ({gpu_name!r}); "
+            "the default is gpunp"
+        )
+    return None
+
+
+def check_gateway_api(gateway_api: bool, istio_enabled: bool) -> str | None:
+    if gateway_api and not istio_enabled:
+        return (
+            "gateway_api: true needs cluster.istio.enabled: true, because managed Gateway API "
+            "runs on the Istio service mesh add-on; enable Istio or set gateway_api: false"
+        )
+    return None
+
+
+def check_gateway_api_revision(gateway_api: bool, revision: str) -> str | None:
+    m = _ASM.match(revision)
+    if gateway_api and m and (int(m.group(1)), int(m.group(2))) < (1, 26):
+        return (
+            f"managed Gateway API needs Istio revision asm-1-26 or newer (got {revision!r}); "
+            'use "auto" or asm-1-26 or newer'
+        )
+    return None
+
+
+def check_support_plan(support_plan: str, tier: str) -> str | None:
+    if support_plan == "AKSLongTermSupport" and tier != "Premium":
+        return (
+            f"support_plan AKSLongTermSupport needs tier: Premium (got tier {tier!r}); "
+            "use tier: Premium or support_plan: KubernetesOfficial"
+        )
+    return None
+
+
+def check_network(plugin: str, plugin_mode: str | None, dataplane: str | None) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if plugin_mode == "overlay" and plugin != "azure":
+        out.append((
+            "plugin_mode",
+            f"plugin_mode overlay needs plugin: azure (got plugin {plugin!r}); "
+            "set plugin_mode: null for kubenet or none",
+        ))
+    if dataplane == "cilium" and plugin != "azure":
+        out.append(("dataplane", f"dataplane cilium needs plugin: azure (got plugin {plugin!r})"))
+    return out
+
+
+def check_monitor_workspace_needs_prometheus(managed_prometheus: bool, workspace_id: str | None) -> str | None:
+    if workspace_id and not managed_prometheus:
+        return "monitor_workspace_id is only used with managed_prometheus: true"
+    return None
+
+
+_KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+
+
+def check_kueue_version(value: str) -> str | None:
+    if _KUEUE_VERSION.match(value):
+        return None
+    return f"must be a Kueue release tag like v0.14.4 {_got(value)}"
+
+
+def check_kueue_manifest(value: str) -> str | None:
+    if not value.strip():
+        return "must be a local file path or an https:// URL, not empty"
+    scheme = urlsplit(value).scheme if "://" in value else ""
+    if scheme and scheme != "https":
+        return f"must be a local file path or an https:// URL {_got(value)}"
+    if scheme == "https" and not urlsplit(value).netloc:
+        return f"must be a local file path or an https:// URL with a host {_got(value)}"
+    return None
+
+
+def check_sha256(value: str) -> str | None:
+    if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        return None
+    return f"must be a SHA-256 digest of 64 hexadecimal characters (got {len(value)} characters: {value!r})"
+
+
+# ----------------------------------------------------------- over a raw mapping
+
+def _get(d: Any, key: str, default: Any) -> Any:
+    if isinstance(d, dict) and key in d and d[key] is not None:
+        return d[key]
+    return default
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def cross_field_errors(data: Any) -> list[tuple[str, str]]:
+    """All cross-field rule violations in a raw answers mapping, as (path, message).
+
+    Tolerant of partial or wrongly typed data: a rule whose inputs are missing or of the
+    wrong type is skipped (the field-level error reports those), defaults fill the rest.
+    """
+    out: list[tuple[str, str]] = []
+    if not isinstance(data, dict):
+        return out
+    cluster = data.get("cluster")
+    cluster = cluster if isinstance(cluster, dict) else {}
+    istio = cluster.get("istio")
+    istio = istio if isinstance(istio, dict) else {}
+    gateway_api = _get(cluster, "gateway_api", True)
+    istio_enabled = _get(istio, "enabled", True)
+    revision = _get(istio, "revision", "auto")
+    if isinstance(gateway_api, bool) and isinstance(istio_enabled, bool):
+        if msg := check_gateway_api(gateway_api, istio_enabled):
+            out.append(("cluster.gateway_api", msg))
+        elif isinstance(revision, str) and (msg := check_gateway_api_revision(gateway_api, revision)):
+            out.append(("cluster.istio.revision", msg))
+
+    plan, tier = _get(cluster, "support_plan", "KubernetesOfficial"), _get(cluster, "tier", "Standard")
+    if isinstance(plan, str) and isinstance(tier, str) and (msg := check_support_plan(plan, tier)):
+        out.append(("cluster.support_plan", msg))
+
+    network = cluster.get("network")
+    if isinstance(network, dict):
+        plugin = _get(network, "plugin", "azure")
+        mode = network.get("plugin_mode", "overlay")
+        dataplane = network.get("dataplane")
+        if isinstance(plugin, str) and (mode is None or isinstance(mode, str)) and (
+            dataplane is None or isinstance(dataplane, str)
+        ):
+            for field, msg in check_network(plugin, mode, dataplane):
+                out.append((f"cluster.network.{field}", msg))
+
+    addons = cluster.get("addons")
+    if isinstance(addons, dict):
+        prom = _get(addons, "managed_prometheus", True)
+        ws = addons.get("monitor_workspace_id")
+        if isinstance(prom, bool) and isinstance(ws, str):
+            if msg := check_monitor_workspace_needs_prometheus(prom, ws):
+                out.append(("cluster.addons.monitor_workspace_id", msg))
+
+    gpu = data.get("gpu_pool")
+    if isinstance(gpu, dict):
+        system = cluster.get("system_pool")
+        system_name = _get(system, "name", "system")
+        gpu_name = _get(gpu, "name", "gpunp")
+        if isinstance(system_name, str) and isinstance(gpu_name, str):
+            if msg := check_pool_names_differ(system_name, gpu_name):
+                out.append(("gpu_pool.name", msg))
+        autoscale = gpu.get("autoscale")
+        count = _get(gpu, "count", 1)
+        if isinstance(autoscale, dict) and _is_int(count):
+            lo, hi = autoscale.get("min"), autoscale.get("max")
+            if _is_int(lo) and _is_int(hi):
+                for bound, msg in check_autoscale(lo, hi, count):
+                    path = "gpu_pool.count" if bound == "count" else f"gpu_pool.autoscale.{bound}"
+                    out.append((path, msg))
+    return out
+

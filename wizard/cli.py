@@ -1,0 +1,252 @@
+"""Command line: `plan`, `apply`, `schema`, and (with no command) the interactive wizard.
+
+Imports are lazy on purpose: `aks-ai-wizard --help` must not pay for the Azure SDKs or Textual.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.session import Session
+
+EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+SIM_FAULTS = ("gpu-quota", "sku-unavailable", "throttle", "lro-failed", "conflict", "connection-drop")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Global options are accepted before or after the command (`--simulate apply x` == `apply x --simulate`)."""
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    g = parser.add_argument_group("global options")
+    g.add_argument("--simulate", action="store_true", default=d(False),
+                   help="run against the embedded simulated Azure and cluster (offline; demos and tests)")
+    g.add_argument("--sim-speed", type=float, metavar="N", default=d(60.0),
+                   help="simulated operations run N times faster than Azure's typical durations (default 60)")
+    g.add_argument("--sim-fault", action="append", choices=SIM_FAULTS, metavar="NAME", default=d(None),
+                   help=f"inject a named fault into the simulator (repeatable): {', '.join(SIM_FAULTS)}")
+    g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
+                   help="keep the simulated world in FILE so a later command continues in it")
+    g.add_argument("--cloud", metavar="NAME", default=d(None),
+                   help="override azure.cloud: AzureCloud, AzureChinaCloud or AzureUSGovernment")
+    g.add_argument("--subscription", metavar="ID_OR_NAME", default=d(None), help="override azure.subscription")
+    g.add_argument("-v", "--verbose", action="count", default=d(0), help="more detail (-vv: HTTP requests)")
+    g.add_argument("--log-file", type=Path, metavar="FILE", default=d(None),
+                   help="write a debug log (HTTP requests with secrets redacted) to FILE")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aks-ai-wizard",
+        description="From an empty Azure subscription to an AKS cluster that meets the CNCF Kubernetes AI "
+                    "Conformance checklist (v1.34), and proof of it.",
+        epilog="Exit codes: 0 done, 1 invalid input, 2 the plan cannot be applied (nothing written), "
+               "3 an Azure operation failed, 130 interrupted.",
+    )
+    _global_options(parser, suppress=False)
+    parser.add_argument("--answers", type=Path, metavar="FILE", help="prefill the interactive wizard from FILE")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _global_options(p, suppress=True)
+        return p
+
+    p = command("plan", "resolve the answers against Azure and print every step with its az equivalent; "
+                        "changes nothing")
+    p.add_argument("file", type=Path, help="answers file (YAML)")
+    p.add_argument("--output", choices=("text", "json"), default="text")
+    p.add_argument("--allow-update", action="store_true", help="plan updates to resources that exist and differ")
+
+    p = command("apply", "create or update what the answers describe, non-interactively")
+    p.add_argument("file", type=Path, help="answers file (YAML); never modified")
+    p.add_argument("--output", choices=("text", "json"), default="text",
+                   help="text: a line per event; json: one JSON object per line")
+    p.add_argument("--allow-update", action="store_true",
+                   help="apply changes to a cluster or pool that exists with different settings")
+    p.add_argument("--kubeconfig-out", type=Path, metavar="PATH",
+                   help="write the cluster's user kubeconfig to PATH (mode 0600); not written otherwise")
+
+    command("schema", "print the answers file's JSON Schema")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aks-ai-wizard")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _setup_logging(verbose: int, log_file: Path | None) -> None:
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    if verbose < 2:
+        logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)
+    if log_file:
+        fh = logging.FileHandler(log_file, encoding="utf-8")
+        fh.setLevel(logging.DEBUG)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        root.addHandler(fh)
+
+
+def _load(args: argparse.Namespace) -> "Answers":
+    from wizard.answers import load_answers
+
+    answers = load_answers(args.file)
+    override: dict[str, Any] = {}
+    if args.cloud:
+        override["cloud"] = args.cloud
+    if args.subscription:
+        override["subscription"] = args.subscription
+    if override:
+        from wizard.answers import answers_from_dict
+
+        data = answers.model_dump(mode="json")
+        data["azure"].update(override)
+        answers = answers_from_dict(data)
+    return answers
+
+
+def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
+    from wizard.session import SimOptions, open_session
+
+    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
+    return open_session(answers, sim)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        print("The interactive wizard is not built yet. Meanwhile, run a complete simulated apply with:\n"
+              "  aks-ai-wizard --simulate apply examples/answers.yaml", file=sys.stderr)
+        return EXIT_OK
+    if args.command == "schema":
+        from wizard.answers import json_schema
+
+        print(json.dumps(json_schema(), indent=2))
+        return EXIT_OK
+    _setup_logging(args.verbose, args.log_file)
+    from wizard.answers import AnswersError
+
+    try:
+        answers = _load(args)
+    except AnswersError as exc:
+        print(f"{args.file}: invalid answers; nothing was sent to Azure.\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return _plan_or_apply(args, answers)
+
+
+def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
+    from wizard.azure.errors import translate
+    from wizard.journal import Journal, JournalLocked
+    from wizard.plan import build_plan, observe
+    from wizard.render import plan_text
+
+    json_out = args.output == "json"
+    journal = Journal.for_answers(args.file.resolve())
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
+        failure = translate(exc)
+        print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(), file=sys.stderr)
+        return EXIT_AZURE
+    try:
+        for note in session.notes:
+            print(f"note: {note}", file=sys.stderr)
+        try:
+            obs = observe(session.conn, answers, session.subscription)
+        except Exception as exc:  # noqa: BLE001
+            failure = translate(exc)
+            print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(),
+                  file=sys.stderr)
+            return EXIT_AZURE
+        in_flight = {s: r for s in ("cluster", "gpu-pool") if (r := journal.in_flight(s))}
+        plan = build_plan(answers, obs, allow_update=args.allow_update, in_flight=in_flight)
+        if args.command == "plan":
+            print(json.dumps({"type": "plan", **plan.to_dict()}, default=str) if json_out else plan_text(plan))
+            return EXIT_OK if plan.ok else EXIT_PLAN
+        if not plan.ok:
+            print(json.dumps({"type": "plan", **plan.to_dict()}, default=str) if json_out else plan_text(plan))
+            print("Nothing was written to Azure.", file=sys.stderr)
+            return EXIT_PLAN
+        try:
+            with journal.lock():
+                return _apply(args, plan, session, journal)
+        except JournalLocked as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    finally:
+        session.close()
+
+
+def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any) -> int:
+    from wizard.engine import Engine, RunOptions
+    from wizard.render import EventPrinter, fmt_seconds, plan_text
+
+    json_out = args.output == "json"
+    printer = EventPrinter(json_lines=json_out, verbose=args.verbose > 0)
+    if json_out:
+        print(json.dumps({"type": "plan", **plan.to_dict()}, default=str), flush=True)
+    else:
+        print(plan_text(plan, show_az=args.verbose > 0), flush=True)
+        print("", flush=True)
+    engine = Engine(session.conn, plan, printer, journal,
+                    RunOptions(kubeconfig_out=args.kubeconfig_out, poll_interval=session.poll_interval,
+                               tick=min(0.5, max(0.02, session.poll_interval)), typical_scale=session.time_scale))
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt
+        print("\ninterrupt: stopping after the current poll; operations Azure accepted keep running there "
+              "and are in the journal (press Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+        engine.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    started = time.monotonic()
+    try:
+        result = engine.run()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    took = fmt_seconds(time.monotonic() - started)
+    summary: dict[str, Any] = {"type": "result", "status": result.status, "elapsed": took,
+                               "journal": str(journal.path)}
+    if result.failure:
+        summary["failed_step"] = result.failed_step
+        summary["failure"] = result.failure.to_dict()
+    if json_out:
+        print(json.dumps(summary, default=str), flush=True)
+    elif result.status == "done":
+        print(f"\nDone in {took}. Journal: {journal.path}")
+        if args.kubeconfig_out:
+            print(f"kubeconfig: {args.kubeconfig_out} (mode 0600)  ->  kubectl --kubeconfig {args.kubeconfig_out} get nodes")
+    elif result.status == "failed":
+        print(f"\nStopped after {took}: step {result.failed_step} failed.\n{result.failure.render() if result.failure else ''}"
+              f"\nFix the cause and run the same command again: finished steps are not repeated. "
+              f"Journal: {journal.path}")
+    else:
+        print(f"\nInterrupted after {took}. Run the same command again to resume. Journal: {journal.path}")
+    return {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

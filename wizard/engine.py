@@ -1,0 +1,306 @@
+"""Runs a plan: the one place that sequences work against Azure.
+
+Steps whose dependencies are met run at the same time (preview flags register while the resource group is
+created). Every step reports through events; every Azure write is journalled the moment Azure accepts it,
+with its continuation token, so an interrupted run can re-attach to the operation instead of sending the
+write again. Cancellation is checked between polls and never abandons track of an operation.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from wizard.events import Event, EventSink
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.azure.connection import ArmConnection
+    from wizard.azure.errors import AzureFailure
+    from wizard.journal import Journal
+    from wizard.plan import Plan, Step
+
+HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
+
+
+class Cancelled(Exception):
+    """The user asked to stop; Azure operations already accepted keep running and stay in the journal."""
+
+
+@dataclass
+class RunOptions:
+    kubeconfig_out: Path | None = None
+    poll_interval: float = 10.0  # our own reads of feature/provider/provisioning state
+    tick: float = 0.5  # how often a waiting step checks for cancellation
+    max_parallel: int = 4
+    typical_scale: float = 1.0  # the simulator runs Azure's typical durations this much faster or slower
+
+
+@dataclass
+class RunResult:
+    status: str  # done | failed | cancelled
+    failed_step: str | None = None
+    failure: "AzureFailure | None" = None
+    kubeconfig: bytes | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, conn: "ArmConnection", plan: "Plan", sink: EventSink, journal: "Journal | None" = None,
+                 options: RunOptions | None = None):
+        self.conn = conn
+        self.plan = plan
+        self.answers: "Answers" = plan.answers
+        self.sink = sink
+        self.journal = journal
+        self.options = options or RunOptions()
+        self.cancel_event = threading.Event()
+        self.kubeconfig: bytes | None = None
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    # ------------------------------------------------------------------------------------------ scheduling
+    def run(self) -> RunResult:
+        steps = {s.id: s for s in self.plan.steps}
+        finished: set[str] = set()
+        running: dict[Future[dict[str, Any]], "Step"] = {}
+        result = RunResult("done")
+        with ThreadPoolExecutor(max_workers=self.options.max_parallel, thread_name_prefix="step") as pool:
+            while len(finished) < len(steps):
+                if result.status == "done" and not self.cancel_event.is_set():
+                    for step in steps.values():
+                        if step.id in finished or step in running.values():
+                            continue
+                        if all(d in finished for d in step.deps):
+                            if step.action == "skip":
+                                self._skip(step)
+                                finished.add(step.id)
+                                continue
+                            running[pool.submit(self._run_step, step)] = step
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=self.options.tick, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    step = running.pop(fut)
+                    try:
+                        result.outputs[step.id] = fut.result()
+                        finished.add(step.id)
+                    except Cancelled:
+                        result.status = "cancelled"
+                    except Exception as exc:  # noqa: BLE001 - every failure becomes a translated result
+                        failure = self._fail(step, exc)
+                        if result.status == "done":
+                            result.status, result.failed_step, result.failure = "failed", step.id, failure
+                if self.cancel_event.is_set() and result.status == "done":
+                    result.status = "cancelled"
+        result.kubeconfig = self.kubeconfig
+        return result
+
+    # ------------------------------------------------------------------------------------------ events
+    def _emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
+              started: float | None = None, **data: Any) -> None:
+        elapsed = time.monotonic() - started if started is not None else 0.0
+        typical = step.typical * self.options.typical_scale if step.typical else None
+        self.sink(Event(kind, step.id, message, status, round(elapsed, 1), typical, data))  # type: ignore[arg-type]
+
+    def _journal(self, step: "Step", event: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.append(step.id, event, **fields)
+
+    def _skip(self, step: "Step") -> None:
+        self._journal(step, "skipped", reason=step.reason)
+        self._emit("skipped", step, f"{step.title} ({step.reason})" if step.reason else step.title)
+
+    def _fail(self, step: "Step", exc: BaseException) -> "AzureFailure":
+        from wizard.azure.errors import translate
+
+        failure = translate(exc)
+        self._journal(step, "failed", error=failure.to_dict(), request_id=failure.request_id,
+                      correlation_id=failure.correlation_id)
+        self._emit("failed", step, failure.what, status=failure.code,
+                   failure=failure.to_dict() | {"rendered": failure.render()})
+        return failure
+
+    def _check_cancel(self) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled()
+
+    # ------------------------------------------------------------------------------------------ steps
+    def _run_step(self, step: "Step") -> dict[str, Any]:
+        self._check_cancel()
+        started = time.monotonic()
+        self._journal(step, "started", action=step.action)
+        self._emit("started", step, step.title, started=started, az=step.az)
+        kind = step.id.split(":")[0]
+        runner: Callable[["Step", float], dict[str, Any]] = {
+            "resource-group": self._resource_group,
+            "feature": self._feature,
+            "provider": self._provider,
+            "cluster": self._cluster,
+            "gpu-pool": self._gpu_pool,
+            "kubeconfig": self._kubeconfig,
+        }[kind]
+        out = runner(step, started)
+        self._journal(step, "done", created=True if step.created else None,
+                      **{k: v for k, v in out.items() if k in ("resource_id", "request_id", "correlation_id",
+                                                               "state", "flag", "registered")})
+        self._emit("done", step, out.get("message", step.title), status=out.get("state"), started=started)
+        return out
+
+    def _resource_group(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure.clusters import RequestIds
+        from wizard.azure.groups import create_group
+
+        ids = RequestIds()
+        a = self.answers
+        group = create_group(self.conn, a.resource_group.name, a.azure.location, dict(a.resource_group.tags),
+                             raw_response_hook=ids)
+        return {"resource_id": group.id, "request_id": ids.first_request_id, "correlation_id": ids.correlation_id,
+                "state": group.properties.provisioning_state if group.properties else "Succeeded",
+                "message": f"resource group {group.name} created"}
+
+    def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str) -> str:
+        last, last_emit = None, 0.0
+        while True:
+            state = read()
+            now = time.monotonic()
+            if state != last or now - last_emit >= HEARTBEAT:
+                self._emit("progress", step, f"Azure reports {what} {state}", status=state, started=started)
+                last, last_emit = state, now
+            if state.lower() == "registered":
+                return state
+            self._sleep(self.options.poll_interval)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.cancel_event.wait(seconds):
+            raise Cancelled()
+
+    def _feature(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure.features import feature_state, register_feature
+
+        flag = step.payload
+        state = register_feature(self.conn, flag)
+        self._journal(step, "operation", flag=flag, state=state)
+        state = self._wait_state(step, started, lambda: feature_state(self.conn, flag), flag)
+        return {"flag": flag, "state": state, "registered": True, "message": f"{flag} is {state}"}
+
+    def _provider(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure.features import provider_state, register_provider
+
+        ns = step.payload
+        register_provider(self.conn, ns)
+        state = self._wait_state(step, started, lambda: provider_state(self.conn, ns), ns)
+        return {"state": state, "message": f"{ns} is {state}"}
+
+    def _cluster(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure import clusters
+        from wizard.spec import updated_cluster
+
+        a = self.answers
+        rg, name = a.resource_group.name, a.cluster.name
+        if step.action == "attach":
+            token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
+            if token:
+                return self._follow(step, started, lambda **kw: clusters.begin_cluster(
+                    self.conn, rg, name, continuation_token=token, **kw), "re-attached to")
+            return self._follow_state(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
+        if step.action == "create":
+            body = step.payload
+        else:  # update or retry: start from what Azure has so nothing is dropped
+            existing = clusters.get_cluster(self.conn, rg, name)
+            body = updated_cluster(existing, a, self.plan.resolved)  # type: ignore[arg-type]
+        return self._follow(step, started, lambda **kw: clusters.begin_cluster(self.conn, rg, name, body, **kw),
+                            "accepted")
+
+    def _gpu_pool(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure import clusters
+
+        a = self.answers
+        assert a.gpu_pool is not None
+        rg, name, pool = a.resource_group.name, a.cluster.name, a.gpu_pool.name
+        if step.action == "attach":
+            token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
+            if token:
+                return self._follow(step, started, lambda **kw: clusters.begin_pool(
+                    self.conn, rg, name, pool, continuation_token=token, **kw), "re-attached to")
+            return self._follow_state(step, started, lambda: clusters.get_pool(self.conn, rg, name, pool))
+        return self._follow(step, started, lambda **kw: clusters.begin_pool(
+            self.conn, rg, name, pool, step.payload, **kw), "accepted")
+
+    def _follow(self, step: "Step", started: float, begin: Callable[..., Any], verb: str) -> dict[str, Any]:
+        """Start (or re-attach to) a long-running operation and follow it to the end, reporting Azure's status."""
+        from wizard.azure.clusters import RequestIds
+
+        ids = RequestIds()
+        poller = begin(raw_response_hook=ids)
+        token = poller.continuation_token()
+        self._journal(step, "operation", continuation_token=token, request_id=ids.first_request_id,
+                      correlation_id=ids.correlation_id, creates=step.created or None)
+        self._emit("log", step, f"Azure {verb} the request" +
+                   (f" (request id {ids.first_request_id})" if ids.first_request_id else ""), started=started,
+                   request_id=ids.first_request_id)
+        last, last_emit = None, 0.0
+        while not poller.done():
+            if self.cancel_event.is_set():
+                self._journal(step, "interrupted", continuation_token=token)
+                raise Cancelled()
+            status = poller.status()
+            now = time.monotonic()
+            if status != last or now - last_emit >= HEARTBEAT:
+                self._emit("progress", step, f"Azure reports the operation {status}", status=status,
+                           started=started)
+                last, last_emit = status, now
+            poller.wait(self.options.tick)
+        resource = poller.result()
+        state = getattr(resource, "provisioning_state", None) or "Succeeded"
+        return {"resource_id": resource.id, "request_id": ids.first_request_id,
+                "correlation_id": ids.correlation_id, "state": state,
+                "message": f"{step.id} {state} ({resource.name})"}
+
+    def _follow_state(self, step: "Step", started: float, read: Callable[[], Any]) -> dict[str, Any]:
+        """Wait on a resource whose operation was started elsewhere (no continuation token): poll its state."""
+        from wizard.plan import NON_TERMINAL
+
+        last, last_emit = None, 0.0
+        while True:
+            resource = read()
+            state = getattr(resource, "provisioning_state", None) or "Succeeded"
+            now = time.monotonic()
+            if state != last or now - last_emit >= HEARTBEAT:
+                self._emit("progress", step, f"Azure reports provisioning state {state}", status=state,
+                           started=started)
+                last, last_emit = state, now
+            if state.lower() not in NON_TERMINAL:
+                if state.lower() != "succeeded":
+                    raise RuntimeError(f"{step.id} ended {state}")
+                return {"resource_id": resource.id, "state": state, "message": f"{step.id} {state}"}
+            self._sleep(self.options.poll_interval)
+
+    def _kubeconfig(self, step: "Step", started: float) -> dict[str, Any]:
+        from wizard.azure.clusters import user_kubeconfig
+
+        a = self.answers
+        self.kubeconfig = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
+        out: dict[str, Any] = {"message": "kubeconfig fetched (kept in memory)"}
+        if self.options.kubeconfig_out:
+            write_private(self.options.kubeconfig_out, self.kubeconfig)
+            out["message"] = f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"
+        return out
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret file with mode 0600 from the first byte (never world-readable, even briefly)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)

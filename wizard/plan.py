@@ -1,0 +1,384 @@
+"""Answers plus what Azure already has -> an ordered set of idempotent steps (a small DAG).
+
+`observe` only reads. `build_plan` is a pure function of answers and observations, so every decision it
+makes (what is skipped, what differs, what is refused) can be tested without Azure.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+
+from wizard import durations
+from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
+from wizard.spec import (
+    Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
+    desired_cluster, desired_pool, pool_differences,
+)
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.azure.connection import ArmConnection
+
+PROVIDER = "Microsoft.ContainerService"
+GATEWAY_MIN_REVISION = (1, 26)  # managed Gateway API on 1.34 needs the Istio add-on at asm-1-26 or newer
+NON_TERMINAL = {"creating", "updating", "upgrading", "scaling", "starting", "stopping", "deleting", "migrating"}
+
+ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
+
+Action = Literal["create", "update", "register", "retry", "attach", "read", "skip"]
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    option: str
+    flag: str
+    why: str
+
+
+def flag_rules() -> list[FlagRule]:
+    text = resources.files("wizard.data").joinpath("features.yaml").read_text(encoding="utf-8")
+    return [FlagRule(**item) for item in yaml.safe_load(text)]
+
+
+def _option_on(answers: "Answers", dotted: str) -> bool:
+    node: Any = answers
+    for part in dotted.split("."):
+        node = getattr(node, part, None)
+        if node is None:
+            return False
+    return bool(node)
+
+
+def needed_flags(answers: "Answers") -> list[tuple[str, str]]:
+    """(flag, why) for each preview flag the chosen options need; an explicit list is taken as given."""
+    if answers.features != "auto":
+        return [(f, "listed in the answers file") for f in answers.features]
+    return [(r.flag, r.why) for r in flag_rules() if _option_on(answers, r.option)]
+
+
+@dataclass
+class Observed:
+    """Everything the plan reads from Azure, gathered concurrently before anything is written."""
+
+    subscription_id: str
+    subscription_name: str
+    group: dict[str, Any] | None = None
+    flag_states: dict[str, str] = field(default_factory=dict)
+    provider_state: str = "Registered"
+    versions: list[KubeVersion] = field(default_factory=list)
+    revisions: list[MeshRevision] = field(default_factory=list)
+    cluster: dict[str, Any] | None = None  # ARM JSON (camelCase)
+    pool: dict[str, Any] | None = None  # ARM JSON of the GPU agent pool
+
+
+def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
+    from wizard.azure import catalog, clusters, features, groups
+
+    rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
+    flags = [f for f, _ in needed_flags(answers)]
+
+    def as_dict(obj: Any) -> dict[str, Any] | None:
+        return obj.as_dict() if obj is not None else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        f_group = pool.submit(groups.get_group, conn, rg)
+        f_flags = {f: pool.submit(features.feature_state, conn, f) for f in flags}
+        f_provider = pool.submit(features.provider_state, conn, PROVIDER)
+        f_versions = pool.submit(catalog.list_versions, conn, loc)
+        f_revisions = pool.submit(catalog.list_mesh_revisions, conn, loc) if answers.cluster.istio.enabled else None
+        group = f_group.result()
+        f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
+        f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
+                  if group is not None and answers.gpu_pool else None)
+        cluster = f_cluster.result() if f_cluster else None
+        gpu_pool = f_pool.result() if f_pool else None  # a 404 (no cluster, no pool) reads as None
+        return Observed(
+            subscription_id=subscription[0],
+            subscription_name=subscription[1],
+            group=as_dict(group),
+            flag_states={f: fut.result() for f, fut in f_flags.items()},
+            provider_state=f_provider.result(),
+            versions=f_versions.result(),
+            revisions=f_revisions.result() if f_revisions else [],
+            cluster=as_dict(cluster),
+            pool=as_dict(gpu_pool),
+        )
+
+
+@dataclass
+class Step:
+    id: str
+    title: str
+    action: Action
+    az: str
+    deps: tuple[str, ...] = ()
+    typical: float = 0.0
+    reason: str = ""  # why skipped / why this action
+    differences: list[Difference] = field(default_factory=list)
+    payload: Any = None
+    created: bool = False  # this step creates the resource (recorded in the journal for teardown)
+
+    @property
+    def writes(self) -> bool:
+        return self.action not in ("read", "skip")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "action": self.action, "az": self.az,
+                "deps": list(self.deps), "typical_seconds": self.typical, "reason": self.reason,
+                "differences": [vars(d) for d in self.differences]}
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} Fix: {self.fix}"
+
+
+@dataclass
+class Plan:
+    answers: "Answers"
+    observed: Observed
+    resolved: Resolved | None
+    steps: list[Step] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.resolved
+        return {
+            "ok": self.ok,
+            "resolved": vars(r) | {"flags": list(r.flags)} if r else None,
+            "steps": [s.to_dict() for s in self.steps],
+            "problems": [vars(p) for p in self.problems],
+            "notes": self.notes,
+        }
+
+
+# ---------------------------------------------------------------------------------------- resolution
+def resolve_version(answers: "Answers", versions: list[KubeVersion], location: str) -> tuple[str | None, Problem | None]:
+    wanted = answers.cluster.kubernetes_version
+    minor = ".".join(wanted.split(".")[:2])
+    offered = {v.minor: v for v in versions}
+    listing = ", ".join(v.minor + (" (LTS only)" if v.lts_only else "") + (" (preview)" if v.is_preview else "")
+                        for v in versions) or "none"
+    kv = offered.get(minor)
+    if kv is None:
+        newer = [v.minor for v in versions if version_key(v.minor) >= (1, 34) and not v.lts_only]
+        return None, Problem("cluster.kubernetes_version", f"Kubernetes {minor} is not offered in {location} "
+                             f"(offered: {listing}).", f"choose {' or '.join(newer) or 'another location'}.")
+    if kv.lts_only and not (answers.cluster.tier == "Premium" and answers.cluster.support_plan == "AKSLongTermSupport"):
+        return None, Problem("cluster.kubernetes_version", f"Kubernetes {minor} is only available with Long-Term "
+                             f"Support in {location}.", "set cluster.tier: Premium and cluster.support_plan: "
+                             "AKSLongTermSupport, or choose a newer version.")
+    if wanted != minor:
+        if wanted not in kv.patches:
+            return None, Problem("cluster.kubernetes_version", f"patch {wanted} is not offered in {location} "
+                                 f"(offered: {', '.join(kv.patches)}).", f"use \"{minor}\" for the newest patch.")
+        return wanted, None
+    return kv.newest_patch, None
+
+
+def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: str,
+                     existing: str | None) -> tuple[str | None, Problem | None]:
+    istio = answers.cluster.istio
+    if not istio.enabled:
+        return None, None
+    need_gateway = answers.cluster.gateway_api
+    compatible = [r for r in revisions if minor in r.compatible]
+    usable = [r for r in compatible if not need_gateway or r.key >= GATEWAY_MIN_REVISION]
+    names = ", ".join(r.revision for r in compatible) or "none"
+    if istio.revision == "auto":
+        if existing and any(r.revision == existing for r in usable):
+            return existing, None  # keep what the cluster runs: auto never upgrades a mesh behind your back
+        if not usable:
+            why = " at asm-1-26 or newer (needed by Gateway API)" if need_gateway else ""
+            return None, Problem("cluster.istio.revision", f"no Istio revision compatible with Kubernetes {minor}"
+                                 f"{why} is offered (compatible: {names}).",
+                                 "choose another Kubernetes version, or turn Gateway API off.")
+        return usable[-1].revision, None
+    match = next((r for r in revisions if r.revision == istio.revision), None)
+    if match is None:
+        return None, Problem("cluster.istio.revision", f"revision {istio.revision} is not offered "
+                             f"(offered: {', '.join(r.revision for r in revisions) or 'none'}).",
+                             f"use auto or one of: {names}.")
+    if minor not in match.compatible:
+        return None, Problem("cluster.istio.revision", f"{istio.revision} is not compatible with Kubernetes {minor} "
+                             f"(it supports {', '.join(match.compatible)}).", f"use auto or one of: {names}.")
+    if need_gateway and match.key < GATEWAY_MIN_REVISION:
+        return None, Problem("cluster.gateway_api", f"managed Gateway API needs Istio asm-1-26 or newer; "
+                             f"{istio.revision} is older.", f"use auto or one of: {names}.")
+    return istio.revision, None
+
+
+# ---------------------------------------------------------------------------------------- the plan
+def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
+               in_flight: dict[str, dict[str, Any]] | None = None) -> Plan:
+    """in_flight: step id -> journal record of an Azure operation accepted but not seen to finish."""
+    in_flight = in_flight or {}
+    rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
+    plan = Plan(answers, obs, None)
+
+    version, problem = resolve_version(answers, obs.versions, loc)
+    if problem:
+        plan.problems.append(problem)
+    minor = ".".join((version or answers.cluster.kubernetes_version).split(".")[:2])
+    existing_rev = None
+    if obs.cluster:
+        existing_rev = (((obs.cluster.get("properties") or {}).get("serviceMeshProfile") or {})
+                        .get("istio") or {}).get("revisions", [None])[-1]
+    revision, problem = (resolve_revision(answers, obs.revisions, minor, existing_rev) if version
+                         else (None, None))  # no revision can be judged against a version that isn't offered
+    if problem:
+        plan.problems.append(problem)
+    flags = needed_flags(answers)
+    resolved = Resolved(obs.subscription_id, obs.subscription_name, version or answers.cluster.kubernetes_version,
+                        revision, tuple(f for f, _ in flags))
+    plan.resolved = resolved
+
+    # 1. resource group
+    if obs.group is None:
+        plan.steps.append(Step("resource-group", f"create resource group {rg} in {loc}", "create",
+                               az("group", "create", "-n", rg, "-l", loc,
+                                  *(["--tags", *[f"{k}={v}" for k, v in answers.resource_group.tags.items()]]
+                                    if answers.resource_group.tags else [])),
+                               typical=durations.RESOURCE_GROUP, created=True))
+    else:
+        plan.steps.append(Step("resource-group", f"resource group {rg} exists ({obs.group.get('location')})",
+                               "skip", az("group", "show", "-n", rg), reason="already exists"))
+
+    # 2. preview flags (in parallel with the group), then one provider re-registration
+    flag_steps = []
+    for flag, why in flags:
+        state = obs.flag_states.get(flag, "Unknown")
+        sid = "feature:" + flag.split("/")[-1]
+        ns, fname = flag.split("/", 1)
+        if state.lower() == "registered":
+            plan.steps.append(Step(sid, f"preview feature {flag} is Registered", "skip",
+                                   az("feature", "show", "--namespace", ns, "--name", fname), reason="registered"))
+            continue
+        flag_steps.append(sid)
+        plan.steps.append(Step(sid, f"register preview feature {flag} ({why}; now {state})", "register",
+                               az("feature", "register", "--namespace", ns, "--name", fname),
+                               typical=durations.FEATURE_REGISTRATION, payload=flag, reason=f"state {state}"))
+    provider_deps: tuple[str, ...] = tuple(flag_steps)
+    if flag_steps or obs.provider_state.lower() != "registered":
+        plan.steps.append(Step("provider", f"re-register resource provider {PROVIDER} so new flags take effect",
+                               "register", az("provider", "register", "--namespace", PROVIDER),
+                               deps=provider_deps, typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
+    cluster_deps = ("resource-group",) + (("provider",) if any(s.id == "provider" for s in plan.steps) else ())
+
+    # 3. the cluster: one PUT with everything when it does not exist yet
+    if plan.problems:
+        return plan
+    if obs.cluster is None:
+        body = desired_cluster(answers, resolved)
+        pools = 1 if answers.gpu_pool else 0
+        typical = durations.cluster_create(pools, answers.cluster.istio.enabled, addon_count(answers))
+        extras = [x for x in ("Istio " + (revision or "") if revision else "",
+                              "Gateway API" if answers.cluster.gateway_api else "",
+                              f"GPU pool {answers.gpu_pool.name}" if answers.gpu_pool else "",
+                              ", ".join(label for key, label in ADDON_LABELS.items()
+                                        if getattr(answers.cluster.addons, key))) if x]
+        plan.steps.append(Step(
+            "cluster", f"create cluster {name} (Kubernetes {resolved.kubernetes_version}; {'; '.join(extras)}) "
+            "in one request", "create",
+            az_cluster_create(answers, resolved) + ("\n" + az_pool_add(answers) if answers.gpu_pool else ""),
+            deps=cluster_deps, typical=typical, payload=body, created=True))
+    else:
+        _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight)
+
+    # 4. kubeconfig (read): later steps and verification talk to the cluster with it
+    plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {name}", "read",
+                           az("aks", "get-credentials", "-g", rg, "-n", name),
+                           deps=tuple(s.id for s in plan.steps if s.id in ("cluster", "gpu-pool")),
+                           typical=durations.CREDENTIALS))
+    return plan
+
+
+def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolved: Resolved, allow_update: bool,
+                           deps: tuple[str, ...], in_flight: dict[str, dict[str, Any]]) -> None:
+    name = answers.cluster.name
+    cluster = obs.cluster or {}
+    state = ((cluster.get("properties") or {}).get("provisioningState") or "Succeeded")
+    minor_only = answers.cluster.kubernetes_version.count(".") == 1
+    desired = desired_cluster(answers, resolved, include_gpu_pool=False).as_dict()
+    diffs = cluster_differences(cluster, desired, minor_only)
+    typical_update = durations.CLUSTER_UPDATE
+    if state.lower() in NON_TERMINAL:
+        plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach",
+                               az("aks", "wait", "-g", answers.resource_group.name, "-n", name, "--updated"),
+                               deps=deps, typical=typical_update, differences=diffs,
+                               payload=in_flight.get("cluster"), reason=f"provisioningState {state}",
+                               created=bool((in_flight.get("cluster") or {}).get("creates"))))
+    elif state.lower() == "failed":
+        plan.steps.append(Step("cluster", f"cluster {name} is Failed: send the same PUT again to reconcile it",
+                               "retry", az("aks", "update", "-g", answers.resource_group.name, "-n", name),
+                               deps=deps, typical=typical_update, differences=diffs, reason="provisioningState Failed"))
+    elif diffs:
+        if not allow_update:
+            plan.problems.append(Problem(
+                "cluster", f"cluster {name} exists with different settings: " + "; ".join(map(str, diffs)) + ".",
+                "re-run with --allow-update to apply these changes, or change the answers to match."))
+        if any(d.field == "cluster.istio.enabled" for d in diffs):
+            typical_update = durations.MESH_ENABLE
+        elif any(d.field == "cluster.gateway_api" for d in diffs):
+            typical_update = durations.GATEWAY_API_UPDATE
+        plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
+                               az("aks", "update", "-g", answers.resource_group.name, "-n", name),
+                               deps=deps, typical=typical_update, differences=diffs))
+    else:
+        plan.steps.append(Step("cluster", f"cluster {name} exists with these settings", "skip",
+                               az("aks", "show", "-g", answers.resource_group.name, "-n", name), reason="identical"))
+
+    if not answers.gpu_pool:
+        return
+    pool_name = answers.gpu_pool.name
+    want = desired_pool(answers, resolved).as_dict().get("properties", {})
+    existing_pool = obs.pool
+    if existing_pool is None:
+        existing_pool = next(({"properties": p} for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or []
+                              if p.get("name") == pool_name), None)
+    if existing_pool is None:
+        plan.steps.append(Step("gpu-pool", f"add GPU pool {pool_name} ({answers.gpu_pool.vm_size})",
+                               "create", az_pool_add(answers), deps=("cluster",),
+                               typical=durations.AGENT_POOL, payload=desired_pool(answers, resolved), created=True))
+        return
+    pool_state = ((existing_pool.get("properties") or {}).get("provisioningState") or "Succeeded").lower()
+    pdiffs = pool_differences(existing_pool.get("properties") or {}, want)
+    if pool_state in NON_TERMINAL:
+        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
+                               az("aks", "nodepool", "wait", "--cluster-name", name, "-n", pool_name),
+                               deps=("cluster",), typical=durations.AGENT_POOL, payload=in_flight.get("gpu-pool"),
+                               created=bool((in_flight.get("gpu-pool") or {}).get("creates"))))
+    elif pool_state == "failed":
+        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
+                               az_pool_add(answers), deps=("cluster",), typical=durations.AGENT_POOL,
+                               payload=desired_pool(answers, resolved), differences=pdiffs))
+    elif pdiffs:
+        if not allow_update:
+            plan.problems.append(Problem(
+                "gpu_pool", f"GPU pool {pool_name} exists with different settings: " + "; ".join(map(str, pdiffs)) + ".",
+                "re-run with --allow-update to apply these changes, or change the answers to match."))
+        plan.steps.append(Step("gpu-pool", f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
+                               az("aks", "nodepool", "update", "--cluster-name", name, "-n", pool_name),
+                               deps=("cluster",), typical=durations.AGENT_POOL, differences=pdiffs,
+                               payload=desired_pool(answers, resolved)))
+    else:
+        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} exists with these settings", "skip",
+                               az("aks", "nodepool", "show", "--cluster-name", name, "-n", pool_name),
+                               reason="identical"))

@@ -1,0 +1,50 @@
+"""A TokenCredential for the simulated Azure: hands out a fixed fake token and records the scopes asked for."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, AccessTokenInfo
+
+
+ARM_TOKEN = "sim-arm-token"
+
+
+class SimCredential:
+    """azure.core TokenCredential (and SupportsTokenInfo). `scopes` lists every scope tuple requested."""
+
+    def __init__(self, token: str = ARM_TOKEN, lifetime: int = 3600) -> None:
+        self.token = token
+        self.lifetime = lifetime
+        self.scopes: list[tuple[str, ...]] = []
+        self._lock = threading.Lock()
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> "AccessToken":
+        from azure.core.credentials import AccessToken
+
+        with self._lock:
+            self.scopes.append(tuple(scopes))
+        return AccessToken(self.token, int(time.time()) + self.lifetime)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> "AccessTokenInfo":
+        from azure.core.credentials import AccessTokenInfo
+
+        with self._lock:
+            self.scopes.append(tuple(scopes))
+        return AccessTokenInfo(self.token, int(time.time()) + self.lifetime, token_type="Bearer")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "SimCredential":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+# Bearer token of the simulated clusters' Kubernetes API, written into the kubeconfigs that
+# listClusterUserCredential / listClusterAdminCredential return. Must equal wizard.sim.kube.KUBE_TOKEN (the
+# Kubernetes side checks it); arm.py prefers that one when the kube package is importable.
+KUBE_TOKEN = "sim-kube-token"

@@ -1,0 +1,329 @@
+"""The embedded simulated Azure: an HTTP server on 127.0.0.1 that the real SDK clients talk to.
+
+`Simulator` owns the ThreadingHTTPServer (daemon threads: the SDK polls from a daemon thread), the request
+log, the faults, persistence (--sim-state) and the Kubernetes side (`/k8s/{kube_id}/...` goes to KubeWorld).
+ARM semantics live in arm.py.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import ssl
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from wizard.sim.arm import Arm, Request, Response, arm_error
+from wizard.sim.credential import SimCredential
+from wizard.sim.faults import FaultSet, validate
+from wizard.sim.state import World, read_json, write_json_atomic
+
+log = logging.getLogger("wizard.sim")
+
+STATE_FORMAT = "aks-ai-wizard/sim-state"
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int                      # 0 when the connection was dropped on purpose
+    request_id: str
+    at: float = field(default_factory=time.time)
+
+
+class Headers(dict):
+    """Request headers with case-insensitive lookup (keys stored lower-case)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((k.lower(), v) for k, v in items)
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+_QUIET_ERRORS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, ssl.SSLError, TimeoutError)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = self.socket.accept()
+        if self.tls is not None:
+            # the handshake happens on first read, in the handler thread
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], _QUIET_ERRORS):
+            super().handle_error(request, client_address)
+
+
+class Simulator:
+    """Simulated Azure Resource Manager (+ the Kubernetes API of its clusters) on 127.0.0.1.
+
+    sim = Simulator(speed=60.0, faults=["gpu-quota"], state_file=None, tls=None).start()
+    """
+
+    def __init__(self, speed: float = 60.0, faults: Iterable[str] = (), state_file: Path | str | None = None,
+                 tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+        if not speed or speed <= 0:
+            raise ValueError(f"simulator speed must be > 0, got {speed!r}")
+        self.speed = float(speed)
+        self.faults = FaultSet(faults)
+        self.state_file = Path(state_file) if state_file else None
+        self.tls = tls
+        self.host = host
+        self.port = port
+        self.credential = SimCredential()
+        self.request_log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._kube: Any = None
+        self.world = World()
+        self.arm = Arm(self.world, self.faults, self.speed, lambda: self.base_url, lambda: self._kube)
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    def start(self) -> "Simulator":
+        if self._server is not None:
+            return self
+        self._load()
+        server = _Server((self.host, self.port), self._handler_class())
+        server.tls = self.tls
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="sim-arm", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.state_file is not None:
+            self.save()
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------ public surface
+    @property
+    def base_url(self) -> str:
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def subscription_id(self) -> str:
+        return self.world.subscription_id
+
+    @property
+    def tenant_id(self) -> str:
+        return self.world.tenant_id
+
+    @property
+    def kube(self) -> Any:
+        if self._kube is None:
+            self._kube = _new_kube_world()
+        return self._kube
+
+    def set_faults(self, names: Iterable[str]) -> None:
+        self.faults.set(names)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def advance(self) -> None:
+        """Complete whatever is due now (normally done at the start of every request)."""
+        with self.world.lock:
+            changed = self.arm.advance()
+        if changed:
+            self._autosave()
+
+    def save(self) -> None:
+        """Write the state file atomically (ARM world + Kubernetes world). No-op without a state file."""
+        if self.state_file is None:
+            return
+        with self._save_lock:
+            with self.world.lock:
+                arm = self.world.to_dict()
+            kube = self._kube.to_dict() if self._kube is not None and hasattr(self._kube, "to_dict") else None
+            write_json_atomic(self.state_file, {"format": STATE_FORMAT, "version": 1, "saved_at": time.time(),
+                                                "arm": arm, "kube": kube})
+
+    # ------------------------------------------------------------------------------------ internals
+    def _load(self) -> None:
+        if self.state_file is None or not self.state_file.exists():
+            if self._kube is None:
+                self._kube = _new_kube_world()
+            return
+        try:
+            data = read_json(self.state_file)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read simulator state {self.state_file}: {e}") from e
+        if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
+            raise ValueError(f"{self.state_file} is not a simulator state file")
+        world = World.from_dict(data.get("arm") or {})
+        self.world = world
+        self.arm.world = world
+        kube_data = data.get("kube")
+        cls = _kube_class()
+        if cls is None:
+            self._kube = None
+        elif kube_data:
+            self._kube = cls.from_dict(kube_data)
+        else:
+            self._kube = cls()
+
+    def _autosave(self) -> None:
+        if self.state_file is None:
+            return
+        try:
+            self.save()
+        except OSError as e:  # never fail a request because the state file could not be written
+            log.warning("simulator: could not save state to %s: %s", self.state_file, e)
+
+    def _record(self, entry: LoggedRequest) -> None:
+        with self._log_lock:
+            self.request_log.append(entry)
+
+    def _dispatch(self, method: str, raw_path: str, headers: Headers, body: bytes) -> Response:
+        split = urlsplit(raw_path)
+        path = unquote(split.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        if path.lower().startswith("/k8s/"):
+            return self._dispatch_kube(method, path, query, headers, body)
+        auth = headers.get("authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return arm_error(401, "InvalidAuthenticationToken",
+                             "The access token is invalid: the request has no 'Authorization: Bearer' header.")
+        try:
+            resp = self.arm.handle(Request(method, path, query, headers, body))
+        except Exception as e:  # a bug in the simulator must look like a server error, not a hang
+            log.exception("simulator: %s %s failed", method, path)
+            resp = arm_error(500, "InternalServerError", f"The simulated Azure failed: {type(e).__name__}: {e}")
+        if resp.changed or method in ("PUT", "POST", "DELETE", "PATCH") or self._ops_in_flight():
+            self._autosave()
+        return resp
+
+    def _ops_in_flight(self) -> bool:
+        if self.state_file is None:
+            return False
+        with self.world.lock:
+            return any(not o["done"] for o in self.world.operations.values())
+
+    def _dispatch_kube(self, method: str, path: str, query: dict[str, list[str]], headers: Headers,
+                       body: bytes) -> Response:
+        rest = path[len("/k8s/"):]
+        kube_id, _, sub = rest.partition("/")
+        self.advance()
+        kube = self._kube
+        if kube is None:
+            return Response(503, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                  "message": "the simulated Kubernetes API is not available", "code": 503})
+        try:
+            status, hdrs, data = kube.handle(kube_id, method, "/" + sub, query, headers, body)
+        except Exception as e:
+            log.exception("simulator: kube %s %s failed", method, path)
+            return Response(500, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                  "message": f"{type(e).__name__}: {e}", "reason": "InternalError", "code": 500})
+        if method not in ("GET", "HEAD"):
+            self._autosave()
+        return Response(status, data if data else None, dict(hdrs or {}))
+
+    def _handler_class(sim) -> type[BaseHTTPRequestHandler]:  # noqa: N805 (closure over the Simulator)
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else every keep-alive response waits ~40 ms for a delayed ACK
+            server_version = "SimulatedAzure/1.0"
+            sys_version = ""
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = Headers(self.headers.items())
+                request_id = str(uuid.uuid4())
+                correlation = headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
+                resp = sim._dispatch(self.command, self.path, headers, body)
+                path = urlsplit(self.path)
+                sim._record(LoggedRequest(self.command, unquote(path.path), parse_qs(path.query, keep_blank_values=True),
+                                          resp.status if not resp.drop else 0, request_id))
+                if resp.drop:
+                    self.close_connection = True
+                    try:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                if isinstance(resp.body, (bytes, bytearray)):
+                    data = bytes(resp.body)
+                elif resp.body is None or resp.status in (204, 304) or self.command == "HEAD":
+                    data = b""
+                else:
+                    data = json.dumps(resp.body).encode("utf-8")
+                self.send_response(resp.status)
+                hdrs = {k.lower(): (k, v) for k, v in resp.headers.items()}
+                if data and "content-type" not in hdrs:
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("x-ms-request-id", request_id)
+                self.send_header("x-ms-correlation-request-id", correlation)
+                for k, v in hdrs.values():
+                    if k.lower() not in ("content-length", "x-ms-request-id", "x-ms-correlation-request-id"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if data and self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+        return Handler
+
+
+def _kube_class() -> Any:
+    try:
+        from wizard.sim.kube import KubeWorld
+    except ImportError as e:
+        log.warning("simulator: the simulated Kubernetes API is not available (%s)", e)
+        return None
+    return KubeWorld
+
+
+def _new_kube_world() -> Any:
+    cls = _kube_class()
+    return cls() if cls is not None else None
+
+
+def validate_faults(names: Iterable[str]) -> list[str]:
+    return validate(names)

@@ -1,0 +1,126 @@
+"""The simulated world: what the simulated subscription holds, persisted as JSON with --sim-state.
+
+Plain JSON-able dicts so that saving is trivial and a reloaded world is the same world. Long-running
+operations carry their wall-clock start time and duration, so one that was in flight when saved completes
+by time after a reload. Faults and request logs are process state and are not persisted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUBSCRIPTION_ID = "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"
+TENANT_ID = "8d1e6b2f-4a7c-4e39-b5d0-71c9a3f2e684"
+SUBSCRIPTION_NAME = "Simulated Subscription"
+STATE_VERSION = 1
+
+# Preview flags the simulated subscription knows (all start NotRegistered).
+KNOWN_FEATURES = (
+    "Microsoft.ContainerService/ManagedGatewayAPIPreview",
+    "Microsoft.ContainerService/ManagedGPUExperiencePreview",
+    "Microsoft.ContainerService/AKS-KedaPreview",
+    "Microsoft.ContainerService/AIToolchainOperatorPreview",
+    "Microsoft.ContainerService/NodeAutoProvisioningPreview",
+)
+
+# Resource providers and their initial registration state.
+KNOWN_PROVIDERS = {
+    "Microsoft.ContainerService": "Registered",
+    "Microsoft.Compute": "Registered",
+    "Microsoft.Network": "Registered",
+    "Microsoft.Storage": "Registered",
+    "Microsoft.Resources": "Registered",
+    "Microsoft.Features": "Registered",
+    "Microsoft.ManagedIdentity": "Registered",
+    "Microsoft.OperationalInsights": "NotRegistered",
+    "Microsoft.OperationsManagement": "NotRegistered",
+    "Microsoft.Insights": "NotRegistered",
+    "Microsoft.Monitor": "NotRegistered",
+    "Microsoft.AlertsManagement": "NotRegistered",
+    "Microsoft.Dashboard": "NotRegistered",
+    "Microsoft.KubernetesConfiguration": "NotRegistered",
+}
+
+
+@dataclass
+class World:
+    subscription_id: str = SUBSCRIPTION_ID
+    tenant_id: str = TENANT_ID
+    # lower-case name -> {"body": resource group body}
+    resource_groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # "rg/name" lower-case -> {"rg": .., "name": .., "kube_id": .., "body": cluster body without agentPoolProfiles,
+    #                          "pools": {pool lower: pool body}, "synced": bool}
+    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # "ns/name" lower-case -> {"name": "Ns/Name", "state": .., "ready_at": epoch | None}
+    features: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # ns lower-case -> {"namespace": "Ns", "state": .., "ready_at": epoch | None}
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # op id -> operation record (see arm.py)
+    operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for flag in KNOWN_FEATURES:
+            self.features.setdefault(flag.lower(), {"name": flag, "state": "NotRegistered", "ready_at": None})
+        for ns, st in KNOWN_PROVIDERS.items():
+            self.providers.setdefault(ns.lower(), {"namespace": ns, "state": st, "ready_at": None})
+
+    # -------------------------------------------------------------------------------------- persistence
+    def to_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return json.loads(json.dumps({
+                "version": STATE_VERSION,
+                "subscription_id": self.subscription_id,
+                "tenant_id": self.tenant_id,
+                "resource_groups": self.resource_groups,
+                "clusters": self.clusters,
+                "features": self.features,
+                "providers": self.providers,
+                "operations": self.operations,
+            }))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "World":
+        return cls(
+            subscription_id=d.get("subscription_id", SUBSCRIPTION_ID),
+            tenant_id=d.get("tenant_id", TENANT_ID),
+            resource_groups=dict(d.get("resource_groups") or {}),
+            clusters=dict(d.get("clusters") or {}),
+            features=dict(d.get("features") or {}),
+            providers=dict(d.get("providers") or {}),
+            operations=dict(d.get("operations") or {}),
+        )
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to path atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
