@@ -666,4 +666,4 @@ def test_save_is_atomic_and_reloadable(make_sim, tmp_path):
     s.save()
     data = json.loads(path.read_text())
     assert data["format"] == "aks-ai-wizard/sim-state" and "rg-ai" in data["arm"]["resource_groups"]
-    assert [p.name for p in path.parent.iterdir()] == ["state.json"]  # no temp files left behind
+    assert sorted(p.name for p in path.parent.iterdir()) == ["state.json", "state.json.requests.jsonl"]  # no temp files

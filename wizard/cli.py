@@ -240,8 +240,11 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
         if args.kubeconfig_out:
             print(f"kubeconfig: {args.kubeconfig_out} (mode 0600)  ->  kubectl --kubeconfig {args.kubeconfig_out} get nodes")
     elif result.status == "failed":
-        print(f"\nStopped after {took}: step {result.failed_step} failed.\n{result.failure.render() if result.failure else ''}"
-              f"\nFix the cause and run the same command again: finished steps are not repeated. "
+        print(f"\nStopped after {took}: step {result.failed_step} failed (details above).")
+        if result.failed_step and journal.in_flight(result.failed_step):
+            print("Azure accepted that operation before contact was lost: it keeps running there, and the next "
+                  "run re-attaches to it instead of sending it again.")
+        print(f"Fix the cause and run the same command again: finished steps are not repeated. "
               f"Journal: {journal.path}")
     else:
         print(f"\nInterrupted after {took}. Run the same command again to resume. Journal: {journal.path}")

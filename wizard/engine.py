@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
 from wizard.events import Event, EventSink
 
 if TYPE_CHECKING:
@@ -24,7 +26,11 @@ if TYPE_CHECKING:
     from wizard.journal import Journal
     from wizard.plan import Plan, Step
 
-HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
+HEARTBEAT = 15.0
+# Step kinds implemented outside the engine (add-ons): kind -> runner(engine, step, started) -> outputs.
+# A runner reports through engine.emit, waits with engine.sleep (cancel-aware) and reaches the cluster
+# through engine.kube_client().
+EXTRA_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {}  # seconds between progress events while Azure's reported status stays the same
 
 
 class Cancelled(Exception):
@@ -60,6 +66,7 @@ class Engine:
         self.options = options or RunOptions()
         self.cancel_event = threading.Event()
         self.kubeconfig: bytes | None = None
+        self._kube_client: Any = None
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -108,6 +115,25 @@ class Engine:
         typical = step.typical * self.options.typical_scale if step.typical else None
         self.sink(Event(kind, step.id, message, status, round(elapsed, 1), typical, data))  # type: ignore[arg-type]
 
+    def emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
+             started: float | None = None, **data: Any) -> None:
+        self._emit(kind, step, message, status, started, **data)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait, or raise Cancelled as soon as the user cancels."""
+        self._sleep(seconds)
+
+    def kube_client(self) -> Any:
+        """A kubernetes ApiClient for the cluster, from the kubeconfig step's in-memory kubeconfig."""
+        if self.kubeconfig is None:
+            raise RuntimeError("no kubeconfig yet: the kubeconfig step must run first")
+        if self._kube_client is None:
+            import yaml
+            from kubernetes import config
+
+            self._kube_client = config.new_client_from_config_dict(yaml.safe_load(self.kubeconfig))
+        return self._kube_client
+
     def _journal(self, step: "Step", event: str, **fields: Any) -> None:
         if self.journal is not None:
             self.journal.append(step.id, event, **fields)
@@ -120,7 +146,9 @@ class Engine:
         from wizard.azure.errors import translate
 
         failure = translate(exc)
-        self._journal(step, "failed", error=failure.to_dict(), request_id=failure.request_id,
+        # an operation still running in Azure stays open in the journal ("interrupted" is not terminal)
+        event = "interrupted" if getattr(exc, "operation_in_flight", False) else "failed"
+        self._journal(step, event, error=failure.to_dict(), request_id=failure.request_id,
                       correlation_id=failure.correlation_id)
         self._emit("failed", step, failure.what, status=failure.code,
                    failure=failure.to_dict() | {"rendered": failure.render()})
@@ -137,15 +165,18 @@ class Engine:
         self._journal(step, "started", action=step.action)
         self._emit("started", step, step.title, started=started, az=step.az)
         kind = step.id.split(":")[0]
-        runner: Callable[["Step", float], dict[str, Any]] = {
+        builtin: dict[str, Callable[["Step", float], dict[str, Any]]] = {
             "resource-group": self._resource_group,
             "feature": self._feature,
             "provider": self._provider,
             "cluster": self._cluster,
             "gpu-pool": self._gpu_pool,
             "kubeconfig": self._kubeconfig,
-        }[kind]
-        out = runner(step, started)
+        }
+        if kind in builtin:
+            out = builtin[kind](step, started)
+        else:
+            out = EXTRA_RUNNERS[kind](self, step, started)
         self._journal(step, "done", created=True if step.created else None,
                       **{k: v for k, v in out.items() if k in ("resource_id", "request_id", "correlation_id",
                                                                "state", "flag", "registered")})
@@ -244,6 +275,19 @@ class Engine:
         self._emit("log", step, f"Azure {verb} the request" +
                    (f" (request id {ids.first_request_id})" if ids.first_request_id else ""), started=started,
                    request_id=ids.first_request_id)
+        try:
+            resource = self._wait_poller(step, started, poller, token)
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            # Azure accepted the operation and it goes on there; only our view of it was lost. Keep it open in
+            # the journal so the next run re-attaches with the continuation token instead of writing again.
+            exc.operation_in_flight = True  # type: ignore[attr-defined]
+            raise
+        state = getattr(resource, "provisioning_state", None) or "Succeeded"
+        return {"resource_id": resource.id, "request_id": ids.first_request_id,
+                "correlation_id": ids.correlation_id, "state": state,
+                "message": f"{step.id} {state} ({resource.name})"}
+
+    def _wait_poller(self, step: "Step", started: float, poller: Any, token: str) -> Any:
         last, last_emit = None, 0.0
         while not poller.done():
             if self.cancel_event.is_set():
@@ -256,11 +300,7 @@ class Engine:
                            started=started)
                 last, last_emit = status, now
             poller.wait(self.options.tick)
-        resource = poller.result()
-        state = getattr(resource, "provisioning_state", None) or "Succeeded"
-        return {"resource_id": resource.id, "request_id": ids.first_request_id,
-                "correlation_id": ids.correlation_id, "state": state,
-                "message": f"{step.id} {state} ({resource.name})"}
+        return poller.result()
 
     def _follow_state(self, step: "Step", started: float, read: Callable[[], Any]) -> dict[str, Any]:
         """Wait on a resource whose operation was started elsewhere (no continuation token): poll its state."""

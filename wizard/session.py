@@ -67,4 +67,5 @@ def open_session(answers: "Answers", sim: SimOptions | None = None,
     except AzureLayerError:  # the simulator has exactly one subscription; any name maps to it
         subscription = (simulator.subscription_id, "Simulated Subscription")
         notes.append(f"simulating subscription {answers.azure.subscription!r} as {subscription[1]!r}")
-    return Session(base.with_subscription(subscription[0]), subscription, poll, simulator, notes, 1.0 / sim.speed)
+    return Session(base.with_subscription(subscription[0]), subscription, poll, simulator=simulator, notes=notes,
+                   time_scale=1.0 / sim.speed)

@@ -17,14 +17,14 @@ from wizard.sim.state import SUBSCRIPTION_ID, SUBSCRIPTION_NAME, TENANT_ID
 
 if TYPE_CHECKING:
     from wizard.sim.credential import SimCredential
-    from wizard.sim.server import LoggedRequest, Simulator
+    from wizard.sim.server import LoggedRequest, Simulator, read_requests
 
-__all__ = ["Simulator", "LoggedRequest", "SimCredential", "KUBE_TOKEN", "ARM_TOKEN", "FAULT_NAMES",
+__all__ = ["Simulator", "LoggedRequest", "read_requests", "SimCredential", "KUBE_TOKEN", "ARM_TOKEN", "FAULT_NAMES",
            "SUBSCRIPTION_ID", "SUBSCRIPTION_NAME", "TENANT_ID"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Simulator", "LoggedRequest"):
+    if name in ("Simulator", "LoggedRequest", "read_requests"):
         from wizard.sim import server
         return getattr(server, name)
     if name == "SimCredential":

@@ -413,9 +413,10 @@ class Arm:
     def register_provider(self, req: Request, ns: str, action: str) -> Response:
         rec = self._provider(ns)
         if action.lower() == "register":
-            if rec["state"] != "Registered":
-                rec["state"] = "Registering"
-                rec["ready_at"] = self.now() + self.duration(self.typical.provider_registration)
+            # re-registering a registered provider (to pick up newly registered preview flags) also passes
+            # through Registering for a while, as in Azure
+            rec["state"] = "Registering"
+            rec["ready_at"] = self.now() + self.duration(self.typical.provider_registration)
         else:
             if rec["state"] != "Unregistered":
                 rec["state"] = "Unregistering"

@@ -6,6 +6,7 @@ ARM semantics live in arm.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import socket
@@ -74,6 +75,24 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], _QUIET_ERRORS):
             super().handle_error(request, client_address)
+
+
+def requests_path(state_file: Path) -> Path:
+    return state_file.with_name(state_file.name + ".requests.jsonl")
+
+
+def read_requests(state_file: Path) -> list[dict[str, Any]]:
+    """Every request the simulators on this state file served, across processes, oldest first."""
+    path = requests_path(Path(state_file))
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line torn by kill -9
+    return out
 
 
 class Simulator:
@@ -212,6 +231,11 @@ class Simulator:
     def _record(self, entry: LoggedRequest) -> None:
         with self._log_lock:
             self.request_log.append(entry)
+            if self.state_file is not None:
+                # Beside the state file, one line per request, appended as it happens: a later process (a
+                # re-run, a test after kill -9) can check which writes were sent across every run.
+                with open(requests_path(self.state_file), "a", encoding="utf-8") as f:
+                    f.write(json.dumps(dataclasses.asdict(entry), default=str) + "\n")
 
     def _dispatch(self, method: str, raw_path: str, headers: Headers, body: bytes) -> Response:
         split = urlsplit(raw_path)

@@ -1,0 +1,158 @@
+"""plan and apply end to end: the CLI, the real SDK clients and the real kubernetes client against the
+embedded simulator, across processes (state and request log persisted with --sim-state)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from wizard.cli import main
+from wizard.sim import read_requests
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--simulate", "--sim-speed", "100000"]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copy(REPO / "examples" / "answers.yaml", tmp_path / "answers.yaml")
+    return tmp_path
+
+
+def run(workdir: Path, *args: str, faults: tuple[str, ...] = ()) -> int:
+    argv = [*FAST, "--sim-state", str(workdir / "sim.json")]
+    for f in faults:
+        argv += ["--sim-fault", f]
+    return main([*argv, *args])
+
+
+def writes(workdir: Path, since: int = 0) -> list[dict]:
+    """Requests that change something in Azure (credential listing is a POST but only reads)."""
+    return [r for r in read_requests(workdir / "sim.json")[since:]
+            if r["method"] in ("PUT", "POST", "PATCH", "DELETE") and not r["path"].lower().endswith("credential")]
+
+
+def accepted(reqs: list[dict], suffix: str, method: str = "PUT") -> list[dict]:
+    """Requests Azure accepted whose path ends with suffix (case-insensitive, like ARM)."""
+    return [r for r in reqs if r["method"] == method and r["path"].lower().endswith(suffix)
+            and 200 <= r["status"] < 300]
+
+
+def journal(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "answers.journal.jsonl").read_text().splitlines()]
+
+
+def test_plan_writes_nothing_and_shows_az_equivalents(workdir: Path, capsys):
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
+    out = capsys.readouterr().out
+    assert "az aks create" in out and "--enable-gateway-api" in out and "az feature register" in out
+    assert "Kubernetes 1.34 -> 1.34." in out
+    assert writes(workdir) == []
+    assert not (workdir / "answers.journal.jsonl").exists()
+
+
+def test_apply_creates_everything_once_and_a_rerun_writes_nothing(workdir: Path, capsys):
+    answers_before = (workdir / "answers.yaml").read_bytes()
+    kubeconfig = workdir / "out" / "kubeconfig"
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--kubeconfig-out", str(kubeconfig)) == 0
+    out = capsys.readouterr().out
+    assert "done      cluster" in out and "Done in" in out
+    first = writes(workdir)
+    assert len(accepted(first, "/resourcegroups/rg-aks-ai")) == 1
+    assert len(accepted(first, "/managedclusters/aks-ai")) == 1  # Istio, Gateway API, add-ons and GPU pool in one PUT
+    assert len(accepted(first, "/managedgatewayapipreview/register", "POST")) == 1
+    assert (workdir / "answers.yaml").read_bytes() == answers_before  # never rewritten
+    assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
+    assert "/k8s/" in kubeconfig.read_text()
+
+    # the simulated world persisted: serve it again and read the cluster with the real kubernetes client,
+    # through the kubeconfig the run wrote (only the loopback port differs in a new process)
+    import yaml
+    from kubernetes import client, config
+
+    from wizard.sim import Simulator
+    cfg = yaml.safe_load(kubeconfig.read_text())
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as again:
+        server = cfg["clusters"][0]["cluster"]["server"]
+        cfg["clusters"][0]["cluster"]["server"] = again.base_url + server[server.index("/k8s/"):]
+        nodes = client.CoreV1Api(config.new_client_from_config_dict(cfg)).list_node().items
+    gpu = [n for n in nodes if n.metadata.labels.get("kubernetes.azure.com/agentpool") == "gpunp"]
+    assert len(nodes) == 3 and len(gpu) == 1
+
+    done = {r["step"] for r in journal(workdir) if r["event"] == "done"}
+    assert {"resource-group", "cluster", "kubeconfig"} <= done
+    cluster_done = next(r for r in journal(workdir) if r["step"] == "cluster" and r["event"] == "done")
+    assert cluster_done["created"] is True and cluster_done["request_id"]
+    assert cluster_done["resource_id"].endswith("/managedClusters/aks-ai")
+
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    out = capsys.readouterr().out
+    assert "skipped   cluster" in out and "skipped   resource-group" in out
+    assert writes(workdir, mark) == []
+
+
+def test_existing_cluster_with_other_settings_is_refused_then_updated_with_consent(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    text = (workdir / "answers.yaml").read_text().replace("keda: true", "keda: false")
+    (workdir / "answers.yaml").write_text(text)
+    mark = len(read_requests(workdir / "sim.json"))
+    capsys.readouterr()
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 2
+    out = capsys.readouterr().out
+    assert "cluster.addons.keda: True -> False" in out and "--allow-update" in out
+    assert writes(workdir, mark) == []
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--allow-update") == 0
+    puts = accepted(writes(workdir, mark), "/managedclusters/aks-ai")
+    assert len(puts) == 1
+    assert [r for r in writes(workdir) if r["method"] == "DELETE"] == []
+
+
+def test_json_output_is_one_object_per_line(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--output", "json") == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["type"] == "plan" and lines[-1] == {**lines[-1], "type": "result", "status": "done"}
+    kinds = {(e["step"], e["kind"]) for e in lines if e["type"] == "event"}
+    assert ("cluster", "started") in kinds and ("cluster", "done") in kinds
+
+
+# fault -> (what the translated error names, cluster PUTs Azure accepted across both runs)
+FAULTS = {
+    "gpu-quota": ("quota", 1),
+    "throttle": ("throttl", 1),
+    "conflict": ("operation", 1),
+    "lro-failed": ("VMExtensionProvisioningError", 2),  # the failed cluster is reconciled by the same PUT
+    "sku-unavailable": ("SkuNotAvailable", 2),
+    "connection-drop": ("connection", 1),  # re-attached: the PUT is never sent again
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir: Path, capsys, fault: str):
+    marker, cluster_puts = FAULTS[fault]
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=(fault,)) == 3
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "failed    cluster" in text
+    assert marker.lower() in text.lower(), text
+    assert "What to do" in text or "what to do" in text.lower()
+    if fault != "connection-drop":  # a dropped connection has no response, hence no request id
+        assert "request id" in text.lower()
+    else:
+        assert "re-attaches" in text
+    cluster_records = [r for r in journal(workdir) if r["step"] == "cluster"]
+    assert cluster_records[-1]["event"] in ("failed", "interrupted")
+    assert cluster_records[-1].get("error", {}).get("what")
+
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0  # the fault cleared
+    capsys.readouterr()
+    all_writes = writes(workdir)
+    assert len(accepted(all_writes, "/managedclusters/aks-ai")) == cluster_puts
+    assert len(accepted(all_writes, "/resourcegroups/rg-aks-ai")) == 1
+    assert len(accepted(all_writes, "/managedgatewayapipreview/register", "POST")) == 1
+    assert [r for r in all_writes if r["method"] == "DELETE"] == []
+    assert journal(workdir)[-1]["step"] == "kubeconfig" and journal(workdir)[-1]["event"] == "done"
