@@ -115,7 +115,12 @@ def test_existing_cluster_with_other_settings_is_refused_then_updated_with_conse
 def test_json_output_is_one_object_per_line(workdir: Path, capsys):
     assert run(workdir, "apply", str(workdir / "answers.yaml"), "--output", "json") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[0]["type"] == "plan" and lines[-1] == {**lines[-1], "type": "result", "status": "done"}
+    assert lines[0]["type"] == "plan" and lines[0]["preflight"]["ok"] is True
+    result = next(line for line in lines if line["type"] == "result")
+    assert result["status"] == "done"
+    verification = lines[-1]
+    assert verification["type"] == "verification"
+    assert {r["id"] for r in verification["results"]} >= {"dra_support", "gang_scheduling", "ai_inference"}
     kinds = {(e["step"], e["kind"]) for e in lines if e["type"] == "event"}
     assert ("cluster", "started") in kinds and ("cluster", "done") in kinds
 
@@ -156,3 +161,29 @@ def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir:
     assert len(accepted(all_writes, "/managedgatewayapipreview/register", "POST")) == 1
     assert [r for r in all_writes if r["method"] == "DELETE"] == []
     assert journal(workdir)[-1]["step"] == "kubeconfig" and journal(workdir)[-1]["event"] == "done"
+
+
+def test_failing_preflight_plan_exits_2_and_apply_refuses_unless_skipped(workdir: Path, capsys):
+    text = (workdir / "answers.yaml").read_text().replace("Standard_NC6s_v3", "Standard_NC40ads_H100_v5")
+    (workdir / "answers.yaml").write_text(text)
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 2
+    out = capsys.readouterr().out
+    assert "[FAIL]" in out.upper() and "standardNCadsH100v5Family" in out
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 2
+    err = capsys.readouterr().err
+    assert "--skip-preflight" in err
+    assert writes(workdir) == []
+    # forced through, Azure itself refuses the quota at the cluster PUT: a translated error, nothing created
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--skip-preflight") == 3
+    out = capsys.readouterr()
+    assert "quota" in (out.out + out.err).lower()
+    assert accepted(writes(workdir), "/managedclusters/aks-ai") == []
+
+
+def test_verify_checks_the_cluster_an_earlier_apply_made(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--output", "json") == 0
+    capsys.readouterr()
+    code = run(workdir, "verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--report", str(workdir / "report"))
+    out = capsys.readouterr().out
+    assert code in (0, 2)
+    assert "dra_support" in out and (workdir / "report" / "PRODUCT.yaml").exists()

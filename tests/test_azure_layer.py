@@ -524,10 +524,8 @@ trustme = pytest.importorskip("trustme")
 
 
 def _tls_fake():
-    try:
-        import tls_fake  # tests/ on sys.path (rootdir-style import)
-    except ImportError:  # pragma: no cover - tests is a package
-        from tests import tls_fake
+    from tests import tls_fake
+
     return tls_fake
 
 

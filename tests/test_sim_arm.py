@@ -17,7 +17,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from conftest import arm_clients
+from tests.conftest import arm_clients
 from wizard.sim import KUBE_TOKEN, Simulator
 from wizard.sim.latency import TYPICAL, cluster_put_typical
 

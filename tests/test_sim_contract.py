@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import arm_clients
+from tests.conftest import arm_clients
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "arm" / "examples"
 pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason=f"no example payloads at {EXAMPLES}")

@@ -73,8 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply changes to a cluster or pool that exists with different settings")
     p.add_argument("--kubeconfig-out", type=Path, metavar="PATH",
                    help="write the cluster's user kubeconfig to PATH (mode 0600); not written otherwise")
+    p.add_argument("--skip-preflight", action="store_true",
+                   help="start even when preflight items fail (quota, SKU, zones, flags)")
+    p.add_argument("--report", type=Path, metavar="DIR",
+                   help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
 
     command("schema", "print the answers file's JSON Schema")
+
+    from wizard.preflight_cli import add_gpu_sizes_parser
+    from wizard.verify_cli import add_verify_parser
+
+    add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
+    add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
 
 
@@ -141,6 +151,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
     _setup_logging(args.verbose, args.log_file)
+    if args.command == "verify":
+        from wizard.verify_cli import run_verify
+
+        return run_verify(args)
+    if args.command == "gpu-sizes":
+        from wizard.preflight_cli import run_gpu_sizes
+
+        return run_gpu_sizes(args)
     from wizard.answers import AnswersError
 
     try:
@@ -177,16 +195,30 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
             return EXIT_AZURE
         in_flight = {s: r for s in ("cluster", "gpu-pool") if (r := journal.in_flight(s))}
         plan = build_plan(answers, obs, allow_update=args.allow_update, in_flight=in_flight)
+        from wizard.preflight import run_preflight
+        from wizard.pricing import PriceClient
+
+        preflight = run_preflight(session.conn, answers, plan, prices=PriceClient(session.prices_url))
+
+        def show() -> None:
+            if json_out:
+                print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str))
+            else:
+                print(plan_text(plan, show_az=args.command == "plan" or args.verbose > 0))
+                print("\n" + preflight.text(), flush=True)
+
         if args.command == "plan":
-            print(json.dumps({"type": "plan", **plan.to_dict()}, default=str) if json_out else plan_text(plan))
-            return EXIT_OK if plan.ok else EXIT_PLAN
-        if not plan.ok:
-            print(json.dumps({"type": "plan", **plan.to_dict()}, default=str) if json_out else plan_text(plan))
-            print("Nothing was written to Azure.", file=sys.stderr)
+            show()
+            return EXIT_OK if plan.ok and preflight.ok else EXIT_PLAN
+        if not plan.ok or (not preflight.ok and not args.skip_preflight):
+            show()
+            print("Nothing was written to Azure." + ("" if not plan.ok else
+                  " Fix the failing preflight items, or run with --skip-preflight to start anyway."),
+                  file=sys.stderr)
             return EXIT_PLAN
         try:
             with journal.lock():
-                return _apply(args, plan, session, journal)
+                return _apply(args, plan, session, journal, preflight)
         except JournalLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_INVALID
@@ -194,17 +226,18 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
         session.close()
 
 
-def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any) -> int:
+def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, preflight: Any) -> int:
     from wizard.engine import Engine, RunOptions
     from wizard.render import EventPrinter, fmt_seconds, plan_text
 
     json_out = args.output == "json"
     printer = EventPrinter(json_lines=json_out, verbose=args.verbose > 0)
     if json_out:
-        print(json.dumps({"type": "plan", **plan.to_dict()}, default=str), flush=True)
+        print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str),
+              flush=True)
     else:
         print(plan_text(plan, show_az=args.verbose > 0), flush=True)
-        print("", flush=True)
+        print("\n" + preflight.text() + "\n", flush=True)
     engine = Engine(session.conn, plan, printer, journal,
                     RunOptions(kubeconfig_out=args.kubeconfig_out, poll_interval=session.poll_interval,
                                tick=min(0.5, max(0.02, session.poll_interval)), typical_scale=session.time_scale))
@@ -239,6 +272,8 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
         print(f"\nDone in {took}. Journal: {journal.path}")
         if args.kubeconfig_out:
             print(f"kubeconfig: {args.kubeconfig_out} (mode 0600)  ->  kubectl --kubeconfig {args.kubeconfig_out} get nodes")
+    if result.status == "done":
+        return _closing_verification(args, plan.answers, session)
     elif result.status == "failed":
         print(f"\nStopped after {took}: step {result.failed_step} failed (details above).")
         if result.failed_step and journal.in_flight(result.failed_step):
@@ -249,6 +284,22 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
     else:
         print(f"\nInterrupted after {took}. Run the same command again to resume. Journal: {journal.path}")
     return {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, EXIT_INTERRUPTED)
+
+
+def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session") -> int:
+    """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
+    from wizard.conformance import VerifyOptions, VerifyTarget
+    from wizard.verify_cli import azure_target, verify_and_report
+
+    rg, name = answers.resource_group.name, answers.cluster.name
+    if args.output != "json":
+        print("", flush=True)
+    cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
+    opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
+                         resource_group=rg, cluster_name=name)
+    verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts, f"{name} ({rg})",
+                      args.output == "json", args.report)
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,13 @@ class Session:
     time_scale: float = 1.0  # simulated durations relative to Azure's typical ones
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def prices_url(self) -> str:
+        """Where list prices come from: the Azure Retail Prices API, or the simulator's bundled table."""
+        from wizard.pricing import DEFAULT_PRICES_URL
+
+        return self.simulator.base_url if self.simulator is not None else DEFAULT_PRICES_URL
+
     def close(self) -> None:
         self.conn.close()
         if self.simulator is not None:

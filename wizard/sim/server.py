@@ -243,6 +243,12 @@ class Simulator:
         query = parse_qs(split.query, keep_blank_values=True)
         if path.lower().startswith("/k8s/"):
             return self._dispatch_kube(method, path, query, headers, body)
+        if path.lower().startswith("/api/retail/prices") and method == "GET":
+            # the public, unauthenticated Azure Retail Prices API, with a small bundled price table
+            from wizard.sim.prices import handle_prices
+
+            status, hdrs, data = handle_prices(path, query)
+            return Response(status, json.loads(data) if data else None, hdrs)
         auth = headers.get("authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -1,0 +1,172 @@
+"""`verify` command: argument handling, exit codes (0 every MUST passed, 2 not, 1 bad arguments), reports, the
+Azure view through the real SDK against the simulator (--simulate --sim-state), JSON output."""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+
+import pytest
+
+from tests.test_conformance_support import FakeControllers, cluster_body, install_kueue, kube, kubeconfig
+from wizard.verify_cli import add_verify_parser, run_verify
+
+
+def parse(argv, **global_defaults):
+    parser = argparse.ArgumentParser(prog="aks-ai-wizard")
+    sub = parser.add_subparsers(dest="command")
+
+    def add_globals(p):
+        p.add_argument("--simulate", action="store_true")
+        p.add_argument("--sim-state", type=str, default=None)
+        p.add_argument("--sim-speed", type=float, default=1e5)
+        p.add_argument("--sim-fault", action="append", default=None)
+        p.add_argument("--cloud", default=None)
+        p.add_argument("--subscription", default=None)
+
+    add_verify_parser(sub, add_globals)
+    args = parser.parse_args(["verify", *argv])
+    for k, v in global_defaults.items():
+        setattr(args, k, v)
+    return args
+
+
+@pytest.fixture
+def cluster_kc(sim, tmp_path):
+    body = cluster_body()
+    sim.kube.sync_cluster("cli1", body, [])
+    kc = kubeconfig(f"{sim.base_url}/k8s/cli1")
+    install_kueue(kube(kc))
+    path = tmp_path / "kubeconfig"
+    path.write_bytes(kc)
+    return path, kc
+
+
+def test_parser_options():
+    a = parse(["-g", "rg", "-n", "c", "--probes", "--report", "out", "--output", "json", "--checklist", "1.36",
+               "--context", "x"])
+    assert (a.resource_group, a.name, a.probes, str(a.report), a.output, a.checklist, a.context) == \
+        ("rg", "c", True, "out", "json", "1.36", "x")
+    assert a.handler is run_verify
+    with pytest.raises(SystemExit):
+        parse(["--checklist", "1.33"])
+
+
+@pytest.mark.parametrize("argv", [[], ["-g", "rg"], ["-n", "c"], ["--kubeconfig", "/nonexistent/kubeconfig"]])
+def test_bad_arguments_exit_1(argv, capsys):
+    assert run_verify(parse(argv)) == 1
+    assert "verify:" in capsys.readouterr().err
+
+
+def test_read_only_exit_2_with_reports(cluster_kc, tmp_path, capsys):
+    path, _ = cluster_kc
+    rc = run_verify(parse(["--kubeconfig", str(path), "--report", str(tmp_path / "r")]))
+    assert rc == 2
+    out = capsys.readouterr().out
+    assert "PASS    dra_support" in out and "PARTIAL gang_scheduling" in out and "fix:" in out
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["PRODUCT.yaml", "report.json", "report.md"]
+
+
+def test_json_output(cluster_kc, capsys):
+    path, _ = cluster_kc
+    assert run_verify(parse(["--kubeconfig", str(path), "--output", "json", "--checklist", "1.35"])) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["checklist_version"] == "1.35" and doc["must_ok"] is False
+    assert "gpu_sharing" in [r["id"] for r in doc["results"]]
+
+
+def _create_via_arm(sim):
+    """The full cluster created through the real SDK (preview flags registered first); returns the connection."""
+    import time
+
+    from wizard.azure.clouds import resolve_cloud
+    from wizard.azure.connection import ArmConnection
+
+    conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
+                         allow_http=True, polling_interval=0.01)
+    conn.resources.resource_groups.create_or_update("rg-ai", {"location": "eastus2"})
+    for flag in ("ManagedGPUExperiencePreview", "ManagedGatewayAPIPreview"):
+        conn.features.features.register("Microsoft.ContainerService", flag)
+    time.sleep(0.05)
+    body = cluster_body()
+    body.pop("id"), body.pop("name")
+    body["properties"]["dnsPrefix"] = "aks-ai"
+    body["identity"] = {"type": "SystemAssigned"}
+    for p in body["properties"]["agentPoolProfiles"]:
+        p["osType"] = "Linux"
+    conn.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
+    return conn
+
+
+def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
+    """-g/-n: Azure view + user kubeconfig from the (simulated) ARM, probes on; every MUST passes -> 0."""
+    import wizard.conformance as conformance
+    import wizard.verify_cli as cli
+    from wizard.azure.clusters import user_kubeconfig
+
+    conn = _create_via_arm(sim)
+    kc = user_kubeconfig(conn, "rg-ai", "aks-ai")
+    install_kueue(kube(kc))
+    fast = functools.partial(conformance.VerifyOptions, probe_timeout=8.0, gang_negative_seconds=0.5,
+                             poll_interval=0.05, metadata={"contactEmailAddress": "ops@example.com"})
+    monkeypatch.setattr(conformance, "VerifyOptions", fast)
+    monkeypatch.setattr(cli, "_open_arm", lambda args: (conn, None))
+    with FakeControllers(kube(kc)):
+        rc = run_verify(parse(["-g", "rg-ai", "-n", "aks-ai", "--probes", "--report", str(tmp_path / "r")]))
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Every MUST requirement passed: 9 pass" in out
+    from wizard.conformance import validate_product
+    assert validate_product((tmp_path / "r" / "PRODUCT.yaml").read_text(), "1.34", base_dir=tmp_path / "r",
+                            strict=True) == []
+
+
+def test_kubeconfig_only_cluster_autoscaling_partial(cluster_kc, capsys):
+    path, _ = cluster_kc
+    run_verify(parse(["--kubeconfig", str(path)]))
+    out = capsys.readouterr().out
+    assert "PARTIAL cluster_autoscaling" in out and "Azure view N/A" in out and "-g <resource-group>" in out
+
+
+def test_simulated_cluster_from_azure(tmp_path, capsys):
+    """A cluster created through the real SDK in a simulator persisted with --sim-state, verified by -g/-n."""
+    from wizard.azure.clouds import resolve_cloud
+    from wizard.azure.connection import ArmConnection
+    from wizard.sim import Simulator
+
+    state = tmp_path / "sim.json"
+    with Simulator(speed=1e5, state_file=state) as s:
+        conn = ArmConnection(s.credential, s.subscription_id, resolve_cloud("AzureCloud"), base_url=s.base_url,
+                             allow_http=True, polling_interval=0.01)
+        conn.resources.resource_groups.create_or_update("rg-ai", {"location": "eastus2"})
+        body = cluster_body(managed_gpu=False, gateway_api=False, istio=False)
+        body.pop("id"), body.pop("name")
+        body["properties"]["dnsPrefix"] = "aks-ai"
+        body["properties"]["agentPoolProfiles"] = [p for p in body["properties"]["agentPoolProfiles"]
+                                                   if p["name"] != "gpunp"]
+        for p in body["properties"]["agentPoolProfiles"]:
+            p.pop("gpuProfile", None)
+            p["osType"] = "Linux"
+        body["identity"] = {"type": "SystemAssigned"}
+        conn.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
+        s.save()
+        conn.close()
+    report_dir = tmp_path / "out"
+    args = parse(["-g", "rg-ai", "-n", "aks-ai", "--report", str(report_dir)], simulate=True, sim_state=state,
+                 sim_speed=1e5)
+    rc = run_verify(args)
+    out = capsys.readouterr()
+    assert rc == 2, out.err
+    doc = json.loads((report_dir / "report.json").read_text())
+    res = {r["id"]: r for r in doc["results"]}
+    assert doc["metadata"]["cluster_name"] == "aks-ai" and doc["metadata"]["resource_group"] == "rg-ai"
+    assert any("Azure: GPU pool gpuas" in e for e in res["cluster_autoscaling"]["evidence"])
+    assert res["cluster_autoscaling"]["status"] == "pass"
+    assert res["ai_inference"]["status"] == "fail" and "cluster.gateway_api: true" in res["ai_inference"]["fix"]
+    assert "-g rg-ai -n aks-ai" in res["ai_inference"]["fix"]
+
+
+def test_unknown_cluster_exit_1(tmp_path, capsys):
+    args = parse(["-g", "rg-x", "-n", "nope"], simulate=True, sim_state=None, sim_speed=1e5)
+    assert run_verify(args) == 1
+    assert "nope" in capsys.readouterr().err

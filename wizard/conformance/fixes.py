@@ -1,0 +1,100 @@
+"""Concrete fixes for anything short of a pass: the wizard answers option, the az command, the kubectl/helm step."""
+from __future__ import annotations
+
+KUEUE_VERSION = "v0.14.4"
+DEVICE_PLUGIN_VERSION = "v0.17.2"
+
+
+def _join(answers: str | None = None, az: str | None = None, kubectl: str | None = None) -> str:
+    parts = []
+    if answers:
+        parts.append(f"answers: {answers}")
+    if az:
+        parts.append(f"az: {az}")
+    if kubectl:
+        parts.append(kubectl)
+    return " | ".join(parts)
+
+
+class Fixes:
+    def __init__(self, rg: str | None, name: str | None, gpu_pool: str | None = None):
+        self.rg = rg or "<resource-group>"
+        self.name = name or "<cluster>"
+        self.pool = gpu_pool or "gpunp"
+
+    @property
+    def _c(self) -> str:
+        return f"-g {self.rg} -n {self.name}"
+
+    def kubernetes_version(self) -> str:
+        return _join('cluster.kubernetes_version: "1.34"',
+                     f"az aks upgrade {self._c} --kubernetes-version 1.34")
+
+    def gateway_api(self) -> str:
+        return _join("cluster.gateway_api: true (with cluster.istio.enabled: true)",
+                     f"az aks mesh enable {self._c} && az aks update {self._c} --enable-gateway-api "
+                     "(aks-preview; feature Microsoft.ContainerService/ManagedGatewayAPIPreview)")
+
+    def istio(self) -> str:
+        return _join("cluster.istio.enabled: true", f"az aks mesh enable {self._c}")
+
+    def kueue(self) -> str:
+        return _join("kueue.install: true",
+                     kubectl=f"kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/"
+                             f"download/{KUEUE_VERSION}/manifests.yaml")
+
+    def gpu_pool(self) -> str:
+        return _join("gpu_pool: {vm_size: Standard_NC6s_v3, autoscale: {min: 1, max: 3}}",
+                     f"az aks nodepool add -g {self.rg} --cluster-name {self.name} -n {self.pool} "
+                     "--node-vm-size Standard_NC6s_v3 --node-taints sku=gpu:NoSchedule --enable-cluster-autoscaler "
+                     "--min-count 1 --max-count 3")
+
+    def autoscaler(self, pool: str | None = None) -> str:
+        pool = pool or self.pool
+        return _join("gpu_pool.autoscale: {min: 1, max: 3}",
+                     f"az aks nodepool update -g {self.rg} --cluster-name {self.name} -n {pool} "
+                     "--enable-cluster-autoscaler --min-count 1 --max-count 3")
+
+    def autoscaler_bounds(self, pool: str | None = None) -> str:
+        pool = pool or self.pool
+        return _join("gpu_pool.autoscale.max greater than gpu_pool.autoscale.min",
+                     f"az aks nodepool update -g {self.rg} --cluster-name {self.name} -n {pool} "
+                     "--update-cluster-autoscaler --min-count 1 --max-count 3")
+
+    def managed_gpu_conflict(self, pool: str | None = None) -> str:
+        pool = pool or self.pool
+        return _join("gpu_pool.managed_gpu: false (the cluster autoscaler is not supported on managed GPU pools in "
+                     "preview); then install the device plugin and DCGM exporter yourself",
+                     f"az aks nodepool add -g {self.rg} --cluster-name {self.name} -n {pool}2 --node-vm-size "
+                     "<gpu size> --enable-cluster-autoscaler --min-count 1 --max-count 3 (a non-managed GPU pool), "
+                     "or node auto-provisioning: az aks update "
+                     f"{self._c} --node-provisioning-mode Auto")
+
+    def device_plugin(self) -> str:
+        return _join("gpu_pool.managed_gpu: true (AKS installs the device plugin and DCGM exporter; such a pool "
+                     "cannot autoscale while managed GPU is in preview, so keep an autoscaled pool beside it)",
+                     kubectl="or: kubectl apply -f https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/"
+                             f"{DEVICE_PLUGIN_VERSION}/deployments/static/nvidia-device-plugin.yml "
+                             "(or helm install the NVIDIA GPU Operator with driver.enabled=false)")
+
+    def dcgm_exporter(self) -> str:
+        return _join("gpu_pool.managed_gpu: true (AKS runs the DCGM exporter; not with gpu_pool.autoscale while in "
+                     "preview)",
+                     kubectl="or: helm repo add gpu-helm-charts https://nvidia.github.io/dcgm-exporter/helm-charts && "
+                             "helm install dcgm-exporter gpu-helm-charts/dcgm-exporter -n gpu-operator "
+                             "--create-namespace")
+
+    def keda(self) -> str:
+        return _join("cluster.addons.keda: true", f"az aks update {self._c} --enable-keda")
+
+    def kaito(self) -> str:
+        return _join("cluster.addons.kaito: true",
+                     f"az aks update {self._c} --enable-ai-toolchain-operator --enable-oidc-issuer")
+
+    def managed_prometheus(self) -> str:
+        return _join("cluster.addons.managed_prometheus: true",
+                     f"az aks update {self._c} --enable-azure-monitor-metrics")
+
+    def verify_probes(self) -> str:
+        return _join("verify.probes: true", kubectl=f"or: aks-ai-wizard verify -g {self.rg} -n {self.name} --probes "
+                                                     "(creates short-lived workloads in a throw-away namespace)")

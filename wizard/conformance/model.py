@@ -1,0 +1,106 @@
+"""Inputs and results of a verification: VerifyTarget, VerifyOptions, RequirementResult, Report."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("pass", "partial", "fail", "skipped")
+CHECKLIST_STATUS = {"pass": "Implemented", "partial": "Partially Implemented", "fail": "Not Implemented",
+                    "skipped": "N/A"}
+
+
+@dataclass
+class VerifyTarget:
+    """What to verify. kubeconfig: the cluster's kubeconfig (bytes of YAML); cluster/pools: the ARM JSON of the
+    managed cluster and its agent pools (camelCase, as GET returns them); cluster None -> the Azure view is N/A."""
+    kubeconfig: bytes | None
+    context: str | None = None
+    cluster: dict | None = None
+    pools: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class VerifyOptions:
+    probes: bool = False
+    checklist: str = "1.34"
+    timeout: float = 10.0  # seconds per Kubernetes API request
+    probe_timeout: float = 120.0  # upper bound of each probe wait
+    gang_negative_seconds: float = 30.0  # how long a too-big gang must stay without pods
+    poll_interval: float = 1.0  # probe polling period
+    concurrency: int = 12
+    metadata: dict = field(default_factory=dict)  # PRODUCT.yaml metadata overrides (e.g. contactEmailAddress)
+    resource_group: str | None = None  # for the az commands in fixes (default: from the cluster's ARM id)
+    cluster_name: str | None = None
+
+
+@dataclass
+class RequirementResult:
+    id: str
+    level: str
+    category: str
+    description: str
+    status: str  # pass | partial | fail | skipped
+    checklist_status: str  # Implemented | Partially Implemented | Not Implemented | N/A
+    summary: str
+    evidence: list[str] = field(default_factory=list)
+    fix: str | None = None
+    notes: str = ""
+    proof: str = ""  # read-only | azure | probe | "" : what established the status
+    duration: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    results: list[RequirementResult]
+    checklist_version: str
+    metadata: dict = field(default_factory=dict)
+    started: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    probes: bool = False
+
+    @property
+    def must_ok(self) -> bool:
+        return all(r.status == "pass" for r in self.results if r.level == "MUST")
+
+    def result(self, rid: str) -> RequirementResult | None:
+        return next((r for r in self.results if r.id == rid), None)
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in STATUSES}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checklist_version": self.checklist_version,
+            "metadata": dict(self.metadata),
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+            "probes": self.probes,
+            "must_ok": self.must_ok,
+            "counts": self.counts(),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def to_markdown(self) -> str:
+        from .report import to_markdown
+        return to_markdown(self)
+
+    def to_product_yaml(self, overrides: dict | None = None) -> str:
+        from .report import to_product_yaml
+        return to_product_yaml(self, overrides)
+
+    def validate(self, strict: bool = False, base_dir: Path | None = None) -> list[str]:
+        """The cncf/k8s-ai-conformance validator's rules applied to to_product_yaml() (see report.validate_product)."""
+        from .report import validate_product
+        return validate_product(self.to_product_yaml(), self.checklist_version, base_dir=base_dir, strict=strict)
+
+    def write(self, directory: str | Path) -> list[Path]:
+        from .report import write_report
+        return write_report(self, Path(directory))

@@ -1,0 +1,195 @@
+"""`aks-ai-wizard verify`: prove a cluster against the CNCF Kubernetes AI Conformance checklist.
+
+    aks-ai-wizard verify -g RG -n NAME [--probes] [--report DIR] [--output text|json] [--checklist 1.34]
+    aks-ai-wizard verify --kubeconfig FILE [--context NAME] ...          (Azure view N/A)
+    aks-ai-wizard --simulate --sim-state FILE verify -g RG -n NAME      (the cluster a simulated apply made)
+
+Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, 1 bad arguments (or the cluster could not
+be read from Azure), 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_INTERRUPTED = 0, 1, 2, 130
+CHECKLISTS = ("1.34", "1.35", "1.36")
+
+
+def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], None] | None = None
+                      ) -> argparse.ArgumentParser:
+    help_ = ("verify a cluster against the CNCF Kubernetes AI Conformance checklist (read-only unless --probes); "
+             "writes report.md, report.json and PRODUCT.yaml with --report")
+    p = subparsers.add_parser("verify", help=help_, description=help_,
+                              epilog="Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, "
+                                     "1 bad arguments, 130 interrupted.")
+    if add_global_options is not None:
+        add_global_options(p)
+    p.add_argument("-g", "--resource-group", metavar="NAME", help="resource group of the AKS cluster")
+    p.add_argument("-n", "--name", metavar="NAME", help="name of the AKS cluster")
+    p.add_argument("--kubeconfig", type=Path, metavar="FILE",
+                   help="verify the cluster of this kubeconfig instead (the Azure view is then N/A)")
+    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current-context)")
+    p.add_argument("--probes", action="store_true",
+                   help="also run probes: short-lived workloads in a throw-away namespace aicv-<random>")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json and PRODUCT.yaml to DIR")
+    p.add_argument("--output", choices=("text", "json"), default="text")
+    p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
+    p.set_defaults(handler=run_verify)
+    return p
+
+
+# ------------------------------------------------------------------------------------------------------ Azure
+def _open_arm(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(ArmConnection, simulator-or-None) from the global options (--simulate/--sim-state, --cloud,
+    --subscription); answers are not needed."""
+    from wizard.azure.clouds import resolve_cloud
+    from wizard.azure.connection import ArmConnection, resolve_subscription
+
+    if getattr(args, "simulate", False):
+        from wizard.sim import Simulator
+
+        sim = Simulator(speed=getattr(args, "sim_speed", 60.0) or 60.0, faults=list(getattr(args, "sim_fault", None) or []),
+                        state_file=getattr(args, "sim_state", None)).start()
+        conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
+                             allow_http=True, polling_interval=0.05)
+        return conn, sim
+    from wizard.azure.auth import build_credential
+
+    cloud = resolve_cloud(getattr(args, "cloud", None) or "AzureCloud")
+    credential = build_credential(cloud, "default", os.environ.get("AZURE_TENANT_ID"))
+    base = ArmConnection(credential, None, cloud)
+    wanted = getattr(args, "subscription", None) or os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if not wanted:
+        subs = list(base.subscriptions.subscriptions.list())
+        if len(subs) != 1:
+            raise _ArgError("pass --subscription ID_OR_NAME (or set AZURE_SUBSCRIPTION_ID): "
+                            f"{len(subs)} subscriptions are visible")
+        wanted = subs[0].subscription_id
+    sub_id, _ = resolve_subscription(base, wanted)
+    return base.with_subscription(sub_id), None
+
+
+class _ArgError(Exception):
+    pass
+
+
+def _serialize(model: Any) -> dict:
+    if model is None:
+        return {}
+    if isinstance(model, dict):
+        return model
+    try:
+        return model.serialize(keep_readonly=True)
+    except Exception:  # noqa: BLE001
+        return model.as_dict()
+
+
+def azure_target(conn: Any, rg: str, name: str) -> tuple[dict, list[dict], bytes]:
+    """ARM JSON of the cluster and its pools, and the user kubeconfig."""
+    from wizard.azure.clusters import get_cluster, user_kubeconfig
+
+    cluster = get_cluster(conn, rg, name)
+    if cluster is None:
+        raise _ArgError(f"cluster {name} not found in resource group {rg}")
+    body = _serialize(cluster)
+    body.setdefault("id", getattr(cluster, "id", None))
+    body.setdefault("name", getattr(cluster, "name", name))
+    body.setdefault("location", getattr(cluster, "location", None))
+    pools = [_serialize(p) for p in conn.aks.agent_pools.list(rg, name)]
+    return body, pools, user_kubeconfig(conn, rg, name)
+
+
+# ------------------------------------------------------------------------------------------------------ run
+def _print_row(r: Any, stream: Any = None) -> None:
+    stream = stream or sys.stdout
+    tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "skipped": "N/A    "}[r.status]
+    print(f"{tag} {r.id:<27} {r.level:<6} {r.summary}", file=stream, flush=True)
+    if r.status != "pass" and r.fix:
+        for line in r.fix.split("\n"):
+            print(f"        fix: {line}", file=stream, flush=True)
+
+
+def verify_and_report(target: Any, opts: Any, where: str, json_out: bool, report_dir: Path | None) -> Any:
+    """Run the verification, print it (a row per requirement as it finishes, or one JSON document) and
+    write the report files when asked. Shared by `verify` and the end of `apply`."""
+    from wizard.conformance import run_verification
+
+    if not json_out:
+        print(f"Verifying {where} against Kubernetes AI Conformance v{opts.checklist}"
+              f"{' with probes' if opts.probes else ' (read-only)'}", flush=True)
+    report = run_verification(target, opts, on_result=None if json_out else _print_row)
+    written = report.write(report_dir) if report_dir else []
+    if json_out:
+        doc = report.to_dict()
+        doc["written"] = [str(p) for p in written]
+        print(json.dumps({"type": "verification", **doc}, default=str), flush=True)
+    else:
+        c = report.counts()
+        print(f"\n{'Every MUST requirement passed' if report.must_ok else 'Not every MUST requirement passed'}: "
+              f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['skipped']} n/a "
+              f"({report.metadata.get('requests', 0)} API requests)")
+        for p in written:
+            print(f"wrote {p}")
+    return report
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from wizard.conformance import VerifyOptions, VerifyTarget
+
+    rg, name, kc_path = getattr(args, "resource_group", None), getattr(args, "name", None), \
+        getattr(args, "kubeconfig", None)
+    if (rg is None) != (name is None):
+        print("verify: --resource-group and --name go together", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    if rg is None and kc_path is None:
+        print("verify: give --resource-group/--name (Azure) or --kubeconfig FILE", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    if getattr(args, "checklist", "1.34") not in CHECKLISTS:
+        print(f"verify: --checklist must be one of {', '.join(CHECKLISTS)}", file=sys.stderr)
+        return EXIT_BAD_ARGS
+    cluster, pools, kubeconfig, sim, conn = None, [], None, None, None
+    try:
+        if kc_path is not None:
+            try:
+                kubeconfig = Path(kc_path).expanduser().read_bytes()
+            except OSError as exc:
+                print(f"verify: cannot read kubeconfig {kc_path}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_BAD_ARGS
+        if rg is not None:
+            try:
+                conn, sim = _open_arm(args)
+                cluster, pools, user_kc = azure_target(conn, rg, name)
+            except _ArgError as exc:
+                print(f"verify: {exc}", file=sys.stderr)
+                return EXIT_BAD_ARGS
+            except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
+                from wizard.azure.errors import translate
+
+                print(f"verify: could not read cluster {name} from Azure: {translate(exc).render()}",
+                      file=sys.stderr)
+                return EXIT_BAD_ARGS
+            kubeconfig = kubeconfig or user_kc
+        opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
+                             resource_group=rg, cluster_name=name)
+        try:
+            report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
+                                                    cluster=cluster, pools=pools), opts,
+                                       f"{name} ({rg})" if rg else str(kc_path),
+                                       getattr(args, "output", "text") == "json", getattr(args, "report", None))
+        except KeyboardInterrupt:
+            print("verify: interrupted (probe namespace removed)", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        return EXIT_OK if report.must_ok else EXIT_NOT_CONFORMANT
+    finally:
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if sim is not None:
+            sim.stop()
