@@ -160,7 +160,9 @@ def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir:
     assert len(accepted(all_writes, "/resourcegroups/rg-aks-ai")) == 1
     assert len(accepted(all_writes, "/managedgatewayapipreview/register", "POST")) == 1
     assert [r for r in all_writes if r["method"] == "DELETE"] == []
-    assert journal(workdir)[-1]["step"] == "kubeconfig" and journal(workdir)[-1]["event"] == "done"
+    last_run = [r for r in journal(workdir) if r["run"] == journal(workdir)[-1]["run"]]
+    assert {r["step"] for r in last_run if r["event"] == "done"} >= {"kubeconfig", "kueue"}
+    assert not [r for r in last_run if r["event"] in ("failed", "interrupted")]
 
 
 def test_failing_preflight_plan_exits_2_and_apply_refuses_unless_skipped(workdir: Path, capsys):
@@ -187,3 +189,24 @@ def test_verify_checks_the_cluster_an_earlier_apply_made(workdir: Path, capsys):
     out = capsys.readouterr().out
     assert code in (0, 2)
     assert "dra_support" in out and (workdir / "report" / "PRODUCT.yaml").exists()
+
+
+def test_merge_kubeconfig_keeps_other_contexts_and_a_backup(workdir: Path, monkeypatch, capsys):
+    import yaml
+
+    target = workdir / "home-kube" / "config"
+    target.parent.mkdir()
+    target.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "dev",
+                                      "clusters": [{"name": "dev", "cluster": {"server": "https://dev"}}],
+                                      "contexts": [{"name": "dev", "context": {"cluster": "dev", "user": "me"}}],
+                                      "users": [{"name": "me", "user": {"token": "t"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(target))
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--merge-kubeconfig") == 0
+    merged = yaml.safe_load(target.read_text())
+    assert [c["name"] for c in merged["contexts"]] == ["dev", "aks-ai"] and merged["current-context"] == "aks-ai"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    backups = list(target.parent.glob("config.bak-*"))
+    assert len(backups) == 1 and yaml.safe_load(backups[0].read_text())["current-context"] == "dev"
+    assert "merged into" in capsys.readouterr().out
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--merge-kubeconfig") == 0  # same again:
+    assert len(list(target.parent.glob("config.bak-*"))) == 1  # unchanged, so no second backup

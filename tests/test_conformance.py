@@ -143,14 +143,33 @@ def test_dra_not_served_fails(sim, make_cluster):
     assert "cluster.kubernetes_version" in r.fix and "az aks upgrade" in r.fix
 
 
-def test_probe_failures_are_failures(make_cluster):
-    """No Kueue admission, no KEDA HPA: the probes disprove within their bounds."""
+def test_probe_failures_are_failures(make_cluster, monkeypatch):
+    """No Kueue admission, no KEDA HPA (the simulator's emulated controllers switched off, as when they are wedged):
+    the probes disprove within their bounds."""
+    from wizard.sim.kube import controllers, keda, kueue_admission
+
+    monkeypatch.setattr(controllers, "CONTROLLERS", [f for f in controllers.CONTROLLERS
+                                                     if f not in (keda.controller, kueue_admission.controller)])
     kc, body, _ = make_cluster()
     report = verify(kc, body, **{**FAST_PROBES, "probe_timeout": 1.0})
     g = report.result("gang_scheduling")
     assert g.status == "fail" and "admitted" in g.summary and any(e.startswith("probe:") for e in g.evidence)
     p = report.result("pod_autoscaling")
     assert p.status == "fail" and "keda-hpa-aicv-scale" in p.summary
+
+
+def test_real_probes_pass_against_the_simulator_without_stand_ins(make_cluster):
+    """Kueue admission and KEDA's ScaledObject -> HPA are emulated by the simulator itself: the gang and autoscaling
+    probes pass with no test controller running, and what they leave behind is Kueue's and KEDA's shape."""
+    kc, body, _ = make_cluster()
+    report = verify(kc, body, **FAST_PROBES)
+    for rid in ("gang_scheduling", "pod_autoscaling"):
+        r = report.result(rid)
+        assert r.status == "pass" and r.proof == "probe", (rid, r.summary, r.evidence)
+    g = report.result("gang_scheduling")
+    assert any("Admitted=True" in e for e in g.evidence) and any("zero pods" in e for e in g.evidence)
+    p = report.result("pod_autoscaling")
+    assert any("external metric s0-workload-aicv-" in e and "desiredReplicas 2" in e for e in p.evidence)
 
 
 def test_kaito_webhook_not_enforcing_fails(make_cluster):

@@ -110,7 +110,9 @@ def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
     fast = functools.partial(conformance.VerifyOptions, probe_timeout=8.0, gang_negative_seconds=0.5,
                              poll_interval=0.05, metadata={"contactEmailAddress": "ops@example.com"})
     monkeypatch.setattr(conformance, "VerifyOptions", fast)
-    monkeypatch.setattr(cli, "_open_arm", lambda args: (conn, None))
+    import wizard.session as session
+
+    monkeypatch.setattr(session, "open_for_args", lambda args: session.Session(conn, (sim.subscription_id, "s"), 0.05))
     with FakeControllers(kube(kc)):
         rc = run_verify(parse(["-g", "rg-ai", "-n", "aks-ai", "--probes", "--report", str(tmp_path / "r")]))
     out = capsys.readouterr().out

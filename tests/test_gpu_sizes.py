@@ -238,8 +238,10 @@ def test_gpu_sizes_command_text_and_errors(capsys):
     assert run_gpu_sizes(p.parse_args(["--simulate", "gpu-sizes", "-l", "westus3", "--no-prices"])) == 0
     out = capsys.readouterr().out
     assert "GPU VM sizes in westus3" in out and "not available" in out
-    assert run_gpu_sizes(p.parse_args(["gpu-sizes", "-l", "eastus"])) == 1  # no subscription, not simulated
-    assert "--subscription" in capsys.readouterr().err
+    # not simulated, no --subscription and no default: it signs in to list them, and without credentials
+    # here that is a sign-in failure explained with how to sign in
+    assert run_gpu_sizes(p.parse_args(["gpu-sizes", "-l", "eastus"])) == 3
+    assert "az login" in capsys.readouterr().err
     assert run_gpu_sizes(p.parse_args(["--simulate", "gpu-sizes", "-l", "eastus", "--min", "3", "--max", "2"])) == 1
     assert run_gpu_sizes(p.parse_args(["--simulate", "gpu-sizes", "-l", "nowhere", "--no-prices"])) == 3
     assert "azure.location" in capsys.readouterr().err

@@ -62,21 +62,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("plan", "resolve the answers against Azure and print every step with its az equivalent; "
                         "changes nothing")
     p.add_argument("file", type=Path, help="answers file (YAML)")
+    _kueue_manifest_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text")
     p.add_argument("--allow-update", action="store_true", help="plan updates to resources that exist and differ")
 
     p = command("apply", "create or update what the answers describe, non-interactively")
     p.add_argument("file", type=Path, help="answers file (YAML); never modified")
+    _kueue_manifest_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text",
                    help="text: a line per event; json: one JSON object per line")
     p.add_argument("--allow-update", action="store_true",
                    help="apply changes to a cluster or pool that exists with different settings")
     p.add_argument("--kubeconfig-out", type=Path, metavar="PATH",
                    help="write the cluster's user kubeconfig to PATH (mode 0600); not written otherwise")
+    p.add_argument("--merge-kubeconfig", action="store_true",
+                   help="merge the cluster's context into $KUBECONFIG or ~/.kube/config (a backup is kept)")
+    p.add_argument("--recreate-failed", action="store_true",
+                   help="consent to delete a cluster whose creation ended Failed and create it again")
     p.add_argument("--skip-preflight", action="store_true",
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+
+    p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
+                            "and a typed confirmation")
+    p.add_argument("file", type=Path, help="the answers file the resources were created from")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    p.add_argument("--output", choices=("text", "json"), default="text")
 
     command("schema", "print the answers file's JSON Schema")
 
@@ -86,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
+
+
+def _kueue_manifest_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kueue-manifest", metavar="PATH_OR_URL",
+                   help="install Kueue from this release manifest instead of the official download "
+                        "(overrides kueue.manifest; checked against kueue.sha256 when set)")
 
 
 def _version() -> str:
@@ -118,15 +136,19 @@ def _load(args: argparse.Namespace) -> "Answers":
 
     answers = load_answers(args.file)
     override: dict[str, Any] = {}
+    kueue_manifest = getattr(args, "kueue_manifest", None)
     if args.cloud:
         override["cloud"] = args.cloud
     if args.subscription:
         override["subscription"] = args.subscription
-    if override:
+    if override or kueue_manifest:
         from wizard.answers import answers_from_dict
 
         data = answers.model_dump(mode="json")
         data["azure"].update(override)
+        if kueue_manifest:
+            local = Path(kueue_manifest)
+            data["kueue"]["manifest"] = str(local.resolve()) if local.exists() else kueue_manifest
         answers = answers_from_dict(data)
     return answers
 
@@ -142,9 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        print("The interactive wizard is not built yet. Meanwhile, run a complete simulated apply with:\n"
-              "  aks-ai-wizard --simulate apply examples/answers.yaml", file=sys.stderr)
-        return EXIT_OK
+        from screens.app import run_app
+
+        return run_app(args)
     if args.command == "schema":
         from wizard.answers import json_schema
 
@@ -166,13 +188,68 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnswersError as exc:
         print(f"{args.file}: invalid answers; nothing was sent to Azure.\n{exc}", file=sys.stderr)
         return EXIT_INVALID
+    if args.command == "teardown":
+        return _teardown(args, answers)
     return _plan_or_apply(args, answers)
 
 
-def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
-    from wizard.azure.errors import translate
+def _teardown(args: argparse.Namespace, answers: "Answers") -> int:
+    from wizard.engine import Engine
     from wizard.journal import Journal, JournalLocked
-    from wizard.plan import build_plan, observe
+    from wizard.render import EventPrinter
+    from wizard.teardown import plan_teardown, teardown_text
+
+    journal = Journal.for_answers(args.file.resolve())
+    if not journal.records():
+        print(f"No journal at {journal.path}: this wizard has created nothing from {args.file}; nothing to delete.")
+        return EXIT_OK
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001
+        return _failed(exc, args.output == "json")
+    try:
+        with journal.lock():
+            try:
+                td = plan_teardown(session.conn, answers, journal, session.subscription)
+            except Exception as exc:  # noqa: BLE001
+                return _failed(exc, args.output == "json")
+            print(teardown_text(td), flush=True)
+            if td.empty:
+                return EXIT_OK
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    print("Refusing to delete without confirmation: no terminal to ask on. Re-run with --yes.",
+                          file=sys.stderr)
+                    return EXIT_INVALID
+                typed = input(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ").strip()
+                if typed != answers.cluster.name:
+                    print("The name did not match; nothing was deleted.", file=sys.stderr)
+                    return EXIT_INVALID
+            printer = EventPrinter(json_lines=args.output == "json", verbose=args.verbose > 0)
+            result = Engine(session.conn, td.plan, printer, journal, session.run_options()).run()
+            if result.status == "done":
+                print("Teardown done." + (" The preview features listed above stay registered." if td.flags else ""))
+            return {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, EXIT_INTERRUPTED)
+    except JournalLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        session.close()
+
+
+def _failed(exc: BaseException, json_out: bool) -> int:
+    """An Azure failure before any step ran (sign-in, subscription, reads): explained, not a traceback."""
+    from wizard.azure.errors import translate
+
+    failure = translate(exc)
+    print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(), file=sys.stderr)
+    return EXIT_AZURE
+
+
+def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
+    from wizard.journal import Journal, JournalLocked
+    from wizard.plan import plan_for
+    from wizard.preflight import run_preflight
     from wizard.render import plan_text
 
     json_out = args.output == "json"
@@ -180,25 +257,16 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
     try:
         session = _open(args, answers)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
-        failure = translate(exc)
-        print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(), file=sys.stderr)
-        return EXIT_AZURE
+        return _failed(exc, json_out)
     try:
         for note in session.notes:
             print(f"note: {note}", file=sys.stderr)
         try:
-            obs = observe(session.conn, answers, session.subscription)
+            plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
+                            recreate_failed=getattr(args, "recreate_failed", False))
+            preflight = run_preflight(session.conn, answers, plan, prices=session.prices())
         except Exception as exc:  # noqa: BLE001
-            failure = translate(exc)
-            print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(),
-                  file=sys.stderr)
-            return EXIT_AZURE
-        in_flight = {s: r for s in ("cluster", "gpu-pool") if (r := journal.in_flight(s))}
-        plan = build_plan(answers, obs, allow_update=args.allow_update, in_flight=in_flight)
-        from wizard.preflight import run_preflight
-        from wizard.pricing import PriceClient
-
-        preflight = run_preflight(session.conn, answers, plan, prices=PriceClient(session.prices_url))
+            return _failed(exc, json_out)
 
         def show() -> None:
             if json_out:
@@ -227,7 +295,8 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
 
 
 def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, preflight: Any) -> int:
-    from wizard.engine import Engine, RunOptions
+    from wizard.engine import Engine
+    from wizard.kubeconfig import default_kubeconfig
     from wizard.render import EventPrinter, fmt_seconds, plan_text
 
     json_out = args.output == "json"
@@ -238,9 +307,8 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
     else:
         print(plan_text(plan, show_az=args.verbose > 0), flush=True)
         print("\n" + preflight.text() + "\n", flush=True)
-    engine = Engine(session.conn, plan, printer, journal,
-                    RunOptions(kubeconfig_out=args.kubeconfig_out, poll_interval=session.poll_interval,
-                               tick=min(0.5, max(0.02, session.poll_interval)), typical_scale=session.time_scale))
+    engine = Engine(session.conn, plan, printer, journal, session.run_options(
+        kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None))
     interrupts = 0
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -295,8 +363,11 @@ def _closing_verification(args: argparse.Namespace, answers: "Answers", session:
     if args.output != "json":
         print("", flush=True)
     cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
+    # probe waits are real time: in simulation they follow the simulator's clock like everything else
+    paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
+                                                   "poll_interval": session.poll_interval}
     opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                         resource_group=rg, cluster_name=name)
+                         resource_group=rg, cluster_name=name, **paced)
     verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts, f"{name} ({rg})",
                       args.output == "json", args.report)
     return EXIT_OK

@@ -7,7 +7,6 @@ write again. Cancellation is checked between polls and never abandons track of a
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -40,10 +39,12 @@ class Cancelled(Exception):
 @dataclass
 class RunOptions:
     kubeconfig_out: Path | None = None
+    merge_kubeconfig: Path | None = None  # merge into this kubeconfig (with a backup) when asked
     poll_interval: float = 10.0  # our own reads of feature/provider/provisioning state
     tick: float = 0.5  # how often a waiting step checks for cancellation
     max_parallel: int = 4
     typical_scale: float = 1.0  # the simulator runs Azure's typical durations this much faster or slower
+    addons: Any = None  # wizard.addons.AddonOptions (download location, timeouts); defaults when None
 
 
 @dataclass
@@ -179,7 +180,7 @@ class Engine:
             out = EXTRA_RUNNERS[kind](self, step, started)
         self._journal(step, "done", created=True if step.created else None,
                       **{k: v for k, v in out.items() if k in ("resource_id", "request_id", "correlation_id",
-                                                               "state", "flag", "registered")})
+                                                               "state", "flag", "registered", "created_ids")})
         self._emit("done", step, out.get("message", step.title), status=out.get("state"), started=started)
         return out
 
@@ -240,7 +241,14 @@ class Engine:
                 return self._follow(step, started, lambda **kw: clusters.begin_cluster(
                     self.conn, rg, name, continuation_token=token, **kw), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
-        if step.action == "create":
+        if step.action == "recreate":  # consent was given (--recreate-failed): the failed cluster goes first
+            self._emit("log", step, f"deleting the failed cluster {name}", started=started)
+            poller = self.conn.aks.managed_clusters.begin_delete(rg, name)
+            while not poller.done():
+                self._sleep(self.options.tick)
+            poller.result()
+            self._journal(step, "deleted", created_by="cluster")
+        if step.action in ("create", "recreate"):
             body = step.payload
         else:  # update or retry: start from what Azure has so nothing is dropped
             existing = clusters.get_cluster(self.conn, rg, name)
@@ -326,21 +334,19 @@ class Engine:
 
         a = self.answers
         self.kubeconfig = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
-        out: dict[str, Any] = {"message": "kubeconfig fetched (kept in memory)"}
+        from wizard.kubeconfig import merge, write_private
+
+        said = ["kubeconfig fetched (kept in memory)"]
         if self.options.kubeconfig_out:
             write_private(self.options.kubeconfig_out, self.kubeconfig)
-            out["message"] = f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"
-        return out
+            said = [f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"]
+        if self.options.merge_kubeconfig:
+            backup = merge(self.kubeconfig, self.options.merge_kubeconfig)
+            said.append(f"merged into {self.options.merge_kubeconfig}" +
+                        (f" (previous version kept as {backup})" if backup else ""))
+        return {"message": "; ".join(said)}
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write a secret file with mode 0600 from the first byte (never world-readable, even briefly)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+from wizard.addons import ADDON_RUNNERS  # noqa: E402 - registered once the engine exists (no import cycle)
+
+EXTRA_RUNNERS.update(ADDON_RUNNERS)

@@ -29,7 +29,7 @@ NON_TERMINAL = {"creating", "updating", "upgrading", "scaling", "starting", "sto
 
 ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
 
-Action = Literal["create", "update", "register", "retry", "attach", "read", "skip"]
+Action = Literal["create", "update", "register", "retry", "recreate", "attach", "read", "skip"]
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,14 @@ class Plan:
         }
 
 
+def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str], journal: Any = None,
+             allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
+    """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight."""
+    in_flight = {s: r for s in ("cluster", "gpu-pool") if journal is not None and (r := journal.in_flight(s))}
+    return build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
+                      in_flight=in_flight, recreate_failed=recreate_failed)
+
+
 # ---------------------------------------------------------------------------------------- resolution
 def resolve_version(answers: "Answers", versions: list[KubeVersion], location: str) -> tuple[str | None, Problem | None]:
     wanted = answers.cluster.kubernetes_version
@@ -227,8 +235,9 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
 
 # ---------------------------------------------------------------------------------------- the plan
 def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
-               in_flight: dict[str, dict[str, Any]] | None = None) -> Plan:
-    """in_flight: step id -> journal record of an Azure operation accepted but not seen to finish."""
+               in_flight: dict[str, dict[str, Any]] | None = None, recreate_failed: bool = False) -> Plan:
+    """in_flight: step id -> journal record of an Azure operation accepted but not seen to finish.
+    recreate_failed: consent to delete a cluster whose creation ended Failed and create it again."""
     in_flight = in_flight or {}
     rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
     plan = Plan(answers, obs, None)
@@ -300,18 +309,23 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
             az_cluster_create(answers, resolved) + ("\n" + az_pool_add(answers) if answers.gpu_pool else ""),
             deps=cluster_deps, typical=typical, payload=body, created=True))
     else:
-        _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight)
+        _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight, recreate_failed)
 
     # 4. kubeconfig (read): later steps and verification talk to the cluster with it
     plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {name}", "read",
                            az("aks", "get-credentials", "-g", rg, "-n", name),
                            deps=tuple(s.id for s in plan.steps if s.id in ("cluster", "gpu-pool")),
                            typical=durations.CREDENTIALS))
+    # 5. what the checklist needs beyond the cluster PUT: metrics pipeline, GPU scraping, Kueue
+    from wizard.addons import addon_steps
+
+    plan.steps += addon_steps(answers, plan)
     return plan
 
 
 def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolved: Resolved, allow_update: bool,
-                           deps: tuple[str, ...], in_flight: dict[str, dict[str, Any]]) -> None:
+                           deps: tuple[str, ...], in_flight: dict[str, dict[str, Any]],
+                           recreate_failed: bool = False) -> None:
     name = answers.cluster.name
     cluster = obs.cluster or {}
     state = ((cluster.get("properties") or {}).get("provisioningState") or "Succeeded")
@@ -326,9 +340,25 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
                                payload=in_flight.get("cluster"), reason=f"provisioningState {state}",
                                created=bool((in_flight.get("cluster") or {}).get("creates"))))
     elif state.lower() == "failed":
-        plan.steps.append(Step("cluster", f"cluster {name} is Failed: send the same PUT again to reconcile it",
-                               "retry", az("aks", "update", "-g", answers.resource_group.name, "-n", name),
-                               deps=deps, typical=typical_update, differences=diffs, reason="provisioningState Failed"))
+        error = ((cluster.get("properties") or {}).get("status") or {}).get("provisioningError") or {}
+        said = f" (Azure: {error.get('code')}: {error.get('message')})" if error.get("code") else ""
+        if recreate_failed:
+            plan.steps.append(Step(
+                "cluster", f"cluster {name} is Failed{said}: delete it and create it again (--recreate-failed)",
+                "recreate", az("aks", "delete", "-g", answers.resource_group.name, "-n", name, "--yes") + "\n" +
+                az_cluster_create(answers, resolved), deps=deps,
+                typical=durations.cluster_create(1 if answers.gpu_pool else 0, answers.cluster.istio.enabled,
+                                                 addon_count(answers)) * 2,
+                payload=desired_cluster(answers, resolved), created=True, reason="consent given"))
+        else:
+            plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
+                                   "reconcile it", "retry", az("aks", "update", "-g", answers.resource_group.name,
+                                                               "-n", name),
+                                   deps=deps, typical=typical_update, differences=diffs,
+                                   reason="provisioningState Failed"))
+            plan.notes.append(f"cluster {name} is Failed{said}. This run sends the same PUT again, which "
+                              "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "
+                              "the failed cluster and create it anew.")
     elif diffs:
         if not allow_update:
             plan.problems.append(Problem(
@@ -348,6 +378,12 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     if not answers.gpu_pool:
         return
     pool_name = answers.gpu_pool.name
+    cluster_put = plan.step("cluster").action
+    if cluster_put == "recreate":
+        return  # the new cluster's PUT carries the GPU pool
+    if cluster_put == "retry" and any(p.get("name") == pool_name for p in
+                                      (cluster.get("properties") or {}).get("agentPoolProfiles") or []):
+        return  # the reconciling cluster PUT carries the pool as it is
     want = desired_pool(answers, resolved).as_dict().get("properties", {})
     existing_pool = obs.pool
     if existing_pool is None:

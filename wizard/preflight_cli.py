@@ -12,12 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
-
-if TYPE_CHECKING:
-    from wizard.azure.connection import ArmConnection
+from typing import Any, Callable
 
 EXIT_OK, EXIT_INVALID, EXIT_AZURE = 0, 1, 3
 
@@ -45,62 +40,6 @@ def add_gpu_sizes_parser(subparsers: Any, add_global_options: Callable[[argparse
     return p
 
 
-@dataclass
-class Opened:
-    conn: "ArmConnection"
-    subscription: tuple[str, str]
-    prices_url: str | None  # the simulator's base_url in simulation
-    simulator: Any = None
-
-
-class NeedsSubscription(ValueError):
-    pass
-
-
-@contextmanager
-def open_arm(args: argparse.Namespace) -> Iterator[Opened]:
-    """An ArmConnection without an answers file: the simulator (``--simulate``) or real Azure with
-    ``--subscription`` (and ``--cloud``), built the way wizard/session.py builds it."""
-    from wizard.azure.clouds import resolve_cloud
-    from wizard.azure.connection import ArmConnection, resolve_subscription
-
-    if getattr(args, "simulate", False):
-        from wizard.sim import Simulator
-        from wizard.session import REAL_POLL_INTERVAL
-
-        speed = float(getattr(args, "sim_speed", None) or 60.0)
-        sim = Simulator(speed=speed, faults=list(getattr(args, "sim_fault", None) or []),
-                        state_file=getattr(args, "sim_state", None)).start()
-        try:
-            poll = max(0.01, min(REAL_POLL_INTERVAL, REAL_POLL_INTERVAL / speed))
-            conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"),
-                                 base_url=sim.base_url, allow_http=True, polling_interval=poll)
-            try:
-                yield Opened(conn, (sim.subscription_id, "Simulated Subscription"), sim.base_url, sim)
-            finally:
-                conn.close()
-        finally:
-            sim.stop()
-        return
-    wanted = getattr(args, "subscription", None)
-    if not wanted:
-        raise NeedsSubscription("gpu-sizes needs a subscription: pass --subscription ID_OR_NAME "
-                                "(az account list -o table shows them), or --simulate for the simulated one.")
-    from wizard.azure.auth import build_credential
-
-    cloud = resolve_cloud(getattr(args, "cloud", None) or "AzureCloud")
-    base = ArmConnection(build_credential(cloud, "default"), None, cloud)
-    try:
-        subscription = resolve_subscription(base, wanted)
-        conn = base.with_subscription(subscription[0])
-        try:
-            yield Opened(conn, subscription, None)
-        finally:
-            conn.close()
-    finally:
-        base.close()
-
-
 def run_gpu_sizes(args: argparse.Namespace) -> int:
     from wizard.azure.errors import translate
 
@@ -121,29 +60,29 @@ def run_gpu_sizes(args: argparse.Namespace) -> int:
     if gpus is not None and gpus < 1:
         return error(f"--gpus-per-node must be 1 or more (got {gpus})", EXIT_INVALID)
     location = args.location.replace(" ", "").lower()
-    try:
-        with open_arm(args) as opened:
-            from wizard.preflight.sizing import gpu_sizes
-            from wizard.pricing import DEFAULT_PRICES_URL, PriceClient
+    from wizard.preflight.sizing import gpu_sizes
+    from wizard.pricing import PriceClient
+    from wizard.session import open_for_args
 
-            prices = None
-            if not args.no_prices:
-                prices = PriceClient(args.prices_url or opened.prices_url or DEFAULT_PRICES_URL,
-                                     timeout=args.price_timeout)
-            try:
-                table = gpu_sizes(opened.conn, location, gpus, min_nodes, max_nodes, prices,
-                                  price_deadline=args.price_timeout + 0.5 if prices else None)
-            finally:
-                if prices is not None:
-                    prices.close()
-            if json_out:
-                print(json.dumps({"type": "gpu-sizes", "subscription": opened.subscription[0],
-                                  **table.to_dict()}, default=str))
-            else:
-                print(f"Subscription: {opened.subscription[1]} ({opened.subscription[0]})")
-                print(table.text())
-            return EXIT_OK
-    except NeedsSubscription as exc:
-        return error(str(exc), EXIT_INVALID)
-    except Exception as exc:  # noqa: BLE001 - sign-in and read failures are results, not tracebacks
+    try:
+        session = open_for_args(args)
+    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
+        failure = translate(exc)
+        return error(str(exc), EXIT_INVALID if failure.category == "subscription" else EXIT_AZURE, failure)
+    prices = None if args.no_prices else PriceClient(args.prices_url or session.prices_url, timeout=args.price_timeout)
+    try:
+        table = gpu_sizes(session.conn, location, gpus, min_nodes, max_nodes, prices,
+                          price_deadline=args.price_timeout + 0.5 if prices else None)
+    except Exception as exc:  # noqa: BLE001
         return error(str(exc), EXIT_AZURE, translate(exc))
+    finally:
+        if prices is not None:
+            prices.close()
+        session.close()
+    if json_out:
+        print(json.dumps({"type": "gpu-sizes", "subscription": session.subscription[0], **table.to_dict()},
+                         default=str))
+    else:
+        print(f"Subscription: {session.subscription[1]} ({session.subscription[0]})")
+        print(table.text())
+    return EXIT_OK

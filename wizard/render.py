@@ -12,7 +12,7 @@ from wizard.events import Event
 if TYPE_CHECKING:
     from wizard.plan import Plan
 
-ACTION_MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "attach": "=", "read": ".", "skip": "="}
+ACTION_MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate": "!", "attach": "=", "read": ".", "skip": "="}
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -43,7 +43,10 @@ def plan_text(plan: "Plan", show_az: bool = True) -> str:
                 out.append(f"      $ {line}")
     writes = [s for s in plan.steps if s.writes]
     out.append("")
-    out.append(f"{len(writes)} step(s) write to Azure; {len(plan.steps) - len(writes)} read or skip. Nothing is deleted.")
+    deletes = any(s.action == "recreate" for s in plan.steps)
+    out.append(f"{len(writes)} step(s) write to Azure; {len(plan.steps) - len(writes)} read or skip. "
+               + ("The failed cluster is deleted first, as you consented (--recreate-failed)." if deletes
+                  else "Nothing is deleted."))
     for n in plan.notes:
         out.append(f"note: {n}")
     if plan.problems:

@@ -1,20 +1,33 @@
-"""Opens the connection a command works through: real Azure (credential, cloud, subscription) or the
-embedded simulator. This is the only module that knows both exist; everything after it sees an
-ArmConnection and cannot tell them apart."""
+"""Opens the connection a command works through: real Azure (credential, cloud, subscription) or the embedded
+simulator. This is the only module that knows both exist; everything after it sees an ArmConnection and
+cannot tell them apart.
+
+Signing in, choosing a subscription and working in it are separate steps (`connect` -> `Link.resolve` ->
+`Link.bind`) because the interactive wizard lists subscriptions before it has answers; the commands go
+through the same steps in one call (`open_session`, `open_for_args`).
+"""
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:
+    import argparse
+
     from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
+    from wizard.engine import RunOptions
+    from wizard.pricing import PriceClient
 
 log = logging.getLogger(__name__)
 
 REAL_POLL_INTERVAL = 10.0  # seconds; used only when Azure sends no Retry-After
+SIMULATED_SUBSCRIPTION = "Simulated Subscription"
 
 
 @dataclass
@@ -24,14 +37,30 @@ class SimOptions:
     state_file: Path | None = None
 
 
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    id: str
+    name: str
+    state: str = ""
+    is_default: bool = False
+
+    @property
+    def label(self) -> str:
+        state = f"  [{self.state}]" if self.state and self.state.lower() != "enabled" else ""
+        return f"{self.name}  ({self.id}){state}"
+
+
 @dataclass
 class Session:
+    """A connection bound to one subscription, and how to pace work through it."""
+
     conn: "ArmConnection"
     subscription: tuple[str, str]
     poll_interval: float
     simulator: Any | None = None
     time_scale: float = 1.0  # simulated durations relative to Azure's typical ones
     notes: list[str] = field(default_factory=list)
+    link: "Link | None" = None  # closed with the session when the session owns it
 
     @property
     def prices_url(self) -> str:
@@ -40,39 +69,170 @@ class Session:
 
         return self.simulator.base_url if self.simulator is not None else DEFAULT_PRICES_URL
 
+    def prices(self) -> "PriceClient":
+        from wizard.pricing import PriceClient
+
+        return PriceClient(self.prices_url)
+
+    def addon_options(self) -> Any:
+        """Where add-on releases are downloaded from: the official locations, or the simulator's copies."""
+        from wizard.addons import RELEASE_BASE, AddonOptions
+
+        if self.simulator is None:
+            return AddonOptions(kueue_release_base=RELEASE_BASE)
+        from wizard.sim.releases import kueue_release_base
+
+        return AddonOptions(kueue_release_base=kueue_release_base(self.simulator.base_url))
+
+    def run_options(self, **overrides: Any) -> "RunOptions":
+        """Engine options paced for this connection (simulated or real), plus any overrides."""
+        from wizard.engine import RunOptions
+
+        return RunOptions(poll_interval=self.poll_interval, tick=min(0.5, max(0.02, self.poll_interval)),
+                          typical_scale=self.time_scale, addons=self.addon_options(), **overrides)
+
     def close(self) -> None:
-        self.conn.close()
+        if self.link is not None:
+            self.link.close()
+        else:
+            self.conn.close()
+
+
+def default_subscription_id() -> str | None:
+    """The subscription `az` (or the environment) treats as current, if any."""
+    env = os.environ.get("AZURE_SUBSCRIPTION_ID")
+    if env:
+        return env
+    profile = Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure") / "azureProfile.json"
+    try:
+        data = json.loads(profile.read_text(encoding="utf-8-sig"))  # az writes a BOM
+    except (OSError, ValueError):
+        return None
+    for sub in data.get("subscriptions") or []:
+        if sub.get("isDefault"):
+            return sub.get("id")
+    return None
+
+
+class Link:
+    """A signed-in connection to Resource Manager with no subscription bound yet (or the simulator)."""
+
+    def __init__(self, conn: "ArmConnection", poll_interval: float, simulator: Any | None = None,
+                 cloud_name: str = "AzureCloud", time_scale: float = 1.0) -> None:
+        self.conn = conn
+        self.time_scale = time_scale
+        self.poll_interval = poll_interval
+        self.simulator = simulator
+        self.cloud_name = cloud_name
+        self._bound: list["ArmConnection"] = []
+        self._lock = threading.Lock()
+
+    @property
+    def simulated(self) -> bool:
+        return self.simulator is not None
+
+    def list_subscriptions(self) -> list[SubscriptionInfo]:
+        default = self.simulator.subscription_id if self.simulator is not None else default_subscription_id()
+        out = []
+        for s in self.conn.subscriptions.subscriptions.list():
+            sid = s.subscription_id or ""
+            state = getattr(s, "state", None)
+            state = str(getattr(state, "value", state) or "")  # an SDK enum or a plain string
+            out.append(SubscriptionInfo(sid, s.display_name or sid, state,
+                                        bool(default) and sid.lower() == (default or "").lower()))
+        return sorted(out, key=lambda s: (not s.is_default, s.name.casefold()))
+
+    def resolve(self, wanted: str | None) -> tuple[str, str]:
+        """A subscription id or display name -> (id, name). None: the current default, else the only one
+        visible. The simulator has one subscription: any name maps to it."""
+        from wizard.azure.connection import resolve_subscription
+        from wizard.azure.errors import AzureFailure, AzureLayerError
+
         if self.simulator is not None:
-            self.simulator.stop()
+            try:
+                return resolve_subscription(self.conn, wanted or SIMULATED_SUBSCRIPTION)
+            except AzureLayerError:
+                return self.simulator.subscription_id, SIMULATED_SUBSCRIPTION
+        wanted = wanted or default_subscription_id()
+        if not wanted:
+            subs = self.list_subscriptions()
+            if len(subs) == 1:
+                return subs[0].id, subs[0].name
+            raise AzureLayerError(AzureFailure(
+                "subscription", None, "No subscription was chosen.",
+                f"{len(subs)} subscriptions are visible and none is marked as the default: "
+                + ", ".join(f"{s.name!r} ({s.id})" for s in subs[:10]) + ".",
+                "Pass --subscription ID_OR_NAME, set AZURE_SUBSCRIPTION_ID, or choose one with az account set.",
+                None, None, None, "", "azure.subscription"))
+        return resolve_subscription(self.conn, wanted)
+
+    def bind(self, subscription_id: str, name: str) -> Session:
+        """A Session in that subscription; the Link keeps owning the simulator (close the Link, not it)."""
+        conn = self.conn.with_subscription(subscription_id)
+        with self._lock:
+            self._bound.append(conn)
+        return Session(conn, (subscription_id, name), self.poll_interval, self.simulator, self.time_scale)
+
+    def close(self) -> None:
+        with self._lock:
+            bound, self._bound = self._bound, []
+        for conn in [*bound, self.conn]:
+            conn.close()
+        if self.simulator is not None:
+            sim, self.simulator = self.simulator, None
+            sim.stop()
 
 
-def open_session(answers: "Answers", sim: SimOptions | None = None,
-                 device_code_prompt: Callable[..., None] | None = None) -> Session:
+def connect(cloud: str | Mapping[str, Any] = "AzureCloud", auth: str = "default", tenant: str | None = None,
+            sim: SimOptions | None = None, device_code_prompt: Callable[..., None] | None = None) -> Link:
+    """Sign in (no network call yet for `default`) or start the simulator; no subscription is needed."""
     from wizard.azure.clouds import resolve_cloud
-    from wizard.azure.connection import ArmConnection, resolve_subscription
-    from wizard.azure.errors import AzureLayerError
+    from wizard.azure.connection import ArmConnection
 
     if sim is None:
         from wizard.azure.auth import build_credential
 
-        cloud = resolve_cloud(answers.azure.cloud if isinstance(answers.azure.cloud, str)
-                              else answers.azure.cloud.model_dump())
-        credential = build_credential(cloud, answers.azure.auth, answers.azure.tenant, prompt=device_code_prompt)
-        base = ArmConnection(credential, None, cloud, polling_interval=REAL_POLL_INTERVAL)
-        subscription = resolve_subscription(base, answers.azure.subscription)
-        return Session(base.with_subscription(subscription[0]), subscription, REAL_POLL_INTERVAL)
+        resolved = resolve_cloud(cloud)
+        credential = build_credential(resolved, auth, tenant, prompt=device_code_prompt)  # type: ignore[arg-type]
+        return Link(ArmConnection(credential, None, resolved, polling_interval=REAL_POLL_INTERVAL),
+                    REAL_POLL_INTERVAL, None, resolved.name)
 
     from wizard.sim import Simulator
 
     simulator = Simulator(speed=sim.speed, faults=sim.faults, state_file=sim.state_file).start()
     poll = max(0.01, min(REAL_POLL_INTERVAL, REAL_POLL_INTERVAL / sim.speed))
-    base = ArmConnection(simulator.credential, None, resolve_cloud("AzureCloud"), base_url=simulator.base_url,
+    conn = ArmConnection(simulator.credential, None, resolve_cloud("AzureCloud"), base_url=simulator.base_url,
                          allow_http=True, polling_interval=poll)
-    notes = []
+    return Link(conn, poll, simulator, "AzureCloud (simulated)", time_scale=1.0 / sim.speed)
+
+
+def _owned(link: Link, wanted: str | None) -> Session:
     try:
-        subscription = resolve_subscription(base, answers.azure.subscription)
-    except AzureLayerError:  # the simulator has exactly one subscription; any name maps to it
-        subscription = (simulator.subscription_id, "Simulated Subscription")
-        notes.append(f"simulating subscription {answers.azure.subscription!r} as {subscription[1]!r}")
-    return Session(base.with_subscription(subscription[0]), subscription, poll, simulator=simulator, notes=notes,
-                   time_scale=1.0 / sim.speed)
+        sub = link.resolve(wanted)
+    except BaseException:
+        link.close()
+        raise
+    session = link.bind(*sub)
+    session.link = link
+    if link.simulated and wanted and wanted not in (sub[0], sub[1]):
+        session.notes.append(f"simulating subscription {wanted!r} as {sub[1]!r}")
+    return session
+
+
+def open_session(answers: "Answers", sim: SimOptions | None = None,
+                 device_code_prompt: Callable[..., None] | None = None) -> Session:
+    """The session an answers file describes (cloud, sign-in, subscription), or the simulator."""
+    cloud = answers.azure.cloud if isinstance(answers.azure.cloud, str) else answers.azure.cloud.model_dump()
+    return _owned(connect(cloud, answers.azure.auth, answers.azure.tenant, sim, device_code_prompt),
+                  answers.azure.subscription)
+
+
+def open_for_args(args: "argparse.Namespace") -> Session:
+    """A session from the global options alone (commands that take no answers file: verify, gpu-sizes):
+    --simulate/--sim-*, --cloud, --subscription (else the current default, else the only one visible)."""
+    sim = None
+    if getattr(args, "simulate", False):
+        sim = SimOptions(float(getattr(args, "sim_speed", None) or 60.0), list(getattr(args, "sim_fault", None) or []),
+                         getattr(args, "sim_state", None))
+    link = connect(getattr(args, "cloud", None) or "AzureCloud", "default", os.environ.get("AZURE_TENANT_ID"), sim)
+    return _owned(link, getattr(args, "subscription", None))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -44,36 +43,6 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
 
 
 # ------------------------------------------------------------------------------------------------------ Azure
-def _open_arm(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(ArmConnection, simulator-or-None) from the global options (--simulate/--sim-state, --cloud,
-    --subscription); answers are not needed."""
-    from wizard.azure.clouds import resolve_cloud
-    from wizard.azure.connection import ArmConnection, resolve_subscription
-
-    if getattr(args, "simulate", False):
-        from wizard.sim import Simulator
-
-        sim = Simulator(speed=getattr(args, "sim_speed", 60.0) or 60.0, faults=list(getattr(args, "sim_fault", None) or []),
-                        state_file=getattr(args, "sim_state", None)).start()
-        conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
-                             allow_http=True, polling_interval=0.05)
-        return conn, sim
-    from wizard.azure.auth import build_credential
-
-    cloud = resolve_cloud(getattr(args, "cloud", None) or "AzureCloud")
-    credential = build_credential(cloud, "default", os.environ.get("AZURE_TENANT_ID"))
-    base = ArmConnection(credential, None, cloud)
-    wanted = getattr(args, "subscription", None) or os.environ.get("AZURE_SUBSCRIPTION_ID")
-    if not wanted:
-        subs = list(base.subscriptions.subscriptions.list())
-        if len(subs) != 1:
-            raise _ArgError("pass --subscription ID_OR_NAME (or set AZURE_SUBSCRIPTION_ID): "
-                            f"{len(subs)} subscriptions are visible")
-        wanted = subs[0].subscription_id
-    sub_id, _ = resolve_subscription(base, wanted)
-    return base.with_subscription(sub_id), None
-
-
 class _ArgError(Exception):
     pass
 
@@ -89,8 +58,8 @@ def _serialize(model: Any) -> dict:
         return model.as_dict()
 
 
-def azure_target(conn: Any, rg: str, name: str) -> tuple[dict, list[dict], bytes]:
-    """ARM JSON of the cluster and its pools, and the user kubeconfig."""
+def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict, list[dict], bytes | None]:
+    """ARM JSON of the cluster and its pools, and (unless told not to) the user kubeconfig."""
     from wizard.azure.clusters import get_cluster, user_kubeconfig
 
     cluster = get_cluster(conn, rg, name)
@@ -101,7 +70,7 @@ def azure_target(conn: Any, rg: str, name: str) -> tuple[dict, list[dict], bytes
     body.setdefault("name", getattr(cluster, "name", name))
     body.setdefault("location", getattr(cluster, "location", None))
     pools = [_serialize(p) for p in conn.aks.agent_pools.list(rg, name)]
-    return body, pools, user_kubeconfig(conn, rg, name)
+    return body, pools, user_kubeconfig(conn, rg, name) if kubeconfig else None
 
 
 # ------------------------------------------------------------------------------------------------------ run
@@ -152,7 +121,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if getattr(args, "checklist", "1.34") not in CHECKLISTS:
         print(f"verify: --checklist must be one of {', '.join(CHECKLISTS)}", file=sys.stderr)
         return EXIT_BAD_ARGS
-    cluster, pools, kubeconfig, sim, conn = None, [], None, None, None
+    cluster, pools, kubeconfig, session = None, [], None, None
     try:
         if kc_path is not None:
             try:
@@ -162,8 +131,10 @@ def run_verify(args: argparse.Namespace) -> int:
                 return EXIT_BAD_ARGS
         if rg is not None:
             try:
-                conn, sim = _open_arm(args)
-                cluster, pools, user_kc = azure_target(conn, rg, name)
+                from wizard.session import open_for_args
+
+                session = open_for_args(args)
+                cluster, pools, user_kc = azure_target(session.conn, rg, name)
             except _ArgError as exc:
                 print(f"verify: {exc}", file=sys.stderr)
                 return EXIT_BAD_ARGS
@@ -186,10 +157,5 @@ def run_verify(args: argparse.Namespace) -> int:
             return EXIT_INTERRUPTED
         return EXIT_OK if report.must_ok else EXIT_NOT_CONFORMANT
     finally:
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if sim is not None:
-            sim.stop()
+        if session is not None:
+            session.close()

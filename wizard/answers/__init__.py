@@ -14,6 +14,7 @@ from .loader import (
     load_partial,
     parse_answers,
     save_answers,
+    save_partial,
 )
 from .model import (
     Addons,
@@ -38,6 +39,7 @@ __all__ = [
     "load_partial",
     "answers_to_yaml",
     "save_answers",
+    "save_partial",
     "json_schema",
     "format_path",
     "rules",

@@ -424,8 +424,19 @@ def answers_to_yaml(answers: Answers) -> str:
 
 def save_answers(answers: Answers, path: str | os.PathLike) -> None:
     """Write the answers to ``path`` atomically (temp file in the same directory + os.replace)."""
+    _write_atomic(Path(path), answers_to_yaml(answers))
+
+
+def save_partial(data: dict[str, Any], path: str | os.PathLike) -> None:
+    """Answers that are not complete yet (the interactive wizard offers this on quit), as YAML that
+    `aks-ai-wizard --answers FILE` prefills from and asks only for what is missing."""
     target = Path(path)
-    text = answers_to_yaml(answers)
+    _write_atomic(target, "# aks-ai-wizard answers file (schema version 1), not complete yet.\n"
+                          f"# Finish it with: aks-ai-wizard --answers {target.name}\n"
+                          + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+
+
+def _write_atomic(target: Path, text: str) -> None:
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:

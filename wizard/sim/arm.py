@@ -126,6 +126,7 @@ class Arm:
         self._base_url = base_url
         self._kube = kube
         self.typical = typical
+        self.ca_pem: bytes | None = None  # set by a TLS simulator: the CA its kubeconfigs name
         self.catalog = catalog or load_catalog()
         self.locations = {loc["name"]: loc for loc in self.catalog["locations"]}
         self.skus = {s["name"].lower(): s for s in self.catalog["skus"]}
@@ -159,6 +160,8 @@ class Arm:
                         r"|listclustermonitoringusercredential)", self.credentials)
         r("GET", _MC + r"/agentpools", self.list_pools)
         r("PUT|GET|DELETE", _MC + r"/agentpools/(?P<pool>[^/]+)", self.pool)
+        from wizard.sim import monitor  # Azure Monitor workspace, data collection endpoint/rule/association
+        monitor.register(self)
 
     def _route(self, methods: str, pattern: str, fn: Callable[..., Response]) -> None:
         self.routes.append((methods, re.compile(pattern, re.IGNORECASE), fn))
@@ -380,6 +383,8 @@ class Arm:
                 b = c["body"]
                 out.append({"id": b["id"], "name": b["name"], "type": b["type"], "location": b["location"],
                             "tags": b.get("tags", {}), "sku": b.get("sku"), "identity": b.get("identity")})
+        from wizard.sim import monitor
+        out.extend(monitor.group_resources(self, rg))
         return Response(200, {"value": out})
 
     # ------------------------------------------------------------------------------------ providers
@@ -642,7 +647,10 @@ class Arm:
         server = f"{self.base_url}/k8s/{rec['kube_id']}"
         cluster_entry = f"    server: {server}\n"
         if server.startswith("https://"):
-            cluster_entry += "    insecure-skip-tls-verify: true\n"
+            if self.ca_pem:  # as AKS does: the cluster's CA in the kubeconfig
+                cluster_entry += f"    certificate-authority-data: {base64.b64encode(self.ca_pem).decode()}\n"
+            else:
+                cluster_entry += "    insecure-skip-tls-verify: true\n"
         kubeconfig = (
             "apiVersion: v1\n"
             "kind: Config\n"
@@ -1262,6 +1270,11 @@ class Arm:
                 p["properties"]["provisioningState"] = "Failed" if (not ok and (pkey in failed or not failed)) else "Succeeded"
         if kind == "cluster_put":
             rec["body"]["properties"]["provisioningState"] = "Succeeded" if ok else "Failed"
+            # as the 2026-08-01 API reports it: the error of the last failed operation on the cluster
+            if ok:
+                rec["body"]["properties"].pop("status", None)
+            else:
+                rec["body"]["properties"]["status"] = {"provisioningError": op["outcome"].get("error")}
         if ok or rec.get("synced"):
             self._sync(rec)
 
@@ -1282,6 +1295,8 @@ class Arm:
         rec = self.world.clusters.pop(ckey, None)
         if rec is None:
             return
+        from wizard.sim import monitor
+        monitor.forget_cluster(self, ckey)
         nrg = str(rec["body"]["properties"].get("nodeResourceGroup") or "").lower()
         g = self.world.resource_groups.get(nrg)
         if g and str(g["body"].get("managedBy", "")).lower() == rec["body"]["id"].lower():
@@ -1293,6 +1308,8 @@ class Arm:
     def _delete_group_now(self, rg: str) -> None:
         for ckey in [k for k, c in self.world.clusters.items() if c["rg"] == rg]:
             self._delete_cluster_now(ckey)
+        from wizard.sim import monitor
+        monitor.forget_group(self, rg)
         self.world.resource_groups.pop(rg, None)
 
 

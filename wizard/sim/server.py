@@ -102,7 +102,8 @@ class Simulator:
     """
 
     def __init__(self, speed: float = 60.0, faults: Iterable[str] = (), state_file: Path | str | None = None,
-                 tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+                 tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0,
+                 ca_pem: bytes | None = None) -> None:
         if not speed or speed <= 0:
             raise ValueError(f"simulator speed must be > 0, got {speed!r}")
         self.speed = float(speed)
@@ -118,15 +119,18 @@ class Simulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._kube: Any = None
+        self._saved_port: int | None = None
+        self._save_timer: threading.Timer | None = None
         self.world = World()
         self.arm = Arm(self.world, self.faults, self.speed, lambda: self.base_url, lambda: self._kube)
+        self.arm.ca_pem = ca_pem
 
     # ------------------------------------------------------------------------------------ lifecycle
     def start(self) -> "Simulator":
         if self._server is not None:
             return self
         self._load()
-        server = _Server((self.host, self.port), self._handler_class())
+        server = self._bind()
         server.tls = self.tls
         self._server = server
         self.port = server.server_address[1]
@@ -134,6 +138,17 @@ class Simulator:
                                         name="sim-arm", daemon=True)
         self._thread.start()
         return self
+
+    def _bind(self) -> _Server:
+        """With a state file, serve on the port the world was last served on when it is free: operation URLs,
+        continuation tokens and kubeconfigs handed out by an earlier process stay valid, as Azure's do."""
+        port = self.port or (self._saved_port or 0)
+        try:
+            return _Server((self.host, port), self._handler_class())
+        except OSError:
+            if port == self.port and self.port:
+                raise
+            return _Server((self.host, 0), self._handler_class())
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -143,6 +158,10 @@ class Simulator:
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with self._save_lock:
+            timer, self._save_timer = self._save_timer, None
+        if timer is not None:
+            timer.cancel()
         if self.state_file is not None:
             self.save()
 
@@ -194,7 +213,7 @@ class Simulator:
                 arm = self.world.to_dict()
             kube = self._kube.to_dict() if self._kube is not None and hasattr(self._kube, "to_dict") else None
             write_json_atomic(self.state_file, {"format": STATE_FORMAT, "version": 1, "saved_at": time.time(),
-                                                "arm": arm, "kube": kube})
+                                                "port": self.port, "arm": arm, "kube": kube})
 
     # ------------------------------------------------------------------------------------ internals
     def _load(self) -> None:
@@ -208,6 +227,7 @@ class Simulator:
             raise ValueError(f"cannot read simulator state {self.state_file}: {e}") from e
         if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
             raise ValueError(f"{self.state_file} is not a simulator state file")
+        self._saved_port = data.get("port") if isinstance(data.get("port"), int) else None
         world = World.from_dict(data.get("arm") or {})
         self.world = world
         self.arm.world = world
@@ -243,6 +263,11 @@ class Simulator:
         query = parse_qs(split.query, keep_blank_values=True)
         if path.lower().startswith("/k8s/"):
             return self._dispatch_kube(method, path, query, headers, body)
+        if path.startswith("/_releases/"):  # release downloads (GitHub needs no token either)
+            from wizard.sim import releases
+
+            status, hdrs, data = releases.handle(method, path[len(releases.PREFIX):])
+            return Response(status, data, hdrs)
         if path.lower().startswith("/api/retail/prices") and method == "GET":
             # the public, unauthenticated Azure Retail Prices API, with a small bundled price table
             from wizard.sim.prices import handle_prices
@@ -285,8 +310,25 @@ class Simulator:
             return Response(500, {"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                   "message": f"{type(e).__name__}: {e}", "reason": "InternalError", "code": 500})
         if method not in ("GET", "HEAD"):
-            self._autosave()
+            self._save_soon()
         return Response(status, data if data else None, dict(hdrs or {}))
+
+    def _save_soon(self) -> None:
+        """Kubernetes writes come in bursts (an install applies dozens of objects): coalesce their saves into one
+        a moment later instead of rewriting the whole state file per object. ARM writes still save at once."""
+        if self.state_file is None:
+            return
+        with self._save_lock:
+            if self._save_timer is not None:
+                return
+            self._save_timer = threading.Timer(0.2, self._flush_soon)
+            self._save_timer.daemon = True
+            self._save_timer.start()
+
+    def _flush_soon(self) -> None:
+        with self._save_lock:
+            self._save_timer = None
+        self._autosave()
 
     def _handler_class(sim) -> type[BaseHTTPRequestHandler]:  # noqa: N805 (closure over the Simulator)
         class Handler(BaseHTTPRequestHandler):

@@ -63,6 +63,9 @@ class World:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     # op id -> operation record (see arm.py)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # lower-case resource id -> {"rg": rg lower, "type": .., "body": .., "ready_at": epoch | None}: Azure Monitor
+    # resources (Microsoft.Monitor/accounts, Microsoft.Insights DCE/DCR/DCRA); see sim/monitor.py
+    monitor: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,6 +86,7 @@ class World:
                 "features": self.features,
                 "providers": self.providers,
                 "operations": self.operations,
+                "monitor": self.monitor,
             }))
 
     @classmethod
@@ -95,6 +99,7 @@ class World:
             features=dict(d.get("features") or {}),
             providers=dict(d.get("providers") or {}),
             operations=dict(d.get("operations") or {}),
+            monitor=dict(d.get("monitor") or {}),
         )
 
 

@@ -3,7 +3,8 @@
 They make objects look the way the real controllers leave them a moment later: Deployments -> ReplicaSets ->
 Pods, DaemonSets, StatefulSets and Jobs -> Pods, a scheduler (selectors, affinity, taints, cpu/memory/GPU
 fit), a kubelet (phase, conditions), Services -> Endpoints/EndpointSlices, CRD and APIService conditions,
-the Istio Gateway API controller, the device plugin (nvidia.com/gpu on GPU nodes), and garbage collection.
+the Istio Gateway API controller, the device plugin (nvidia.com/gpu on GPU nodes), and garbage collection;
+Kueue (kueue.py, kueue_admission.py) and KEDA with the HPA controller (keda.py) once their controllers run.
 """
 
 from __future__ import annotations
@@ -985,3 +986,13 @@ def garbage_collect(c: Cluster) -> None:
 
 CONTROLLERS = [namespaces, crds, apiservice_autoregistration, deployments, replicasets, daemonsets, statefulsets,
                jobs, node_gpus, scheduler, kubelet, release_gpus, services, apiservices, gateway_api, garbage_collect]
+
+# Kueue's controller manager (cert rotation, queue conditions) once an install runs it: see kueue.py
+from . import kueue as _kueue  # noqa: E402 (after CONTROLLERS: kueue.py uses helpers defined above)
+
+CONTROLLERS.append(_kueue.controller)
+
+# Kueue's batch/job admission (all-or-nothing) and KEDA's ScaledObject -> HPA: see kueue_admission.py and keda.py
+from . import keda as _keda, kueue_admission as _kueue_admission  # noqa: E402
+
+CONTROLLERS += [_kueue_admission.controller, _keda.controller]

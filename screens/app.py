@@ -1,0 +1,279 @@
+"""The aks-ai-wizard Textual app: one async worker walks the steps with push_screen_wait.
+
+Every step screen is built from the WizardState (the answers draft lives there, not in widgets) and
+dismisses with a Nav: next, back, or goto a step (e.g. the step that fixes a failure). Steps a prefilled
+answers file already answers are skipped going forward and shown again when the user goes back to them.
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from screens.base import Nav
+from screens.state import STEP_KEYS, STEPS, Draft, WizardState, step_info
+
+if TYPE_CHECKING:
+    import argparse
+
+    from wizard.session import SimOptions
+
+
+class WizardApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "aks-ai-wizard"
+    BINDINGS = [
+        Binding("ctrl+q", "request_quit", "Quit", priority=True),
+        Binding("ctrl+s", "save_answers", "Save answers"),
+    ]
+
+    class DeviceCode(Message):
+        def __init__(self, uri: str, code: str, expires: Any) -> None:
+            super().__init__()
+            self.uri, self.code, self.expires = uri, code, expires
+
+    def __init__(self, sim: "SimOptions | None" = None, answers_path: Path | None = None,
+                 cloud: str | None = None, subscription: str | None = None, start: bool = True) -> None:
+        super().__init__()
+        self.state = WizardState(answers_path=answers_path, sim=sim)
+        self.overrides = {k: v for k, v in (("azure.cloud", cloud), ("azure.subscription", subscription)) if v}
+        self.start = start
+        self.step_key: str | None = None
+
+    # ------------------------------------------------------------------------------------------ flow
+    def on_mount(self) -> None:
+        if self.start:
+            self.run_wizard()
+
+    async def prefill(self) -> None:
+        path = self.state.answers_path
+        draft = Draft()
+        if path is not None and path.exists():
+            from wizard.answers import load_partial
+
+            raw, errors = await asyncio.to_thread(load_partial, path)
+            draft = Draft(raw)
+            self.state.prefill_errors = errors
+            self.state.saved_snapshot = draft.copy()
+        for key, value in self.overrides.items():
+            draft.set(key, value)
+        self.state.draft = draft
+        if path is not None and path.exists():
+            self.state.skip = {s.key for s in STEPS if s.skippable and draft.answered(s.key)}
+
+    @work(exclusive=True, group="wizard", description="walk the wizard steps")
+    async def run_wizard(self) -> None:
+        await self.prefill()
+        index = 0
+        while True:
+            key = STEP_KEYS[index]
+            if key in self.state.skip:
+                if await self.pass_automatically(key):
+                    index += 1
+                    continue
+                self.state.skip.discard(key)
+            self.step_key = key
+            nav = await self.push_screen_wait(self.make_screen(key))
+            if nav is None or nav.kind == "quit":
+                return
+            if nav.kind == "next":
+                if key == "verify":
+                    await self.quit_wizard()
+                    return
+                index += 1
+            elif nav.kind == "back":
+                index = STEP_KEYS.index("review") if key in ("run", "verify") else max(0, index - 1)
+                self.state.skip.discard(STEP_KEYS[index])
+            elif nav.kind == "goto" and nav.target in STEP_KEYS:
+                index = STEP_KEYS.index(nav.target)
+                self.state.skip.discard(nav.target)
+
+    async def pass_automatically(self, key: str) -> bool:
+        """A step the prefilled file answers; the subscription still has to be found and bound."""
+        if key != "subscription":
+            return True
+        link, wanted = self.state.link, str(self.state.draft.get("azure.subscription") or "")
+        if link is None:
+            return False
+        try:
+            sub_id, name = await asyncio.to_thread(link.resolve, wanted)
+        except Exception:  # noqa: BLE001 - show the screen: it lists what is available
+            return False
+        session = self.state.session
+        if session is None or session.subscription[0] != sub_id:
+            self.state.session = link.bind(sub_id, name)
+        return True
+
+    def make_screen(self, key: str) -> Screen[Nav]:
+        if key == "welcome":
+            from screens.welcome import WelcomeScreen
+
+            return WelcomeScreen(self.state)
+        from screens import steps
+        from screens.review import ReviewScreen
+
+        if key == "run":
+            from screens.run import RunScreen
+
+            assert self.state.plan is not None
+            return RunScreen(self.state, self.state.plan)
+        if key == "verify":
+            from screens.verify import VerifyScreen
+
+            return VerifyScreen(self.state)
+        cls = {"subscription": steps.SubscriptionScreen,
+               "location": steps.LocationScreen, "cluster": steps.ClusterScreen, "mesh": steps.MeshScreen,
+               "features": steps.FeaturesScreen, "gpu": steps.GpuScreen, "addons": steps.AddonsScreen,
+               "review": ReviewScreen}[key]
+        return cls(self.state)
+
+    def warm_up(self) -> None:
+        """Once the first screen is up: import what the next steps need, off the UI thread."""
+
+        def imports() -> None:
+            import screens.steps  # noqa: F401
+            from wizard.interactive import warm_up
+
+            warm_up()
+
+        self.run_worker(imports, thread=True, group="warm-up", exit_on_error=False, description="warm up")
+
+    # ------------------------------------------------------------------------------------------ sign-in
+    def device_code_prompt(self, uri: str, code: str, expires: Any) -> None:
+        """Called by azure-identity on a worker thread: post, never touch the UI here."""
+        self.post_message(self.DeviceCode(uri, code, expires))
+
+    @on(DeviceCode)
+    def _device_code(self, message: DeviceCode) -> None:
+        from screens.modals import DeviceCodeModal
+
+        self.push_screen(DeviceCodeModal(message.uri, message.code, message.expires))
+
+    # ------------------------------------------------------------------------------------------ save and quit
+    def save_answers(self, path: Path, allow_partial: bool = False) -> str | None:
+        """Save the draft; returns an error message or None. Incomplete answers are written as a partial
+        file only when `allow_partial` (it prefills the next start, which then asks only for what is missing)."""
+        from wizard.answers import AnswersError, save_answers, save_partial
+
+        try:
+            try:
+                save_answers(self.state.draft.to_answers(), path)
+            except AnswersError as exc:
+                if not allow_partial:
+                    missing = "; ".join(f"{e.path}: {e.message}" for e in exc.errors[:3])
+                    return f"The answers are not complete yet ({missing})."
+                save_partial(self.state.draft.copy(), path)
+        except OSError as exc:
+            return f"Cannot write {path}: {exc.strerror or exc}"
+        self.state.answers_path = path
+        self.state.saved_snapshot = self.state.draft.copy()
+        return None
+
+    def _store_current(self) -> None:
+        store = getattr(self.screen, "store", None)
+        if callable(store):
+            store()
+
+    def action_save_answers(self) -> None:
+        self._store_current()
+        error = self.save_answers(self.state.save_path)
+        if error:
+            self.notify(error, title="Not saved", severity="warning", markup=False)
+        else:
+            self.notify(f"Answers saved to {self.state.save_path}", markup=False)
+
+    def running_screen(self) -> Any:
+        from screens.run import RunScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, RunScreen) and s.running), None)
+
+    def has_answers(self) -> bool:
+        """Something beyond the sign-in choices was answered."""
+        data = self.state.draft.data
+        azure = data.get("azure") or {}
+        return any(k not in ("version", "azure") for k in data) or any(
+            k not in ("cloud", "auth", "tenant") for k in azure)
+
+    def action_request_quit(self) -> None:
+        from screens.modals import QuitModal
+
+        if isinstance(self.screen, QuitModal):
+            return
+        self._store_current()
+        offer = self.state.dirty and self.has_answers()
+        run = self.running_screen()
+        if not offer and run is None:
+            self.call_later(self.quit_wizard)
+            return
+        note = ("A run is in progress. " + run.cancel_note()) if run is not None else ""
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            kind, path = choice
+            if kind == "save":
+                error = self.save_answers(Path(path), allow_partial=True)
+                if error:
+                    self.notify(error, title="Not saved", severity="error", markup=False)
+                    return
+            self.call_later(self.quit_wizard)
+
+        self.push_screen(QuitModal(str(self.state.save_path), offer, note), chosen)
+
+    async def quit_wizard(self) -> None:
+        run = self.running_screen()
+        if run is not None:
+            run.cancel()  # the engine stops after the current poll; Azure keeps what it accepted
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        link = self.state.link
+        if link is not None:
+            self.state.link = None
+            link.close()
+
+    # ------------------------------------------------------------------------------------------ palette
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Save answers", f"Write the answers to {self.state.save_path}",
+                            self.action_save_answers)
+        yield SystemCommand("Quit the wizard", "Offers to save the answers first", self.action_request_quit)
+        current = self.step_key
+        if current and current in STEP_KEYS[: STEP_KEYS.index("review") + 1]:
+            for key in STEP_KEYS[1: STEP_KEYS.index("review") + 1]:
+                if key != current and self.state.session is not None:
+                    yield SystemCommand(f"Go to: {step_info(key).title}", "Answers so far are kept",
+                                        lambda k=key: self._goto(k))
+
+    def _goto(self, key: str) -> None:
+        from screens.base import StepScreen
+
+        screen = self.screen
+        if isinstance(screen, StepScreen):
+            screen.goto(key)
+
+
+def run_app(args: "argparse.Namespace") -> int:
+    """Entry point from `aks-ai-wizard` with no command."""
+    import logging
+
+    from wizard.session import SimOptions
+
+    root = logging.getLogger()
+    if getattr(args, "log_file", None):
+        handler = logging.FileHandler(args.log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG if getattr(args, "verbose", 0) > 1 else logging.INFO)
+    else:
+        root.addHandler(logging.NullHandler())  # nothing may write over the screen
+    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
+    app = WizardApp(sim=sim, answers_path=args.answers, cloud=args.cloud, subscription=args.subscription)
+    app.run()
+    return app.return_code or 0

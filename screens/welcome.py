@@ -1,0 +1,103 @@
+"""Step 1: sign-in method, cloud, and a clear badge when simulated. Kept lean: it is the first screen."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+
+from screens.base import NEXT, Rule, StepScreen
+from screens.widgets import Field
+
+if TYPE_CHECKING:
+    from wizard.azure.errors import AzureFailure
+
+
+def _check_tenant(value: str) -> str | None:
+    from wizard.answers.rules import check_tenant  # imported when first typed: pydantic is not needed to start
+
+    return check_tenant(value)
+
+
+# ================================================================================================ 1. welcome
+CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+
+
+class WelcomeScreen(StepScreen):
+    STEP = "welcome"
+    NEXT_LABEL = "Sign in"
+
+    def form(self) -> ComposeResult:
+        yield Static("From an empty Azure subscription to an AKS cluster that meets the CNCF Kubernetes AI "
+                     "Conformance checklist (v1.34), and proof of it.", classes="lead", markup=False)
+        if self.state.simulated:
+            sim = self.state.sim
+            faults = f"; faults: {', '.join(sim.faults)}" if sim and sim.faults else ""
+            yield Static(f"SIMULATED: an embedded Azure answers every call; nothing is created in your "
+                         f"subscription (operations {sim.speed:g}x faster than Azure{faults}).",
+                         id="sim-banner", markup=False)
+        auth = self.draft.get("azure.auth") or "default"
+        radio = RadioSet(RadioButton("Existing sign-in: az login, environment or managed identity",
+                                     value=auth != "device_code", id="auth-default"),
+                         RadioButton("Device code: sign in with a code in a browser",
+                                     value=auth == "device_code", id="auth-device_code"), id="auth", compact=True)
+        yield Field("Sign-in method", radio, "azure.auth")
+        cloud = self.draft.get("azure.cloud") or "AzureCloud"
+        current = "custom" if isinstance(cloud, dict) else str(cloud)
+        buttons = [RadioButton(Content(c), value=c == current, id=f"cloud-{c}") for c in CLOUDS]
+        if isinstance(cloud, dict):
+            buttons.append(RadioButton(Content(f"custom: {cloud.get('name', 'custom cloud')} (from the answers "
+                                               "file)"), value=True, id="cloud-custom"))
+        yield Field("Cloud", RadioSet(*buttons, id="cloud", compact=True), "azure.cloud")
+        tenant = Input(compact=True, value=self.draft.get("azure.tenant") or "", placeholder="optional: tenant id or domain",
+                       validators=[Rule(_check_tenant, optional=True)], id="tenant")
+        yield Field("Tenant", tenant, "azure.tenant", "Leave empty for the credential's home tenant.")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        warm = getattr(self.app, "warm_up", None)
+        if callable(warm) and not self.app.is_headless:
+            self.set_timer(0.3, warm)
+
+    def store(self) -> None:
+        radio = self.query_one("#auth", RadioSet)
+        self.draft.set("azure.auth", "device_code" if radio.pressed_button and
+                       radio.pressed_button.id == "auth-device_code" else "default")
+        pressed = self.query_one("#cloud", RadioSet).pressed_button
+        cloud = pressed.id.removeprefix("cloud-") if pressed is not None and pressed.id else "AzureCloud"
+        if cloud != "custom":
+            self.draft.set("azure.cloud", cloud)
+        tenant = self.query_one("#tenant", Input).value.strip()
+        if tenant:
+            self.draft.set("azure.tenant", tenant)
+        else:
+            self.draft.delete("azure.tenant")
+
+    def proceed(self) -> None:
+        key = (repr(self.draft.get("azure.cloud")), self.draft.get("azure.auth"), self.draft.get("azure.tenant"))
+        if self.state.link is not None and self.state.link_key == key:
+            self.dismiss(NEXT)
+            return
+        self.query_one("#next", Button).disabled = True
+        self.set_status("Starting the simulator..." if self.state.simulated else "Signing in...")
+        from wizard.interactive import connect
+
+        app: Any = self.app
+        self.fetch("sign-in", connect, self.draft.get("azure.cloud") or "AzureCloud",
+                   self.draft.get("azure.auth") or "default", self.draft.get("azure.tenant"), self.state.sim,
+                   app.device_code_prompt)
+        self._link_key = key
+
+    def fetched(self, key: str, result: Any) -> None:
+        old = self.state.link
+        if old is not None:
+            old.close()
+        self.state.link, self.state.link_key, self.state.session = result, self._link_key, None
+        self.dismiss(NEXT)
+
+    def fetch_failed(self, key: str, failure: "AzureFailure") -> None:
+        self.query_one("#next", Button).disabled = False
+        super().fetch_failed(key, failure)
+
+

@@ -1,0 +1,75 @@
+"""Small reusable widgets: a labelled form field with its inline error, the error panel, the header."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+if TYPE_CHECKING:
+    from wizard.azure.errors import AzureFailure
+
+
+def field_id(path: str) -> str:
+    """A widget id for an answers path: cluster.system_pool.count -> f-cluster-system_pool-count."""
+    return "f-" + path.replace(".", "-")
+
+
+class Field(Vertical):
+    """A labelled control with a one-line hint and the error that refuses Next, right under it."""
+
+    def __init__(self, label: str, control: Widget, path: str, hint: str = "",
+                 check: Callable[[Any], str | None] | None = None, **kw: Any) -> None:
+        super().__init__(id=field_id(path), classes="field", **kw)
+        self.label = label
+        self.control = control
+        self.path = path
+        self.hint = hint
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.label, classes="field-label", markup=False)
+        yield self.control
+        if self.hint:
+            yield Static(self.hint, classes="field-hint", markup=False)
+        yield Static("", classes="field-error", markup=False)
+
+    def set_error(self, message: str | None) -> None:
+        error = self.query_one(".field-error", Static)
+        error.update(message or "")
+        self.set_class(bool(message), "-invalid")
+
+    @property
+    def error(self) -> str:
+        return str(self.query_one(".field-error", Static).content)
+
+
+class ErrorPanel(Vertical):
+    """An Azure failure: what happened, why, what to do, the request id, and the way back to the fix.
+
+    All of it is Azure's or the user's text: shown without markup (a resource id with brackets is safe).
+    """
+
+    def __init__(self, failure: "AzureFailure", step_title: str | None, fix_step: str | None,
+                 fix_title: str | None, **kw: Any) -> None:
+        super().__init__(classes="error-panel", **kw)
+        self.failure = failure
+        self.step_title = step_title
+        self.fix_step = fix_step
+        self.fix_title = fix_title
+
+    def compose(self) -> ComposeResult:
+        f = self.failure
+        head = f"Step failed: {self.step_title}" if self.step_title else "Azure refused the request"
+        yield Static(head, classes="error-title", markup=False)
+        yield Static(f.render(), classes="error-body", markup=False)
+        with Horizontal(classes="error-actions"):
+            if self.fix_step:
+                yield Button(f"Fix it: go to {self.fix_title}", id="fix", variant="warning", compact=True)
+            yield Button("Copy request id" if f.request_id else "Close", id="copy-rid" if f.request_id else "close", compact=True)
+
+
+class Badge(Static):
+    """A one-word badge (SIMULATED) beside the step title."""

@@ -1,0 +1,263 @@
+"""Pilot tests of the interactive wizard against the embedded simulator, with the real engine and the real
+SDK clients (no fakes): the whole flow, a failure with its fix, back-and-forth, prefill, markup safety."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, Checkbox, Input, Select
+
+from screens.app import WizardApp
+from screens.choice import ChoiceList
+from tests.test_tui_support import table_rows, text_of, type_into, wait_for, wait_screen
+from wizard.session import SimOptions
+
+pytestmark = pytest.mark.timeout(120)
+SIZE = (100, 40)
+
+
+def make_app(tmp_path: Path, speed: float = 3000.0, faults: list[str] | None = None,
+             answers: Path | None = None) -> WizardApp:
+    return WizardApp(sim=SimOptions(speed=speed, faults=faults or []),
+                     answers_path=answers or tmp_path / "aks-ai-wizard.yaml")
+
+
+async def sign_in(pilot) -> None:
+    screen = await wait_screen(pilot, "WelcomeScreen")
+    assert "SIMULATED" in text_of(screen, "#sim-badge")
+    await pilot.press("ctrl+n")
+
+
+async def pick_subscription(pilot) -> None:
+    screen = await wait_screen(pilot, "SubscriptionScreen")
+    lst = screen.query_one("#subscription", ChoiceList)
+    await wait_for(pilot, lambda: lst.items, what="subscriptions")
+    assert lst.value == "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"  # the current default, preselected
+    await pilot.press("ctrl+n")
+
+
+async def location_and_group(pilot, location: str = "eastus2", group: str = "rg-tui") -> None:
+    screen = await wait_screen(pilot, "LocationScreen")
+    sel = screen.query_one("#location", Select)
+    await wait_for(pilot, lambda: getattr(screen, "locations", None), what="locations")
+    sel.value = location
+    await type_into(pilot, "#rg-name", group)
+    await pilot.press("ctrl+n")
+
+
+async def cluster(pilot, name: str = "aks-tui", version: str = "1.34") -> None:
+    screen = await wait_screen(pilot, "ClusterScreen")
+    await type_into(pilot, "#name", name)
+    lst = screen.query_one("#version", ChoiceList)
+    await wait_for(pilot, lambda: lst.items, what="versions")
+    lst.select_value(version)
+    await pilot.press("ctrl+n")
+
+
+async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
+    await sign_in(pilot)
+    await pick_subscription(pilot)
+    await location_and_group(pilot)
+    await cluster(pilot)
+    screen = await wait_screen(pilot, "MeshScreen")
+    await wait_for(pilot, lambda: getattr(screen, "revisions", None) is not None, what="revisions")
+    await pilot.press("ctrl+n")
+    screen = await wait_screen(pilot, "FeaturesScreen")
+    await wait_for(pilot, lambda: getattr(screen, "provider_state", None), what="flag states")
+    await pilot.press("ctrl+n")
+    await wait_screen(pilot, "GpuScreen")
+    await type_into(pilot, "#gpu-size", gpu_size)
+    await pilot.press("ctrl+n")
+    await wait_screen(pilot, "AddonsScreen")
+    await pilot.press("ctrl+n")
+    screen = await wait_screen(pilot, "ReviewScreen")
+    await wait_for(pilot, lambda: pilot.app.state.plan is not None and not screen.query_one("#next").disabled,
+                   timeout=30, what="plan and preflight")
+
+
+async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=400.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_review(pilot)
+        review = pilot.app.screen
+        plan_text = text_of(review, "#plan")
+        assert "create resource group rg-tui in eastus2" in plan_text
+        assert "$ az aks create" in plan_text and "$ az feature register" in plan_text
+        assert "Kubernetes 1.34 -> 1.34.3" in text_of(review, "#checks")
+        await pilot.press("ctrl+n")  # Start: saves the answers, then runs
+
+        run = await wait_screen(pilot, "RunScreen")
+        assert (tmp_path / "aks-ai-wizard.yaml").exists()
+        # progress is visible while Azure (simulated) works: a step is running with Azure's status
+        await wait_for(pilot, lambda: any(r[1] == "running" and r[2] for r in table_rows(run, "#steps")),
+                       what="a running step with Azure's status")
+        await wait_for(pilot, lambda: run.status == "done", timeout=60, what="run done")
+        rows = {r[0]: r for r in table_rows(run, "#steps")}
+        assert rows["cluster"][1] == "done" and rows["cluster"][2] == "Succeeded"
+        assert rows["provider"][1] == "done"
+        assert app.state.kubeconfig
+        await pilot.press("ctrl+n")
+        verify = await wait_screen(pilot, "VerifyScreen")
+        await wait_for(pilot, lambda: verify.report is not None, timeout=60, what="verification")
+        rows = {r[0]: r for r in table_rows(verify, "#results")}
+        assert set(rows) == {"dra_support", "ai_inference", "gang_scheduling", "cluster_autoscaling",
+                             "pod_autoscaling", "accelerator_metrics", "ai_service_metrics",
+                             "secure_accelerator_access", "robust_controller"}
+        assert all(r[1] in ("PASS", "PARTIAL", "FAIL", "SKIPPED") for r in rows.values())
+        # details on selection
+        table = verify.query_one("#results")
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        detail = text_of(verify, "#detail")
+        assert "checklist status" in detail
+        # export of the report
+        await type_into(pilot, "#export-dir", str(tmp_path / "report"))
+        await pilot.press("ctrl+e")
+        await wait_for(pilot, lambda: any((tmp_path / "report").iterdir()) if (tmp_path / "report").exists()
+                       else False, what="report files")
+        await pilot.press("ctrl+n")  # Finish
+        await wait_for(pilot, lambda: not app.is_running, what="exit")
+
+
+async def test_gpu_quota_failure_shows_its_fix_and_goes_back_to_the_gpu_step(tmp_path: Path) -> None:
+    app = make_app(tmp_path, faults=["gpu-quota"])
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_review(pilot, gpu_size="Standard_NC24ads_A100_v4")
+        review = pilot.app.screen
+        await pilot.press("ctrl+n")  # refused: preflight already sees the quota problem
+        await pilot.pause()
+        assert type(pilot.app.screen).__name__ == "ReviewScreen"
+        assert "quota" in text_of(review, "#preflight").lower()
+        review.query_one("#skip-preflight", Checkbox).value = True  # start anyway: Azure refuses it
+        await pilot.press("ctrl+n")
+        run = await wait_screen(pilot, "RunScreen")
+        await wait_for(pilot, lambda: run.status == "failed", timeout=60, what="run failed")
+        panel = run.query_one(".error-panel")
+        body = str(panel.query_one(".error-body").content)
+        assert "quota" in body.lower()
+        assert "request id" in body
+        fix = run.query_one("#fix", Button)
+        assert "GPU node pool" in str(fix.label)
+        await pilot.click("#fix")
+        gpu = await wait_screen(pilot, "GpuScreen")
+        # the answers were kept: the screen shows what was chosen before the failure
+        assert gpu.query_one("#gpu-size", Input).value == "Standard_NC24ads_A100_v4"
+        assert app.state.draft.get("cluster.name") == "aks-tui"
+        # fix it (no GPU pool this time), and start again: the journal and Azure's state make it resume
+        gpu.query_one("#gpu-on", Checkbox).value = False
+        await pilot.press("ctrl+n")
+        await wait_screen(pilot, "AddonsScreen")
+        await pilot.press("ctrl+n")
+        review = await wait_screen(pilot, "ReviewScreen")
+        await wait_for(pilot, lambda: app.state.plan is not None and review.query_one("#next").disabled is False,
+                       what="plan")
+        assert "resource group rg-tui exists" in text_of(review, "#plan")
+        await pilot.press("ctrl+n")
+        run = await wait_screen(pilot, "RunScreen")
+        await wait_for(pilot, lambda: run.status == "done", timeout=60, what="second run done")
+        assert {r[0]: r[1] for r in table_rows(run, "#steps")}["resource-group"] == "skipped"
+
+
+async def test_back_and_forth_keeps_answers_and_next_is_refused_with_the_reason(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pick_subscription(pilot)
+        await location_and_group(pilot, location="westeurope", group="rg-keep")
+        screen = await wait_screen(pilot, "ClusterScreen")
+        await type_into(pilot, "#name", "-bad", keys=True)
+        error = screen.query_one("#f-cluster-name .field-error")
+        await wait_for(pilot, lambda: "starting and ending" in str(error.content), what="inline error as typed")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ClusterScreen"  # Next refused, reason beside the field
+        assert "starting and ending" in str(error.content)
+        await type_into(pilot, "#name", "aks-keep")
+        await pilot.press("escape")  # Back keeps what was typed here
+        screen = await wait_screen(pilot, "LocationScreen")
+        await wait_for(pilot, lambda: getattr(screen, "locations", None), what="locations")
+        assert screen.query_one("#location", Select).value == "westeurope"
+        assert screen.query_one("#rg-name", Input).value == "rg-keep"
+        await pilot.press("escape")
+        await wait_screen(pilot, "SubscriptionScreen")
+        await pilot.press("ctrl+n")
+        await wait_screen(pilot, "LocationScreen")
+        await pilot.press("ctrl+n")
+        screen = await wait_screen(pilot, "ClusterScreen")
+        assert screen.query_one("#name", Input).value == "aks-keep"
+        await wait_for(pilot, lambda: screen.query_one("#version", ChoiceList).items, what="versions")
+        disabled = [i for i in screen.query_one("#version", ChoiceList).items if not i.enabled]
+        assert {i.value for i in disabled} == {"1.33", "1.32"}
+        assert all("below 1.34" in i.reason for i in disabled)
+
+
+async def test_partial_answers_file_asks_only_for_what_is_missing(tmp_path: Path) -> None:
+    answers = tmp_path / "partial.yaml"
+    answers.write_text(
+        "version: 1\n"
+        "azure: {subscription: Simulated Subscription, location: eastus2}\n"
+        "resource_group: {name: rg-partial}\n"
+        "cluster: {kubernetes_version: '1.34', istio: {enabled: true}, gateway_api: true}\n"  # no name
+        "features: auto\n"
+        "gpu_pool: {vm_size: Standard_NC4as_T4_v3}\n"
+        "kueue: {install: true}\n", encoding="utf-8")
+    app = make_app(tmp_path, answers=answers)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        # subscription and location are answered: the wizard goes straight to the cluster name
+        screen = await wait_screen(pilot, "ClusterScreen")
+        assert screen.query_one("#name", Input).value == ""
+        await type_into(pilot, "#name", "aks-partial")
+        await pilot.press("ctrl+n")
+        # mesh (defaults), features, GPU pool and add-ons are answered too: review is next
+        await wait_screen(pilot, "ReviewScreen")
+        await wait_for(pilot, lambda: app.state.plan is not None, what="plan")
+        assert app.state.draft.get("resource_group.name") == "rg-partial"
+        # Back shows a step that was skipped, prefilled
+        await pilot.press("escape")
+        screen = await wait_screen(pilot, "AddonsScreen")
+        assert screen.query_one("#addon-install", Checkbox).value is True
+
+
+async def test_preview_features_register_from_the_screen_with_progress(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=120.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pick_subscription(pilot)
+        await location_and_group(pilot)
+        await cluster(pilot)
+        screen = await wait_screen(pilot, "MeshScreen")
+        await wait_for(pilot, lambda: getattr(screen, "revisions", None) is not None, what="revisions")
+        await pilot.press("ctrl+n")
+        screen = await wait_screen(pilot, "FeaturesScreen")
+        await wait_for(pilot, lambda: getattr(screen, "provider_state", None), what="flag states")
+        assert table_rows(screen, "#flags")[0][:2] == ["ManagedGatewayAPIPreview", "NotRegistered"]
+        await pilot.click("#register")
+        # progress shows while Azure registers; provider re-registration is its own row
+        await wait_for(pilot, lambda: any(r[1] in ("running", "started") for r in table_rows(screen, "#reg-progress")),
+                       what="registration in progress")
+        await wait_for(pilot, lambda: [r[1] for r in table_rows(screen, "#reg-progress")] == ["done", "done"],
+                       timeout=30, what="registered")
+        assert table_rows(screen, "#reg-progress")[1][0].startswith("provider")
+        await wait_for(pilot, lambda: table_rows(screen, "#flags")[0][1] == "Registered", what="state re-read")
+
+
+async def test_quit_offers_to_save_partial_answers_that_prefill_the_next_start(tmp_path: Path) -> None:
+    target = tmp_path / "later.yaml"
+    app = make_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await pick_subscription(pilot)
+        await location_and_group(pilot, group="rg-later")
+        await wait_screen(pilot, "ClusterScreen")
+        await pilot.press("ctrl+q")
+        modal = await wait_screen(pilot, "QuitModal")
+        modal.query_one("#quit-path", Input).value = str(target)
+        await pilot.click("#save")
+        await wait_for(pilot, lambda: not app.is_running, what="exit")
+    from wizard.answers import load_partial
+
+    data, errors = load_partial(target)
+    assert data["resource_group"]["name"] == "rg-later"
+    assert any(e.path == "cluster" or e.path.startswith("cluster.") for e in errors)  # asked next time

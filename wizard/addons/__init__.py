@@ -1,0 +1,267 @@
+"""AI add-ons after the cluster exists: Azure Monitor managed Prometheus wiring (workspace, data collection
+endpoint/rule/association), the NVIDIA device plugin and DCGM exporter on an unmanaged GPU pool, DCGM exporter
+scraping, Kueue and its default queues.
+
+Integration (the engine and plan own sequencing; this package owns the work):
+
+    from wizard.addons import ADDON_RUNNERS, AddonOptions, addon_steps
+    plan.steps += addon_steps(answers, plan)          # after "kubeconfig" (and "cluster")
+    engine.EXTRA_RUNNERS.update(ADDON_RUNNERS)
+    RunOptions(..., addons=AddonOptions(kueue_release_base=...))   # optional; read with getattr
+
+Each runner is idempotent (reads first, writes only what is missing or different; a second run sends no write)
+and bounded (every wait has a timeout from AddonOptions).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from wizard.addons.kueue import RELEASE_BASE
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.engine import Engine
+    from wizard.plan import Plan, Step
+
+__all__ = ["ADDON_RUNNERS", "AddonOptions", "addon_steps", "options_of", "RELEASE_BASE"]
+
+TYPICAL = {"monitor-workspace": 45.0, "gpu-stack": 60.0, "gpu-metrics": 3.0, "kueue": 60.0, "kueue-queues": 5.0}
+
+
+@dataclass
+class AddonOptions:
+    """Run-time options of the add-on steps (the engine's RunOptions.addons, when the lead adds that field)."""
+
+    kueue_release_base: str = RELEASE_BASE  # real: GitHub release downloads; simulated: the simulator's
+    download_timeout: float = 60.0  # seconds for the manifest download
+    wait_timeout: float = 300.0  # seconds for each Kubernetes wait (CRDs Established, controller Available, ...)
+    azure_timeout: float = 600.0  # seconds for each Azure wait (provider registration, workspace Succeeded)
+    kube_timeout: float = 30.0  # seconds for one Kubernetes request
+    max_poll: float = 5.0  # seconds between polls at most (the engine's poll_interval when smaller)
+
+
+def options_of(engine: "Engine") -> AddonOptions:
+    return (getattr(engine.options, "addons", None) or getattr(engine, "addon_options", None)
+            or AddonOptions())
+
+
+# ------------------------------------------------------------------------------------------ the plan
+def _cloud_name(answers: "Answers") -> str:
+    return answers.azure.cloud if isinstance(answers.azure.cloud, str) else "AzureCloud"
+
+
+def monitor_names(answers: "Answers", subscription_id: str) -> Any:
+    from wizard.azure.monitor import names_for
+
+    return names_for(subscription_id, answers.resource_group.name, answers.cluster.name, answers.azure.location,
+                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers))
+
+
+def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
+    from wizard.plan import Step
+    from wizard.spec import az
+
+    steps: list[Step] = []
+    if not plan.ok:
+        return steps
+    a = answers.cluster.addons
+    rg, name = answers.resource_group.name, answers.cluster.name
+    ids = {s.id for s in plan.steps}
+    arm_deps = tuple(d for d in ("cluster", "gpu-pool") if d in ids)
+    kube_deps = ("kubeconfig",) if "kubeconfig" in ids else arm_deps
+    new_cluster = plan.observed.cluster is None
+    sub = plan.resolved.subscription_id if plan.resolved else plan.observed.subscription_id
+
+    if a.managed_prometheus:
+        from wizard.azure.monitor import az_equivalent
+
+        names = monitor_names(answers, sub)
+        ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
+              else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
+        steps.append(Step(
+            "monitor-workspace",
+            f"managed Prometheus: {ws}, data collection endpoint/rule"
+            f"{'' if names.workspace_given else ' ' + names.dcr_name} and its association with {name}",
+            "create" if new_cluster else "update",
+            "\n".join(az(*c) for c in az_equivalent(names)) +
+            f"\n# (what `az aks {'create' if new_cluster else 'update'} --enable-azure-monitor-metrics"
+            f"{' --azure-monitor-workspace-resource-id ' + names.workspace_id if names.workspace_given else ''}` "
+            "does besides the cluster PUT)",
+            deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=names,
+            reason="creates what is missing; leaves what exists"))
+    from wizard.addons import gpu_stack
+
+    if gpu_stack.wanted(answers):
+        pool = answers.gpu_pool
+        steps.append(Step(
+            "gpu-stack", f"NVIDIA device plugin {gpu_stack.DEVICE_PLUGIN_VERSION} and DCGM exporter "
+            f"{gpu_stack.DCGM_VERSION} on GPU pool {pool.name} (managed_gpu: false: AKS installs only the driver)",
+            "create" if new_cluster else "update", gpu_stack.kubectl_equivalent(list(pool.taints)),
+            deps=kube_deps, typical=TYPICAL["gpu-stack"],
+            reason="skipped at run time when both are already applied and ready"))
+    if a.managed_prometheus and answers.gpu_pool is not None:
+        steps.append(Step(
+            "gpu-metrics", "managed Prometheus: scrape the NVIDIA DCGM exporter (ama-metrics-settings-configmap "
+            "dcgmexporter = true)", "create" if new_cluster else "update",
+            "kubectl apply --server-side --field-manager aks-ai-wizard -f ama-metrics-settings-configmap.yaml"
+            "  # kube-system; default-scrape-settings-enabled: dcgmexporter = true",
+            deps=kube_deps, typical=TYPICAL["gpu-metrics"]))
+    k = answers.kueue
+    if k.install:
+        from wizard.addons.kueue import manifest_location
+
+        where = manifest_location(answers, RELEASE_BASE)
+        steps.append(Step(
+            "kueue", f"install Kueue {k.version} from {'its release manifest' if not k.manifest else where}"
+            + (" (SHA-256 pinned)" if k.sha256 else ""), "create" if new_cluster else "update",
+            f"kubectl apply --server-side -f {where}\n"
+            "kubectl -n kueue-system wait deployment/kueue-controller-manager --for=condition=Available --timeout=300s",
+            deps=kube_deps, typical=TYPICAL["kueue"], payload={"version": k.version, "manifest": where},
+            reason="skipped at run time when the cluster already runs this version"))
+        if k.default_queues:
+            steps.append(Step(
+                "kueue-queues", "Kueue default queues: ResourceFlavor default-flavor, ClusterQueue cluster-queue, "
+                "LocalQueue default/user-queue", "create" if new_cluster else "update",
+                "kubectl apply --server-side -f kueue-default-queues.yaml"
+                "  # ResourceFlavor default-flavor, ClusterQueue cluster-queue, LocalQueue user-queue (default)",
+                deps=("kueue",) + (("gpu-stack",) if gpu_stack.wanted(answers) else ()),
+                typical=TYPICAL["kueue-queues"],
+                reason="existing queues of these names are left as they are"))
+    return steps
+
+
+# ------------------------------------------------------------------------------------------ runners
+def _reporter(engine: "Engine", step: "Step", started: float) -> Callable[[str], None]:
+    return lambda msg: engine.emit("progress", step, msg, started=started)
+
+
+def _poll(engine: "Engine", opts: AddonOptions) -> float:
+    return max(0.01, min(float(getattr(engine.options, "poll_interval", opts.max_poll)), opts.max_poll))
+
+
+def _kube(engine: "Engine", opts: AddonOptions) -> Any:
+    from wizard.addons.kube import Kube
+
+    return Kube(engine.kube_client(), timeout=opts.kube_timeout)
+
+
+def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
+    from wizard.azure.monitor import ensure_monitoring
+
+    opts = options_of(engine)
+    names = step.payload if step.payload is not None else monitor_names(engine.answers, engine.conn.subscription_id)
+    result = ensure_monitoring(engine.conn, names, dict(engine.answers.cluster.tags) or None,
+                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout)
+    names = result.names
+    if result.changed:
+        msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)
+        state = "Succeeded"
+    else:
+        msg = (f"skipped: already in place (workspace {names.workspace_name}, rule {names.dcr_name}, association "
+               f"{names.dcra_name})")
+        state = "Unchanged"
+    out = {"message": msg, "state": state, "resource_id": names.workspace_id, "created_ids": result.created_ids}
+    if result.query_endpoint:
+        out["query_endpoint"] = result.query_endpoint
+    return out
+
+
+def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
+    from wizard.addons import gpu_metrics as g
+
+    kube = _kube(engine, options_of(engine))
+    path = f"/api/v1/namespaces/{g.NAMESPACE}/configmaps/{g.NAME}"
+    existing = kube.get(path)
+    if existing is not None and g.enabled((existing.get("data") or {}).get(g.KEY)):
+        return {"message": f"skipped: {g.NAME} already has {g.TARGET} = true", "state": "Unchanged"}
+    if existing is None:
+        kube.apply(g.default_configmap())
+        msg = f"created {g.NAMESPACE}/{g.NAME} with {g.TARGET} = true (ama-metrics picks it up within minutes)"
+    else:
+        # a merge patch of that one key (not an apply of a partial object, which would drop keys this field manager
+        # applied before): every other setting stays as its owner left it
+        kube.request("PATCH", path, body=g.patch_for(existing), query={"fieldManager": kube.field_manager},
+                     content_type="application/merge-patch+json")
+        msg = f"set {g.TARGET} = true in {g.NAMESPACE}/{g.NAME} (other settings kept)"
+    return {"message": msg, "state": "Succeeded"}
+
+
+def run_gpu_stack(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
+    from wizard.addons import gpu_stack
+
+    pool = engine.answers.gpu_pool
+    if pool is None or pool.managed_gpu:
+        return {"message": "skipped: AKS manages the GPU software of this pool", "state": "Unchanged"}
+    opts = options_of(engine)
+    kube = _kube(engine, opts)
+    t0 = time.monotonic()
+    res = gpu_stack.install(kube, list(pool.taints), engine.sleep, _reporter(engine, step, started),
+                            opts.wait_timeout, _poll(engine, opts))
+    if not res["changed"]:
+        return {"message": f"skipped: already applied and ready ({res['state']})", "state": "Unchanged"}
+    return {"message": f"applied {len(res['applied'])} object(s); {res['state']} ({time.monotonic() - t0:.0f}s)",
+            "state": "Installed", "version": gpu_stack.DEVICE_PLUGIN_VERSION}
+
+
+def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
+    from wizard.addons import kueue as kq
+
+    opts = options_of(engine)
+    report = _reporter(engine, step, started)
+    answers = engine.answers
+    kube = _kube(engine, opts)
+    manifest = None
+    wanted = answers.kueue.version
+    if answers.kueue.manifest and not kq.is_url(answers.kueue.manifest):
+        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report)  # local: cheap
+        wanted = manifest.version or wanted
+    now = kq.installed(kube)
+    if now.version == wanted and now.healthy and not (
+            manifest is not None and now.sha256 and now.sha256 != manifest.sha256):
+        return {"message": f"skipped: already at {wanted}", "state": "Unchanged", "version": wanted}
+    if now.version:
+        report(f"Kueue {now.version} found ({now.detail}); installing {wanted}")
+    if manifest is None:
+        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report)
+        wanted = manifest.version or wanted
+    t0 = time.monotonic()
+    n = kq.install(kube, manifest, wanted, engine.sleep, report, opts.wait_timeout, _poll(engine, opts))
+    verb = "upgraded to" if now.version and now.version != wanted else "installed"
+    return {"message": f"Kueue {verb} {wanted}: {n} objects applied, controller Available, webhooks serving "
+                       f"({time.monotonic() - t0:.0f}s)", "state": "Installed", "version": wanted,
+            "sha256": manifest.sha256}
+
+
+def run_kueue_queues(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
+    from wizard.addons import kueue as kq
+    from wizard.addons.kube import condition
+
+    opts = options_of(engine)
+    kube = _kube(engine, opts)
+    report = _reporter(engine, step, started)
+    quota, note = kq.cluster_quota(kube, engine.answers)
+    objs = kq.default_queue_objects(quota)
+    created = []
+    for o in objs:
+        if kube.get(kq.queue_path(o)) is None:
+            kube.apply(o)
+            created.append(f"{o['kind']} {o['metadata']['name']}")
+    if not created:
+        return {"message": "skipped: default queues already exist (left as they are)", "state": "Unchanged"}
+    report("created " + ", ".join(created))
+    cq_path = kq.queue_path(objs[1])
+    kube.wait(f"ClusterQueue {kq.DEFAULT_CLUSTER_QUEUE} to be Active",
+              lambda: ((ok := condition(kube.get(cq_path), "Active") == "True"), "Active" if ok else "not Active yet"),
+              engine.sleep, opts.wait_timeout, _poll(engine, opts), report)
+    return {"message": f"created {', '.join(created)}; quota {note}", "state": "Succeeded"}
+
+
+ADDON_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {
+    "monitor-workspace": run_monitor,
+    "gpu-stack": run_gpu_stack,
+    "gpu-metrics": run_gpu_metrics,
+    "kueue": run_kueue,
+    "kueue-queues": run_kueue_queues,
+}

@@ -1,0 +1,357 @@
+"""The UI-neutral facade the interactive wizard calls for every Azure read and write.
+
+The screens (`screens/`) never import azure.* nor call the SDK: they call the functions here from thread
+workers and post the results to themselves. This module never imports Textual.
+
+Signing in is `wizard.session.connect` (re-exported here): the interactive wizard lists subscriptions before
+it has answers (`connect` -> `Link.list_subscriptions` -> `Link.bind`).
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
+    Link, Session, SimOptions, SubscriptionInfo, connect, default_subscription_id,
+)
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.azure.catalog import KubeVersion, MeshRevision
+    from wizard.azure.connection import ArmConnection
+    from wizard.azure.errors import AzureFailure
+    from wizard.engine import Engine, RunResult
+    from wizard.events import EventSink
+    from wizard.journal import Journal
+    from wizard.plan import Plan
+
+__all__ = [
+    "DEFAULT_ANSWERS_FILE", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
+    "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
+    "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
+    "register_flags", "preview", "make_engine", "run_engine", "failure_of", "journal_for",
+    "verify", "gpu_sizes", "option_default",
+]
+
+DEFAULT_ANSWERS_FILE = Path("aks-ai-wizard.yaml")
+MIN_MINOR = (1, 34)
+PROVIDER = "Microsoft.ContainerService"
+GATEWAY_MIN_REVISION = (1, 26)
+
+
+# ----------------------------------------------------------------------------------------------- value types
+@dataclass(frozen=True)
+class LocationInfo:
+    name: str
+    display_name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name} ({self.name})" if self.display_name else self.name
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    name: str
+    location: str
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    minor: str
+    newest_patch: str
+    selectable: bool
+    label: str
+    reason: str = ""  # why it is not selectable, or what it needs
+    is_default: bool = False
+    lts_only: bool = False
+    is_preview: bool = False
+
+
+@dataclass(frozen=True)
+class RevisionChoice:
+    revision: str  # "auto" or asm-x-y
+    selectable: bool
+    label: str
+    reason: str = ""
+    compatible: bool = True  # supports the chosen Kubernetes version
+
+
+@dataclass(frozen=True)
+class FlagInfo:
+    flag: str
+    why: str
+    option: str  # answers path whose value needs the flag ("" when listed explicitly)
+    needed: bool  # the options chosen so far need it
+    state: str = "Unknown"
+
+    @property
+    def registered(self) -> bool:
+        return self.state.lower() == "registered"
+
+
+def warm_up() -> None:
+    """Import the answers model and the SDK adapters ahead of need (the TUI calls it after its first paint)."""
+    import wizard.answers  # noqa: F401
+    import wizard.azure.connection  # noqa: F401
+    import wizard.plan  # noqa: F401
+
+
+# ----------------------------------------------------------------------------------------------- reads
+def list_locations(session: Session) -> list[LocationInfo]:
+    out = []
+    for loc in session.conn.subscriptions.subscriptions.list_locations(session.subscription[0]):
+        meta = getattr(loc, "metadata", None)
+        if meta is not None and str(getattr(meta, "region_type", "") or "").lower() == "logical":
+            continue  # "United States", "Europe": not deployable
+        out.append(LocationInfo(loc.name, loc.display_name or ""))
+    return sorted(out, key=lambda loc: loc.label.casefold())
+
+
+def list_groups(session: Session) -> list[GroupInfo]:
+    return sorted((GroupInfo(g.name, g.location) for g in session.conn.resources.resource_groups.list()),
+                  key=lambda g: g.name.casefold())
+
+
+def list_versions(session: Session, location: str) -> list["KubeVersion"]:
+    from wizard.azure.catalog import list_versions as _list
+
+    return _list(session.conn, location)
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+
+def version_choices(versions: Iterable["KubeVersion"]) -> list[VersionChoice]:
+    """Newest first; 1.34 and newer selectable, LTS-only marked, older disabled with the reason."""
+    out = []
+    for v in sorted(versions, key=lambda k: _key(k.minor), reverse=True):
+        notes = []
+        if v.is_default:
+            notes.append("default")
+        if v.is_preview:
+            notes.append("preview")
+        if v.lts_only:
+            notes.append("LTS only: needs tier Premium and support plan AKSLongTermSupport")
+        if _key(v.minor) < MIN_MINOR:
+            reason = "below 1.34: the AI conformance checklist needs 1.34+"
+            out.append(VersionChoice(v.minor, v.newest_patch, False, f"{v.minor}  (newest {v.newest_patch})", reason,
+                                     v.is_default, v.lts_only, v.is_preview))
+            continue
+        label = f"{v.minor}  (newest {v.newest_patch})" + (f"  {'; '.join(notes)}" if notes else "")
+        out.append(VersionChoice(v.minor, v.newest_patch, True, label, "; ".join(notes), v.is_default, v.lts_only,
+                                 v.is_preview))
+    return out
+
+
+def list_revisions(session: Session, location: str) -> list["MeshRevision"]:
+    from wizard.azure.catalog import list_mesh_revisions
+
+    return list_mesh_revisions(session.conn, location)
+
+
+def revision_choices(revisions: Iterable["MeshRevision"], minor: str, gateway_api: bool) -> list[RevisionChoice]:
+    """`auto` first, then every revision newest first; those that don't fit the version (or Gateway API) disabled."""
+    revs = sorted(revisions, key=lambda r: r.key, reverse=True)
+    usable = [r for r in revs if minor in r.compatible and (not gateway_api or r.key >= GATEWAY_MIN_REVISION)]
+    out = [RevisionChoice("auto", bool(usable),
+                          f"auto  (newest compatible: {usable[0].revision})" if usable else "auto",
+                          "" if usable else f"no revision is compatible with Kubernetes {minor}")]
+    for r in revs:
+        if minor not in r.compatible:
+            out.append(RevisionChoice(r.revision, False, r.revision,
+                                      f"not compatible with Kubernetes {minor} (supports {', '.join(r.compatible)})",
+                                      compatible=False))
+        elif gateway_api and r.key < GATEWAY_MIN_REVISION:
+            out.append(RevisionChoice(r.revision, False, r.revision, "Gateway API needs asm-1-26 or newer"))
+        else:
+            out.append(RevisionChoice(r.revision, True, r.revision, ""))
+    return out
+
+
+def _field_info(path: str) -> Any:
+    from pydantic import BaseModel
+
+    from wizard.answers import Answers
+
+    model: Any = Answers
+    info: Any = None
+    for part in path.split("."):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        ann = info.annotation
+        members = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)]
+        model = ann if isinstance(ann, type) else (members[0] if members else None)
+    return info
+
+
+def option_default(path: str) -> Any:
+    """The model's default for a dotted answers path (None when the field is required or has no default)."""
+    info = _field_info(path)
+    if info is None or info.is_required():
+        return None
+    return info.get_default(call_default_factory=True)
+
+
+def _value_at(draft: Mapping[str, Any], path: str) -> Any:
+    """The draft's value at `path`, the model's default where the draft says nothing; a section that is
+    optional and absent (gpu_pool) has no values at all."""
+    node: Any = draft
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        if not isinstance(node, Mapping) or node.get(part) is None:
+            prefix = ".".join(parts[: i + 1])
+            info = _field_info(prefix)
+            if info is not None and not info.is_required() and info.get_default(call_default_factory=True) is None:
+                return None  # e.g. no gpu_pool: nothing under it applies
+            return option_default(path)
+        node = node[part]
+    return node
+
+
+def flag_rules_for(draft: Mapping[str, Any]) -> list[FlagInfo]:
+    """Every preview flag an option can need, marked with whether the options chosen so far need it."""
+    from wizard.plan import flag_rules
+
+    explicit = draft.get("features")
+    if isinstance(explicit, list):
+        return [FlagInfo(f, "listed in the answers file", "", True) for f in explicit]
+    out = []
+    for rule in flag_rules():
+        value = _value_at(draft, rule.option)
+        out.append(FlagInfo(rule.flag, rule.why, rule.option, bool(value)))
+    return out
+
+
+def flag_states(session: Session, flags: Iterable[FlagInfo]) -> tuple[list[FlagInfo], str]:
+    """Live state of each flag and of the resource provider, read concurrently."""
+    from dataclasses import replace
+
+    from wizard.azure.features import feature_state, provider_state
+
+    flags = list(flags)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(feature_state, session.conn, f.flag) for f in flags]
+        provider = pool.submit(provider_state, session.conn, PROVIDER)
+        return [replace(f, state=fut.result()) for f, fut in zip(flags, futures)], provider.result()
+
+
+def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
+                   engine_ready: Callable[["Engine"], None] | None = None) -> "RunResult":
+    """Register the flags (in parallel), then re-register the provider as its own step; events go to `sink`.
+
+    Runs through the real engine with the same step shape the plan uses, so the run screen's vocabulary
+    (started/progress/done) and cancellation apply here too.
+    """
+    from wizard import durations
+    from wizard.engine import Engine, RunOptions
+    from wizard.plan import Plan, Step
+    from wizard.spec import az
+
+    steps = []
+    for flag in flags:
+        ns, name = flag.split("/", 1)
+        steps.append(Step("feature:" + name, f"register preview feature {flag}", "register",
+                          az("feature", "register", "--namespace", ns, "--name", name),
+                          typical=durations.FEATURE_REGISTRATION, payload=flag))
+    steps.append(Step("provider", f"re-register resource provider {PROVIDER} so new flags take effect", "register",
+                      az("provider", "register", "--namespace", PROVIDER), deps=tuple(s.id for s in steps),
+                      typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
+    plan = Plan(None, None, None, steps)  # type: ignore[arg-type] - feature steps never read the answers
+    engine = Engine(session.conn, plan, sink, None, session.run_options())
+    if engine_ready is not None:
+        engine_ready(engine)
+    return engine.run()
+
+
+def gpu_sizes(session: Session, location: str) -> Any:
+    """The GPU sizing table of the location (GPU model and count, quota headroom, list price)."""
+    from wizard.preflight.sizing import gpu_sizes as sizing
+
+    return sizing(session.conn, location, prices=session.prices())
+
+
+# ----------------------------------------------------------------------------------------------- plan and run
+def journal_for(answers_path: Path) -> "Journal":
+    from wizard.journal import Journal
+
+    return Journal.for_answers(answers_path.resolve())
+
+
+def preview(session: Session, answers: "Answers", journal: "Journal | None" = None,
+            allow_update: bool = False) -> "Plan":
+    """Read-only: observe Azure and resolve the plan (the review screen shows it)."""
+    from wizard.plan import plan_for
+
+    return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update)
+
+
+def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
+    """The read-only preflight checklist (quota, SKUs, zones, flags, price) for the plan."""
+    from wizard.preflight import run_preflight
+
+    return run_preflight(session.conn, answers, plan, prices=session.prices())
+
+
+def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",
+                kubeconfig_out: Path | None = None) -> "Engine":
+    from wizard.engine import Engine
+
+    return Engine(session.conn, plan, sink, journal, session.run_options(kubeconfig_out=kubeconfig_out))
+
+
+def run_engine(engine: "Engine") -> "RunResult":
+    """Blocking: runs the plan holding the journal lock (JournalLocked propagates)."""
+    if engine.journal is None:
+        return engine.run()
+    with engine.journal.lock():
+        return engine.run()
+
+
+def failure_of(exc: BaseException) -> "AzureFailure":
+    """What happened, why, what to do, the request id and the answers path that can fix it."""
+    from wizard.azure.errors import translate
+    from wizard.journal import JournalLocked
+
+    if isinstance(exc, JournalLocked):
+        from wizard.azure.errors import AzureFailure
+
+        return AzureFailure("journal", None, "Another run of these answers is in progress.", str(exc),
+                            "Wait for it to finish, or stop it, then start again.", None, None, None, "", None)
+    return translate(exc)
+
+
+# ----------------------------------------------------------------------------------------------- verification
+def verify(session: Session, answers: "Answers", kubeconfig: bytes,
+           on_result: Callable[[Any], None] | None = None) -> Any:
+    """Run wizard.conformance against the cluster the answers describe; returns its Report."""
+    from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
+    from wizard.verify_cli import azure_target
+
+    rg, name = answers.resource_group.name, answers.cluster.name
+    cluster, pools, _ = azure_target(session.conn, rg, name, kubeconfig=False)
+    options = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
+                            resource_group=rg, cluster_name=name)
+    return run_verification(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), options,
+                            on_result=on_result)
+
+
+def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:
+    from wizard.azure.clusters import user_kubeconfig
+
+    return user_kubeconfig(session.conn, answers.resource_group.name, answers.cluster.name)
+
+
+@dataclass
+class RunRecord:
+    """What the TUI keeps of a run for the verification screen."""
+
+    status: str
+    kubeconfig: bytes | None = None
+    failed_step: str | None = None
+    failure: Any = None
+    outputs: dict[str, Any] = field(default_factory=dict)

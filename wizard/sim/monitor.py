@@ -1,0 +1,260 @@
+"""Azure Monitor resources of the simulated Azure: what `az aks create --enable-azure-monitor-metrics` creates
+besides the cluster PUT (azure-cli acs/azuremonitormetrics): an Azure Monitor workspace (Microsoft.Monitor/accounts,
+api 2023-04-03), a data collection endpoint and rule (Microsoft.Insights/dataCollectionEndpoints|Rules) and the
+rule's association with the cluster (an extension resource under the managed cluster).
+
+Wire behaviour as ARM's: PUT answers 201 (new) or 200 (existing) with the resource, synchronously (none of these
+is a long-running operation in their REST specs); a workspace reports provisioningState Creating until its
+simulated creation time has passed, then Succeeded. The resource provider must be registered first
+(409 MissingSubscriptionRegistration otherwise, which azure-mgmt-core's auto-registration policy also handles).
+Stored in `World.monitor`, keyed by lower-case resource id, so --sim-state persists them.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wizard.sim.arm import Arm, Request, Response
+
+WORKSPACE_CREATE = 20.0  # typical seconds until a new Azure Monitor workspace is Succeeded
+
+_RGP = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
+_MC = _RGP + r"/microsoft\.containerservice/managedclusters/(?P<name>[^/]+)"
+
+TYPES = {
+    "accounts": ("Microsoft.Monitor", "Microsoft.Monitor/accounts"),
+    "datacollectionendpoints": ("Microsoft.Insights", "Microsoft.Insights/dataCollectionEndpoints"),
+    "datacollectionrules": ("Microsoft.Insights", "Microsoft.Insights/dataCollectionRules"),
+}
+DCRA_TYPE = "Microsoft.Insights/dataCollectionRuleAssociations"
+
+
+def register(arm: "Arm") -> None:
+    """Add the Azure Monitor routes to an Arm (called from Arm.__init__)."""
+    r = arm._route
+    r("PUT|GET|DELETE", _RGP + r"/microsoft\.monitor/accounts/(?P<name>[^/]+)",
+      lambda req, rg, name: _tracked(arm, req, rg, "accounts", name))
+    r("PUT|GET|DELETE", _RGP + r"/microsoft\.insights/datacollectionendpoints/(?P<name>[^/]+)",
+      lambda req, rg, name: _tracked(arm, req, rg, "datacollectionendpoints", name))
+    r("PUT|GET|DELETE", _RGP + r"/microsoft\.insights/datacollectionrules/(?P<name>[^/]+)",
+      lambda req, rg, name: _tracked(arm, req, rg, "datacollectionrules", name))
+    r("GET", _RGP + r"/microsoft\.monitor/accounts",
+      lambda req, rg: _list(arm, rg, "Microsoft.Monitor/accounts"))
+    r("PUT|GET|DELETE", _MC + r"/providers/microsoft\.insights/datacollectionruleassociations/(?P<assoc>[^/]+)",
+      lambda req, rg, name, assoc: _association(arm, req, rg, name, assoc))
+    r("GET", _MC + r"/providers/microsoft\.insights/datacollectionruleassociations",
+      lambda req, rg, name: _list_associations(arm, rg, name))
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _resp(status: int, body: Any = None, changed: bool = False) -> "Response":
+    from wizard.sim.arm import Response
+    return Response(status, body, changed=changed)
+
+
+def _error(status: int, code: str, message: str) -> "Response":
+    from wizard.sim.arm import arm_error
+    return arm_error(status, code, message)
+
+
+def _not_found(rtype: str, name: str, rg: str) -> "Response":
+    from wizard.sim.arm import NOT_FOUND_FIX
+    return _error(404, "ResourceNotFound", f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found. "
+                                           f"{NOT_FOUND_FIX}")
+
+
+def _provider_ok(arm: "Arm", namespace: str) -> "Response | None":
+    rec = arm.world.providers.get(namespace.lower())
+    if rec is not None and rec["state"] != "Registered":
+        return _error(409, "MissingSubscriptionRegistration",
+                      f"The subscription is not registered to use namespace '{namespace}'. See "
+                      "https://aka.ms/rps-not-found for how to register subscriptions.")
+    return None
+
+
+def _served(arm: "Arm", rec: dict[str, Any]) -> dict[str, Any]:
+    body = copy.deepcopy(rec["body"])
+    if rec.get("ready_at") is not None:
+        body["properties"]["provisioningState"] = "Succeeded" if arm.now() >= rec["ready_at"] else "Creating"
+    return body
+
+
+def _system_data(arm: "Arm", old: dict[str, Any] | None) -> dict[str, Any]:
+    from wizard.sim.arm import iso
+    ts = iso(arm.now())
+    created = (old or {}).get("systemData", {}).get("createdAt", ts)
+    return {"createdBy": "simulated-user@example.com", "createdByType": "User", "createdAt": created,
+            "lastModifiedBy": "simulated-user@example.com", "lastModifiedByType": "User", "lastModifiedAt": ts}
+
+
+def _short(text: str, n: int = 4) -> str:
+    return hashlib.sha1(text.lower().encode()).hexdigest()[:n]
+
+
+def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Response":
+    namespace, rtype = TYPES[kind]
+    sub = arm.world.subscription_id
+    rid = f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
+    key = rid.lower()
+    rec = arm.world.monitor.get(key)
+    if req.method == "GET":
+        if rec is None:
+            return _not_found(rtype, name, rg)
+        return _resp(200, _served(arm, rec))
+    if req.method == "DELETE":
+        if rec is None:
+            return _resp(204)
+        arm.world.monitor.pop(key, None)
+        return _resp(200, changed=True)
+    # PUT
+    group = arm.world.resource_groups.get(rg.lower())
+    if group is None:
+        return _error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
+    refused = _provider_ok(arm, namespace)
+    if refused is not None:
+        return refused
+    try:
+        body = req.json() or {}
+    except ValueError:
+        return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    from wizard.sim.arm import _Reject
+    try:
+        location = arm._check_location(body.get("location"), rtype)
+    except _Reject as r:
+        return r.response
+    if rec is not None and rec["body"]["location"] != location:
+        return _error(409, "InvalidResourceLocation",
+                      f"The resource '{name}' already exists in location '{rec['body']['location']}' in resource "
+                      f"group '{rg}'. A resource with the same name cannot be created in location '{location}'. "
+                      "Please select a new resource name.")
+    props = copy.deepcopy(body.get("properties") or {})
+    old_body = rec["body"] if rec else None
+    ready_at = rec.get("ready_at") if rec else None
+    if kind == "accounts":
+        immutable = (old_body or {}).get("properties", {}).get("accountId") or str(uuid.uuid4())
+        managed = f"MA_{name}_{location}_managed"
+        props.update({
+            "accountId": immutable,
+            "metrics": {"prometheusQueryEndpoint":
+                        f"https://{name.lower()}-{_short(immutable)}.{location}.prometheus.monitor.azure.com",
+                        "internalId": f"mac_{immutable}"},
+            "defaultIngestionSettings": {
+                "dataCollectionRuleResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
+                                                f"Microsoft.Insights/dataCollectionRules/{name}",
+                "dataCollectionEndpointResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
+                                                    f"Microsoft.Insights/dataCollectionEndpoints/{name}"},
+            "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
+            "provisioningState": "Succeeded",
+        })
+        if rec is None:
+            ready_at = arm.now() + arm.duration(WORKSPACE_CREATE)
+    elif kind == "datacollectionendpoints":
+        immutable = (old_body or {}).get("properties", {}).get("immutableId") or f"dce-{uuid.uuid4().hex}"
+        host = f"{name.lower()}-{_short(immutable)}.{location}-1"
+        props.update({
+            "immutableId": immutable,
+            "configurationAccess": {"endpoint": f"https://{host}.handler.control.monitor.azure.com"},
+            "logsIngestion": {"endpoint": f"https://{host}.ingest.monitor.azure.com"},
+            "metricsIngestion": {"endpoint": f"https://{host}.metrics.ingest.monitor.azure.com"},
+            "networkAcls": props.get("networkAcls") or {"publicNetworkAccess": "Enabled"},
+            "provisioningState": "Succeeded",
+        })
+    else:  # data collection rule: its references must exist
+        dce = props.get("dataCollectionEndpointId")
+        if dce and dce.lower() not in arm.world.monitor:
+            return _error(400, "InvalidPayload", f"Data collection rule is invalid: dataCollectionEndpointId "
+                                                 f"'{dce}' does not exist.")
+        for acct in ((props.get("destinations") or {}).get("monitoringAccounts") or []):
+            aid = str(acct.get("accountResourceId") or "")
+            if aid.lower() not in arm.world.monitor:
+                return _error(400, "InvalidPayload", f"Data collection rule is invalid: destinations."
+                                                     f"monitoringAccounts: account '{aid}' does not exist.")
+        immutable = (old_body or {}).get("properties", {}).get("immutableId") or f"dcr-{uuid.uuid4().hex}"
+        props.update({"immutableId": immutable, "provisioningState": "Succeeded"})
+    out = {"id": rid if rec is None else rec["body"]["id"], "name": name if rec is None else rec["body"]["name"],
+           "type": rtype, "location": location, "tags": dict(body.get("tags") or {}),
+           "properties": props, "systemData": _system_data(arm, old_body)}
+    if body.get("kind"):
+        out["kind"] = body["kind"]
+    if kind != "accounts":
+        out["etag"] = f'"{uuid.uuid4()}"'
+    arm.world.monitor[key] = {"rg": rg.lower(), "type": rtype, "body": out, "ready_at": ready_at, "cluster": None}
+    return _resp(201 if rec is None else 200, _served(arm, arm.world.monitor[key]), changed=True)
+
+
+def _list(arm: "Arm", rg: str, rtype: str) -> "Response":
+    return _resp(200, {"value": [_served(arm, r) for r in arm.world.monitor.values()
+                                 if r["rg"] == rg.lower() and r["type"] == rtype]})
+
+
+def _association(arm: "Arm", req: "Request", rg: str, name: str, assoc: str) -> "Response":
+    ckey = arm._ckey(rg, name)
+    cluster = arm.world.clusters.get(ckey)
+    if cluster is None:
+        from wizard.sim.arm import CS
+        return _not_found(f"{CS}/managedClusters", name, rg)
+    rid = f"{cluster['body']['id']}/providers/{DCRA_TYPE}/{assoc}"
+    key = rid.lower()
+    rec = arm.world.monitor.get(key)
+    if req.method == "GET":
+        if rec is None:
+            return _error(404, "ResourceNotFound", f"Data collection rule association '{assoc}' was not found.")
+        return _resp(200, copy.deepcopy(rec["body"]))
+    if req.method == "DELETE":
+        if rec is None:
+            return _resp(204)
+        arm.world.monitor.pop(key, None)
+        return _resp(200, changed=True)
+    refused = _provider_ok(arm, "Microsoft.Insights")
+    if refused is not None:
+        return refused
+    try:
+        body = req.json() or {}
+    except ValueError:
+        return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+    props = copy.deepcopy(body.get("properties") or {})
+    dcr = str(props.get("dataCollectionRuleId") or "")
+    dce = str(props.get("dataCollectionEndpointId") or "")
+    if not dcr and not dce:
+        return _error(400, "InvalidPayload", "Data collection rule association is invalid: one of "
+                                             "dataCollectionRuleId or dataCollectionEndpointId is required.")
+    for ref in (dcr, dce):
+        if ref and ref.lower() not in arm.world.monitor:
+            return _error(400, "InvalidPayload", f"Data collection rule association is invalid: '{ref}' does not "
+                                                 "exist.")
+    props["provisioningState"] = "Succeeded"
+    out = {"id": rid, "name": assoc, "type": DCRA_TYPE, "properties": props,
+           "systemData": _system_data(arm, rec["body"] if rec else None), "etag": f'"{uuid.uuid4()}"'}
+    arm.world.monitor[key] = {"rg": rg.lower(), "type": DCRA_TYPE, "body": out, "ready_at": None, "cluster": ckey}
+    return _resp(201 if rec is None else 200, copy.deepcopy(out), changed=True)
+
+
+def _list_associations(arm: "Arm", rg: str, name: str) -> "Response":
+    ckey = arm._ckey(rg, name)
+    return _resp(200, {"value": [copy.deepcopy(r["body"]) for r in arm.world.monitor.values()
+                                 if r.get("cluster") == ckey]})
+
+
+# ------------------------------------------------------------------------------------------ lifecycle hooks
+def group_resources(arm: "Arm", rg: str) -> list[dict[str, Any]]:
+    """Generic-resource views of the tracked Azure Monitor resources in a group (GET .../resources)."""
+    out = []
+    for r in arm.world.monitor.values():
+        if r["rg"] == rg.lower() and r["type"] != DCRA_TYPE:
+            b = r["body"]
+            out.append({"id": b["id"], "name": b["name"], "type": b["type"], "location": b["location"],
+                        "tags": b.get("tags", {}), **({"kind": b["kind"]} if b.get("kind") else {})})
+    return out
+
+
+def forget_group(arm: "Arm", rg: str) -> None:
+    for key in [k for k, r in arm.world.monitor.items() if r["rg"] == rg.lower()]:
+        arm.world.monitor.pop(key, None)
+
+
+def forget_cluster(arm: "Arm", ckey: str) -> None:
+    for key in [k for k, r in arm.world.monitor.items() if r.get("cluster") == ckey]:
+        arm.world.monitor.pop(key, None)
