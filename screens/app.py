@@ -189,9 +189,15 @@ class WizardApp(App[int]):
             self.notify(f"Answers saved to {self.state.save_path}", markup=False)
 
     def running_screen(self) -> Any:
+        """The run screen or teardown dialog whose engine is working (quitting stops following it)."""
         from screens.run import RunScreen
 
-        return next((s for s in self.screen_stack if isinstance(s, RunScreen) and s.running), None)
+        for s in self.screen_stack:
+            if isinstance(s, RunScreen) and s.running:
+                return s
+            if type(s).__name__ == "TeardownModal" and getattr(s, "running", False):
+                return s
+        return None
 
     def has_answers(self) -> bool:
         """Something beyond the sign-in choices was answered."""

@@ -17,6 +17,7 @@ from screens.widgets import Field
 if TYPE_CHECKING:
     from wizard.plan import Plan
 
+RECREATE_LABEL = "Delete the failed cluster and create it again"
 MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate": "!", "attach": "=", "read": ".", "skip": "="}
 
 
@@ -51,7 +52,7 @@ def check_lines(plan: "Plan") -> list[str]:
     out.append(f"Provider Microsoft.ContainerService: {obs.provider_state}")
     out.append(f"Cluster {a.cluster.name}: " + ("exists" if obs.cluster else "not found; will be created"))
     for note in plan.notes:
-        out.append(f"note: {note}")
+        out.append(f"note: {note}".replace("re-run with --recreate-failed", f"tick '{RECREATE_LABEL}'"))
     return out
 
 
@@ -90,7 +91,38 @@ class ReviewScreen(StepScreen):
         answers = self.draft.to_answers()
         self.query_one("#plan").loading = True
         self.fetch("the plan", preview, self.state.session, answers, journal_for(self.save_path()),
-                   self.state.allow_update)
+                   self.state.allow_update, self.state.recreate_consent == self.cluster_key(answers))
+
+    @staticmethod
+    def cluster_key(answers: Any) -> tuple[str, str]:
+        return answers.resource_group.name.lower(), answers.cluster.name.lower()
+
+    def show_recreate(self, plan: "Plan") -> None:
+        """Offer the consent only when the cluster exists and is Failed; it stays tied to that cluster."""
+        from wizard.interactive import failed_cluster
+
+        step = failed_cluster(plan)
+        rows = self.query("#recreate-row")
+        if step is None:
+            rows.remove()
+            return
+        value = step.action == "recreate"
+        if rows:
+            box = self.query_one("#recreate-failed", Checkbox)
+            with self.prevent(Checkbox.Changed):
+                box.value = value
+            return
+        # mounted only when there is a failed cluster, below the allow-updates switch
+        from textual.content import Content
+
+        row = Vertical(Checkbox(Content(RECREATE_LABEL), value=value, id="recreate-failed", compact=True),
+                       Static("Off (default): send the same PUT again, which reconciles most failures and deletes "
+                              "nothing. On: the failed cluster and everything on it are deleted first.",
+                              classes="field-hint", markup=False),
+                       classes="switch-row", id="recreate-row")
+        anchor = self.query_one("#allow-update").parent
+        assert anchor is not None and anchor.parent is not None
+        anchor.parent.mount(row, after=anchor)
 
     def save_path(self) -> Path:
         value = self.query_one("#save-path", Input).value.strip()
@@ -107,9 +139,12 @@ class ReviewScreen(StepScreen):
         self.query_one("#plan").border_title = "Plan"
         self.query_one("#checks", Static).update("\n".join(check_lines(plan)))
         writes = sum(1 for s in plan.steps if s.writes)
+        self.show_recreate(plan)
+        deletes = (f"The failed cluster {plan.answers.cluster.name} is deleted first, then created again."
+                   if any(s.action == "recreate" for s in plan.steps) else "Nothing is deleted.")
         self.query_one("#plan", Static).update(
             "\n".join(plan_lines(plan)) +
-            f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. Nothing is deleted.")
+            f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. {deletes}")
         if plan.problems:
             self.query_one("#review-status", Static).update("This plan cannot be applied yet:")
             self._show_problems([(p.field, p.message, p.fix) for p in plan.problems])
@@ -171,6 +206,14 @@ class ReviewScreen(StepScreen):
         self.query_one("#problems", Vertical).remove_children()
         self.load()
 
+    @on(Checkbox.Changed, "#recreate-failed")
+    def _recreate(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        answers = self.draft.to_answers()
+        self.state.recreate_consent = self.cluster_key(answers) if event.value else None
+        self.query_one("#problems", Vertical).remove_children()
+        self.load()
+
     def save(self) -> Path | None:
         from wizard.answers import AnswersError, save_answers
 
@@ -207,6 +250,19 @@ class ReviewScreen(StepScreen):
             self.show_errors({"": "preflight items fail: fix them, or tick 'Start even though preflight items "
                                   "fail'"})
             return
-        if self.save() is None:
+        recreate = next((s for s in plan.steps if s.action == "recreate"), None)
+        if recreate is None:
+            if self.save() is not None:
+                self.dismiss(NEXT)
             return
-        self.dismiss(NEXT)
+        from screens.modals import ConfirmModal
+
+        def chosen(yes: bool | None) -> None:
+            if yes and self.save() is not None:
+                self.dismiss(NEXT)
+
+        name = plan.answers.cluster.name
+        self.app.push_screen(ConfirmModal(
+            f"Delete cluster {name} and create it again?",
+            f"{recreate.title}.\n\nEverything on the failed cluster is lost. Choose 'Keep it' to go back and send "
+            "the same PUT again instead (untick the box).", "Delete and recreate", "Keep it"), chosen)

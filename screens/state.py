@@ -151,6 +151,7 @@ class WizardState:
     run_result: Any = None
     kubeconfig: bytes | None = None
     allow_update: bool = False
+    recreate_consent: tuple[str, str] | None = None  # (group, cluster) the user agreed may be deleted and recreated
     run_in_flight: bool = False
     gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
 

@@ -69,6 +69,7 @@ class VerifyScreen(Screen[Nav]):
         with Horizontal(id="nav"):
             yield Input("conformance-report", id="export-dir", placeholder="directory for the report", compact=True)
             yield Button("Export report", id="export", disabled=True, compact=True)
+            yield Button("Tear down what this wizard created", id="teardown", variant="error", compact=True)
             yield Button("Finish", id="finish", variant="primary", compact=True)
         yield Footer()
 
@@ -179,6 +180,23 @@ class VerifyScreen(Screen[Nav]):
     def _export_submit(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_export()
+
+    def action_teardown(self) -> None:
+        from screens.teardown import TeardownModal
+
+        def ended(status: str | None) -> None:
+            if status == "done":
+                self.query_one("#teardown", Button).disabled = True
+                self.query_one("#verify-status", Static).update(
+                    "Torn down: what this wizard created is deleted (the results above describe the cluster as "
+                    "it was).")
+
+        self.app.push_screen(TeardownModal(self.state), ended)
+
+    @on(Button.Pressed, "#teardown")
+    def _teardown(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_teardown()
 
     def action_back(self) -> None:
         self.dismiss(Nav("goto", "review"))

@@ -86,7 +86,7 @@ def test_example_loads_with_seed_choices():
     assert a.gpu_pool.taints == ["sku=gpu:NoSchedule"]
     assert a.gpu_pool.managed_gpu is False
     assert a.kueue.install is True
-    assert a.verify.probes is False
+    assert a.verify.probes is True  # the demo proves every requirement; the model default stays False
 
 
 def test_save_then_load_is_equal(tmp_path):

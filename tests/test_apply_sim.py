@@ -19,8 +19,17 @@ FAST = ["--simulate", "--sim-speed", "100000"]
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "examples" / "answers.yaml", tmp_path / "answers.yaml")
+    copy_example(tmp_path)
     return tmp_path
+
+
+def copy_example(directory: Path) -> Path:
+    """The shipped example, with the closing verification read-only: these tests are about applying (the
+    probes have tests of their own), and probes would only add time."""
+    text = (REPO / "examples" / "answers.yaml").read_text()
+    assert "probes: true" in text
+    (directory / "answers.yaml").write_text(text.replace("probes: true", "probes: false"))
+    return directory / "answers.yaml"
 
 
 def run(workdir: Path, *args: str, faults: tuple[str, ...] = ()) -> int:
@@ -31,9 +40,11 @@ def run(workdir: Path, *args: str, faults: tuple[str, ...] = ()) -> int:
 
 
 def writes(workdir: Path, since: int = 0) -> list[dict]:
-    """Requests that change something in Azure (credential listing is a POST but only reads)."""
+    """Requests that change something in Azure: not the cluster's Kubernetes API (add-ons and probes write
+    there), and not credential listing (a POST that only reads)."""
     return [r for r in read_requests(workdir / "sim.json")[since:]
-            if r["method"] in ("PUT", "POST", "PATCH", "DELETE") and not r["path"].lower().endswith("credential")]
+            if r["method"] in ("PUT", "POST", "PATCH", "DELETE") and not r["path"].startswith("/k8s/")
+            and not r["path"].lower().endswith("credential")]
 
 
 def accepted(reqs: list[dict], suffix: str, method: str = "PUT") -> list[dict]:
@@ -210,3 +221,13 @@ def test_merge_kubeconfig_keeps_other_contexts_and_a_backup(workdir: Path, monke
     assert "merged into" in capsys.readouterr().out
     assert run(workdir, "apply", str(workdir / "answers.yaml"), "--merge-kubeconfig") == 0  # same again:
     assert len(list(target.parent.glob("config.bak-*"))) == 1  # unchanged, so no second backup
+
+
+def test_log_file_records_the_requests_without_secrets(workdir: Path, capsys):
+    from wizard.sim import ARM_TOKEN, KUBE_TOKEN
+
+    log = workdir / "run.log"
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--log-file", str(log)) == 0
+    text = log.read_text()
+    assert "managedClusters/aks-ai" in text and "x-ms-request-id" in text.lower()
+    assert ARM_TOKEN not in text and KUBE_TOKEN not in text

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_apply_sim import accepted, journal, run, writes
+from tests.test_apply_sim import accepted, copy_example, journal, run, writes
 from wizard.cli import main
 from wizard.sim import Simulator, read_requests
 
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copy(REPO / "examples" / "answers.yaml", tmp_path / "answers.yaml")
+    copy_example(tmp_path)
     return tmp_path
 
 
@@ -114,7 +114,7 @@ def test_teardown_keeps_a_group_that_existed_before_and_a_group_with_other_resou
 
     other = workdir / "other"
     other.mkdir()
-    shutil.copy(REPO / "examples" / "answers.yaml", other / "answers.yaml")
+    copy_example(other)
     shutil.copy(workdir / "sim.json", other / "sim.json")
     edit(other, "rg-aks-ai", "rg-shared")
     assert run(other, "apply", str(other / "answers.yaml")) == 0
@@ -173,7 +173,7 @@ RESULTS: list[str] = []
 def clean_state(tmp_path_factory) -> dict:
     """What a clean run produces, for the matrix to compare against."""
     d = tmp_path_factory.mktemp("clean")
-    shutil.copy(REPO / "examples" / "answers.yaml", d / "answers.yaml")
+    copy_example(d)
     assert run(d, "apply", str(d / "answers.yaml")) == 0
     return final_state(d)
 

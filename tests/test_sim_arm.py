@@ -254,6 +254,40 @@ def test_cluster_in_progress_then_conflict(make_sim):
     assert len(ops) >= 2  # polled while in progress
 
 
+def test_hold_keeps_operations_in_progress_until_release(sim, clients):
+    """A held simulator completes nothing, whatever its speed; release completes what is pending at once."""
+    make_group(clients)
+    sim.hold()
+    assert sim.held
+    poller = clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body(),
+                                                                 polling_interval=0.01)
+    ns, name = GW.split("/")
+    clients.features.features.register(ns, name)
+    time.sleep(0.05)  # far longer than the create takes at this speed
+    assert not poller.done() and poller.status() == "InProgress"
+    assert clients.aks.managed_clusters.get("rg-ai", "aks-ai").properties.provisioning_state == "Creating"
+    assert clients.features.features.get(ns, name).properties.state == "Registering"
+    statuses = [r for r in sim.request_log if "/operations/" in r.path]
+    assert len(statuses) >= 2  # the SDK kept polling and kept hearing InProgress
+    sim.release()
+    assert not sim.held
+    assert poller.result(timeout=5).properties.provisioning_state == "Succeeded"
+    assert clients.features.features.get(ns, name).properties.state == "Registered"
+
+
+def test_release_without_completing_keeps_simulated_durations(make_sim):
+    s = make_sim(speed=TYPICAL.cluster_create / 30)  # half a minute: never within this test
+    c = arm_clients(s, retry_total=0)
+    make_group(c)
+    s.hold()
+    c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body(), polling=False)
+    s.release(complete=False)
+    assert c.aks.managed_clusters.get("rg-ai", "aks-ai").properties.provisioning_state == "Creating"
+    s.hold()
+    s.release()  # completes at once
+    assert c.aks.managed_clusters.get("rg-ai", "aks-ai").properties.provisioning_state == "Succeeded"
+
+
 def test_cluster_update_returns_200_and_keeps_server_fields(sim, clients):
     make_group(clients)
     first = clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body()).result()

@@ -2,7 +2,10 @@
 SDK clients (no fakes): the whole flow, a failure with its fix, back-and-forth, prefill, markup safety."""
 from __future__ import annotations
 
+import contextlib
+import re
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 from textual.widgets import Button, Checkbox, Input, Select
@@ -75,8 +78,59 @@ async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
                    timeout=30, what="plan and preflight")
 
 
+def simulator(app: WizardApp):
+    """The simulator the app signed in to (its link owns it)."""
+    assert app.state.link is not None and app.state.link.simulator is not None
+    return app.state.link.simulator
+
+
+async def wait_row(pilot, run, step: str, status: str) -> list[str]:
+    """Wait until the run screen's row for `step` is running with Azure's `status` and an elapsed time."""
+    def row() -> list[str] | None:
+        run._tick()  # what the screen's one-second timer does outside headless runs
+        r = {r[0]: r for r in table_rows(run, "#steps")}.get(step)
+        return r if r and r[1] == "running" and r[2] == status and re.fullmatch(r"\d+s", r[3]) else None
+
+    try:
+        return await wait_for(pilot, row, what=f"{step} running with Azure status {status}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; rows: {table_rows(run, '#steps')}") from None
+
+
+@contextlib.contextmanager
+def held(app: WizardApp) -> Iterator[Any]:
+    """Hold the simulator's operations (InProgress until released); always released, so the run can end."""
+    sim = simulator(app)
+    sim.hold()
+    try:
+        yield sim
+    finally:
+        sim.release()
+
+
+async def run_held(pilot, app: WizardApp, sim: Any, tmp_path: Path) -> None:
+    """Start the run with the simulator held; step it through the flags, the provider and the cluster PUT."""
+    await pilot.press("ctrl+n")  # Start: saves the answers, then runs
+
+    run = await wait_screen(pilot, "RunScreen")
+    assert (tmp_path / "aks-ai-wizard.yaml").exists()
+    # progress is visible while Azure works: each step's row shows Azure's own status and the time so far
+    flags = [s.id for s in app.state.plan.steps if s.id.startswith("feature:")]
+    assert flags
+    for flag in flags:
+        await wait_row(pilot, run, flag, "Registering")
+    rows = {r[0]: r for r in table_rows(run, "#steps")}
+    assert rows["resource-group"][1] == "done"
+    assert rows["provider"][1] == rows["cluster"][1] == "waiting"  # they wait for the flags
+    sim.complete_pending()  # the flags finish; what is sent next is held again
+    await wait_row(pilot, run, "provider", "Registering")
+    sim.complete_pending()
+    await wait_row(pilot, run, "cluster", "InProgress")
+    assert run.running and run.status == "pending"
+
+
 async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
-    app = make_app(tmp_path, speed=400.0)
+    app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await walk_to_review(pilot)
         review = pilot.app.screen
@@ -84,13 +138,9 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         assert "create resource group rg-tui in eastus2" in plan_text
         assert "$ az aks create" in plan_text and "$ az feature register" in plan_text
         assert "Kubernetes 1.34 -> 1.34.3" in text_of(review, "#checks")
-        await pilot.press("ctrl+n")  # Start: saves the answers, then runs
-
-        run = await wait_screen(pilot, "RunScreen")
-        assert (tmp_path / "aks-ai-wizard.yaml").exists()
-        # progress is visible while Azure (simulated) works: a step is running with Azure's status
-        await wait_for(pilot, lambda: any(r[1] == "running" and r[2] for r in table_rows(run, "#steps")),
-                       what="a running step with Azure's status")
+        with held(app) as sim:  # Azure (simulated) accepts the writes but finishes nothing until released
+            await run_held(pilot, app, sim, tmp_path)
+        run = app.screen
         await wait_for(pilot, lambda: run.status == "done", timeout=60, what="run done")
         rows = {r[0]: r for r in table_rows(run, "#steps")}
         assert rows["cluster"][1] == "done" and rows["cluster"][2] == "Succeeded"
@@ -116,8 +166,48 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         await pilot.press("ctrl+e")
         await wait_for(pilot, lambda: any((tmp_path / "report").iterdir()) if (tmp_path / "report").exists()
                        else False, what="report files")
+        await tear_down(pilot, app, verify)
         await pilot.press("ctrl+n")  # Finish
         await wait_for(pilot, lambda: not app.is_running, what="exit")
+
+
+async def tear_down(pilot, app: WizardApp, verify) -> None:
+    """From the verification screen: the list, the typed name, progress, what was kept; Azure no longer has
+    the cluster nor the group this wizard created."""
+    sim = simulator(app)
+    assert any(c["rg"] == "rg-tui" for c in sim.world.clusters.values()) and "rg-tui" in sim.world.resource_groups
+    await pilot.click("#teardown")
+    modal = await wait_screen(pilot, "TeardownModal")
+    await wait_for(pilot, lambda: modal.status == "confirm", timeout=30, what="teardown list")
+    listing = text_of(modal, "#td-text")
+    assert "delete cluster aks-tui" in listing and "delete resource group rg-tui" in listing
+    assert "$ az aks delete -g rg-tui -n aks-tui --yes" in listing
+    assert "keeps Azure Monitor workspace" in listing
+    assert "Type the cluster name (aks-tui)" in text_of(modal, "#td-status")
+    delete = modal.query_one("#td-delete", Button)
+    await type_into(pilot, "#td-confirm", "aks-tu")
+    assert delete.disabled  # the name must match exactly
+    await pilot.click("#td-delete")
+    assert modal.status == "confirm"
+    with held(app):  # the deletions stay InProgress while the dialog shows them
+        await type_into(pilot, "#td-confirm", "aks-tui")
+        assert not delete.disabled
+        await pilot.click("#td-delete")
+        await wait_for(pilot, lambda: {r[0]: r[1:3] for r in table_rows(modal, "#td-progress")}
+                       .get("delete-cluster") == ["running", "InProgress"], what="cluster deletion in progress")
+        assert modal.running and app.running_screen() is modal
+    await wait_for(pilot, lambda: modal.status == "done", timeout=60, what="teardown done")
+    rows = {r[0]: r[1] for r in table_rows(modal, "#td-progress")}
+    assert rows["delete-cluster"] == rows["delete-group"] == "done"
+    status = text_of(modal, "#td-status")
+    assert status.startswith("Teardown done") and "Kept:" in status
+    assert "Azure Monitor workspace" in status and "preview features stay registered" in status
+    assert not any(c["rg"] == "rg-tui" for c in sim.world.clusters.values())
+    assert "rg-tui" not in sim.world.resource_groups
+    await pilot.click("#td-close")
+    await wait_screen(pilot, "VerifyScreen")
+    assert verify.query_one("#teardown", Button).disabled
+    assert "Torn down" in text_of(verify, "#verify-status")
 
 
 async def test_gpu_quota_failure_shows_its_fix_and_goes_back_to_the_gpu_step(tmp_path: Path) -> None:
@@ -221,7 +311,7 @@ async def test_partial_answers_file_asks_only_for_what_is_missing(tmp_path: Path
 
 
 async def test_preview_features_register_from_the_screen_with_progress(tmp_path: Path) -> None:
-    app = make_app(tmp_path, speed=120.0)
+    app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
         await pick_subscription(pilot)
@@ -233,10 +323,12 @@ async def test_preview_features_register_from_the_screen_with_progress(tmp_path:
         screen = await wait_screen(pilot, "FeaturesScreen")
         await wait_for(pilot, lambda: getattr(screen, "provider_state", None), what="flag states")
         assert table_rows(screen, "#flags")[0][:2] == ["ManagedGatewayAPIPreview", "NotRegistered"]
-        await pilot.click("#register")
-        # progress shows while Azure registers; provider re-registration is its own row
-        await wait_for(pilot, lambda: any(r[1] in ("running", "started") for r in table_rows(screen, "#reg-progress")),
-                       what="registration in progress")
+        with held(app):
+            await pilot.click("#register")
+            # progress shows while Azure registers; provider re-registration is its own row
+            await wait_for(pilot, lambda: [r[1:3] for r in table_rows(screen, "#reg-progress")][:1]
+                           == [["running", "Registering"]], what="registration in progress")
+            assert table_rows(screen, "#reg-progress")[1][1] == "waiting"
         await wait_for(pilot, lambda: [r[1] for r in table_rows(screen, "#reg-progress")] == ["done", "done"],
                        timeout=30, what="registered")
         assert table_rows(screen, "#reg-progress")[1][0].startswith("provider")
@@ -261,3 +353,44 @@ async def test_quit_offers_to_save_partial_answers_that_prefill_the_next_start(t
     data, errors = load_partial(target)
     assert data["resource_group"]["name"] == "rg-later"
     assert any(e.path == "cluster" or e.path.startswith("cluster.") for e in errors)  # asked next time
+
+
+async def test_failed_cluster_is_retried_by_default_and_recreated_with_consent(tmp_path: Path) -> None:
+    app = make_app(tmp_path, faults=["lro-failed"])
+    async with app.run_test(size=SIZE) as pilot:
+        await walk_to_review(pilot)
+        review = pilot.app.screen
+        assert not review.query("#recreate-row")  # nothing failed yet: no such choice
+        await pilot.press("ctrl+n")
+        run = await wait_screen(pilot, "RunScreen")
+        await wait_for(pilot, lambda: run.status == "failed", timeout=60, what="run failed")
+        assert {r[0]: r[1] for r in table_rows(run, "#steps")}["cluster"] == "failed"
+        sim = simulator(app)
+        sim.clear_faults()  # whatever broke the agents is fixed now
+        await pilot.click("#to-review")
+        review = await wait_screen(pilot, "ReviewScreen")
+        await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled,
+                       timeout=30, what="plan")
+        # the plan shows the cluster Failed with Azure's error; the default is the non-destructive retry
+        cluster_step = next(s for s in app.state.plan.steps if s.id == "cluster")
+        assert cluster_step.action == "retry" and "VMExtensionProvisioningError" in cluster_step.title
+        assert "Nothing is deleted." in text_of(review, "#plan")
+        await wait_for(pilot, lambda: review.query("#recreate-row"), what="the recreate choice")
+        box = review.query_one("#recreate-failed", Checkbox)
+        assert box.value is False and "Delete the failed cluster and create it again" in str(box.label)
+        box.value = True  # consent
+        await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled
+                       and any(s.action == "recreate" for s in app.state.plan.steps), timeout=30,
+                       what="plan with the recreate step")
+        assert "The failed cluster aks-tui is deleted first" in text_of(review, "#plan")
+        assert review.query_one("#recreate-failed", Checkbox).value is True
+        before = len(sim.request_log)
+        await pilot.press("ctrl+n")
+        await wait_screen(pilot, "ConfirmModal")  # destructive: asked once more
+        await pilot.click("#yes")
+        run = await wait_screen(pilot, "RunScreen")
+        await wait_for(pilot, lambda: run.status == "done", timeout=60, what="recreate run done")
+        writes = [(r.method, r.status) for r in sim.request_log[before:]
+                  if r.method in ("PUT", "DELETE") and r.path.lower().endswith("/managedclusters/aks-tui")]
+        assert [m for m, _ in writes][:2] == ["DELETE", "PUT"], writes
+        assert {r[0]: r[1] for r in table_rows(run, "#steps")}["cluster"] == "done"

@@ -117,8 +117,12 @@ def _version() -> str:
 
 def _setup_logging(verbose: int, log_file: Path | None) -> None:
     root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "aks_ai_wizard", False)]:
+        root.removeHandler(handler)  # main() may run more than once in a process (tests, the TUI)
+        handler.close()
     root.setLevel(logging.DEBUG)
     console = logging.StreamHandler(sys.stderr)
+    console.aks_ai_wizard = True  # type: ignore[attr-defined]
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
@@ -126,6 +130,7 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
         logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)
     if log_file:
         fh = logging.FileHandler(log_file, encoding="utf-8")
+        fh.aks_ai_wizard = True  # type: ignore[attr-defined]
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         root.addHandler(fh)

@@ -25,11 +25,26 @@ if TYPE_CHECKING:
     from wizard.journal import Journal
     from wizard.plan import Plan, Step
 
-HEARTBEAT = 15.0
-# Step kinds implemented outside the engine (add-ons): kind -> runner(engine, step, started) -> outputs.
-# A runner reports through engine.emit, waits with engine.sleep (cancel-aware) and reaches the cluster
-# through engine.kube_client().
-EXTRA_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {}  # seconds between progress events while Azure's reported status stays the same
+HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
+# Step kinds implemented outside the engine (add-ons, teardown): kind -> runner(engine, step, started) ->
+# outputs. A runner reports through engine.emit, waits with engine.sleep (cancel-aware) and reaches the
+# cluster through engine.kube_client().
+EXTRA_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {}
+
+
+class _Progress:
+    """Emits a progress event when Azure's reported status changes, and a heartbeat while it does not."""
+
+    def __init__(self, engine: "Engine", step: "Step", started: float) -> None:
+        self.engine, self.step, self.started = engine, step, started
+        self.last: str | None = None
+        self.at = 0.0
+
+    def __call__(self, status: str, message: str) -> None:
+        now = time.monotonic()
+        if status != self.last or now - self.at >= HEARTBEAT:
+            self.engine.emit("progress", self.step, message, status=status, started=self.started)
+            self.last, self.at = status, now
 
 
 class Cancelled(Exception):
@@ -110,19 +125,16 @@ class Engine:
         return result
 
     # ------------------------------------------------------------------------------------------ events
-    def _emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
-              started: float | None = None, **data: Any) -> None:
+    def emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
+             started: float | None = None, **data: Any) -> None:
         elapsed = time.monotonic() - started if started is not None else 0.0
         typical = step.typical * self.options.typical_scale if step.typical else None
         self.sink(Event(kind, step.id, message, status, round(elapsed, 1), typical, data))  # type: ignore[arg-type]
 
-    def emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
-             started: float | None = None, **data: Any) -> None:
-        self._emit(kind, step, message, status, started, **data)
-
     def sleep(self, seconds: float) -> None:
         """Wait, or raise Cancelled as soon as the user cancels."""
-        self._sleep(seconds)
+        if self.cancel_event.wait(seconds):
+            raise Cancelled()
 
     def kube_client(self) -> Any:
         """A kubernetes ApiClient for the cluster, from the kubeconfig step's in-memory kubeconfig."""
@@ -141,7 +153,7 @@ class Engine:
 
     def _skip(self, step: "Step") -> None:
         self._journal(step, "skipped", reason=step.reason)
-        self._emit("skipped", step, f"{step.title} ({step.reason})" if step.reason else step.title)
+        self.emit("skipped", step, f"{step.title} ({step.reason})" if step.reason else step.title)
 
     def _fail(self, step: "Step", exc: BaseException) -> "AzureFailure":
         from wizard.azure.errors import translate
@@ -151,20 +163,17 @@ class Engine:
         event = "interrupted" if getattr(exc, "operation_in_flight", False) else "failed"
         self._journal(step, event, error=failure.to_dict(), request_id=failure.request_id,
                       correlation_id=failure.correlation_id)
-        self._emit("failed", step, failure.what, status=failure.code,
+        self.emit("failed", step, failure.what, status=failure.code,
                    failure=failure.to_dict() | {"rendered": failure.render()})
         return failure
 
-    def _check_cancel(self) -> None:
-        if self.cancel_event.is_set():
-            raise Cancelled()
-
     # ------------------------------------------------------------------------------------------ steps
     def _run_step(self, step: "Step") -> dict[str, Any]:
-        self._check_cancel()
+        if self.cancel_event.is_set():
+            raise Cancelled()
         started = time.monotonic()
         self._journal(step, "started", action=step.action)
-        self._emit("started", step, step.title, started=started, az=step.az)
+        self.emit("started", step, step.title, started=started, az=step.az)
         kind = step.id.split(":")[0]
         builtin: dict[str, Callable[["Step", float], dict[str, Any]]] = {
             "resource-group": self._resource_group,
@@ -181,7 +190,7 @@ class Engine:
         self._journal(step, "done", created=True if step.created else None,
                       **{k: v for k, v in out.items() if k in ("resource_id", "request_id", "correlation_id",
                                                                "state", "flag", "registered", "created_ids")})
-        self._emit("done", step, out.get("message", step.title), status=out.get("state"), started=started)
+        self.emit("done", step, out.get("message", step.title), status=out.get("state"), started=started)
         return out
 
     def _resource_group(self, step: "Step", started: float) -> dict[str, Any]:
@@ -197,20 +206,13 @@ class Engine:
                 "message": f"resource group {group.name} created"}
 
     def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str) -> str:
-        last, last_emit = None, 0.0
+        progress = _Progress(self, step, started)
         while True:
             state = read()
-            now = time.monotonic()
-            if state != last or now - last_emit >= HEARTBEAT:
-                self._emit("progress", step, f"Azure reports {what} {state}", status=state, started=started)
-                last, last_emit = state, now
+            progress(state, f"Azure reports {what} {state}")
             if state.lower() == "registered":
                 return state
-            self._sleep(self.options.poll_interval)
-
-    def _sleep(self, seconds: float) -> None:
-        if self.cancel_event.wait(seconds):
-            raise Cancelled()
+            self.sleep(self.options.poll_interval)
 
     def _feature(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.features import feature_state, register_feature
@@ -242,10 +244,10 @@ class Engine:
                     self.conn, rg, name, continuation_token=token, **kw), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
         if step.action == "recreate":  # consent was given (--recreate-failed): the failed cluster goes first
-            self._emit("log", step, f"deleting the failed cluster {name}", started=started)
+            self.emit("log", step, f"deleting the failed cluster {name}", started=started)
             poller = self.conn.aks.managed_clusters.begin_delete(rg, name)
             while not poller.done():
-                self._sleep(self.options.tick)
+                self.sleep(self.options.tick)
             poller.result()
             self._journal(step, "deleted", created_by="cluster")
         if step.action in ("create", "recreate"):
@@ -280,9 +282,9 @@ class Engine:
         token = poller.continuation_token()
         self._journal(step, "operation", continuation_token=token, request_id=ids.first_request_id,
                       correlation_id=ids.correlation_id, creates=step.created or None)
-        self._emit("log", step, f"Azure {verb} the request" +
-                   (f" (request id {ids.first_request_id})" if ids.first_request_id else ""), started=started,
-                   request_id=ids.first_request_id)
+        self.emit("log", step, f"Azure {verb} the request" +
+                  (f" (request id {ids.first_request_id})" if ids.first_request_id else ""), started=started,
+                  request_id=ids.first_request_id)
         try:
             resource = self._wait_poller(step, started, poller, token)
         except (ServiceRequestError, ServiceResponseError) as exc:
@@ -296,17 +298,13 @@ class Engine:
                 "message": f"{step.id} {state} ({resource.name})"}
 
     def _wait_poller(self, step: "Step", started: float, poller: Any, token: str) -> Any:
-        last, last_emit = None, 0.0
+        progress = _Progress(self, step, started)
         while not poller.done():
             if self.cancel_event.is_set():
                 self._journal(step, "interrupted", continuation_token=token)
                 raise Cancelled()
             status = poller.status()
-            now = time.monotonic()
-            if status != last or now - last_emit >= HEARTBEAT:
-                self._emit("progress", step, f"Azure reports the operation {status}", status=status,
-                           started=started)
-                last, last_emit = status, now
+            progress(status, f"Azure reports the operation {status}")
             poller.wait(self.options.tick)
         return poller.result()
 
@@ -314,28 +312,23 @@ class Engine:
         """Wait on a resource whose operation was started elsewhere (no continuation token): poll its state."""
         from wizard.plan import NON_TERMINAL
 
-        last, last_emit = None, 0.0
+        progress = _Progress(self, step, started)
         while True:
             resource = read()
             state = getattr(resource, "provisioning_state", None) or "Succeeded"
-            now = time.monotonic()
-            if state != last or now - last_emit >= HEARTBEAT:
-                self._emit("progress", step, f"Azure reports provisioning state {state}", status=state,
-                           started=started)
-                last, last_emit = state, now
+            progress(state, f"Azure reports provisioning state {state}")
             if state.lower() not in NON_TERMINAL:
                 if state.lower() != "succeeded":
                     raise RuntimeError(f"{step.id} ended {state}")
                 return {"resource_id": resource.id, "state": state, "message": f"{step.id} {state}"}
-            self._sleep(self.options.poll_interval)
+            self.sleep(self.options.poll_interval)
 
     def _kubeconfig(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.clusters import user_kubeconfig
+        from wizard.kubeconfig import merge, write_private
 
         a = self.answers
         self.kubeconfig = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
-        from wizard.kubeconfig import merge, write_private
-
         said = ["kubeconfig fetched (kept in memory)"]
         if self.options.kubeconfig_out:
             write_private(self.options.kubeconfig_out, self.kubeconfig)

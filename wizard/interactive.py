@@ -31,8 +31,9 @@ __all__ = [
     "DEFAULT_ANSWERS_FILE", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
-    "register_flags", "preview", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "gpu_sizes", "option_default",
+    "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
+    "verify", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
+    "run_teardown",
 ]
 
 DEFAULT_ANSWERS_FILE = Path("aks-ai-wizard.yaml")
@@ -283,11 +284,18 @@ def journal_for(answers_path: Path) -> "Journal":
 
 
 def preview(session: Session, answers: "Answers", journal: "Journal | None" = None,
-            allow_update: bool = False) -> "Plan":
-    """Read-only: observe Azure and resolve the plan (the review screen shows it)."""
+            allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
+    """Read-only: observe Azure and resolve the plan (the review screen shows it). `recreate_failed` is the
+    user's consent to delete a cluster whose creation ended Failed and create it again (default: retry)."""
     from wizard.plan import plan_for
 
-    return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update)
+    return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
+                    recreate_failed=recreate_failed)
+
+
+def failed_cluster(plan: "Plan") -> Any:
+    """The plan's cluster step when the cluster exists and is Failed (action retry, or recreate with consent)."""
+    return next((s for s in plan.steps if s.id == "cluster" and s.action in ("retry", "recreate")), None)
 
 
 def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
@@ -323,6 +331,47 @@ def failure_of(exc: BaseException) -> "AzureFailure":
         return AzureFailure("journal", None, "Another run of these answers is in progress.", str(exc),
                             "Wait for it to finish, or stop it, then start again.", None, None, None, "", None)
     return translate(exc)
+
+
+# ----------------------------------------------------------------------------------------------- teardown
+def teardown_preview(session: Session, answers: "Answers", journal: "Journal") -> Any:
+    """Read-only: what a teardown would delete (only what the journal says this wizard created) and keep.
+    Returns a wizard.teardown.TeardownPlan; `teardown_summary` renders it."""
+    from wizard.teardown import plan_teardown
+
+    if not journal.records():
+        from wizard.plan import Observed, Plan
+        from wizard.teardown import TeardownPlan
+
+        return TeardownPlan(Plan(answers, Observed(*session.subscription), None))
+    return plan_teardown(session.conn, answers, journal, session.subscription)
+
+
+def teardown_summary(td: Any) -> str:
+    from wizard.teardown import teardown_text
+
+    return teardown_text(td)
+
+
+def teardown_kept(td: Any) -> list[str]:
+    """What a teardown leaves in place, and why (groups that pre-existed, the shared workspace, flags)."""
+    kept = list(td.kept)
+    if td.flags:
+        kept.append("preview features stay registered (other clusters may rely on them): " + ", ".join(td.flags))
+    return kept
+
+
+def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal",
+                 engine_ready: Callable[["Engine"], None] | None = None) -> "RunResult":
+    """Blocking: run the teardown steps through the engine, holding the journal lock (events go to `sink`)."""
+    import wizard.teardown  # noqa: F401 - registers the delete-* runners with the engine
+    from wizard.engine import Engine
+
+    engine = Engine(session.conn, td.plan, sink, journal, session.run_options())
+    if engine_ready is not None:
+        engine_ready(engine)
+    with journal.lock():
+        return engine.run()
 
 
 # ----------------------------------------------------------------------------------------------- verification

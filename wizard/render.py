@@ -44,7 +44,7 @@ def plan_text(plan: "Plan", show_az: bool = True) -> str:
     writes = [s for s in plan.steps if s.writes]
     out.append("")
     deletes = any(s.action == "recreate" for s in plan.steps)
-    out.append(f"{len(writes)} step(s) write to Azure; {len(plan.steps) - len(writes)} read or skip. "
+    out.append(f"{len(writes)} step(s) write to Azure or the cluster; {len(plan.steps) - len(writes)} read or skip. "
                + ("The failed cluster is deleted first, as you consented (--recreate-failed)." if deletes
                   else "Nothing is deleted."))
     for n in plan.notes:

@@ -5,7 +5,8 @@ responses. Wire behaviour follows ../shared/arm/README.md: PUT of a cluster or p
 resource (provisioningState Creating/Updating) and an absolute Azure-AsyncOperation URL on this server; the
 operation status answers InProgress until its simulated duration has passed, then Succeeded (the resource
 becomes Succeeded and the Kubernetes side is synced) or Failed with an ARM error. Operations complete by
-wall-clock time, checked at the start of every request (`advance`).
+wall-clock time, checked at the start of every request (`advance`). A held ARM (`hold`, for tests) completes
+nothing: operations stay InProgress and registrations Registering until `release`.
 """
 from __future__ import annotations
 
@@ -127,6 +128,7 @@ class Arm:
         self._kube = kube
         self.typical = typical
         self.ca_pem: bytes | None = None  # set by a TLS simulator: the CA its kubeconfigs name
+        self.held = False  # while True, advance() completes nothing (Simulator.hold/release)
         self.catalog = catalog or load_catalog()
         self.locations = {loc["name"]: loc for loc in self.catalog["locations"]}
         self.skus = {s["name"].lower(): s for s in self.catalog["skus"]}
@@ -216,7 +218,9 @@ class Arm:
         return latency.scaled(typical, self.speed)
 
     def advance(self) -> bool:
-        """Complete everything whose time has come. Returns True if anything changed."""
+        """Complete everything whose time has come (nothing while held). Returns True if anything changed."""
+        if self.held:
+            return False
         now = self.now()
         changed = False
         for rec in self.world.features.values():
@@ -236,6 +240,21 @@ class Arm:
                 self._complete(op)
                 changed = True
         return changed
+
+    def release(self, complete: bool = True) -> bool:
+        """End a hold. With `complete`, whatever is pending becomes due now (operations, registrations,
+        monitor resources) so it completes at once; otherwise it keeps its own simulated durations."""
+        self.held = False
+        if complete:
+            now = self.now()
+            for op in self.world.operations.values():
+                if not op["done"]:
+                    op["duration"] = min(op["duration"], max(0.0, now - op["start"]))
+            for rec in (*self.world.features.values(), *self.world.providers.values(),
+                        *self.world.monitor.values()):
+                if rec.get("ready_at") is not None and rec["ready_at"] > now:
+                    rec["ready_at"] = now
+        return self.advance()
 
     # ------------------------------------------------------------------------------------ subscriptions
     def subscription_body(self) -> dict[str, Any]:

@@ -197,6 +197,31 @@ class Simulator:
     def clear_faults(self) -> None:
         self.faults.clear()
 
+    def hold(self) -> None:
+        """For tests: accepted long-running operations stay InProgress (feature and provider registrations
+        Registering) whatever the speed, until release(). Requests are still served."""
+        with self.world.lock:
+            self.arm.held = True
+
+    def release(self, complete: bool = True) -> None:
+        """End hold(): what is pending completes at once (complete=False: by its simulated time instead)."""
+        with self.world.lock:
+            changed = self.arm.release(complete)
+        if changed:
+            self._autosave()
+
+    def complete_pending(self) -> None:
+        """While held: complete what is pending now, and keep holding what is accepted next (one step)."""
+        with self.world.lock:
+            changed = self.arm.release(True)
+            self.arm.held = True
+        if changed:
+            self._autosave()
+
+    @property
+    def held(self) -> bool:
+        return self.arm.held
+
     def advance(self) -> None:
         """Complete whatever is due now (normally done at the start of every request)."""
         with self.world.lock:
