@@ -20,11 +20,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from screens.choice import ChoiceList
 from screens.state import STEP_KEYS, STEPS, WizardState, step_info
-from screens.widgets import Field, field_id
+from screens.widgets import Field, WizardFooter, field_id
 
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
@@ -109,7 +109,7 @@ class StepScreen(Screen[Nav]):
             yield Button("Back", id="back", disabled=self.STEP == "welcome", compact=True)
             yield Static("", id="nav-status", markup=False)
             yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield Footer()
+        yield WizardFooter()
 
     def form(self) -> ComposeResult:  # pragma: no cover - every step overrides
         yield from ()

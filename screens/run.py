@@ -16,12 +16,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, RichLog, Static
+from textual.widgets import Button, DataTable, RichLog, Static
 
 from screens.base import NEXT, Nav
 from screens.modals import ConfirmModal
 from screens.state import STEPS, STEP_KEYS, WizardState, step_for_path, step_info
-from screens.widgets import ErrorPanel
+from screens.widgets import ErrorPanel, WizardFooter
 
 if TYPE_CHECKING:
     from wizard.events import Event
@@ -87,7 +87,7 @@ class RunScreen(Screen[Nav]):
             yield Button("Cancel run", id="cancel", variant="error", compact=True)
             yield Button("Back to review", id="to-review", disabled=True, compact=True)
             yield Button("Continue to verification", id="continue", variant="primary", disabled=True, compact=True)
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         self.query_one("#log").border_title = "Log"

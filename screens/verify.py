@@ -11,10 +11,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Input, Static
+from textual.widgets import Button, DataTable, Input, Static
 
 from screens.base import NEXT, Nav
 from screens.state import STEPS, STEP_KEYS, WizardState
+from screens.widgets import WizardFooter
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim"}
 COLUMNS = ("Requirement", "Status", "Evidence", "Fix")
@@ -71,7 +72,7 @@ class VerifyScreen(Screen[Nav]):
             yield Button("Export report", id="export", disabled=True, compact=True)
             yield Button("Tear down what this wizard created", id="teardown", variant="error", compact=True)
             yield Button("Finish", id="finish", variant="primary", compact=True)
-        yield Footer()
+        yield WizardFooter()
 
     def on_mount(self) -> None:
         if self.app.is_headless:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
@@ -73,3 +73,27 @@ class ErrorPanel(Vertical):
 
 class Badge(Static):
     """A one-word badge (SIMULATED) beside the step title."""
+
+
+class WizardFooter(Footer):
+    """The key bar, recomposed only when the keys it shows change.
+
+    Textual's Footer recomposes on every bindings signal (each focus change), rebuilding and restyling every
+    key; at start-up that happened five times for the same keys."""
+
+    _shown: tuple[Any, ...] | None = None
+
+    def _signature(self) -> tuple[Any, ...]:
+        return tuple((b.key, b.description, b.action, enabled, tooltip)
+                     for (_, b, enabled, tooltip) in self.screen.active_bindings.values() if b.show)
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._signature()
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Any) -> None:
+        if (self._shown is not None and self.is_attached and screen is self.screen
+                and self._signature() == self._shown):
+            return
+        super().bindings_changed(screen)

@@ -78,7 +78,8 @@ def _provider_ok(arm: "Arm", namespace: str) -> "Response | None":
 def _served(arm: "Arm", rec: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(rec["body"])
     if rec.get("ready_at") is not None:
-        body["properties"]["provisioningState"] = "Succeeded" if arm.now() >= rec["ready_at"] else "Creating"
+        done = not arm.held and arm.now() >= rec["ready_at"]  # a held simulator completes nothing
+        body["properties"]["provisioningState"] = "Succeeded" if done else "Creating"
     return body
 
 
