@@ -308,16 +308,6 @@ class StepScreen(Screen[Nav]):
                 self.goto(node.fix_step)  # type: ignore[attr-defined]
                 return
 
-    @on(Button.Pressed, "#copy-rid")
-    def _copy_rid(self, event: Button.Pressed) -> None:
-        event.stop()
-        for node in event.button.ancestors_with_self:
-            failure = getattr(node, "failure", None)
-            if failure is not None and failure.request_id:
-                self.app.copy_to_clipboard(failure.request_id)
-                self.notify(f"Copied request id {failure.request_id}", markup=False)
-                return
-
     @on(Button.Pressed, "#close")
     def _close_panel(self, event: Button.Pressed) -> None:
         event.stop()

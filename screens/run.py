@@ -277,13 +277,3 @@ class RunScreen(Screen[Nav]):
         event.stop()
         for panel in self.query(".error-panel"):
             panel.remove()
-
-    @on(Button.Pressed, "#copy-rid")
-    def _copy(self, event: Button.Pressed) -> None:
-        event.stop()
-        for node in event.button.ancestors_with_self:
-            failure = getattr(node, "failure", None)
-            if failure is not None and failure.request_id:
-                self.app.copy_to_clipboard(failure.request_id)
-                self.notify(f"Copied request id {failure.request_id}", markup=False)
-                return

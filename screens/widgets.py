@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -69,6 +70,12 @@ class ErrorPanel(Vertical):
             if self.fix_step:
                 yield Button(f"Fix it: go to {self.fix_title}", id="fix", variant="warning", compact=True)
             yield Button("Copy request id" if f.request_id else "Close", id="copy-rid" if f.request_id else "close", compact=True)
+
+    @on(Button.Pressed, "#copy-rid")
+    def _copy_request_id(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.copy_to_clipboard(self.failure.request_id or "")
+        self.notify(f"Copied request id {self.failure.request_id}", markup=False)
 
 
 class Badge(Static):
