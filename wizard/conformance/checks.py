@@ -737,10 +737,13 @@ def gpu_sharing(ctx: Ctx) -> Outcome:
     return Outcome("fail", out.problems[0], out, "read-only")
 
 
+def _vm_sizes(nodes: list[dict]) -> list[str]:
+    return sorted({(n["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "") for n in nodes})
+
+
 def virtualized_accelerator(ctx: Ctx) -> Outcome:
     out = Out()
-    sizes = sorted({(n["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "")
-                    for n in ctx.gpu_vm_nodes()})
+    sizes = _vm_sizes(ctx.gpu_vm_nodes())
     v = [s for s in sizes if "a10" in s.lower() and s.lower().startswith("standard_nv")]
     if v:
         out.ev(f"vGPU sizes in use: {', '.join(v)}")
@@ -769,8 +772,7 @@ def advanced_inference_ingress(ctx: Ctx) -> Outcome:
 
 def high_performance_networking(ctx: Ctx) -> Outcome:
     out = Out()
-    sizes = sorted({(n["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "")
-                    for n in ctx.nodes()})
+    sizes = _vm_sizes(ctx.nodes())
     rdma = [s for s in sizes if s.lower().startswith("standard_nd") or "r_" in s.lower()]
     crds = ctx.crds()
     multus = "network-attachment-definitions.k8s.cni.cncf.io" in crds

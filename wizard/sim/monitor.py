@@ -83,6 +83,14 @@ def _served(arm: "Arm", rec: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _json_body(req: "Request") -> dict[str, Any] | None:
+    """The request's JSON object (empty when there is no body), or None when it is not JSON."""
+    try:
+        return req.json() or {}
+    except ValueError:
+        return None
+
+
 def _system_data(arm: "Arm", old: dict[str, Any] | None) -> dict[str, Any]:
     from wizard.sim.arm import iso
     ts = iso(arm.now())
@@ -117,9 +125,8 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
     refused = _provider_ok(arm, namespace)
     if refused is not None:
         return refused
-    try:
-        body = req.json() or {}
-    except ValueError:
+    body = _json_body(req)
+    if body is None:
         return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
     from wizard.sim.arm import _Reject
     try:
@@ -212,9 +219,8 @@ def _association(arm: "Arm", req: "Request", rg: str, name: str, assoc: str) -> 
     refused = _provider_ok(arm, "Microsoft.Insights")
     if refused is not None:
         return refused
-    try:
-        body = req.json() or {}
-    except ValueError:
+    body = _json_body(req)
+    if body is None:
         return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
     props = copy.deepcopy(body.get("properties") or {})
     dcr = str(props.get("dataCollectionRuleId") or "")
