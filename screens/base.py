@@ -23,8 +23,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, OptionList, Static
 
 from screens.choice import ChoiceList
-from screens.state import STEP_KEYS, STEPS, WizardState, step_info
-from screens.widgets import Field, WizardFooter, field_id
+from screens.state import WizardState, step_info
+from screens.widgets import Field, KeyBar, NavButton, StepHeader, field_id
 
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
@@ -76,6 +76,7 @@ NEXT, BACK = Nav("next"), Nav("back")
 class StepScreen(Screen[Nav]):
     STEP = ""
     NEXT_LABEL = "Next"
+    AUTO_FOCUS = ""  # focus_first() chooses; Textual's pick (the scrolling body) would be restyled twice
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
@@ -96,20 +97,14 @@ class StepScreen(Screen[Nav]):
 
     # ------------------------------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        info = step_info(self.STEP)
-        number = STEP_KEYS.index(self.STEP) + 1
-        with Horizontal(id="step-header"):
-            yield Static(f"{number}/{len(STEPS)}  {info.title}", id="step-title", markup=False)
-            if self.state.simulated:
-                yield Static(" SIMULATED ", id="sim-badge", markup=False)
+        yield StepHeader(self.STEP, step_info(self.STEP).title, self.state.simulated)
         with VerticalScroll(id="body"):
             yield from self.form()
-        yield Static("", id="step-errors", markup=False)
         with Horizontal(id="nav"):
-            yield Button("Back", id="back", disabled=self.STEP == "welcome", compact=True)
+            yield NavButton("Back", id="back", disabled=self.STEP == "welcome", compact=True)
             yield Static("", id="nav-status", markup=False)
-            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield WizardFooter()
+            yield NavButton(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield KeyBar()
 
     def form(self) -> ComposeResult:  # pragma: no cover - every step overrides
         yield from ()
@@ -184,8 +179,11 @@ class StepScreen(Screen[Nav]):
                 first = first or target
             else:
                 loose.append(f"{path}: {message}" if path else message)
-        self.query_one("#step-errors", Static).update("\n".join(loose))
-        self.query_one("#step-errors").set_class(bool(loose), "-shown")
+        shown = self.query_children("#step-errors")
+        if shown:
+            shown.first(Static).update("\n".join(loose))
+        elif loose:
+            self.mount(Static("\n".join(loose), id="step-errors", markup=False), before="#nav")
         if first is not None and first.control.focusable:
             first.control.focus()
             first.scroll_visible()
@@ -226,9 +224,11 @@ class StepScreen(Screen[Nav]):
         """Called once the step is valid (override to do work first, e.g. sign in)."""
         self.dismiss(NEXT)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The first step has no Back: hidden from the key bar, and escape does nothing there."""
+        return not (action == "back" and self.STEP == "welcome")
+
     def action_back(self) -> None:
-        if self.STEP == "welcome":
-            return
         self.store()
         self.dismiss(BACK)
 

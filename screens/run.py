@@ -20,8 +20,8 @@ from textual.widgets import Button, DataTable, RichLog, Static
 
 from screens.base import NEXT, Nav
 from screens.modals import ConfirmModal
-from screens.state import STEPS, STEP_KEYS, WizardState, step_for_path, step_info
-from screens.widgets import ErrorPanel, WizardFooter
+from screens.state import WizardState, step_for_path, step_info
+from screens.widgets import ErrorPanel, KeyBar, StepHeader
 
 if TYPE_CHECKING:
     from wizard.events import Event
@@ -73,11 +73,7 @@ class RunScreen(Screen[Nav]):
         self.step_state: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
-        number = STEP_KEYS.index("run") + 1
-        with Horizontal(id="step-header"):
-            yield Static(f"{number}/{len(STEPS)}  Run", id="step-title", markup=False)
-            if self.state.simulated:
-                yield Static(" SIMULATED ", id="sim-badge", markup=False)
+        yield StepHeader("run", "Run", self.state.simulated)
         with Vertical(id="body"):
             yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
             yield Vertical(id="failure")
@@ -87,7 +83,7 @@ class RunScreen(Screen[Nav]):
             yield Button("Cancel run", id="cancel", variant="error", compact=True)
             yield Button("Back to review", id="to-review", disabled=True, compact=True)
             yield Button("Continue to verification", id="continue", variant="primary", disabled=True, compact=True)
-        yield WizardFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#log").border_title = "Log"

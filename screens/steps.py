@@ -293,7 +293,6 @@ class MeshScreen(StepScreen):
                     f"Listed live for the location, filtered to Kubernetes {self.minor}.")
         gw = d.get("cluster.gateway_api")
         yield from switch_row("Managed Gateway API", gw is not False, "gateway", GATEWAY_LINE)
-        yield Static("", id="f-cluster-gateway_api", classes="field-error", markup=False)
 
     @property
     def minor(self) -> str:
@@ -400,7 +399,6 @@ class FeaturesScreen(StepScreen):
         table.add_columns("Flag", "State", "Needed")
         prog = self.query_one("#reg-progress", DataTable)
         prog.add_columns("Step", "State", "Azure status", "Elapsed")
-        super().on_mount()
 
     def load(self) -> None:
         from wizard.interactive import flag_rules_for, flag_states

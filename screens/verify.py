@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static
 
 from screens.base import NEXT, Nav
-from screens.state import STEPS, STEP_KEYS, WizardState
-from screens.widgets import WizardFooter
+from screens.state import WizardState
+from screens.widgets import KeyBar, StepHeader
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim"}
 COLUMNS = ("Requirement", "Status", "Evidence", "Fix")
@@ -55,11 +55,7 @@ class VerifyScreen(Screen[Nav]):
         self.results: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        number = STEP_KEYS.index("verify") + 1
-        with Horizontal(id="step-header"):
-            yield Static(f"{number}/{len(STEPS)}  Verification", id="step-title", markup=False)
-            if self.state.simulated:
-                yield Static(" SIMULATED ", id="sim-badge", markup=False)
+        yield StepHeader("verify", "Verification", self.state.simulated)
         with Vertical(id="body"):
             yield Static("Checking the cluster against the Kubernetes AI Conformance checklist (read-only)...",
                          id="verify-status", markup=False)
@@ -72,7 +68,7 @@ class VerifyScreen(Screen[Nav]):
             yield Button("Export report", id="export", disabled=True, compact=True)
             yield Button("Tear down what this wizard created", id="teardown", variant="error", compact=True)
             yield Button("Finish", id="finish", variant="primary", compact=True)
-        yield WizardFooter()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if self.app.is_headless:

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.content import Content
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Static
 
 from screens.base import NEXT, Rule, StepScreen
+from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
 
 if TYPE_CHECKING:
@@ -37,35 +37,30 @@ class WelcomeScreen(StepScreen):
             yield Static(f"SIMULATED: an embedded Azure answers every call; nothing is created in your "
                          f"subscription (operations {sim.speed:g}x faster than Azure{faults}).",
                          id="sim-banner", markup=False)
-        auth = self.draft.get("azure.auth") or "default"
-        radio = RadioSet(RadioButton("Existing sign-in: az login, environment or managed identity",
-                                     value=auth != "device_code", id="auth-default"),
-                         RadioButton("Device code: sign in with a code in a browser",
-                                     value=auth == "device_code", id="auth-device_code"), id="auth", compact=True)
-        yield Field("Sign-in method", radio, "azure.auth")
+        auth = ChoiceList(id="auth")
+        auth.set_items([ChoiceItem("default", "Existing sign-in: az login, environment or managed identity"),
+                        ChoiceItem("device_code", "Device code: sign in with a code in a browser")],
+                       self.draft.get("azure.auth") or "default")
+        yield Field("Sign-in method", auth, "azure.auth")
         cloud = self.draft.get("azure.cloud") or "AzureCloud"
-        current = "custom" if isinstance(cloud, dict) else str(cloud)
-        buttons = [RadioButton(Content(c), value=c == current, id=f"cloud-{c}") for c in CLOUDS]
+        items = [ChoiceItem(c, c) for c in CLOUDS]
         if isinstance(cloud, dict):
-            buttons.append(RadioButton(Content(f"custom: {cloud.get('name', 'custom cloud')} (from the answers "
-                                               "file)"), value=True, id="cloud-custom"))
-        yield Field("Cloud", RadioSet(*buttons, id="cloud", compact=True), "azure.cloud")
+            items.append(ChoiceItem("custom", f"custom: {cloud.get('name', 'custom cloud')} (from the answers file)"))
+        clouds = ChoiceList(id="cloud")
+        clouds.set_items(items, "custom" if isinstance(cloud, dict) else str(cloud))
+        yield Field("Cloud", clouds, "azure.cloud")
         tenant = Input(compact=True, value=self.draft.get("azure.tenant") or "", placeholder="optional: tenant id or domain",
                        validators=[Rule(_check_tenant, optional=True)], id="tenant")
         yield Field("Tenant", tenant, "azure.tenant", "Leave empty for the credential's home tenant.")
 
     def on_mount(self) -> None:
-        super().on_mount()
         warm = getattr(self.app, "warm_up", None)
         if callable(warm) and not self.app.is_headless:
             self.set_timer(0.3, warm)
 
     def store(self) -> None:
-        radio = self.query_one("#auth", RadioSet)
-        self.draft.set("azure.auth", "device_code" if radio.pressed_button and
-                       radio.pressed_button.id == "auth-device_code" else "default")
-        pressed = self.query_one("#cloud", RadioSet).pressed_button
-        cloud = pressed.id.removeprefix("cloud-") if pressed is not None and pressed.id else "AzureCloud"
+        self.draft.set("azure.auth", self.query_one("#auth", ChoiceList).value or "default")
+        cloud = self.query_one("#cloud", ChoiceList).value or "AzureCloud"
         if cloud != "custom":
             self.draft.set("azure.cloud", cloud)
         tenant = self.query_one("#tenant", Input).value.strip()

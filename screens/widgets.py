@@ -1,13 +1,18 @@
-"""Small reusable widgets: a labelled form field with its inline error, the error panel, the header."""
+"""Small reusable widgets: a labelled form field with its inline error, the error panel, the key bar."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.style import Style
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
+
+from screens.state import STEP_KEYS
 
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
@@ -19,32 +24,54 @@ def field_id(path: str) -> str:
 
 
 class Field(Vertical):
-    """A labelled control with a one-line hint and the error that refuses Next, right under it."""
+    """A control with its label on the field's top edge, an optional one-line hint, and the error that
+    refuses Next right under it (mounted when there is one: most fields never show an error)."""
 
     def __init__(self, label: str, control: Widget, path: str, hint: str = "",
                  check: Callable[[Any], str | None] | None = None, **kw: Any) -> None:
         super().__init__(id=field_id(path), classes="field", **kw)
-        self.label = label
+        self.border_title = Content(label)
         self.control = control
         self.path = path
         self.hint = hint
         self.check = check
 
     def compose(self) -> ComposeResult:
-        yield Static(self.label, classes="field-label", markup=False)
         yield self.control
         if self.hint:
             yield Static(self.hint, classes="field-hint", markup=False)
-        yield Static("", classes="field-error", markup=False)
 
     def set_error(self, message: str | None) -> None:
-        error = self.query_one(".field-error", Static)
-        error.update(message or "")
         self.set_class(bool(message), "-invalid")
+        shown = self.query_children(".field-error")
+        if shown:
+            shown.first(Static).update(message or "")
+        elif message:
+            self.mount(Static(message, classes="field-error", markup=False))
 
     @property
     def error(self) -> str:
-        return str(self.query_one(".field-error", Static).content)
+        shown = self.query_children(".field-error")
+        return str(shown.first(Static).content) if shown and self.has_class("-invalid") else ""
+
+
+class StepHeader(Widget):
+    """The step's number and title, with the SIMULATED badge at the right when the embedded Azure answers."""
+
+    COMPONENT_CLASSES = {"step-header--badge"}
+
+    def __init__(self, step: str, title: str, simulated: bool) -> None:
+        super().__init__(id="step-header")
+        self.title = f"{STEP_KEYS.index(step) + 1}/{len(STEP_KEYS)}  {title}"
+        self.simulated = simulated
+
+    def render(self) -> Content:
+        title = Content(self.title)
+        if not self.simulated:
+            return title
+        badge = Content.styled(" SIMULATED ", self.get_visual_style("step-header--badge"))
+        return Content.assemble(title, " " * max(1, self.content_size.width - title.cell_length - badge.cell_length),
+                                badge)
 
 
 class ErrorPanel(Vertical):
@@ -78,29 +105,65 @@ class ErrorPanel(Vertical):
         self.notify(f"Copied request id {self.failure.request_id}", markup=False)
 
 
-class Badge(Static):
-    """A one-word badge (SIMULATED) beside the step title."""
+class NavButton(Button, inherit_css=False):
+    """Back and Next on the step screens: a compact Button whose few styles live in app.tcss.
+
+    Button's own stylesheet (every variant of every style, 7 KB) was the largest single cost of showing the
+    first screen; the buttons of the later screens and dialogs still use it."""
 
 
-class WizardFooter(Footer):
-    """The key bar, recomposed only when the keys it shows change.
+class KeyBar(Widget, can_focus=False):
+    """The current screen's keys on one line (the palette key at the right); a click presses the key.
 
-    Textual's Footer recomposes on every bindings signal (each focus change), rebuilding and restyling every
-    key; at start-up that happened five times for the same keys."""
+    Textual's Footer mounts a widget per key and rebuilds them all on each focus change; on the first screen
+    that was a fifth of start-up. One widget drawing the same keys costs a repaint when they change."""
 
-    _shown: tuple[Any, ...] | None = None
+    COMPONENT_CLASSES = {"keybar--key", "keybar--description", "keybar--palette"}
+    ALLOW_SELECT = False
 
-    def _signature(self) -> tuple[Any, ...]:
-        return tuple((b.key, b.description, b.action, enabled, tooltip)
-                     for (_, b, enabled, tooltip) in self.screen.active_bindings.values() if b.show)
+    def __init__(self) -> None:
+        super().__init__()
+        self._hits: list[tuple[int, int, str]] = []  # (first cell, end cell, key) of each enabled key drawn
 
-    def compose(self) -> ComposeResult:
-        if self._bindings_ready:
-            self._shown = self._signature()
-        yield from super().compose()
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
-    def bindings_changed(self, screen: Any) -> None:
-        if (self._shown is not None and self.is_attached and screen is self.screen
-                and self._signature() == self._shown):
-            return
-        super().bindings_changed(screen)
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Any) -> None:
+        self.refresh()
+
+    def _key(self, binding: Binding, enabled: bool, lead: str = " ") -> Content:
+        key, description = self.get_visual_style("keybar--key"), self.get_visual_style("keybar--description")
+        if not enabled:
+            key, description = key + Style(dim=True), description + Style(dim=True)
+        return Content.assemble((f"{lead}{self.app.get_key_display(binding)} ", key),
+                                (f"{binding.description} ", description))
+
+    def render(self) -> Content:
+        bindings = self.screen.active_bindings
+        shown: dict[str, tuple[Binding, bool]] = {}
+        for _node, binding, enabled, _tooltip in bindings.values():
+            if binding.show and binding.action not in shown:
+                shown[binding.action] = (binding, enabled)
+        parts = [(self._key(b, enabled), b.key if enabled else None) for b, enabled in shown.values()]
+        palette = bindings.get(self.app.COMMAND_PALETTE_BINDING) if self.app.ENABLE_COMMAND_PALETTE else None
+        if palette is not None:
+            right = Content.assemble(("▏", self.get_visual_style("keybar--palette")),
+                                     self._key(palette[1], palette[2], lead=""))
+            used = sum(c.cell_length for c, _ in parts) + right.cell_length
+            parts += [(Content(" " * max(1, self.content_size.width - used)), None),
+                      (right, palette[1].key if palette[2] else None)]
+        self._hits, x = [], 0
+        for content, key in parts:
+            if key is not None:
+                self._hits.append((x, x + content.cell_length, key))
+            x += content.cell_length
+        return Content.assemble(*(c for c, _ in parts))
+
+    def on_click(self, event: events.Click) -> None:
+        key = next((k for start, end, k in self._hits if start <= event.x < end), None)
+        if key is not None:
+            event.stop()
+            self.app.simulate_key(key)
