@@ -14,7 +14,6 @@ from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, Rad
 
 from screens.base import NEXT, Rule, StepScreen, int_or_none
 from screens.choice import ChoiceItem, ChoiceList
-from screens.welcome import WelcomeScreen  # noqa: F401 - one import point for every step
 from screens.widgets import Field
 
 if TYPE_CHECKING:

@@ -101,7 +101,6 @@ def _create_via_arm(sim):
 def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
     """-g/-n: Azure view + user kubeconfig from the (simulated) ARM, probes on; every MUST passes -> 0."""
     import wizard.conformance as conformance
-    import wizard.verify_cli as cli
     from wizard.azure.clusters import user_kubeconfig
 
     conn = _create_via_arm(sim)

@@ -78,7 +78,7 @@ FORBIDDEN = {"error": {"code": "AuthorizationFailed", "message": (
 
 
 def _forbidding_arm():
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class H(BaseHTTPRequestHandler):
         def _deny(self) -> None:

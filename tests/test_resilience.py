@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from tests.test_apply_sim import accepted, copy_example, journal, run, writes
-from wizard.cli import main
 from wizard.sim import Simulator, read_requests
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
-    Link, Session, SimOptions, SubscriptionInfo, connect, default_subscription_id,
+    Link, Session, SubscriptionInfo, connect, default_subscription_id,
 )
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.catalog import KubeVersion, MeshRevision
-    from wizard.azure.connection import ArmConnection
     from wizard.azure.errors import AzureFailure
     from wizard.engine import Engine, RunResult
     from wizard.events import EventSink
@@ -249,7 +248,7 @@ def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
     (started/progress/done) and cancellation apply here too.
     """
     from wizard import durations
-    from wizard.engine import Engine, RunOptions
+    from wizard.engine import Engine
     from wizard.plan import Plan, Step
     from wizard.spec import az
 

@@ -67,7 +67,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     if not plan.ok:
         return steps
     a = answers.cluster.addons
-    rg, name = answers.resource_group.name, answers.cluster.name
+    name = answers.cluster.name
     ids = {s.id for s in plan.steps}
     arm_deps = tuple(d for d in ("cluster", "gpu-pool") if d in ids)
     kube_deps = ("kubeconfig",) if "kubeconfig" in ids else arm_deps

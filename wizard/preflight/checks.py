@@ -360,7 +360,7 @@ def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
             why = ("not available to this subscription" if lr.reason == "NotAvailableForSubscription"
                    else f"restricted for this subscription's offer ({lr.reason})" if lr.reason else "restricted")
             fix = f"set {field} to another size" + (f" (these fit here: {alt})" if alt else "")
-            fix += f", or choose another azure.location"
+            fix += ", or choose another azure.location"
             if lr.reason == "NotAvailableForSubscription":
                 fix += f", or ask Azure for access to {sku.name} in {loc} ({SKU_REQUEST_URL})"
             fix += "."
