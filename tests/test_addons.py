@@ -239,6 +239,36 @@ def test_gpu_metrics_keeps_existing_settings(runs):
     assert "dcgmexporter = true" in r.done("gpu-metrics").message
 
 
+V2_CLUSTER_METRICS = """default-targets-scrape-enabled: |-
+  kubelet = true
+  coredns = true
+  dcgmexporter = false
+default-targets-metrics-keep-list: |-
+  kubelet = ""
+  dcgmexporter = ""
+minimal-ingestion-profile: |-
+  enabled = true"""
+
+
+def test_gpu_metrics_edits_a_schema_v2_configmap_in_place(runs):
+    """Schema v2 (the upstream default file since 2025) nests the section inside cluster-metrics: the one line
+    changes there, the keep-list's line of the same name and every other key stay; a second run writes nothing."""
+    r = runs(make_answers(kueue__install=False))
+    assert r.run().status == "done"
+    c = r.kube()
+    c.write({"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "ama-metrics-settings-configmap", "namespace": "kube-system"},
+             "data": {"schema-version": "v2", "cluster-metrics": V2_CLUSTER_METRICS,
+                      "prometheus-collector-settings": 'cluster_alias = "mine"'}})  # replaces the wizard's v1
+    assert r.run().status == "done"
+    data = c.get("", "configmaps", "kube-system", "ama-metrics-settings-configmap")["data"]
+    assert data["cluster-metrics"] == V2_CLUSTER_METRICS.replace("dcgmexporter = false", "dcgmexporter = true")
+    assert "default-scrape-settings-enabled" not in data  # no v1 key added to a v2 ConfigMap
+    assert data["prometheus-collector-settings"] == 'cluster_alias = "mine"'
+    assert r.run().status == "done"
+    assert r.done("gpu-metrics").message.startswith("skipped: ama-metrics-settings-configmap already has")
+
+
 # ------------------------------------------------------------------------------------------ Kueue sources
 def test_checksum_mismatch_refuses_with_nothing_applied(runs):
     r = runs(make_answers(kueue__sha256="0" * 64))

@@ -177,6 +177,9 @@ async def tear_down(pilot, app: WizardApp, verify) -> None:
     the cluster nor the group this wizard created."""
     sim = simulator(app)
     assert any(c["rg"] == "rg-tui" for c in sim.world.clusters.values()) and "rg-tui" in sim.world.resource_groups
+    # the export's toast stays 5 s at the bottom right, over the dialog's buttons: a click there dismisses the
+    # toast (as it would for a user), so it goes first
+    app.clear_notifications()
     await pilot.click("#teardown")
     modal = await wait_screen(pilot, "TeardownModal")
     await wait_for(pilot, lambda: modal.status == "confirm", timeout=30, what="teardown list")

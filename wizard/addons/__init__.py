@@ -106,7 +106,8 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
             "gpu-metrics", "managed Prometheus: scrape the NVIDIA DCGM exporter (ama-metrics-settings-configmap "
             "dcgmexporter = true)", "create" if new_cluster else "update",
             "kubectl apply --server-side --field-manager aks-ai-wizard -f ama-metrics-settings-configmap.yaml"
-            "  # kube-system; default-scrape-settings-enabled: dcgmexporter = true",
+            "  # kube-system; dcgmexporter = true in default-scrape-settings-enabled (schema v1) or in"
+            " cluster-metrics default-targets-scrape-enabled (v2); an existing ConfigMap keeps its other settings",
             deps=kube_deps, typical=TYPICAL["gpu-metrics"]))
     k = answers.kueue
     if k.install:
@@ -174,11 +175,12 @@ def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str,
     kube = _kube(engine, options_of(engine))
     path = f"/api/v1/namespaces/{g.NAMESPACE}/configmaps/{g.NAME}"
     existing = kube.get(path)
-    if existing is not None and g.enabled((existing.get("data") or {}).get(g.KEY)):
+    if g.setting(existing):
         return {"message": f"skipped: {g.NAME} already has {g.TARGET} = true", "state": "Unchanged"}
     if existing is None:
         kube.apply(g.default_configmap())
-        msg = f"created {g.NAMESPACE}/{g.NAME} with {g.TARGET} = true (ama-metrics picks it up within minutes)"
+        msg = (f"created {g.NAMESPACE}/{g.NAME} with {g.TARGET} = true, other targets at the collector's defaults "
+               "(ama-metrics picks it up within minutes)")
     else:
         # a merge patch of that one key (not an apply of a partial object, which would drop keys this field manager
         # applied before): every other setting stays as its owner left it

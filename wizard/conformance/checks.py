@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from wizard.addons import gpu_metrics
+
 from .context import GPU, KS, Ctx, Out, Outcome, cond_true, quantity_int
 from .kube import KubeFailure
 
@@ -534,14 +536,15 @@ def ai_service_metrics(ctx: Ctx) -> Outcome:
             ok, line = ctx.crd_ok(name)
             (out.ev if ok else lambda s: out.problem(s, ctx.fix.managed_prometheus()))(line)
         try:
-            cm = ctx.configmap(KS, "ama-metrics-settings-configmap")
-            if cm is None:
-                out.note("ama-metrics-settings-configmap not created: default scrape targets; create it with "
-                         "default-scrape-settings-enabled dcgmexporter = true to collect the DCGM exporter")
+            cm = ctx.configmap(KS, gpu_metrics.NAME)
+            said = gpu_metrics.setting(cm)
+            where = "not created" if cm is None else "present"
+            if said is False:
+                out.note(f"{gpu_metrics.NAME} present with dcgmexporter = false: the DCGM exporter of managed GPU "
+                         "nodes is not scraped; set it to true (the wizard's managed Prometheus step does)")
             else:
-                text = " ".join((cm.get("data") or {}).values())
-                out.ev("ama-metrics-settings-configmap present (dcgmexporter scrape "
-                       f"{'enabled' if 'dcgmexporter = true' in text.replace('  ', ' ') else 'not enabled'})")
+                out.ev(f"{gpu_metrics.NAME} {where}: DCGM exporter scrape on "
+                       f"({'dcgmexporter = true' if said else 'the collector default'})")
         except KubeFailure as exc:
             out.note(f"ama-metrics-settings-configmap not read: {exc.describe()}")
         out.note("collector running on every node with PodMonitor/ServiceMonitor discovery; ingestion into the Azure "
