@@ -177,9 +177,6 @@ async def tear_down(pilot, app: WizardApp, verify) -> None:
     the cluster nor the group this wizard created."""
     sim = simulator(app)
     assert any(c["rg"] == "rg-tui" for c in sim.world.clusters.values()) and "rg-tui" in sim.world.resource_groups
-    # the export's toast stays 5 s at the bottom right, over the dialog's buttons: a click there dismisses the
-    # toast (as it would for a user), so it goes first
-    app.clear_notifications()
     await pilot.click("#teardown")
     modal = await wait_screen(pilot, "TeardownModal")
     await wait_for(pilot, lambda: modal.status == "confirm", timeout=30, what="teardown list")
@@ -201,6 +198,7 @@ async def tear_down(pilot, app: WizardApp, verify) -> None:
                        .get("delete-cluster") == ["running", "InProgress"], what="cluster deletion in progress")
         assert modal.running and app.running_screen() is modal
     await wait_for(pilot, lambda: modal.status == "done", timeout=60, what="teardown done")
+    await pilot.pause()  # the dialog grows by the result lines: click Close where it is now, not where it was
     rows = {r[0]: r[1] for r in table_rows(modal, "#td-progress")}
     assert rows["delete-cluster"] == rows["delete-group"] == "done"
     status = text_of(modal, "#td-status")
