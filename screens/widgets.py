@@ -62,11 +62,11 @@ class StepHeader(Widget):
 
     def __init__(self, step: str, title: str, simulated: bool) -> None:
         super().__init__(id="step-header")
-        self.title = f"{STEP_KEYS.index(step) + 1}/{len(STEP_KEYS)}  {title}"
+        self.heading = f"{STEP_KEYS.index(step) + 1}/{len(STEP_KEYS)}  {title}"
         self.simulated = simulated
 
     def render(self) -> Content:
-        title = Content(self.title)
+        title = Content(self.heading)
         if not self.simulated:
             return title
         badge = Content.styled(" SIMULATED ", self.get_visual_style("step-header--badge"))

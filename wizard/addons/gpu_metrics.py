@@ -38,7 +38,7 @@ def _v2_block(text: str) -> tuple[int, int, str] | None:
     end, indent = start, ""
     for line in text[start:].splitlines(keepends=True):
         lead = line[: len(line) - len(line.lstrip())]
-        if line.strip() and len(lead.rstrip("\n")) <= len(header.group(1)):
+        if line.strip() and len(lead) <= len(header.group(1)):
             break
         indent = indent or (lead if line.strip() else "")
         end += len(line)
