@@ -243,6 +243,7 @@ V2_CLUSTER_METRICS = """default-targets-scrape-enabled: |-
   kubelet = true
   coredns = true
   dcgmexporter = false
+
 default-targets-metrics-keep-list: |-
   kubelet = ""
   dcgmexporter = ""

@@ -21,8 +21,8 @@ TARGET = "dcgmexporter"
 V1_KEY = "default-scrape-settings-enabled"  # a data key of its own (schema v1)
 V2_KEY, V2_SECTION = "cluster-metrics", "default-targets-scrape-enabled"  # a section inside a data key (v2)
 
-_LINE = re.compile(rf"^(\s*){TARGET}\s*=\s*(\S+)\s*$", re.MULTILINE)
-_V2_HEADER = re.compile(rf"^(\s*){V2_SECTION}\s*:\s*\|-?\s*$", re.MULTILINE)
+_LINE = re.compile(rf"^([ \t]*){TARGET}[ \t]*=[ \t]*(\S+)[ \t]*$", re.MULTILINE)
+_V2_HEADER = re.compile(rf"^([ \t]*){V2_SECTION}[ \t]*:[ \t]*\|-?[ \t]*$", re.MULTILINE)
 
 
 def _schema(data: dict[str, str]) -> str:
@@ -85,9 +85,8 @@ def patch_for(existing: dict) -> dict:
             text = (text.rstrip("\n") + "\n" if text.strip() else "") + f"{V2_SECTION}: |-\n  {TARGET} = true"
         else:
             start, end, indent = block
-            section = text[start:end]
-            tail = "\n" if section.endswith("\n") else ""
-            text = text[:start] + _with_line(section.rstrip("\n"), indent) + tail + text[end:]
+            body = text[start:end].rstrip("\n")
+            text = text[:start] + _with_line(body, indent) + text[start + len(body):]
         changed = {V2_KEY: text}
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME, "namespace": NAMESPACE},
             "data": changed}
