@@ -58,7 +58,8 @@ async def cluster(pilot, name: str = "aks-tui", version: str = "1.34") -> None:
     await pilot.press("ctrl+n")
 
 
-async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
+async def walk_to_features(pilot) -> Any:
+    """From the start to the preview-features step with its live flag states shown; returns that screen."""
     await sign_in(pilot)
     await pick_subscription(pilot)
     await location_and_group(pilot)
@@ -68,6 +69,11 @@ async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
     await pilot.press("ctrl+n")
     screen = await wait_screen(pilot, "FeaturesScreen")
     await wait_for(pilot, lambda: getattr(screen, "provider_state", None), what="flag states")
+    return screen
+
+
+async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
+    await walk_to_features(pilot)
     await pilot.press("ctrl+n")
     await wait_screen(pilot, "GpuScreen")
     await type_into(pilot, "#gpu-size", gpu_size)
@@ -337,15 +343,7 @@ async def test_partial_answers_file_asks_only_for_what_is_missing(tmp_path: Path
 async def test_preview_features_register_from_the_screen_with_progress(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot)
-        await pick_subscription(pilot)
-        await location_and_group(pilot)
-        await cluster(pilot)
-        screen = await wait_screen(pilot, "MeshScreen")
-        await wait_for(pilot, lambda: getattr(screen, "revisions", None) is not None, what="revisions")
-        await pilot.press("ctrl+n")
-        screen = await wait_screen(pilot, "FeaturesScreen")
-        await wait_for(pilot, lambda: getattr(screen, "provider_state", None), what="flag states")
+        screen = await walk_to_features(pilot)
         assert table_rows(screen, "#flags")[0][:2] == ["ManagedGatewayAPIPreview", "NotRegistered"]
         with held(app):
             await pilot.click("#register")

@@ -47,6 +47,12 @@ def _summary(out: Out, ok_text: str, partial_text: str | None = None, proven: bo
     return ok_text if proven or partial_text is None else partial_text
 
 
+def _probed(out: Out, proven: bool | None, proven_text: str, read_only_text: str) -> Outcome:
+    """A check with a probe: pass when the probe proved it, partial on presence alone, fail on a problem."""
+    return Outcome(_status_from(out, bool(proven)), _summary(out, proven_text, read_only_text, bool(proven)), out,
+                   "probe" if proven else "read-only")
+
+
 # ===================================================================================== dra_support
 DRA_RESOURCES = ("deviceclasses", "resourceclaims", "resourceclaimtemplates", "resourceslices")
 DRA_VERBS = {"create", "update", "list", "patch", "delete", "get", "watch"}
@@ -153,10 +159,8 @@ def ai_inference(ctx: Ctx) -> Outcome:
     proven = None
     if not out.problems:
         proven = _probe(ctx, "ai_inference", out)
-    st = _status_from(out, bool(proven))
-    return Outcome(st, _summary(out, "Gateway + HTTPRoute (weighted backends, header match) Accepted and Programmed",
-                                "Gateway API CRDs Established and a GatewayClass Accepted (routing not exercised)",
-                                bool(proven)), out, "probe" if proven else "read-only")
+    return _probed(out, proven, "Gateway + HTTPRoute (weighted backends, header match) Accepted and Programmed",
+                   "Gateway API CRDs Established and a GatewayClass Accepted (routing not exercised)")
 
 
 # ===================================================================================== gang_scheduling
@@ -217,10 +221,8 @@ def gang_scheduling(ctx: Ctx) -> Outcome:
             proven = _probe(ctx, "gang_scheduling", out)
         else:
             out.note("probes exercise Kueue only; Volcano presence verified")
-    st = _status_from(out, bool(proven))
-    return Outcome(st, _summary(out, "Kueue admitted a fitting gang whole and kept a too-big gang at zero pods",
-                                "Kueue installed and running (all-or-nothing not exercised)", bool(proven)),
-                   out, "probe" if proven else "read-only")
+    return _probed(out, proven, "Kueue admitted a fitting gang whole and kept a too-big gang at zero pods",
+                   "Kueue installed and running (all-or-nothing not exercised)")
 
 
 # ===================================================================================== cluster_autoscaling
@@ -387,10 +389,8 @@ def pod_autoscaling(ctx: Ctx) -> Outcome:
     proven = None
     if not out.problems:
         proven = _probe(ctx, "pod_autoscaling", out)
-    st = _status_from(out, bool(proven))
-    return Outcome(st, _summary(out, "an HPA on an external metric raised the desired replicas of a GPU Deployment",
-                                "external/custom metrics API Available and KEDA running (scaling not exercised)",
-                                bool(proven)), out, "probe" if proven else "read-only")
+    return _probed(out, proven, "an HPA on an external metric raised the desired replicas of a GPU Deployment",
+                   "external/custom metrics API Available and KEDA running (scaling not exercised)")
 
 
 # ===================================================================================== accelerator_metrics
@@ -619,11 +619,9 @@ def secure_accelerator_access(ctx: Ctx) -> Outcome:
     proven = None
     if not out.problems:
         proven = _probe(ctx, "secure_accelerator_access", out)
-    st = _status_from(out, bool(proven))
-    return Outcome(st, _summary(out, "GPU visible only to the container that requested it (also against "
-                                     "NVIDIA_VISIBLE_DEVICES=all and in a second container)",
-                                f"{GPU} mediated by the device plugin (isolation not exercised)", bool(proven)),
-                   out, "probe" if proven else "read-only")
+    return _probed(out, proven, "GPU visible only to the container that requested it (also against "
+                                "NVIDIA_VISIBLE_DEVICES=all and in a second container)",
+                   f"{GPU} mediated by the device plugin (isolation not exercised)")
 
 
 # ===================================================================================== robust_controller
@@ -681,11 +679,9 @@ def robust_controller(ctx: Ctx) -> Outcome:
             proven = _probe(ctx, "robust_controller", out)
         else:
             out.note(f"probes exercise KAITO's webhook only; {name} presence verified")
-    st = _status_from(out, bool(proven))
-    return Outcome(st, _summary(out, f"{name}: controller Available and its webhook denied an invalid custom resource "
-                                     "(server-side dry run)",
-                                f"{name}: CRDs Established, controller Available, webhook configured "
-                                "(not exercised)", bool(proven)), out, "probe" if proven else "read-only")
+    return _probed(out, proven, f"{name}: controller Available and its webhook denied an invalid custom resource "
+                                "(server-side dry run)",
+                   f"{name}: CRDs Established, controller Available, webhook configured (not exercised)")
 
 
 # ===================================================================================== SHOULD items (1.35, 1.36)

@@ -239,6 +239,22 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     return out
 
 
+def _differences(diffs: list[Any]) -> dict[str, Any]:
+    return {"differences": [vars(d) for d in diffs]}
+
+
+def _will_update(check: str, title: str, what: str, diffs: list[Any]) -> CheckResult:
+    return CheckResult(check, title, "warn",
+                       f"{what} exists; --allow-update will change: {'; '.join(map(str, diffs))}.",
+                       "nothing to fix if these changes are intended.", None, _differences(diffs))
+
+
+def _differs(check: str, title: str, what: str, diffs: list[Any]) -> CheckResult:
+    return CheckResult(check, title, "fail", f"{what} exists with different settings: {'; '.join(map(str, diffs))}.",
+                       "re-run with --allow-update to apply these changes, or change the answers to match.",
+                       diffs[0].field, _differences(diffs))
+
+
 def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     out: list[CheckResult] = []
     obs = plan.observed
@@ -253,7 +269,6 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
         step = _step(plan, "cluster")
         probs = _problems(plan, "cluster")
         diffs = step.differences if step is not None else _cluster_diffs(answers, plan)
-        diff_text = "; ".join(map(str, diffs))
         state = props.get("provisioningState") or "Succeeded"
         if have_loc and have_loc != loc.lower():
             out.append(CheckResult("cluster-name", title, "fail",
@@ -266,23 +281,16 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
             out.append(CheckResult("cluster-name", title, "fail", p.message,
                                    p.fix + (f" Fields: {', '.join(d.field for d in diffs)}."
                                                                   if diffs else ""),
-                                   diffs[0].field if diffs else "cluster.name",
-                                   {"differences": [vars(d) for d in diffs]}))
+                                   diffs[0].field if diffs else "cluster.name", _differences(diffs)))
         elif step is not None and step.action == "update":
-            out.append(CheckResult("cluster-name", title, "warn",
-                                   f"Cluster {name} exists; --allow-update will change: {diff_text}.",
-                                   "nothing to fix if these changes are intended.", None,
-                                   {"differences": [vars(d) for d in diffs]}))
+            out.append(_will_update("cluster-name", title, f"Cluster {name}", diffs))
         elif step is not None and step.action in ("attach", "retry"):
             out.append(CheckResult("cluster-name", title, "warn", f"Cluster {name} exists and is {state}: {step.title}.",
                                    "nothing to fix: apply " + ("waits for that operation first."
                                                                if step.action == "attach" else
                                                                "sends the same request again to reconcile it.")))
         elif diffs and step is None:
-            out.append(CheckResult("cluster-name", title, "fail",
-                                   f"Cluster {name} exists with different settings: {diff_text}.",
-                                   "re-run with --allow-update to apply these changes, or change the answers to match.",
-                                   diffs[0].field, {"differences": [vars(d) for d in diffs]}))
+            out.append(_differs("cluster-name", title, f"Cluster {name}", diffs))
         else:
             out.append(CheckResult("cluster-name", title, "pass",
                                    f"Cluster {name} exists with the same settings ({state}): nothing to change."))
@@ -297,26 +305,18 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     step = _step(plan, "gpu-pool")
     probs = _problems(plan, "gpu_pool")
     diffs = step.differences if step is not None else _pool_diffs(answers, plan, existing)
-    diff_text = "; ".join(map(str, diffs))
     if probs:
         p = probs[0]
         out.append(CheckResult("gpu-pool-name", ptitle, "fail", p.message, p.fix,
-                               diffs[0].field if diffs else "gpu_pool.name",
-                               {"differences": [vars(d) for d in diffs]}))
+                               diffs[0].field if diffs else "gpu_pool.name", _differences(diffs)))
     elif step is not None and step.action == "update":
-        out.append(CheckResult("gpu-pool-name", ptitle, "warn",
-                               f"Pool {gp.name} exists; --allow-update will change: {diff_text}.",
-                               "nothing to fix if these changes are intended.", None,
-                               {"differences": [vars(d) for d in diffs]}))
+        out.append(_will_update("gpu-pool-name", ptitle, f"Pool {gp.name}", diffs))
     elif step is not None and step.action in ("attach", "retry"):
         out.append(CheckResult("gpu-pool-name", ptitle, "warn", f"{step.title}.",
                                "nothing to fix: apply " + ("waits for that operation first." if step.action == "attach"
                                                            else "sends the same request again.")))
     elif diffs and step is None:
-        out.append(CheckResult("gpu-pool-name", ptitle, "fail",
-                               f"Pool {gp.name} exists with different settings: {diff_text}.",
-                               "re-run with --allow-update to apply these changes, or change the answers to match.",
-                               diffs[0].field, {"differences": [vars(d) for d in diffs]}))
+        out.append(_differs("gpu-pool-name", ptitle, f"Pool {gp.name}", diffs))
     else:
         out.append(CheckResult("gpu-pool-name", ptitle, "pass",
                                f"Pool {gp.name} exists with the same settings: nothing to change."))
