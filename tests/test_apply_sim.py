@@ -139,10 +139,9 @@ def test_json_output_is_one_object_per_line(workdir: Path, capsys):
 FAULTS = {
     "gpu-quota": ("quota", 1),
     "throttle": ("throttl", 1),
-    "conflict": ("operation", 1),
     "lro-failed": ("VMExtensionProvisioningError", 2),  # the failed cluster is reconciled by the same PUT
     "sku-unavailable": ("SkuNotAvailable", 2),
-    "connection-drop": ("connection", 1),  # re-attached: the PUT is never sent again
+    "status-drop": ("connection", 1),  # re-attached: the PUT is never sent again
 }
 
 
@@ -155,7 +154,7 @@ def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir:
     assert "failed    cluster" in text
     assert marker.lower() in text.lower(), text
     assert "What to do" in text or "what to do" in text.lower()
-    if fault != "connection-drop":  # a dropped connection has no response, hence no request id
+    if fault != "status-drop":  # a dropped connection has no response, hence no request id
         assert "request id" in text.lower()
     else:
         assert "re-attaches" in text
@@ -173,6 +172,43 @@ def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir:
     last_run = [r for r in journal(workdir) if r["run"] == journal(workdir)[-1]["run"]]
     assert {r["step"] for r in last_run if r["event"] == "done"} >= {"kubeconfig", "kueue"}
     assert not [r for r in last_run if r["event"] in ("failed", "interrupted")]
+
+
+# fault -> what the run says while it waits or re-attaches, and the journal event that shows it
+SAME_RUN = {
+    "conflict": ("Azure refused the request (OperationNotAllowed)", "refused"),
+    "connection-drop": ("the connection dropped after Azure accepted the request", "operation"),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(SAME_RUN))
+def test_a_conflict_or_a_dropped_put_finishes_in_the_same_run_with_one_cluster_put(workdir: Path, capsys,
+                                                                                  fault: str):
+    said, event = SAME_RUN[fault]
+    assert run(workdir, "-v", "apply", str(workdir / "answers.yaml"), faults=(fault,)) == 0
+    text = "".join(capsys.readouterr())
+    assert said in text, text
+    all_writes = writes(workdir)
+    cluster_puts = [r for r in all_writes if r["method"] == "PUT" and r["path"].lower().endswith("/managedclusters/aks-ai")]
+    assert len(accepted(all_writes, "/managedclusters/aks-ai")) == 1, cluster_puts
+    assert [r["status"] for r in cluster_puts] == ([409, 201] if fault == "conflict" else [201, 409])
+    assert [r for r in all_writes if r["method"] == "DELETE"] == []
+    records = [r for r in journal(workdir) if r["step"] == "cluster"]
+    assert event in [r["event"] for r in records] and records[-1]["event"] == "done" and records[-1].get("created")
+    mark = len(writes(workdir))
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0  # a re-run writes nothing to the cluster
+    assert accepted(writes(workdir)[mark:], "/managedclusters/aks-ai") == []
+
+
+def test_a_conflict_that_outlasts_the_wait_stops_without_a_second_write(workdir: Path, capsys):
+    # the delete of an earlier cluster of that name runs 205 simulated seconds more; this run waits at most 6
+    assert run(workdir, "--sim-speed", "1000", "apply", str(workdir / "answers.yaml"), "--conflict-timeout", "0.1",
+               faults=("conflict",)) == 3
+    text = "".join(capsys.readouterr())
+    assert "was still running after" in text and "did not send its request" in text
+    assert "az aks operation-abort" in text and "--conflict-timeout" in text
+    puts = [r for r in writes(workdir) if r["method"] == "PUT" and r["path"].lower().endswith("/managedclusters/aks-ai")]
+    assert [r["status"] for r in puts] == [409]
 
 
 def test_failing_preflight_plan_exits_2_and_apply_refuses_unless_skipped(workdir: Path, capsys):

@@ -13,12 +13,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from wizard.sim.faults import NAMES as FAULT_NAMES
+
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.session import Session
 
 EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-SIM_FAULTS = ("gpu-quota", "sku-unavailable", "throttle", "lro-failed", "conflict", "connection-drop")
+SIM_FAULTS = FAULT_NAMES  # wizard.sim.faults, kept cheap to import
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -83,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+    p.add_argument("--registration-timeout", type=_minutes, metavar="MINUTES", default=90.0,
+                   help="longest wait for a preview flag or provider to register (default 90; Azure can take an "
+                        "hour); past it the run stops and says what to check later")
+    p.add_argument("--conflict-timeout", type=_minutes, metavar="MINUTES", default=60.0,
+                   help="longest wait for another operation on the cluster or pool to end before sending ours "
+                        "(default 60); past it the run stops without writing")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")
@@ -98,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
+
+
+def _minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of minutes, got {text!r}")
+    return value
 
 
 def _kueue_manifest_option(p: argparse.ArgumentParser) -> None:
@@ -313,7 +331,8 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
         print(plan_text(plan, show_az=args.verbose > 0), flush=True)
         print("\n" + preflight.text() + "\n", flush=True)
     engine = Engine(session.conn, plan, printer, journal, session.run_options(
-        kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None))
+        kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None,
+        registration_timeout=args.registration_timeout * 60, conflict_timeout=args.conflict_timeout * 60))
     interrupts = 0
 
     def on_sigint(signum: int, frame: Any) -> None:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
+from wizard.azure.clusters import RequestIds
 from wizard.events import Event, EventSink
+from wizard.render import fmt_seconds
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -47,6 +50,28 @@ class _Progress:
             self.last, self.at = status, now
 
 
+CLOCK_SKEW = timedelta(seconds=60)  # between this machine and Azure, when comparing operation start times
+
+
+def _our_operation(busy: Any, ids: RequestIds, sent_at: datetime, state: str | None) -> bool:
+    """Whether the operation that refused our PUT is the one our own first attempt started. Only possible when
+    an attempt lost its response (the SDK then re-sent the PUT); never when AKS dates the operation before our
+    send. The resource still busy is enough; once it is done, AKS must date the operation after our send."""
+    from wizard.azure.clusters import in_progress
+
+    if not ids.lost_response or state is None:
+        return False
+    if busy.started is not None:
+        return busy.started >= sent_at.replace(microsecond=0) - CLOCK_SKEW
+    return in_progress(state)
+
+
+def _timed_out(what: str, why: str, action: str, code: str | None = None, request_id: str | None = None) -> Exception:
+    from wizard.azure.errors import AzureFailure, AzureLayerError
+
+    return AzureLayerError(AzureFailure("timeout", code, what, why, action, request_id, None, None, "", None))
+
+
 class Cancelled(Exception):
     """The user asked to stop; Azure operations already accepted keep running and stay in the journal."""
 
@@ -59,6 +84,10 @@ class RunOptions:
     tick: float = 0.5  # how often a waiting step checks for cancellation
     max_parallel: int = 4
     typical_scale: float = 1.0  # the simulator runs Azure's typical durations this much faster or slower
+    # longest waits, in Azure's seconds (scaled by typical_scale like every duration): a preview flag can take an
+    # hour to register; another client's cluster operation (an upgrade) can take as long
+    registration_timeout: float = 5400.0
+    conflict_timeout: float = 3600.0
     addons: Any = None  # wizard.addons.AddonOptions (download location, timeouts); defaults when None
 
 
@@ -194,7 +223,6 @@ class Engine:
         return out
 
     def _resource_group(self, step: "Step", started: float) -> dict[str, Any]:
-        from wizard.azure.clusters import RequestIds
         from wizard.azure.groups import create_group
 
         ids = RequestIds()
@@ -205,22 +233,41 @@ class Engine:
                 "state": group.properties.provisioning_state if group.properties else "Succeeded",
                 "message": f"resource group {group.name} created"}
 
-    def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str) -> str:
+    def _deadline(self, seconds: float) -> float:
+        """A monotonic deadline `seconds` of Azure's time from now (scaled like every duration)."""
+        return time.monotonic() + seconds * self.options.typical_scale
+
+    def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str, later: str) -> str:
+        """Poll a registration until Registered, up to the registration deadline; past it, stop with what to
+        run later (the registration itself goes on in Azure)."""
+        from wizard.azure.features import is_registered
+
         progress = _Progress(self, step, started)
+        deadline = self._deadline(self.options.registration_timeout)
         while True:
             state = read()
             progress(state, f"Azure reports {what} {state}")
-            if state.lower() == "registered":
+            if is_registered(state):
                 return state
+            if time.monotonic() >= deadline:
+                raise _timed_out(
+                    f"{what} was still {state} after {fmt_seconds(time.monotonic() - started)} "
+                    f"(typically {fmt_seconds((step.typical or 0) * self.options.typical_scale)}).",
+                    "Azure registers preview flags and providers in the background; some take an hour or more. "
+                    "The registration goes on in Azure without this run.",
+                    f"Check it later with `{later}`; once it says Registered, run the same command again "
+                    "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
             self.sleep(self.options.poll_interval)
 
     def _feature(self, step: "Step", started: float) -> dict[str, Any]:
-        from wizard.azure.features import feature_state, register_feature
+        from wizard.azure.features import feature_state, register_feature, split_flag
 
         flag = step.payload
         state = register_feature(self.conn, flag)
         self._journal(step, "operation", flag=flag, state=state)
-        state = self._wait_state(step, started, lambda: feature_state(self.conn, flag), flag)
+        ns, name = split_flag(flag)
+        state = self._wait_state(step, started, lambda: feature_state(self.conn, flag), flag,
+                                 f"az feature show --namespace {ns} --name {name} --query properties.state")
         return {"flag": flag, "state": state, "registered": True, "message": f"{flag} is {state}"}
 
     def _provider(self, step: "Step", started: float) -> dict[str, Any]:
@@ -228,7 +275,8 @@ class Engine:
 
         ns = step.payload
         register_provider(self.conn, ns)
-        state = self._wait_state(step, started, lambda: provider_state(self.conn, ns), ns)
+        state = self._wait_state(step, started, lambda: provider_state(self.conn, ns), ns,
+                                 f"az provider show --namespace {ns} --query registrationState")
         return {"state": state, "message": f"{ns} is {state}"}
 
     def _cluster(self, step: "Step", started: float) -> dict[str, Any]:
@@ -255,8 +303,8 @@ class Engine:
         else:  # update or retry: start from what Azure has so nothing is dropped
             existing = clusters.get_cluster(self.conn, rg, name)
             body = updated_cluster(existing, a, self.plan.resolved)  # type: ignore[arg-type]
-        return self._follow(step, started, lambda **kw: clusters.begin_cluster(self.conn, rg, name, body, **kw),
-                            "accepted")
+        return self._write(step, started, lambda **kw: clusters.begin_cluster(self.conn, rg, name, body, **kw),
+                           lambda: clusters.get_cluster(self.conn, rg, name), f"cluster {name}", None)
 
     def _gpu_pool(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure import clusters
@@ -270,14 +318,82 @@ class Engine:
                 return self._follow(step, started, lambda **kw: clusters.begin_pool(
                     self.conn, rg, name, pool, continuation_token=token, **kw), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_pool(self.conn, rg, name, pool))
-        return self._follow(step, started, lambda **kw: clusters.begin_pool(
-            self.conn, rg, name, pool, step.payload, **kw), "accepted")
+        return self._write(step, started, lambda **kw: clusters.begin_pool(
+            self.conn, rg, name, pool, step.payload, **kw), lambda: clusters.get_pool(self.conn, rg, name, pool),
+            f"pool {pool} of cluster {name}", pool)
 
-    def _follow(self, step: "Step", started: float, begin: Callable[..., Any], verb: str) -> dict[str, Any]:
+    def _write(self, step: "Step", started: float, begin: Callable[..., Any], read: Callable[[], Any], what: str,
+               pool: str | None) -> dict[str, Any]:
+        """Send a cluster or pool PUT and follow it. AKS refuses a write with 409 while another operation runs
+        on the cluster or pool: that operation is shown and waited out (bounded), then the PUT is sent once
+        more. When the SDK had to re-send our PUT after a dropped connection, the 409 comes from the operation
+        our first attempt started: that one is followed to the end instead of writing again."""
+        from wizard.azure.clusters import busy_of, state_of
+
+        deadline = self._deadline(self.options.conflict_timeout)
+        while True:
+            sent_at = datetime.now(timezone.utc)
+            self._journal(step, "intent", creates=step.created or None)
+            ids = RequestIds()
+            try:
+                return self._follow(step, started, begin, "accepted", ids)
+            except HttpResponseError as exc:
+                busy = busy_of(exc)
+                if busy is None:
+                    raise
+                state = state_of(read())
+                if _our_operation(busy, ids, sent_at, state):
+                    self._journal(step, "operation", request_id=busy.request_id, operation_id=busy.operation_id,
+                                  creates=step.created or None, reattached="lost response")
+                    self.emit("log", step, f"the connection dropped after Azure accepted the request; following "
+                              f"that operation ({what} is {state})", started=started)
+                    return self._follow_state(step, started, read)
+                self._journal(step, "refused", code=busy.code, request_id=busy.request_id,
+                              operation_id=busy.operation_id)
+                self._wait_out(step, started, busy, read, what, pool, deadline)
+
+    def _wait_out(self, step: "Step", started: float, busy: Any, read: Callable[[], Any], what: str,
+                  pool: str | None, deadline: float) -> None:
+        """Wait, showing what runs, until the other operation on the cluster or pool has ended; past the deadline
+        stop with a clear message (our PUT is then not sent)."""
+        from wizard.azure.clusters import in_progress, latest_operation, state_of
+
+        a = self.answers
+        rg, cluster = a.resource_group.name, a.cluster.name
+        progress = _Progress(self, step, started)
+        waited_from = time.monotonic()
+        op = f"operation {busy.operation_id}" if busy.operation_id else "another operation"
+        since = f", started {busy.started:%Y-%m-%d %H:%M:%S} UTC" if busy.started else ""
+        self.emit("log", step, f"Azure refused the request ({busy.code}): {op}{since} is running on {what}; "
+                  "waiting for it to end, then sending ours", started=started, request_id=busy.request_id)
+        while True:
+            # Retry-After when Azure names it, else our own polling pace; always at least one pause before re-sending
+            self.sleep(max(self.options.poll_interval, (busy.retry_after or 0) * self.options.typical_scale))
+            state = state_of(read())
+            latest = latest_operation(self.conn, rg, cluster, pool)
+            said = f"{what} is {state or 'not there'}"
+            if latest:
+                pct = latest.get("percentComplete")
+                said += (f"; latest operation {latest.get('name')} {latest.get('status')}"
+                         + (f" ({pct:.0f}%)" if isinstance(pct, (int, float)) else ""))
+            progress(state or "absent", f"waiting for another operation: {said}")
+            if not in_progress(state):
+                return
+            if time.monotonic() >= deadline:
+                raise _timed_out(
+                    f"Another operation on {what} was still running after "
+                    f"{fmt_seconds(time.monotonic() - waited_from)} of waiting ({op}{since}); this run did not "
+                    "send its request.",
+                    "AKS runs one operation at a time on a cluster or pool and refuses others with 409.",
+                    f"Wait for it (`az aks show -g {rg} -n {cluster} --query provisioningState`; "
+                    f"`az aks operation show-latest -g {rg} -n {cluster}`) and run the same command again, or stop "
+                    f"it with `az aks operation-abort -g {rg} -n {cluster}`. A longer wait: --conflict-timeout "
+                    "MINUTES.", code=busy.code, request_id=busy.request_id)
+
+    def _follow(self, step: "Step", started: float, begin: Callable[..., Any], verb: str,
+                ids: "RequestIds | None" = None) -> dict[str, Any]:
         """Start (or re-attach to) a long-running operation and follow it to the end, reporting Azure's status."""
-        from wizard.azure.clusters import RequestIds
-
-        ids = RequestIds()
+        ids = ids or RequestIds()
         poller = begin(raw_response_hook=ids)
         token = poller.continuation_token()
         self._journal(step, "operation", continuation_token=token, request_id=ids.first_request_id,
@@ -309,15 +425,18 @@ class Engine:
         return poller.result()
 
     def _follow_state(self, step: "Step", started: float, read: Callable[[], Any]) -> dict[str, Any]:
-        """Wait on a resource whose operation was started elsewhere (no continuation token): poll its state."""
-        from wizard.plan import NON_TERMINAL
+        """Wait on a resource whose operation has no continuation token here (started by an earlier run, or by
+        an attempt whose response was lost): poll its provisioning state to the end."""
+        from wizard.azure.clusters import in_progress, state_of
 
         progress = _Progress(self, step, started)
         while True:
             resource = read()
-            state = getattr(resource, "provisioning_state", None) or "Succeeded"
+            state = state_of(resource)
+            if state is None:
+                raise RuntimeError(f"{step.id}: the resource is gone while its operation was followed")
             progress(state, f"Azure reports provisioning state {state}")
-            if state.lower() not in NON_TERMINAL:
+            if not in_progress(state):
                 if state.lower() != "succeeded":
                     raise RuntimeError(f"{step.id} ended {state}")
                 return {"resource_id": resource.id, "state": state, "message": f"{step.id} {state}"}

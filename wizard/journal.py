@@ -1,7 +1,9 @@
 """The run journal: JSON lines beside the answers file, never inside it.
 
-Each line records one fact about a run (a step started, an Azure operation was accepted, a step finished or
-failed) with the resource id, ARM request and correlation ids and whether this wizard created the resource.
+Each line records one fact about a run (a step started, a write is about to be sent ("intent"), an Azure
+operation was accepted ("operation"), Azure refused the write because another operation ran ("refused"), a step
+finished or failed) with the resource id, ARM request and correlation ids and whether this wizard created the
+resource. An intent that nothing closed means the write may have been accepted without its answer arriving.
 A re-run reads it to re-attach to an operation still in flight; teardown reads it to delete only what the
 wizard created. Lines are appended with one write on an O_APPEND descriptor and fsynced, so a crash leaves
 at worst a torn last line, which is skipped on read.
@@ -17,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-TERMINAL = {"done", "skipped", "failed", "cancelled"}
+TERMINAL = {"done", "skipped", "failed", "cancelled", "refused"}
 
 
 class JournalLocked(RuntimeError):
@@ -73,12 +75,13 @@ class Journal:
         return out
 
     def in_flight(self, step: str) -> dict[str, Any] | None:
-        """The last accepted Azure operation of a step that no later record closed."""
+        """The last Azure operation of a step that was accepted, or may have been (an intent whose answer never
+        came), and that no later record closed."""
         pending = None
         for rec in self.records():
             if rec["step"] != step:
                 continue
-            if rec["event"] == "operation":
+            if rec["event"] in ("intent", "operation"):
                 pending = rec
             elif rec["event"] in TERMINAL:
                 pending = None

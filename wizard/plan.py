@@ -14,6 +14,7 @@ import yaml
 
 from wizard import durations
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
+from wizard.azure.clusters import in_progress
 from wizard.spec import (
     Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
     desired_cluster, desired_pool, pool_differences,
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 PROVIDER = "Microsoft.ContainerService"
 GATEWAY_MIN_REVISION = (1, 26)  # managed Gateway API on 1.34 needs the Istio add-on at asm-1-26 or newer
-NON_TERMINAL = {"creating", "updating", "upgrading", "scaling", "starting", "stopping", "deleting", "migrating"}
 
 ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
 
@@ -333,7 +333,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     desired = desired_cluster(answers, resolved, include_gpu_pool=False).as_dict()
     diffs = cluster_differences(cluster, desired, minor_only)
     typical_update = durations.CLUSTER_UPDATE
-    if state.lower() in NON_TERMINAL:
+    if in_progress(state):
         plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach",
                                az("aks", "wait", "-g", answers.resource_group.name, "-n", name, "--updated"),
                                deps=deps, typical=typical_update, differences=diffs,
@@ -396,7 +396,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         return
     pool_state = ((existing_pool.get("properties") or {}).get("provisioningState") or "Succeeded").lower()
     pdiffs = pool_differences(existing_pool.get("properties") or {}, want)
-    if pool_state in NON_TERMINAL:
+    if in_progress(pool_state):
         plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
                                az("aks", "nodepool", "wait", "--cluster-name", name, "-n", pool_name),
                                deps=("cluster",), typical=durations.AGENT_POOL, payload=in_flight.get("gpu-pool"),

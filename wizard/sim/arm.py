@@ -129,6 +129,8 @@ class Arm:
         self.typical = typical
         self.ca_pem: bytes | None = None  # set by a TLS simulator: the CA its kubeconfigs name
         self.held = False  # while True, advance() completes nothing (Simulator.hold/release)
+        self._conflicted: set[str] = set()  # clusters the conflict fault has already kept busy
+        self._dropped: set[str] = set()  # resources whose PUT response the connection-drop fault has lost
         self.catalog = catalog or load_catalog()
         self.locations = {loc["name"]: loc for loc in self.catalog["locations"]}
         self.skus = {s["name"].lower(): s for s in self.catalog["skus"]}
@@ -161,6 +163,7 @@ class Arm:
         r("POST", _MC + r"/(?P<action>listclusterusercredential|listclusteradmincredential"
                         r"|listclustermonitoringusercredential)", self.credentials)
         r("GET", _MC + r"/agentpools", self.list_pools)
+        r("GET", _MC + r"(?:/agentpools/(?P<pool>[^/]+))?/operations/latest", self.latest_operation)
         r("PUT|GET|DELETE", _MC + r"/agentpools/(?P<pool>[^/]+)", self.pool)
         from wizard.sim import monitor  # Azure Monitor workspace, data collection endpoint/rule/association
         monitor.register(self)
@@ -382,7 +385,7 @@ class Arm:
         rec = self.world.operations.get(op)
         if rec is None:
             return arm_error(404, "NotFound", f"The operation '{op}' could not be found.")
-        if "connection-drop" in self.faults:
+        if "status-drop" in self.faults:
             return Response(0, drop=True)
         if not rec["done"]:
             loc = f"{self.base_url}/subscriptions/{self.world.subscription_id}/operationresults/{op}?api-version={self.api_version(req)}"
@@ -738,6 +741,13 @@ class Arm:
         mode = str(_get(props, "gpuProfile", "nvidia", "managementMode") or "")
         if mode.lower() == "managed":
             self._require_feature(f"{CS}/ManagedGPUExperiencePreview")
+            autoscaled = props.get("enableAutoScaling") or _get(props, "virtualMachinesProfile", "scale", "autoscale")
+            if autoscaled:  # as AKS refuses it while managed GPU is in preview
+                raise _Reject(aks_error(400, "BadRequest",
+                                        f"Agent pool '{name}' sets gpuProfile.nvidia.managementMode 'Managed' with "
+                                        "the cluster autoscaler enabled: the cluster autoscaler is not supported on "
+                                        "managed GPU node pools while managed GPU is in preview. Disable "
+                                        "enableAutoScaling, or set managementMode to 'Unmanaged'."))
         return patch
 
     def _require_feature(self, flag: str) -> None:
@@ -761,6 +771,7 @@ class Arm:
                 grow = n - old_nodes.get(size.lower(), 0)
                 if not sku or grow <= 0:
                     continue
+                grow += _surge(props, n)  # AKS counts the surge nodes of the new count too
                 delta[sku["family"]] = delta.get(sku["family"], 0) + grow * sku["vCPUs"]
                 delta["cores"] = delta.get("cores", 0) + grow * sku["vCPUs"]
                 if is_gpu_size(size):
@@ -832,6 +843,36 @@ class Arm:
             raise _Reject(aks_error(429, f.code, f.message.format(handler=handler, subscription=self.world.subscription_id),
                                     headers={"Retry-After": str(f.retry_after)}))
 
+    def _foreign_operation(self, ckey: str, rg: str, name: str, location: Any) -> None:
+        """The `conflict` fault: at the first write to a cluster, another client's operation already runs on it,
+        started a while ago (an update of the cluster, or the delete of an earlier cluster of that name), so the
+        write meets AKS's ordinary 409 until that operation ends. Once per cluster per process."""
+        if "conflict" not in self.faults or ckey in self._conflicted or self._busy(ckey):
+            return
+        self._conflicted.add(ckey)
+        rec = self.world.clusters.get(ckey)
+        ahead = self.duration(95.0)  # it started 95 simulated seconds before our write
+        if rec is not None:
+            rec["body"]["properties"]["provisioningState"] = "Updating"
+            self._new_op("cluster_put", rec["body"]["location"], self.typical.cluster_update,
+                         start=self.now() - ahead, cluster=ckey)
+            return
+        loc = str(location or "").replace(" ", "").lower() or next(iter(self.locations))
+        cluster_id = (f"/subscriptions/{self.world.subscription_id}/resourceGroups/{rg}/providers/{CS}/"
+                      f"managedClusters/{name}")
+        self.world.clusters[ckey] = {
+            "rg": rg.lower(), "name": name, "kube_id": secrets.token_hex(4), "synced": True, "pools": {},
+            "body": {"id": cluster_id, "name": name, "type": f"{CS}/managedClusters", "location": loc, "tags": {},
+                     "properties": {"provisioningState": "Deleting", "nodeResourceGroup": f"MC_{rg}_{name}_{loc}"}}}
+        self._new_op("cluster_delete", loc, self.typical.cluster_delete, start=self.now() - ahead, cluster=ckey)
+
+    def _drop_once(self, key: str) -> bool:
+        """The `connection-drop` fault: the first accepted PUT of each resource loses its response."""
+        if "connection-drop" not in self.faults or key in self._dropped:
+            return False
+        self._dropped.add(key)
+        return True
+
     # ------------------------------------------------------------------------------------ clusters: PUT
     def put_cluster(self, req: Request, rg: str, name: str) -> Response:
         self._throttle("PutManagedClusterHandler")
@@ -846,11 +887,8 @@ class Arm:
         ckey = self._ckey(rg, name)
         rec = self.world.clusters.get(ckey)
         rg_name = rg_rec["body"]["name"]
-        if "conflict" in self.faults:
-            f = FAULTS["conflict"]
-            started = time.time() - 95
-            raise _Reject(arm_error(409, f.code, f.message.format(
-                operation_id=new_id(), started=iso(started)[:19] + "Z", resource_group=rg_name, name=name)))
+        self._foreign_operation(ckey, rg_name, name, body.get("location"))
+        rec = self.world.clusters.get(ckey)
         busy = self._busy(ckey)
         if busy:
             raise self._conflict(busy, rg_name, name)
@@ -977,7 +1015,8 @@ class Arm:
         op = self._new_op("cluster_put", loc, typical, cluster=ckey, touched=list(targets), outcome=outcome,
                           failed_pools=failed_pools, created=not existed, start=now)
         return Response(200 if existed else 201, self.served_cluster(rec),
-                        {"Azure-AsyncOperation": self._op_url(loc, op["id"], req)}, changed=True)
+                        {"Azure-AsyncOperation": self._op_url(loc, op["id"], req)}, changed=True,
+                        drop=self._drop_once(ckey))
 
     def _sku_error(self, rec: dict[str, Any], pkey: str, loc: str) -> dict[str, Any]:
         pool = rec["pools"][pkey]
@@ -1151,6 +1190,7 @@ class Arm:
             body = req.json()
         except ValueError:
             return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
+        self._foreign_operation(ckey, rg, name, None)
         busy = self._busy(ckey, pkey)
         if busy:
             raise self._conflict(busy, rg, name)
@@ -1175,7 +1215,8 @@ class Arm:
                           cluster=ckey, pool=pkey, touched=[pkey], outcome=outcome, failed_pools=failed,
                           created=not existed)
         return Response(200 if existed else 201, copy.deepcopy(rec["pools"][pkey]),
-                        {"Azure-AsyncOperation": self._op_url(loc, op["id"], req)}, changed=True)
+                        {"Azure-AsyncOperation": self._op_url(loc, op["id"], req)}, changed=True,
+                        drop=self._drop_once(f"{ckey}/{pkey}"))
 
     def delete_pool(self, req: Request, rec: dict[str, Any], ckey: str, pkey: str, rg: str, name: str,
                     pool: str) -> Response:
@@ -1244,11 +1285,27 @@ class Arm:
             out["percentComplete"] = round(min(99.0, 100.0 * elapsed / op["duration"]) if op["duration"] else 0.0, 1)
         return out
 
+    def latest_operation(self, req: Request, rg: str, name: str, pool: str | None = None) -> Response:
+        """operations/latest of a cluster or pool: served by the preview API versions only, as in AKS."""
+        if not self.api_version(req).endswith("-preview"):
+            return arm_error(400, "NoRegisteredProviderFound",
+                             f"No registered resource provider found for location and API version "
+                             f"'{self.api_version(req)}' for type 'managedClusters/operations'.")
+        self._require_rg(rg)
+        ckey = self._ckey(rg, name)
+        if ckey not in self.world.clusters:
+            raise self._cluster_not_found(rg, name)
+        ops = [o for o in self.world.operations.values() if o.get("cluster") == ckey
+               and (pool is None or o.get("pool") == pool.lower())]
+        if not ops:
+            return arm_error(404, "NotFound", "No operation was found for this resource.")
+        return Response(200, self.op_status_body(max(ops, key=lambda o: o["start"])))
+
     def operation_status(self, req: Request, loc: str, op: str) -> Response:
         rec = self.world.operations.get(op)
         if rec is None:
             return arm_error(404, "NotFound", f"Operation '{op}' was not found.")
-        if "connection-drop" in self.faults:
+        if "status-drop" in self.faults:
             return Response(0, drop=True)
         return Response(200, self.op_status_body(rec))
 
@@ -1256,7 +1313,7 @@ class Arm:
         rec = self.world.operations.get(op)
         if rec is None:
             return arm_error(404, "NotFound", f"Operation '{op}' was not found.")
-        if "connection-drop" in self.faults:
+        if "status-drop" in self.faults:
             return Response(0, drop=True)
         if not rec["done"]:
             return Response(202, None, {"Location": self._op_url(loc, op, req, results=True)})
@@ -1354,6 +1411,17 @@ _AUTOSCALER_DEFAULTS = {
     "skip-nodes-with-local-storage": "false",
     "skip-nodes-with-system-pods": "true",
 }
+
+
+def _surge(props: dict[str, Any], nodes: int) -> int:
+    """Surge nodes AKS reserves quota for at PUT: upgradeSettings.maxSurge (default 10%, rounded up; or a node
+    count). The autoscaler's maxCount is not counted at PUT."""
+    import math
+
+    raw = str(_get(props, "upgradeSettings", "maxSurge") or "10%").strip()
+    if raw.endswith("%"):
+        return math.ceil(nodes * float(raw[:-1] or 0) / 100)
+    return int(raw) if raw.isdigit() else 0
 
 
 def _kube_token() -> str:

@@ -14,7 +14,7 @@ from typing import Iterable
 class Fault:
     name: str
     targets: str          # what it hits, for --help and docs
-    effect: str           # "sync-error" | "lro-failed" | "drop"
+    effect: str           # "sync-error" | "lro-failed" | "busy" | "drop"
     http_status: int | None
     code: str
     message: str          # str.format template; fields documented per fault
@@ -57,16 +57,21 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
     ),
     Fault(
         name="conflict",
-        targets="cluster PUT answers 409: another operation is in progress",
-        effect="sync-error", http_status=409, code="OperationNotAllowed", top_level=False,
-        message=("Operation is not allowed because there's an in progress update managed cluster operation "
-                 "(operation ID: {operation_id}) on the managed cluster started on UTC {started}. Please wait "
-                 "for it to finish before starting a new operation. You can also use 'az aks operation-abort "
-                 "--resource-group {resource_group} --name {name}' to abort the ongoing operation."),
+        targets=("cluster and agentPool writes: another client's operation is already running on the cluster "
+                 "(an update of an existing cluster; the delete of an earlier cluster of that name when there is "
+                 "none), so AKS answers 409 OperationNotAllowed until it ends; once per cluster"),
+        effect="busy", http_status=409, code="OperationNotAllowed",
+        message="",  # the 409 is the simulator's ordinary busy answer (arm.Arm._conflict), with the real op id
     ),
     Fault(
         name="connection-drop",
-        targets="GET of a long-running operation's status URL: the socket closes without a response",
+        targets=("cluster and agentPool PUT: ARM accepts it and starts the operation, then the connection closes "
+                 "without a response (the SDK re-sends it and meets its own operation); once per resource"),
+        effect="drop", http_status=None, code="", message="",
+    ),
+    Fault(
+        name="status-drop",
+        targets="GET of a long-running operation's status URL: the socket closes without a response, every time",
         effect="drop", http_status=None, code="", message="",
     ),
 )}

@@ -36,9 +36,10 @@ class LoggedRequest:
     method: str
     path: str
     query: dict[str, list[str]]
-    status: int                      # 0 when the connection was dropped on purpose
+    status: int                      # what was answered (or applied, when dropped); 0: dropped before any answer
     request_id: str
     at: float = field(default_factory=time.time)
+    dropped: bool = False            # the connection closed on purpose without a response
 
 
 class Headers(dict):
@@ -374,7 +375,7 @@ class Simulator:
                 resp = sim._dispatch(self.command, self.path, headers, body)
                 path = urlsplit(self.path)
                 sim._record(LoggedRequest(self.command, unquote(path.path), parse_qs(path.query, keep_blank_values=True),
-                                          resp.status if not resp.drop else 0, request_id))
+                                          resp.status, request_id, dropped=resp.drop))
                 if resp.drop:
                     self.close_connection = True
                     try:
