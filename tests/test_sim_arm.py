@@ -16,6 +16,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.rest import HttpRequest
 
 from tests.conftest import arm_clients
 from wizard.sim import KUBE_TOKEN, Simulator
@@ -354,7 +355,8 @@ def test_cluster_put_validation_errors(sim, clients):
     with pytest.raises(HttpResponseError) as e:
         mc.begin_create_or_update("rg-ai", "aks-ai", h100)
     assert e.value.error.code == "ErrCode_InsufficientVCPUQuota"
-    assert "requested 40, remaining 0 for family standardNCadsH100v5Family" in e.value.error.message
+    # one node plus its surge node (10%, rounded up), as AKS counts at PUT
+    assert "requested 80, remaining 0 for family standardNCadsH100v5Family" in e.value.error.message
     assert list(mc.list()) == []  # nothing was created
 
 
@@ -363,10 +365,15 @@ def test_agent_pool_lro_and_consistency(sim, clients):
     clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body()).result()
     register(clients, GPU)
     ap = clients.aks.agent_pools
-    pool = ap.begin_create_or_update("rg-ai", "aks-ai", "gpunp", {"properties": {
-        "vmSize": "Standard_NC6s_v3", "count": 1, "nodeTaints": ["sku=gpu:NoSchedule"],
-        "enableAutoScaling": True, "minCount": 1, "maxCount": 3,
-        "gpuProfile": {"nvidia": {"managementMode": "Managed"}}}}).result()
+    managed = {"vmSize": "Standard_NC6s_v3", "count": 1, "nodeTaints": ["sku=gpu:NoSchedule"],
+               "gpuProfile": {"nvidia": {"managementMode": "Managed"}}}
+    # AKS refuses the cluster autoscaler on a managed GPU pool while managed GPU is in preview
+    with pytest.raises(HttpResponseError) as e:
+        ap.begin_create_or_update("rg-ai", "aks-ai", "gpunp", {"properties": dict(
+            managed, enableAutoScaling=True, minCount=1, maxCount=3)})
+    assert e.value.status_code == 400 and "cluster autoscaler is not supported on managed GPU" in e.value.error.message
+    assert [p.name for p in ap.list("rg-ai", "aks-ai")] == ["system"]
+    pool = ap.begin_create_or_update("rg-ai", "aks-ai", "gpunp", {"properties": managed}).result()
     assert pool.provisioning_state == "Succeeded" and pool.mode == "User"
     assert pool.current_orchestrator_version == "1.34.3" and pool.gpu_profile.nvidia.management_mode == "Managed"
     assert sorted(p.name for p in ap.list("rg-ai", "aks-ai")) == ["gpunp", "system"]
@@ -424,7 +431,8 @@ def test_fault_gpu_quota(make_sim):
     with pytest.raises(HttpResponseError) as e:
         c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body(gpu=True))
     assert e.value.status_code == 400 and e.value.error.code == "ErrCode_InsufficientVCPUQuota"
-    assert e.value.error.message == ("Insufficient vcpu quota requested 6, remaining 0 for family standardNCSv3Family "
+    # one GPU node and its surge node
+    assert e.value.error.message == ("Insufficient vcpu quota requested 12, remaining 0 for family standardNCSv3Family "
                                      "for region eastus2. Surge nodes would also consume vcpu quota.")
     assert list(c.aks.managed_clusters.list()) == []
     # a cluster without GPU nodes is fine; the GPU pool PUT then fails the same way
@@ -432,7 +440,7 @@ def test_fault_gpu_quota(make_sim):
     with pytest.raises(HttpResponseError) as e:
         c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-ai", "gpunp",
                                                  {"properties": {"vmSize": "Standard_NC6s_v3", "count": 3}})
-    assert e.value.error.code == "ErrCode_InsufficientVCPUQuota" and "requested 18" in e.value.error.message
+    assert e.value.error.code == "ErrCode_InsufficientVCPUQuota" and "requested 24" in e.value.error.message
     s.clear_faults()
     c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-ai", "gpunp",
                                              {"properties": {"vmSize": "Standard_NC6s_v3", "count": 1}}).result()
@@ -457,7 +465,7 @@ def test_fault_sku_unavailable(make_sim):
     s.set_faults(["sku-unavailable"])
     with pytest.raises(HttpResponseError) as e:
         c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-ok", "gpunp", {"properties": {
-            "vmSize": "Standard_NC24ads_A100_v4", "count": 1}}).result()
+            "vmSize": "Standard_NC4as_T4_v3", "count": 1}}).result()
     assert e.value.error.code == "SkuNotAvailable"
     assert c.aks.agent_pools.get("rg-ai", "aks-ok", "gpunp").provisioning_state == "Failed"
 
@@ -497,14 +505,68 @@ def test_fault_conflict(make_sim):
     assert e.value.error.message.startswith("Operation is not allowed because there's an in progress")
 
 
-def test_fault_connection_drop(make_sim):
-    s = make_sim(faults=["connection-drop"])
+def test_fault_status_drop(make_sim):
+    s = make_sim(faults=["status-drop"])
     c = arm_clients(s, retry_total=0)
     make_group(c)
     poller = c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body())
     with pytest.raises((ServiceRequestError, ServiceResponseError)):
         poller.result()
-    assert any(r.status == 0 and "/operations/" in r.path for r in s.request_log)
+    assert any(r.status == 0 and r.dropped and "/operations/" in r.path for r in s.request_log)
+
+
+def test_fault_connection_drop_applies_the_put_and_the_sdk_resend_meets_its_own_operation(make_sim):
+    s = make_sim(faults=["connection-drop"], speed=10)  # the cluster stays Creating while we look
+    c = arm_clients(s)  # default retries: the SDK re-sends a PUT whose connection dropped
+    make_group(c)
+    with pytest.raises(ResourceExistsError) as e:
+        c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body())
+    assert e.value.error.code == "OperationNotAllowed"
+    assert "in progress create managed cluster operation" in e.value.error.message
+    puts = [r for r in s.request_log if r.method == "PUT" and r.path.lower().endswith("/managedclusters/aks-ai")]
+    assert [(r.status, r.dropped) for r in puts] == [(201, True), (409, False)]
+    assert c.aks.managed_clusters.get("rg-ai", "aks-ai").provisioning_state == "Creating"
+    s.release()  # the operation our dropped PUT started ends
+    assert c.aks.managed_clusters.get("rg-ai", "aks-ai").provisioning_state == "Succeeded"
+    # once per resource: the next PUT is answered
+    poller = c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body())
+    s.release()
+    assert poller.result().provisioning_state == "Succeeded"
+
+
+def test_fault_conflict_is_an_operation_in_progress_that_ends(make_sim):
+    s = make_sim(faults=["conflict"], speed=10)
+    c = arm_clients(s)
+    make_group(c)
+    # no cluster yet: an earlier cluster of that name is still being deleted
+    with pytest.raises(ResourceExistsError) as e:
+        c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body())
+    assert "in progress delete managed cluster operation" in e.value.error.message
+    assert c.aks.managed_clusters.get("rg-ai", "aks-ai").provisioning_state == "Deleting"
+    latest = c.aks.send_request(HttpRequest("GET", f"/subscriptions/{s.subscription_id}/resourceGroups/rg-ai/providers/"
+                                            "Microsoft.ContainerService/managedClusters/aks-ai/operations/latest"
+                                            "?api-version=2025-10-02-preview")).json()
+    assert latest["status"] == "InProgress" and latest["name"] in e.value.error.message
+    s.release()  # it ends: the cluster is gone and the PUT is accepted
+    with pytest.raises(ResourceNotFoundError):
+        c.aks.managed_clusters.get("rg-ai", "aks-ai")
+    poller = c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body())
+    s.release()
+    poller.result()
+    # an existing cluster: another client's update runs on it, and a pool write meets it too
+    s.clear_faults()
+    poller = c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-two", cluster_body())
+    s.release()
+    poller.result()
+    s.set_faults(["conflict"])
+    with pytest.raises(ResourceExistsError) as e:
+        c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-two", "extra", {"properties": {"count": 1}})
+    assert "in progress update managed cluster operation" in e.value.error.message
+    assert c.aks.managed_clusters.get("rg-ai", "aks-two").provisioning_state == "Updating"
+    s.release()
+    poller = c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-two", "extra", {"properties": {"count": 1}})
+    s.release()
+    assert poller.result().provisioning_state == "Succeeded"
 
 
 # ------------------------------------------------------------------------------------------ persistence, wire

@@ -38,7 +38,9 @@ EXAMPLE_GAPS: dict[str, set[str]] = {
     # the 201 shows kubeletConfig.podMaxPids, which neither the request nor the 200 have
     "AgentPoolsCreate_GPUMIG.json": {"/properties/kubeletConfig/podMaxPids"},
 }
-OFFERED_SIZES = {"Standard_ND96asr_v4": ("Standard_NC24ads_A100_v4", 1)}
+# the simulated subscription has no ND A100 quota and 24 A100 vCPUs in NC: one NC24ads node plus its surge node
+# (48 vCPUs) would not fit either, so the MIG pool starts empty (a User pool may have 0 nodes)
+OFFERED_SIZES = {"Standard_ND96asr_v4": ("Standard_NC24ads_A100_v4", 0)}
 
 
 def example(rel: str) -> dict[str, Any]:
