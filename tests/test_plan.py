@@ -173,3 +173,22 @@ def test_desired_cluster_without_gpu_pool_or_istio():
     assert len(props["agentPoolProfiles"]) == 1 and "serviceMeshProfile" not in props
     assert plan.resolved.istio_revision is None
     assert desired_cluster(a, plan.resolved).dns_prefix.startswith("aks-ai-rg-ai-3f2c8a")
+
+
+def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_calling_it_identical(tmp_path):
+    from wizard.journal import Journal
+
+    a = answers()
+    body = build_plan(a, observed()).step("cluster").payload.as_dict()
+    journal = Journal(tmp_path / "answers.journal.jsonl")
+    journal.append("cluster", "started", action="create")
+    journal.append("cluster", "intent", creates=True)  # the PUT was sent; its answer never came
+    record = journal.in_flight("cluster")
+    assert record is not None and record["event"] == "intent"
+    # ARM: every state but Succeeded, Failed and Canceled means an operation still runs (RP-specific ones too)
+    for state in ("Creating", "Accepted", "ProvisionNetworkResources"):
+        body["properties"]["provisioningState"] = state
+        step = build_plan(a, observed(group={}, cluster=body), in_flight={"cluster": record}).step("cluster")
+        assert (step.action, step.created) == ("attach", True), state
+    journal.append("cluster", "refused", code="OperationNotAllowed")  # Azure refused it: nothing of ours runs
+    assert journal.in_flight("cluster") is None
