@@ -267,3 +267,17 @@ def test_log_file_records_the_requests_without_secrets(workdir: Path, capsys):
     text = log.read_text()
     assert "managedClusters/aks-ai" in text and "x-ms-request-id" in text.lower()
     assert ARM_TOKEN not in text and KUBE_TOKEN not in text
+
+
+def test_a_registration_that_outlasts_its_deadline_stops_with_what_to_run_later(workdir: Path, capsys):
+    # the preview flag takes 0.3 s here (5 minutes of Azure's time at speed 1000); the run waits 0.6 s of Azure's
+    assert run(workdir, "--sim-speed", "1000", "apply", str(workdir / "answers.yaml"),
+               "--registration-timeout", "0.01", "--output", "json") == 3
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    failed = next(e for e in lines if e.get("kind") == "failed")
+    assert failed["step"] == "feature:ManagedGatewayAPIPreview"
+    rendered = failed["data"]["failure"]["rendered"]
+    assert "Microsoft.ContainerService/ManagedGatewayAPIPreview was still Registering after" in rendered
+    assert "(typically" in rendered and "--registration-timeout" in rendered
+    assert "az feature show --namespace Microsoft.ContainerService --name ManagedGatewayAPIPreview" in rendered
+    assert accepted(writes(workdir), "/managedclusters/aks-ai") == []  # nothing after it was started
