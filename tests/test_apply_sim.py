@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from wizard.cli import main
-from wizard.sim import read_requests
+from wizard.sim import Simulator, read_requests
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ["--simulate", "--sim-speed", "100000"]
@@ -281,3 +281,24 @@ def test_a_registration_that_outlasts_its_deadline_stops_with_what_to_run_later(
     assert "(typically" in rendered and "--registration-timeout" in rendered
     assert "az feature show --namespace Microsoft.ContainerService --name ManagedGatewayAPIPreview" in rendered
     assert accepted(writes(workdir), "/managedclusters/aks-ai") == []  # nothing after it was started
+
+
+def test_an_edited_system_pool_count_is_planned_as_a_change_and_applied_with_consent(workdir: Path, capsys):
+    answers = workdir / "answers.yaml"
+    assert run(workdir, "apply", str(answers)) == 0
+    answers.write_text(answers.read_text().replace("    count: 2\n", "    count: 3\n", 1))
+    capsys.readouterr()
+    mark = len(writes(workdir))
+    assert run(workdir, "plan", str(answers)) == 2
+    out = capsys.readouterr().out
+    assert "differs: cluster.system_pool.count: 2 -> 3" in out and "--allow-update" in out
+    assert writes(workdir)[mark:] == []
+    assert run(workdir, "apply", str(answers), "--allow-update") == 0
+    assert len(accepted(writes(workdir)[mark:], "/managedclusters/aks-ai")) == 1
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        pools = next(iter(sim.world.clusters.values()))["pools"]
+        assert pools["system"]["properties"]["count"] == 3
+        assert pools["gpunp"]["properties"]["vmSize"] == "Standard_NC6s_v3"  # the other pool is kept
+    capsys.readouterr()
+    assert run(workdir, "plan", str(answers)) == 0
+    assert "cluster aks-ai exists with these settings" in capsys.readouterr().out

@@ -192,3 +192,72 @@ def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_call
         assert (step.action, step.created) == ("attach", True), state
     journal.append("cluster", "refused", code="OperationNotAllowed")  # Azure refused it: nothing of ours runs
     assert journal.in_flight("cluster") is None
+
+
+def _existing(a, **props):
+    """An existing cluster as Azure would show it, built from what a plan would have created."""
+    body = copy.deepcopy(build_plan(a, observed()).step("cluster").payload.as_dict())
+    body["properties"].update(provisioningState="Succeeded", currentKubernetesVersion="1.34.3", **props)
+    body["properties"]["agentPoolProfiles"] = [p for p in body["properties"]["agentPoolProfiles"]
+                                               if p["mode"] == "System"]
+    return body
+
+
+def _registered(a):
+    return {f: "Registered" for f, _ in needed_flags(a)}
+
+
+def test_every_field_the_answers_set_is_compared_with_the_existing_cluster():
+    a = answers(gpu_pool=None)
+    existing = _existing(a)
+    obs = observed(group={"location": "eastus2"}, cluster=existing, flag_states=_registered(a))
+    assert build_plan(a, obs).step("cluster").action == "skip"
+    edited = answers(gpu_pool=None, cluster__system_pool={"count": 3}, cluster__tags={"env": "prod"},
+                     cluster__support_plan="AKSLongTermSupport", cluster__tier="Premium")
+    existing["tags"] = {"env": "dev", "added-by-policy": "x"}  # tags Azure or a policy added are no difference
+    plan = build_plan(edited, obs)
+    diffs = {d.field: (d.current, d.desired) for d in plan.step("cluster").differences}
+    assert diffs == {"cluster.system_pool.count": (2, 3), "cluster.tags": ({"env": "dev"}, {"env": "prod"}),
+                     "cluster.support_plan": ("KubernetesOfficial", "AKSLongTermSupport"),
+                     "cluster.tier": ("Standard", "Premium")}
+    assert not plan.ok and "--allow-update" in plan.problems[0].fix
+    allowed = build_plan(edited, obs, allow_update=True)
+    assert allowed.ok and allowed.step("cluster").action == "update"
+
+
+def test_pools_are_matched_by_their_real_names_and_fixed_settings_are_refused_even_with_allow_update():
+    a = answers(gpu_pool=None)
+    existing = _existing(a)
+    existing["properties"]["agentPoolProfiles"][0]["name"] = "nodepool1"  # made by az aks create
+    existing["properties"]["agentPoolProfiles"].append({"name": "batch", "mode": "User", "vmSize": "Standard_D8ds_v5"})
+    obs = observed(group={"location": "eastus2"}, cluster=existing, flag_states=_registered(a))
+    plan = build_plan(a, obs, allow_update=True)
+    diffs = {d.field: (d.current, d.desired) for d in plan.step("cluster").differences}
+    assert diffs == {"cluster.system_pool.name": ("nodepool1 (no pool named system)", "system")}
+    assert not plan.ok
+    problem = plan.problems[0]
+    assert "cannot be changed in place" in problem.message and "cluster.system_pool.name" in problem.fix
+    assert any("batch (User, Standard_D8ds_v5)" in n and "kept as they are" in n for n in plan.notes)
+
+    existing["properties"]["agentPoolProfiles"][0]["name"] = "system"
+    existing["properties"]["networkProfile"]["networkPluginMode"] = None  # Azure CNI without overlay
+    existing["properties"]["agentPoolProfiles"][0]["vmSize"] = "Standard_D2ds_v5"
+    plan = build_plan(a, obs, allow_update=True)
+    fields = {d.field for d in plan.step("cluster").differences}
+    assert fields == {"cluster.network.plugin_mode", "cluster.system_pool.vm_size"}
+    assert not plan.ok and "cluster.system_pool.vm_size" in plan.problems[0].fix
+
+
+def test_preflight_never_calls_a_missing_system_pool_existing_and_unchanged():
+    from wizard.preflight.checks import pool_intents
+
+    a = answers(gpu_pool=None)
+    existing = _existing(a)
+    obs = observed(group={"location": "eastus2"}, cluster=existing, flag_states=_registered(a))
+    assert pool_intents(a, build_plan(a, obs))[0].state == "unchanged"
+    existing["properties"]["agentPoolProfiles"][0]["name"] = "nodepool1"
+    intent = pool_intents(a, build_plan(a, obs))[0]
+    assert intent.state == "new"  # no pool named system: its size, zones and quota are checked as for a new pool
+    existing["properties"]["agentPoolProfiles"][0].update(name="system", count=1)
+    intent = pool_intents(a, build_plan(a, obs))[0]
+    assert (intent.state, intent.existing_nodes) == ("changed", 1)

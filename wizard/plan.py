@@ -16,8 +16,8 @@ from wizard import durations
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
 from wizard.spec import (
-    Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
-    desired_cluster, desired_pool, pool_differences,
+    FIXED, Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
+    desired_cluster, desired_pool, fixed, pool_differences,
 )
 
 if TYPE_CHECKING:
@@ -330,8 +330,8 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     cluster = obs.cluster or {}
     state = ((cluster.get("properties") or {}).get("provisioningState") or "Succeeded")
     minor_only = answers.cluster.kubernetes_version.count(".") == 1
-    desired = desired_cluster(answers, resolved, include_gpu_pool=False).as_dict()
-    diffs = cluster_differences(cluster, desired, minor_only)
+    diffs = cluster_differences(cluster, answers, resolved, minor_only)
+    _note_other_pools(plan, answers, cluster)
     typical_update = durations.CLUSTER_UPDATE
     if in_progress(state):
         plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach",
@@ -360,7 +360,9 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
                               "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "
                               "the failed cluster and create it anew.")
     elif diffs:
-        if not allow_update:
+        if fixed(diffs):
+            plan.problems.append(_fixed_problem("cluster", f"cluster {name}", diffs))
+        elif not allow_update:
             plan.problems.append(Problem(
                 "cluster", f"cluster {name} exists with different settings: " + "; ".join(map(str, diffs)) + ".",
                 "re-run with --allow-update to apply these changes, or change the answers to match."))
@@ -406,7 +408,9 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
                                az_pool_add(answers), deps=("cluster",), typical=durations.AGENT_POOL,
                                payload=desired_pool(answers, resolved), differences=pdiffs))
     elif pdiffs:
-        if not allow_update:
+        if fixed(pdiffs):
+            plan.problems.append(_fixed_problem("gpu_pool", f"GPU pool {pool_name}", pdiffs))
+        elif not allow_update:
             plan.problems.append(Problem(
                 "gpu_pool", f"GPU pool {pool_name} exists with different settings: " + "; ".join(map(str, pdiffs)) + ".",
                 "re-run with --allow-update to apply these changes, or change the answers to match."))
@@ -418,3 +422,24 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} exists with these settings", "skip",
                                az("aks", "nodepool", "show", "--cluster-name", name, "-n", pool_name),
                                reason="identical"))
+
+
+def _fixed_problem(field: str, what: str, diffs: list[Difference]) -> Problem:
+    """Differences no update can apply: refused with or without --allow-update, each with its way out."""
+    cannot = fixed(diffs)
+    return Problem(field, f"{what} exists with settings that cannot be changed in place: "
+                   + "; ".join(map(str, cannot)) + "."
+                   + (" Other differences: " + "; ".join(str(d) for d in diffs if d not in cannot) + "."
+                      if len(cannot) < len(diffs) else ""),
+                   "; ".join(dict.fromkeys(FIXED[d.field] for d in cannot)) + ".")
+
+
+def _note_other_pools(plan: Plan, answers: "Answers", cluster: dict[str, Any]) -> None:
+    """Pools of the cluster the answers do not describe are kept as they are: say so."""
+    described = {answers.cluster.system_pool.name} | ({answers.gpu_pool.name} if answers.gpu_pool else set())
+    others = [f"{p.get('name')} ({p.get('mode') or 'User'}, {p.get('vmSize')})"
+              for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or []
+              if p.get("name") not in described]
+    if others:
+        plan.notes.append(f"cluster {answers.cluster.name} also has pools the answers do not describe, kept as they "
+                          f"are: {', '.join(others)}.")

@@ -140,8 +140,9 @@ def desired_pool(answers: "Answers", resolved: Resolved) -> Any:
 
 
 def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> Any:
-    """The existing cluster with the answers' cluster-level options applied. Agent pools are kept exactly as
-    they are (pool changes go through the agent pool API), so an update can never drop a pool."""
+    """The existing cluster with the answers' cluster-level options applied. Agent pools are kept as they are
+    (the GPU pool changes through the agent pool API) but for the system pool's node count, so an update can
+    never drop a pool."""
     from azure.mgmt.containerservice import models as m
 
     body = existing.as_dict()
@@ -153,7 +154,14 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
         for key in ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"):
             pool.pop(key, None)
     props["kubernetesVersion"] = resolved.kubernetes_version
+    props["supportPlan"] = answers.cluster.support_plan
     body.setdefault("sku", {})["tier"] = answers.cluster.tier
+    if answers.cluster.tags:
+        body["tags"] = {**(body.get("tags") or {}), **answers.cluster.tags}
+    sp = answers.cluster.system_pool
+    for pool in props.get("agentPoolProfiles") or []:
+        if pool.get("name") == sp.name and not pool.get("enableAutoScaling"):
+            pool["count"] = sp.count  # the one system pool setting AKS changes in place
     wanted = m.ManagedCluster(location=answers.azure.location, **profile_kwargs(answers, resolved)).as_dict()
     props.update(wanted.get("properties", {}))
     for drop in ("id", "name", "type", "systemData"):
@@ -162,20 +170,91 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
 
 
 # ---------------------------------------------------------------------------------------- differences
+# Fields AKS cannot change in place on an existing cluster or pool (or this tool does not change): a difference
+# there is refused even with --allow-update, with the way out.
+FIXED: dict[str, str] = {
+    "cluster.dns_prefix": "the DNS prefix is fixed when a cluster is created: set cluster.dns_prefix to the "
+                          "cluster's, or remove it",
+    "cluster.network.plugin": "set the answers' network to the cluster's, or change it yourself "
+                              "(az aks update --network-plugin ...) where AKS supports that migration",
+    "cluster.network.plugin_mode": "set the answers' network to the cluster's, or migrate it yourself "
+                                   "(az aks update --network-plugin-mode overlay)",
+    "cluster.network.dataplane": "set the answers' network to the cluster's, or migrate it yourself "
+                                 "(az aks update --network-dataplane cilium)",
+    "cluster.system_pool.name": "set cluster.system_pool.name to the cluster's system pool",
+    "cluster.system_pool.vm_size": "a pool's VM size is fixed: set cluster.system_pool.vm_size to the pool's, or add "
+                                   "a system pool of the new size (az aks nodepool add --mode System) and name it "
+                                   "in cluster.system_pool",
+    "cluster.system_pool.zones": "a pool's zones are fixed: set cluster.system_pool.zones to the pool's",
+    "gpu_pool.vm_size": "a pool's VM size is fixed: set gpu_pool.vm_size to the pool's, or choose another "
+                        "gpu_pool.name for a new pool",
+    "gpu_pool.zones": "a pool's zones are fixed: set gpu_pool.zones to the pool's, or choose another gpu_pool.name",
+}
+
+
 def _minor(version: str | None) -> str | None:
     return ".".join(version.split(".")[:2]) if version else None
 
 
-def cluster_view(body: dict[str, Any]) -> dict[str, Any]:
-    """The answers-level facts of an ARM cluster body (camelCase JSON), keyed by answers path."""
+def _wanted_tags(have: dict[str, Any] | None, want: dict[str, Any]) -> dict[str, Any]:
+    """Tags Azure or a policy added are not a difference: only the answers' tags must be there and equal."""
+    have = have or {}
+    return {k: have.get(k) for k in want}
+
+
+def cluster_wanted(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
+    """Every cluster-level fact the answers set, keyed by answers path (the GPU pool is compared on its own)."""
+    c, sp = answers.cluster, answers.cluster.system_pool
+    a = c.addons
+    want: dict[str, Any] = {
+        "cluster.kubernetes_version": resolved.kubernetes_version,
+        "cluster.tier": c.tier,
+        "cluster.support_plan": c.support_plan,
+        "cluster.tags": dict(c.tags),
+        "cluster.network.plugin": c.network.plugin,
+        "cluster.network.plugin_mode": c.network.plugin_mode if c.network.plugin == "azure" else None,
+        "cluster.istio.enabled": c.istio.enabled,
+        "cluster.gateway_api": c.gateway_api,
+        "cluster.addons.keda": a.keda,
+        "cluster.addons.kaito": a.kaito,
+        "cluster.addons.managed_prometheus": a.managed_prometheus,
+        "cluster.system_pool.name": sp.name,
+        "cluster.system_pool.vm_size": sp.vm_size,
+        "cluster.system_pool.count": sp.count,
+        "cluster.system_pool.zones": sorted(sp.zones),
+    }
+    if c.istio.enabled:
+        want["cluster.istio.revision"] = resolved.istio_revision
+    if c.dns_prefix:
+        want["cluster.dns_prefix"] = c.dns_prefix
+    if c.network.dataplane:
+        want["cluster.network.dataplane"] = c.network.dataplane
+    return want
+
+
+def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
+    """The answers-level facts of an ARM cluster body (camelCase JSON), keyed by answers path. The system pool
+    is the pool of that name; when there is none, its name reads as the cluster's System-mode pools."""
     p = body.get("properties") or {}
     mesh = p.get("serviceMeshProfile") or {}
-    sys_pools = [a for a in p.get("agentPoolProfiles") or [] if (a.get("mode") or "").lower() == "system"]
-    sys_pool = sys_pools[0] if sys_pools else {}
+    net = p.get("networkProfile") or {}
+    pools = p.get("agentPoolProfiles") or []
+    pool = next((a for a in pools if a.get("name") == system_pool), None)
+    if pool is None:
+        names = [a.get("name") for a in pools if (a.get("mode") or "").lower() == "system"]
+        sys_name: Any = (" or ".join(names) + " (no pool named " + system_pool + ")") if names else None
+    else:
+        sys_name = pool.get("name")
+    pool = pool or {}
     return {
         "cluster.kubernetes_version": p.get("currentKubernetesVersion") or p.get("kubernetesVersion"),
         "cluster.tier": (body.get("sku") or {}).get("tier"),
-        "cluster.system_pool.vm_size": sys_pool.get("vmSize"),
+        "cluster.support_plan": p.get("supportPlan") or "KubernetesOfficial",
+        "cluster.tags": dict(body.get("tags") or {}),
+        "cluster.dns_prefix": p.get("dnsPrefix"),
+        "cluster.network.plugin": net.get("networkPlugin"),
+        "cluster.network.plugin_mode": net.get("networkPluginMode"),
+        "cluster.network.dataplane": net.get("networkDataplane") or "azure",
         "cluster.istio.enabled": (mesh.get("mode") or "").lower() == "istio",
         "cluster.istio.revision": ((mesh.get("istio") or {}).get("revisions") or [None])[-1],
         "cluster.gateway_api": (((p.get("ingressProfile") or {}).get("gatewayAPI") or {}).get("installation")
@@ -184,6 +263,10 @@ def cluster_view(body: dict[str, Any]) -> dict[str, Any]:
         "cluster.addons.kaito": bool((p.get("aiToolchainOperatorProfile") or {}).get("enabled")),
         "cluster.addons.managed_prometheus": bool(
             ((p.get("azureMonitorProfile") or {}).get("metrics") or {}).get("enabled")),
+        "cluster.system_pool.name": sys_name,
+        "cluster.system_pool.vm_size": pool.get("vmSize"),
+        "cluster.system_pool.count": pool.get("count"),
+        "cluster.system_pool.zones": sorted(pool.get("availabilityZones") or []),
     }
 
 
@@ -198,15 +281,22 @@ def pool_view(props: dict[str, Any]) -> dict[str, Any]:
         "gpu_pool.taints": sorted(props.get("nodeTaints") or []),
         "gpu_pool.labels": dict(props.get("nodeLabels") or {}),
         "gpu_pool.managed_gpu": (nvidia.get("managementMode") or "").lower() == "managed",
+        "gpu_pool.zones": sorted(props.get("availabilityZones") or []),
     }
 
 
-def cluster_differences(existing: dict[str, Any], desired: dict[str, Any], minor_only: bool) -> list[Difference]:
-    have, want = cluster_view(existing), cluster_view(desired)
+def cluster_differences(existing: dict[str, Any], answers: "Answers", resolved: Resolved,
+                        minor_only: bool) -> list[Difference]:
+    """Every difference between an existing cluster and what the answers set (the GPU pool aside)."""
+    want = cluster_wanted(answers, resolved)
+    have = cluster_view(existing, answers.cluster.system_pool.name)
+    have["cluster.tags"] = _wanted_tags(have["cluster.tags"], want["cluster.tags"])
     if minor_only:
         have["cluster.kubernetes_version"] = _minor(have["cluster.kubernetes_version"])
         want["cluster.kubernetes_version"] = _minor(want["cluster.kubernetes_version"])
-    want["cluster.system_pool.vm_size"] = have["cluster.system_pool.vm_size"]  # system pool is not re-sized here
+    if have["cluster.system_pool.name"] != want["cluster.system_pool.name"]:
+        for key in ("vm_size", "count", "zones"):  # no such pool: nothing of it to compare
+            want.pop(f"cluster.system_pool.{key}")
     return [Difference(k, have[k], want[k]) for k in want if _norm(have[k]) != _norm(want[k])]
 
 
@@ -217,6 +307,11 @@ def pool_differences(existing_props: dict[str, Any], desired_props: dict[str, An
     # labels Azure adds itself are not a difference: only the wanted ones must be present and equal
     have["gpu_pool.labels"] = {k: have["gpu_pool.labels"].get(k) for k in want["gpu_pool.labels"]}
     return [Difference(k, have[k], want[k]) for k in want if _norm(have[k]) != _norm(want[k])]
+
+
+def fixed(diffs: list[Difference]) -> list[Difference]:
+    """The differences an update cannot apply (FIXED)."""
+    return [d for d in diffs if d.field in FIXED]
 
 
 def _norm(value: Any) -> Any:

@@ -68,7 +68,12 @@ def _existing_pool_props(plan: "Plan", name: str) -> dict[str, Any] | None:
     obs = plan.observed
     if obs.pool:
         return obs.pool.get("properties") or {}
-    for p in ((obs.cluster or {}).get("properties") or {}).get("agentPoolProfiles") or []:
+    return _existing_profile(plan, name)
+
+
+def _existing_profile(plan: "Plan", name: str) -> dict[str, Any] | None:
+    """The cluster's agentPoolProfile of that name, if the cluster has one."""
+    for p in ((plan.observed.cluster or {}).get("properties") or {}).get("agentPoolProfiles") or []:
         if p.get("name") == name:
             return p
     return None
@@ -78,9 +83,17 @@ def pool_intents(answers: "Answers", plan: "Plan") -> list[PoolIntent]:
     """The pools the answers describe and what the run will do to each (skip what exists unchanged)."""
     out: list[PoolIntent] = []
     sp = answers.cluster.system_pool
-    out.append(PoolIntent("system", f"system pool {sp.name}", "cluster.system_pool", sp.vm_size, tuple(sp.zones),
-                          sp.count, "count", "cluster.system_pool.count",
-                          "new" if plan.observed.cluster is None else "unchanged"))
+    system = PoolIntent("system", f"system pool {sp.name}", "cluster.system_pool", sp.vm_size, tuple(sp.zones),
+                        sp.count, "count", "cluster.system_pool.count", "new")
+    existing_sp = (_existing_profile(plan, sp.name) if plan.observed.cluster is not None else None)
+    if existing_sp is not None:  # matched by its real name: a cluster without such a pool would get a new one
+        same_size = (existing_sp.get("vmSize") or "").lower() == sp.vm_size.lower()
+        unchanged = same_size and int(existing_sp.get("count") or 0) == sp.count and \
+            sorted(existing_sp.get("availabilityZones") or []) == sorted(sp.zones)
+        system.state = "unchanged" if unchanged else "changed"
+        if same_size:
+            system.existing_nodes = int(existing_sp.get("count") or 0)
+    out.append(system)
     gp = answers.gpu_pool
     if gp is None:
         return out
@@ -113,11 +126,10 @@ def _pool_diffs(answers: "Answers", plan: "Plan", existing: dict[str, Any]) -> l
 
 
 def _cluster_diffs(answers: "Answers", plan: "Plan") -> list[Any]:
-    from wizard.spec import cluster_differences, desired_cluster
+    from wizard.spec import cluster_differences
 
     try:
-        desired = desired_cluster(answers, plan.resolved, include_gpu_pool=False).as_dict()
-        return cluster_differences(plan.observed.cluster or {}, desired,
+        return cluster_differences(plan.observed.cluster or {}, answers, plan.resolved,  # type: ignore[arg-type]
                                    answers.cluster.kubernetes_version.count(".") == 1)
     except Exception:  # noqa: BLE001
         return []
