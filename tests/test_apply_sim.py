@@ -189,6 +189,8 @@ def test_a_conflict_or_a_dropped_put_finishes_in_the_same_run_with_one_cluster_p
     assert run(workdir, "-v", "--sim-speed", "300", "apply", str(workdir / "answers.yaml"), faults=(fault,)) == 0
     text = "".join(capsys.readouterr())
     assert said in text, text
+    if fault == "conflict":  # what runs is shown while it is waited out: the state and AKS's latest operation
+        assert "waiting for another operation: cluster aks-ai is Deleting; latest operation" in text
     all_writes = writes(workdir)
     cluster_puts = [r for r in all_writes if r["method"] == "PUT" and r["path"].lower().endswith("/managedclusters/aks-ai")]
     assert len(accepted(all_writes, "/managedclusters/aks-ai")) == 1, cluster_puts
