@@ -204,8 +204,8 @@ def test_a_conflict_or_a_dropped_put_finishes_in_the_same_run_with_one_cluster_p
 
 
 def test_a_conflict_that_outlasts_the_wait_stops_without_a_second_write(workdir: Path, capsys):
-    # the delete of an earlier cluster of that name runs 205 simulated seconds more; this run waits at most 6
-    assert run(workdir, "--sim-speed", "1000", "apply", str(workdir / "answers.yaml"), "--conflict-timeout", "0.1",
+    # the delete of an earlier cluster of that name runs 205 of Azure's seconds more (0.7 s here); this run waits 0.3 s
+    assert run(workdir, "--sim-speed", "300", "apply", str(workdir / "answers.yaml"), "--conflict-timeout", "0.005",
                faults=("conflict",)) == 3
     text = "".join(capsys.readouterr())
     assert "was still running after" in text and "did not send its request" in text
@@ -272,9 +272,9 @@ def test_log_file_records_the_requests_without_secrets(workdir: Path, capsys):
 
 
 def test_a_registration_that_outlasts_its_deadline_stops_with_what_to_run_later(workdir: Path, capsys):
-    # the preview flag takes 0.3 s here (5 minutes of Azure's time at speed 1000); the run waits 0.6 s of Azure's
-    assert run(workdir, "--sim-speed", "1000", "apply", str(workdir / "answers.yaml"),
-               "--registration-timeout", "0.01", "--output", "json") == 3
+    # the preview flag takes 1 s here (5 minutes of Azure's time at speed 300); the run waits 0.3 s
+    assert run(workdir, "--sim-speed", "300", "apply", str(workdir / "answers.yaml"),
+               "--registration-timeout", "0.005", "--output", "json") == 3
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     failed = next(e for e in lines if e.get("kind") == "failed")
     assert failed["step"] == "feature:ManagedGatewayAPIPreview"

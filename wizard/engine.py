@@ -84,8 +84,8 @@ class RunOptions:
     tick: float = 0.5  # how often a waiting step checks for cancellation
     max_parallel: int = 4
     typical_scale: float = 1.0  # the simulator runs Azure's typical durations this much faster or slower
-    # longest waits, in Azure's seconds (scaled by typical_scale like every duration): a preview flag can take an
-    # hour to register; another client's cluster operation (an upgrade) can take as long
+    # longest waits, in seconds of wall time: a preview flag can take an hour to register; another client's
+    # cluster operation (an upgrade) can take as long
     registration_timeout: float = 5400.0
     conflict_timeout: float = 3600.0
     addons: Any = None  # wizard.addons.AddonOptions (download location, timeouts); defaults when None
@@ -233,9 +233,10 @@ class Engine:
                 "state": group.properties.provisioning_state if group.properties else "Succeeded",
                 "message": f"resource group {group.name} created"}
 
-    def _deadline(self, seconds: float) -> float:
-        """A monotonic deadline `seconds` of Azure's time from now (scaled like every duration)."""
-        return time.monotonic() + seconds * self.options.typical_scale
+    @staticmethod
+    def _deadline(seconds: float) -> float:
+        """A monotonic deadline: the user's patience is wall time, also when the simulator runs Azure faster."""
+        return time.monotonic() + seconds
 
     def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str, later: str) -> str:
         """Poll a registration until Registered, up to the registration deadline; past it, stop with what to
