@@ -208,7 +208,7 @@ def test_a_conflict_that_outlasts_the_wait_stops_without_a_second_write(workdir:
     assert run(workdir, "--sim-speed", "300", "apply", str(workdir / "answers.yaml"), "--conflict-timeout", "0.005",
                faults=("conflict",)) == 3
     text = "".join(capsys.readouterr())
-    assert "was still running after" in text and "did not send its request" in text
+    assert "was still running after" in text and "Azure accepted no request of this run" in text
     assert "az aks operation-abort" in text and "--conflict-timeout" in text
     puts = [r for r in writes(workdir) if r["method"] == "PUT" and r["path"].lower().endswith("/managedclusters/aks-ai")]
     assert [r["status"] for r in puts] == [409]

@@ -362,12 +362,22 @@ class Engine:
         a = self.answers
         rg, cluster = a.resource_group.name, a.cluster.name
         progress = _Progress(self, step, started)
-        waited_from = time.monotonic()
+        waited_from = deadline - self.options.conflict_timeout  # when this step's first PUT was about to go
         op = f"operation {busy.operation_id}" if busy.operation_id else "another operation"
         since = f", started {busy.started:%Y-%m-%d %H:%M:%S} UTC" if busy.started else ""
         self.emit("log", step, f"Azure refused the request ({busy.code}): {op}{since} is running on {what}; "
                   "waiting for it to end, then sending ours", started=started, request_id=busy.request_id)
-        while True:
+        while True:  # also bounds repeated refusals when the resource reads as idle while AKS still refuses
+            if time.monotonic() >= deadline:
+                raise _timed_out(
+                    f"Another operation on {what} was still running after "
+                    f"{fmt_seconds(time.monotonic() - waited_from)} of waiting ({op}{since}); Azure accepted no "
+                    "request of this run.",
+                    "AKS runs one operation at a time on a cluster or pool and refuses others with 409.",
+                    f"Wait for it (`az aks show -g {rg} -n {cluster} --query provisioningState`; "
+                    f"`az aks operation show-latest -g {rg} -n {cluster}`) and run the same command again, or stop "
+                    f"it with `az aks operation-abort -g {rg} -n {cluster}`. A longer wait: --conflict-timeout "
+                    "MINUTES.", code=busy.code, request_id=busy.request_id)
             # Retry-After when Azure names it, else our own polling pace; always at least one pause before re-sending
             self.sleep(max(self.options.poll_interval, (busy.retry_after or 0) * self.options.typical_scale))
             state = state_of(read())
@@ -380,16 +390,6 @@ class Engine:
             progress(state or "absent", f"waiting for another operation: {said}")
             if not in_progress(state):
                 return
-            if time.monotonic() >= deadline:
-                raise _timed_out(
-                    f"Another operation on {what} was still running after "
-                    f"{fmt_seconds(time.monotonic() - waited_from)} of waiting ({op}{since}); this run did not "
-                    "send its request.",
-                    "AKS runs one operation at a time on a cluster or pool and refuses others with 409.",
-                    f"Wait for it (`az aks show -g {rg} -n {cluster} --query provisioningState`; "
-                    f"`az aks operation show-latest -g {rg} -n {cluster}`) and run the same command again, or stop "
-                    f"it with `az aks operation-abort -g {rg} -n {cluster}`. A longer wait: --conflict-timeout "
-                    "MINUTES.", code=busy.code, request_id=busy.request_id)
 
     def _follow(self, step: "Step", started: float, begin: Callable[..., Any], verb: str,
                 ids: "RequestIds | None" = None) -> dict[str, Any]:
