@@ -131,6 +131,91 @@ def test_teardown_keeps_a_group_that_existed_before_and_a_group_with_other_resou
     assert set(final_state(other)["clusters"]) == {"not-ours"}
 
 
+def deletes_since(workdir: Path, mark: int) -> list[str]:
+    return ["/".join(r["path"].lower().rsplit("/", 2)[-2:]) for r in writes(workdir, mark) if r["method"] == "DELETE"]
+
+
+def monitor_names(workdir: Path) -> set[str]:
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        return {r["body"]["name"].lower() for r in sim.world.monitor.values()}
+
+
+LONG_A, LONG_B = "team-alpha-gpu-training-pool-cluster-a", "team-alpha-gpu-training-pool-cluster-b"
+
+
+def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys):
+    """Names long enough that the two clusters share one data collection endpoint name (Azure's 44-character
+    cut): each teardown deletes only its own cluster and rule, and the endpoint goes with its last user."""
+    edit(workdir, "name: aks-ai\n", f"name: {LONG_A}\n")
+    text = (workdir / "answers.yaml").read_text().replace(LONG_A, LONG_B)
+    (workdir / "b.yaml").write_text(text.replace("gpu_pool:", "gpu_pool_off:").split("gpu_pool_off:")[0] +
+                                    text[text.index("\nkueue:") + 1:])
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    assert run(workdir, "apply", str(workdir / "b.yaml")) == 0
+    dce = "msprom-eastus2-team-alpha-gpu-training-pool"
+    assert dce in monitor_names(workdir)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_A}", f"datacollectionrules/msprom-eastus2-{LONG_A}"]
+    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" in out.lower()
+    assert "keeps resource group rg-aks-ai: it holds other resources" in out
+    assert set(final_state(workdir)["clusters"]) == {LONG_B}
+    assert {dce, f"msprom-eastus2-{LONG_B}", f"containerinsightsmetricsextension-eastus2-{LONG_B}"[:64]} <= \
+        monitor_names(workdir)
+
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "b.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_B}", f"datacollectionrules/msprom-eastus2-{LONG_B}"]
+    assert "keeps resource group rg-aks-ai: it existed before this wizard" in out
+    # the endpoint's last user is gone: the first answers file's teardown, run again, takes the rest
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert deletes_since(workdir, mark) == [f"datacollectionendpoints/{dce}", "resourcegroups/rg-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+def test_a_resource_whose_tags_say_it_is_not_ours_is_never_deleted(workdir: Path, capsys):
+    from tests.conftest import arm_clients
+
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:  # someone re-tags the cluster as theirs
+        aks = arm_clients(sim).aks.managed_clusters
+        cluster = aks.get("rg-aks-ai", "aks-ai")
+        assert cluster.tags["created-by"] == "aks-ai-wizard" and cluster.tags["aks-ai-wizard-answers"].startswith(
+            "answers.yaml:") and cluster.tags["aks-ai-wizard-run"]
+        cluster.tags = {"created-by": "aks-ai-wizard", "aks-ai-wizard-answers": "other.yaml:0123456789ab"}
+        aks.begin_create_or_update("rg-aks-ai", "aks-ai", cluster).result()
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert "cluster aks-ai: the journal says this wizard created it, but its tags say it was created from another " \
+           "answers file (aks-ai-wizard-answers='other.yaml:0123456789ab'); not deleted" in out
+    assert "managedclusters/aks-ai" not in deletes_since(workdir, mark)
+    assert "resourcegroups/rg-aks-ai" not in deletes_since(workdir, mark)
+    assert set(final_state(workdir)["clusters"]) == {"aks-ai"}
+
+
+def test_lost_journal_teardown_from_tags(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    (workdir / "answers.journal.jsonl").unlink()
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "--from-tags" in capsys.readouterr().out
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--from-tags") == 1  # typed confirmation
+    out, err = capsys.readouterr()
+    assert "Teardown deletes:" in out and "delete cluster aks-ai (tagged as created by this wizard" in out
+    assert "--yes" in err and writes(workdir, mark) == []
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--from-tags", "--yes") == 0
+    assert deletes_since(workdir, mark) == ["managedclusters/aks-ai", "datacollectionrules/msprom-eastus2-aks-ai",
+                                            "datacollectionendpoints/msprom-eastus2-aks-ai", "resourcegroups/rg-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
 # ------------------------------------------------------------------------------------------------ failed create
 def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdir: Path, capsys):
     assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("lro-failed",)) == 3
