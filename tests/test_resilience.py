@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_apply_sim import accepted, copy_example, journal, run, writes
+from wizard.journal import Journal
 from wizard.sim import Simulator, read_requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,6 +215,70 @@ def test_lost_journal_teardown_from_tags(workdir: Path, capsys):
     assert deletes_since(workdir, mark) == ["managedclusters/aks-ai", "datacollectionrules/msprom-eastus2-aks-ai",
                                             "datacollectionendpoints/msprom-eastus2-aks-ai", "resourcegroups/rg-aks-ai"]
     assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+# ------------------------------------------------------------------------------------------------ ownership
+def _interrupt_the_cluster_put(workdir: Path) -> int:
+    proc = spawn(workdir, "apply", "answers.yaml", speed="30")
+    wait_for(lambda: operation_recorded(workdir, "cluster"), timeout=90)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    time.sleep(0.5)  # the operation Azure accepted finishes there meanwhile (30x: a cluster create takes ~10 s)
+    return proc.returncode
+
+
+@pytest.mark.parametrize("first", ["lro-failed", "connection-drop", "ctrl-c"])
+def test_teardown_never_forgets_a_cluster_a_rerun_completed(first: str, workdir: Path, capsys):
+    """The first create failed, lost its connection or was interrupted; a re-run completed (retried, re-attached
+    or found it finished). The cluster is still ours: teardown deletes it and the group, nothing is orphaned."""
+    if first == "ctrl-c":
+        assert _interrupt_the_cluster_put(workdir) == 130
+    else:
+        assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=(first,)) == 3
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    claims = [r for r in journal(workdir) if r["step"] == "cluster" and r["event"] == "intent"]
+    assert claims[0]["action"] == "create"  # written before the first PUT (an attach re-states it)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "managedclusters/aks-ai" in deletes_since(workdir, mark)
+    assert "resourcegroups/rg-aks-ai" in deletes_since(workdir, mark)
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+FRAGMENTS = {kind: json.dumps({"ts": "2026-01-01T00:00:00+00:00", "run": "crashed", "step": "cluster",
+                               "event": kind, "continuation_token": "x" * 40})[:38 + len(kind)]
+             for kind in ("intent", "started", "operation", "interrupted", "done", "skipped", "failed", "deleted")}
+
+
+@pytest.mark.parametrize("kind", list(FRAGMENTS))
+def test_a_torn_record_of_each_kind_loses_nothing_after_it(kind: str, workdir: Path, capsys):
+    """A run was killed while writing a record of this kind: the next run's records (the first of them the
+    resource group's ownership) are read back whole, and teardown deletes everything."""
+    (workdir / "answers.journal.jsonl").write_text(FRAGMENTS[kind])
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    records = {(r["step"], r["event"]) for r in Journal.for_answers(workdir / "answers.yaml").records()}
+    assert ("resource-group", "intent") in records and ("cluster", "intent") in records
+    assert all((step, "started") in records for step, event in records if event == "done")  # none swallowed
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    err = capsys.readouterr().err
+    assert "1 damaged line(s) skipped (line 1: torn or not JSON)" in err and "Traceback" not in err
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+def test_kill_9_during_teardown_then_teardown_again(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    proc = spawn(workdir, "teardown", "answers.yaml", "--yes", speed="20")
+    wait_for(lambda: any(r["step"] == "delete-cluster" and r["event"] == "started" for r in journal(workdir)),
+             timeout=90)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0  # the stale lock is no holder
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "Nothing to delete" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------------------------ failed create
