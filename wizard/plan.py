@@ -74,6 +74,7 @@ class Observed:
     revisions: list[MeshRevision] = field(default_factory=list)
     cluster: dict[str, Any] | None = None  # ARM JSON (camelCase)
     pool: dict[str, Any] | None = None  # ARM JSON of the GPU agent pool
+    kueue_manifest: Problem | None = None  # what is wrong with a local kueue.manifest (read and checked)
 
 
 def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
@@ -95,6 +96,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
                   if group is not None and answers.gpu_pool else None)
+        f_manifest = pool.submit(_kueue_manifest_problem, answers)
         cluster = f_cluster.result() if f_cluster else None
         gpu_pool = f_pool.result() if f_pool else None  # a 404 (no cluster, no pool) reads as None
         return Observed(
@@ -107,7 +109,15 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
             revisions=f_revisions.result() if f_revisions else [],
             cluster=as_dict(cluster),
             pool=as_dict(gpu_pool),
+            kueue_manifest=f_manifest.result(),
         )
+
+
+def _kueue_manifest_problem(answers: "Answers") -> "Problem | None":
+    from wizard.addons.kueue import local_manifest_problem
+
+    exc = local_manifest_problem(answers)
+    return Problem(exc.failure.fix_field or "kueue.manifest", f"{exc.what} {exc.why}", exc.action) if exc else None
 
 
 @dataclass
@@ -286,6 +296,8 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
                          else (None, None))  # no revision can be judged against a version that isn't offered
     if problem:
         plan.problems.append(problem)
+    if obs.kueue_manifest is not None:
+        plan.problems.append(obs.kueue_manifest)
     flags = needed_flags(answers)
     resolved = Resolved(obs.subscription_id, obs.subscription_name, version or answers.cluster.kubernetes_version,
                         revision, tuple(f for f, _ in flags))
