@@ -296,6 +296,18 @@ def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdi
     assert final_state(workdir)["clusters"]["aks-ai"][0] == "Succeeded"
 
 
+def test_following_the_sku_unavailable_advice_applies(workdir: Path, capsys):
+    """The failure says: change gpu_pool.vm_size. Doing just that applies (the pool never came up: not an update,
+    no --allow-update, no --recreate-failed, no --skip-preflight)."""
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("sku-unavailable",)) == 3
+    assert "Answer to change: gpu_pool.vm_size" in "".join(capsys.readouterr())
+    edit(workdir, "vm_size: Standard_NC6s_v3", "vm_size: Standard_NC4as_T4_v3")
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    pools = final_state(workdir)["clusters"]["aks-ai"][4]
+    assert pools["gpunp"][0] == "Standard_NC4as_T4_v3" and pools["gpunp"][-1] == "Succeeded"
+
+
 # ------------------------------------------------------------------------------------------------ one at a time
 def test_a_second_run_sees_the_lock_with_the_holders_pid(workdir: Path):
     first = spawn(workdir, "apply", "answers.yaml", speed="60")
@@ -375,7 +387,10 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
 
 def test_fault_matrix_summary(capsys):
     with capsys.disabled():
-        print(f"\nfault matrix: {len(RESULTS)} of {len(MATRIX)} cases passed")
+        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, {len(POOL_FAULTS)} at "
+              f"the GPU pool, kill -9 at both), {len(RESULTS)} passed; teardown and journal cases: "
+              f"{len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during teardown, two "
+              "clusters in one group, lost-journal teardown from tags")
         for line in RESULTS:
             print("  " + line)
     assert len(RESULTS) == len(MATRIX)

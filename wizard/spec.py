@@ -158,7 +158,14 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
     for key in ("provisioningState", "powerState", "currentKubernetesVersion", "fqdn", "azurePortalFQDN",
                 "privateFQDN", "maxAgentPools", "resourceUID", "status"):
         props.pop(key, None)
-    for pool in props.get("agentPoolProfiles") or []:
+    gpu = answers.gpu_pool
+    for i, pool in enumerate(props.get("agentPoolProfiles") or []):
+        if gpu is not None and pool.get("name") == gpu.name and (pool.get("provisioningState") or "") == "Failed":
+            # the GPU pool never came up (a SKU or quota failure): it is sent as the answers now say, which is
+            # how following the failure's advice (change gpu_pool.vm_size) takes effect; it is not an update
+            fresh = m.ManagedClusterAgentPoolProfile(name=gpu.name, **gpu_pool_profile(
+                gpu, provenance=pool.get("tags"))).as_dict()
+            props["agentPoolProfiles"][i] = pool = fresh
         for key in ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"):
             pool.pop(key, None)
     props["kubernetesVersion"] = resolved.kubernetes_version
