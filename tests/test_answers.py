@@ -709,3 +709,37 @@ def test_import_is_light():
     code = "import sys, wizard.answers; print([m for m in sys.modules if m.split('.')[0] in ('azure', 'textual')])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ nothing slips through
+def test_a_trailing_newline_never_passes_a_name_rule():
+    from wizard.answers import AnswersError, parse_answers
+
+    base = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text()
+    for old, new in (("name: aks-ai", 'name: "aks-ai\\n"'), ("name: rg-aks-ai", 'name: "rg-aks-ai\\n"')):
+        assert old in base
+        with pytest.raises(AnswersError) as info:
+            parse_answers(base.replace(old, new, 1))
+        assert "\\n'" in str(info.value) and ":" in str(info.value).split(" ")[0]
+
+
+@pytest.mark.parametrize("written", ["010", "0o10", "0x10", "1:00", "1_000", "0b11"])
+def test_yaml_1_1_numbers_are_refused_with_line_and_column(written: str):
+    from wizard.answers import AnswersError, parse_answers
+
+    text = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text() + f"gpu_pool:\n  vm_size: Standard_NC6s_v3\n  count: {written}\n"
+    if written == "0o10":  # YAML 1.1 has no 0o: a plain string, refused by the integer field
+        with pytest.raises(AnswersError, match="expected an integer"):
+            parse_answers(text)
+        return
+    with pytest.raises(AnswersError) as info:
+        parse_answers(text)
+    line = text.count("\n")
+    assert f":{line}:10:" in str(info.value) and "read differently by YAML versions" in str(info.value)
+
+
+def test_version_true_is_not_version_1():
+    from wizard.answers import AnswersError, parse_answers
+
+    with pytest.raises(AnswersError, match="unsupported answers schema version \\(boolean true\\)"):
+        parse_answers("version: true\n" + (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text())

@@ -41,10 +41,28 @@ class _Loader(yaml.SafeLoader):
     """
 
 
+_INT_TAG = "tag:yaml.org,2002:int"
+_AMBIGUOUS_TAG = "tag:aks-ai-wizard,2026:ambiguous-number"
+# YAML 1.1 reads 010 as 8, 0x10 as 16, 1_000 as 1000 and 1:00 as 60: only plain decimals are integers here; the
+# other forms are refused with a clear error (quote them to mean the text, or write the decimal)
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_AMBIGUOUS = re.compile(r"[-+]?(?:0[0-7_]+|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+|[1-9][0-9_]*_[0-9_]*)\Z")
+
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _FLOAT_TAG]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_FLOAT_TAG, _INT_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(_INT_TAG, _DECIMAL, list("-+0123456789"))
+_Loader.add_implicit_resolver(_AMBIGUOUS_TAG, _AMBIGUOUS, list("-+0123456789"))
+
+
+def _ambiguous(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{node.value!r} is read differently by YAML versions (YAML 1.1 takes it as a base-8, base-16 "
+        "or base-60 number); write a plain decimal, or quote it to mean the text", node.start_mark)
+
+
+_Loader.add_constructor(_AMBIGUOUS_TAG, _ambiguous)
 
 
 # ------------------------------------------------------------------ YAML level
@@ -158,7 +176,7 @@ def format_path(path: tuple) -> str:
     for element in path:
         if isinstance(element, int):
             out += f"[{element}]"
-        elif _IDENT.match(str(element)):
+        elif _IDENT.fullmatch(str(element)):
             out += f".{element}" if out else str(element)
         else:
             out += f"[{json.dumps(str(element))}]"

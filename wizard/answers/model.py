@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    field_validator,
     Discriminator,
     Field,
     Tag,
@@ -393,6 +394,13 @@ class Answers(_Model):
     """aks-ai-wizard answers file, schema version 1."""
 
     version: Literal[1] = Field(default=1, description="Answers schema version; always 1.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML's true is 1 to Python: never a schema version
+            raise PydanticCustomError("literal_error", "a boolean is not a schema version")
+        return value
     azure: AzureAnswers = Field(description="Cloud, subscription, region and sign-in.")
     resource_group: ResourceGroupAnswers = Field(description="The resource group of the cluster.")
     cluster: ClusterAnswers = Field(description="The AKS cluster.")

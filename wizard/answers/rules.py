@@ -88,7 +88,7 @@ def check_location(value: str) -> str | None:
 
 
 def check_tenant(value: str) -> str | None:
-    if _GUID.match(value) or _DOMAIN.match(value):
+    if _GUID.fullmatch(value) or _DOMAIN.fullmatch(value):
         return None
     return f"must be a tenant id (GUID) or a domain like contoso.onmicrosoft.com {_got(value)}"
 
@@ -147,7 +147,7 @@ def check_resource_group_name(value: str) -> str | None:
     )
     if not 1 <= len(value) <= 90:
         return msg
-    if not _RG.match(value) or value.endswith("."):
+    if not _RG.fullmatch(value) or value.endswith("."):
         return msg
     return None
 
@@ -177,7 +177,7 @@ _VM_SIZE = re.compile(r"^[A-Za-z]+_[A-Za-z0-9_-]+$")
 
 
 def check_cluster_name(value: str) -> str | None:
-    if _CLUSTER.match(value):
+    if _CLUSTER.fullmatch(value):
         return None
     return (
         "must be 1-63 characters of letters, digits, '-' and '_', starting and ending "
@@ -186,7 +186,7 @@ def check_cluster_name(value: str) -> str | None:
 
 
 def check_dns_prefix(value: str) -> str | None:
-    if _DNS_PREFIX.match(value):
+    if _DNS_PREFIX.fullmatch(value):
         return None
     return (
         "must be 1-54 characters of letters, digits and '-', starting and ending "
@@ -195,7 +195,7 @@ def check_dns_prefix(value: str) -> str | None:
 
 
 def check_kubernetes_version(value: str) -> str | None:
-    m = _VERSION.match(value)
+    m = _VERSION.fullmatch(value)
     if not m:
         return f'must be a minor version like "1.34" or an exact patch like "1.34.2" {_got(value)}'
     if (int(m.group(1)), int(m.group(2))) < MIN_KUBERNETES:
@@ -207,13 +207,13 @@ def check_kubernetes_version(value: str) -> str | None:
 
 
 def check_pool_name(value: str) -> str | None:
-    if _POOL.match(value):
+    if _POOL.fullmatch(value):
         return None
     return f"must be 1-12 lowercase letters and digits, starting with a letter {_got(value)}"
 
 
 def check_vm_size(value: str) -> str | None:
-    if _VM_SIZE.match(value):
+    if _VM_SIZE.fullmatch(value):
         return None
     return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC6s_v3 {_got(value)}"
 
@@ -241,7 +241,7 @@ _ASM = re.compile(r"^asm-(\d+)-(\d+)$")
 
 
 def check_istio_revision(value: str) -> str | None:
-    if value == "auto" or _ASM.match(value):
+    if value == "auto" or _ASM.fullmatch(value):
         return None
     return f'must be "auto" or an Istio add-on revision like asm-1-26 {_got(value)}'
 
@@ -253,7 +253,7 @@ _MONITOR_ID = re.compile(
 
 
 def check_monitor_workspace_id(value: str) -> str | None:
-    if _MONITOR_ID.match(value):
+    if _MONITOR_ID.fullmatch(value):
         return None
     return (
         "must be the resource id of an Azure Monitor workspace, like "
@@ -266,7 +266,7 @@ _FEATURE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9][A-Z
 
 
 def check_feature_name(value: str) -> str | None:
-    if _FEATURE.match(value):
+    if _FEATURE.fullmatch(value):
         return None
     return (
         "must be Namespace/FeatureName, like "
@@ -286,9 +286,9 @@ def _qualified_name_ok(key: str) -> bool:
     if key.count("/") > 1:
         return False
     prefix, _, name = key.rpartition("/")
-    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.match(prefix)):
+    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return False
-    return bool(_K8S_NAME.match(name))
+    return bool(_K8S_NAME.fullmatch(name))
 
 
 def check_label_key(value: str) -> str | None:
@@ -301,7 +301,7 @@ def check_label_key(value: str) -> str | None:
 
 
 def check_label_value(value: str) -> str | None:
-    if _LABEL_VALUE.match(value):
+    if _LABEL_VALUE.fullmatch(value):
         return None
     return (
         "a label value must be empty or 1-63 characters of letters, digits, '-', '_' and '.', "
@@ -326,7 +326,7 @@ def check_taint(value: str) -> str | None:
             "the taint key must be an optional DNS prefix and '/', then 1-63 characters of "
             f"letters, digits, '-', '_' and '.' {_got(value)}"
         )
-    if not _LABEL_VALUE.match(taint_value):
+    if not _LABEL_VALUE.fullmatch(taint_value):
         return (
             "the taint value must be empty or 1-63 characters of letters, digits, '-', '_' "
             f"and '.', starting and ending with a letter or digit {_got(value)}"
@@ -370,7 +370,7 @@ def check_gateway_api(gateway_api: bool, istio_enabled: bool) -> str | None:
 
 
 def check_gateway_api_revision(gateway_api: bool, revision: str) -> str | None:
-    m = _ASM.match(revision)
+    m = _ASM.fullmatch(revision)
     if gateway_api and m and (int(m.group(1)), int(m.group(2))) < (1, 26):
         return (
             f"managed Gateway API needs Istio revision asm-1-26 or newer (got {revision!r}); "
@@ -411,7 +411,7 @@ _KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 
 
 def check_kueue_version(value: str) -> str | None:
-    if _KUEUE_VERSION.match(value):
+    if _KUEUE_VERSION.fullmatch(value):
         return None
     return f"must be a Kueue release tag like v0.14.4 {_got(value)}"
 

@@ -105,7 +105,7 @@ def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_
               workspace_id: str | None = None, cloud: str = "AzureCloud") -> MonitorNames:
     region = mac_region(cluster_region, cloud)
     if workspace_id:
-        m = _ID.match(workspace_id.strip().rstrip("/"))
+        m = _ID.fullmatch(workspace_id.strip().rstrip("/"))
         if m is None:
             raise ValueError(f"not an Azure Monitor workspace resource id: {workspace_id}")
         ws_rg, ws_name, ws_id, given = m["rg"], m["name"], workspace_id.strip().rstrip("/"), True
@@ -123,7 +123,7 @@ def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_
 
 
 def workspace_subscription(workspace_id: str) -> str | None:
-    m = _ID.match(workspace_id)
+    m = _ID.fullmatch(workspace_id)
     return m["sub"] if m else None
 
 
