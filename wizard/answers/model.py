@@ -82,7 +82,7 @@ Zone = Annotated[str, BeforeValidator(_zone_int_to_str), _rule(rules.check_zone)
 Zones = Annotated[list[Zone], _rule(rules.check_zones)]
 TagKey = Annotated[str, _rule(rules.check_azure_tag_key)]
 TagValue = Annotated[str, _rule(rules.check_azure_tag_value)]
-AzureTags = dict[TagKey, TagValue]
+AzureTags = Annotated[dict[TagKey, TagValue], _rule(rules.check_azure_tags)]
 LabelKey = Annotated[str, _rule(rules.check_label_key)]
 LabelValue = Annotated[str, _rule(rules.check_label_value)]
 Taint = Annotated[str, _rule(rules.check_taint)]
@@ -324,7 +324,7 @@ class GpuPoolAnswers(_Model):
     autoscale: Autoscale | None = Field(
         default=None, description="Cluster autoscaler bounds; null: fixed count, no autoscaler."
     )
-    taints: list[Taint] = Field(
+    taints: Annotated[list[Taint], _rule(rules.check_taints)] = Field(
         default_factory=lambda: ["sku=gpu:NoSchedule"],
         description="Node taints, key=value:Effect (NoSchedule, PreferNoSchedule, NoExecute).",
     )

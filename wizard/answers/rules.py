@@ -27,6 +27,8 @@ __all__ = [
     "check_resource_group_name",
     "check_azure_tag_key",
     "check_azure_tag_value",
+    "check_azure_tags",
+    "check_taints",
     "check_cluster_name",
     "check_dns_prefix",
     "check_kubernetes_version",
@@ -167,6 +169,33 @@ def check_azure_tag_value(value: str) -> str | None:
     return None
 
 
+MAX_TAGS = 50  # per resource, Azure's limit
+PROVENANCE_TAGS = ("created-by", "aks-ai-wizard-answers", "aks-ai-wizard-run")  # wizard.provenance writes these
+_RESERVED_TAG_PREFIXES = ("microsoft", "azure", "windows")
+
+
+def check_azure_tags(tags: dict[str, str]) -> str | None:
+    """The tag set of one resource: Azure allows 50, and this wizard adds its provenance tags to what it creates;
+    those names, and Azure's reserved prefixes, are not the user's to set."""
+    room = MAX_TAGS - len(PROVENANCE_TAGS)
+    if len(tags) > room:
+        return (f"at most {room} tags: Azure allows {MAX_TAGS} per resource and this wizard adds "
+                f"{len(PROVENANCE_TAGS)} ({', '.join(PROVENANCE_TAGS)}) (got {len(tags)})")
+    lowered = [k.lower() for k in tags]
+    if len(set(lowered)) != len(lowered):
+        twins = sorted({k for k in tags if lowered.count(k.lower()) > 1})
+        return f"tag names are case-insensitive on Azure: {', '.join(twins)} name the same tag"
+    ours = [k for k in tags if k.lower() in PROVENANCE_TAGS]
+    if ours:
+        return (f"{', '.join(ours)}: this wizard writes these tags itself (they prove which answers file created "
+                "a resource); use another name")
+    reserved = [k for k in tags if k.lower().startswith(_RESERVED_TAG_PREFIXES)]
+    if reserved:
+        return (f"{', '.join(reserved)}: tag names starting with {', '.join(_RESERVED_TAG_PREFIXES)} are reserved "
+                "by Azure")
+    return None
+
+
 # ------------------------------------------------------------------------ cluster
 
 _CLUSTER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -247,7 +276,8 @@ def check_istio_revision(value: str) -> str | None:
 
 
 _MONITOR_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$",
+    r"/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/[\w\-.()]{0,89}"
+    r"[\w\-()]/providers/Microsoft\.Monitor/accounts/[A-Za-z0-9](?:[A-Za-z0-9-]{0,42}[A-Za-z0-9])?",
     re.IGNORECASE,
 )
 
@@ -291,13 +321,29 @@ def _qualified_name_ok(key: str) -> bool:
     return bool(_K8S_NAME.fullmatch(name))
 
 
-def check_label_key(value: str) -> str | None:
-    if _qualified_name_ok(value):
+# AKS keeps kubernetes.azure.com/ for itself; the kubelet may set only node.kubernetes.io/ and
+# kubelet.kubernetes.io/ of the kubernetes.io and k8s.io namespaces (NodeRestriction)
+_RESERVED_LABEL_DOMAINS = ("kubernetes.azure.com", "kubernetes.io", "k8s.io")
+_ALLOWED_LABEL_DOMAINS = ("node.kubernetes.io", "kubelet.kubernetes.io")
+
+
+def _reserved_prefix(key: str) -> str | None:
+    prefix = key.rpartition("/")[0].lower()
+    if not prefix or any(prefix == d or prefix.endswith("." + d) for d in _ALLOWED_LABEL_DOMAINS):
         return None
-    return (
-        "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
-        f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
-    )
+    return next((d for d in _RESERVED_LABEL_DOMAINS if prefix == d or prefix.endswith("." + d)), None)
+
+
+def check_label_key(value: str) -> str | None:
+    if not _qualified_name_ok(value):
+        return (
+            "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
+            f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
+        )
+    if domain := _reserved_prefix(value):
+        return (f"the {domain}/ prefix is reserved (AKS and Kubernetes set those labels themselves); use your own "
+                f"prefix, like example.com/ {_got(value)}")
+    return None
 
 
 def check_label_value(value: str) -> str | None:
@@ -331,6 +377,24 @@ def check_taint(value: str) -> str | None:
             "the taint value must be empty or 1-63 characters of letters, digits, '-', '_' "
             f"and '.', starting and ending with a letter or digit {_got(value)}"
         )
+    if domain := _reserved_prefix(key):
+        return f"the {domain}/ prefix is reserved for taints AKS and Kubernetes set {_got(value)}"
+    return None
+
+
+def check_taints(taints: list[str]) -> str | None:
+    """A node has one taint per key and effect: a repeat is a mistake, two values for one key and effect a
+    contradiction (Kubernetes refuses both)."""
+    seen: dict[tuple[str, str], str] = {}
+    for t in taints:
+        head, _, effect = t.rpartition(":")
+        key = head.partition("=")[0]
+        prior = seen.get((key, effect))
+        if prior == t:
+            return f"taint {t!r} is given twice"
+        if prior is not None:
+            return f"taints {prior!r} and {t!r} give the key {key!r} two values for effect {effect}; keep one"
+        seen[(key, effect)] = t
     return None
 
 
