@@ -17,6 +17,8 @@ import yaml
 from wizard.addons import ADDON_RUNNERS, AddonOptions, addon_steps
 from wizard.answers import Answers
 from wizard.engine import EXTRA_RUNNERS, Engine, RunOptions
+from wizard.addons.errors import AddonError
+from wizard.addons.kueue import read_local
 from wizard.plan import build_plan, observe
 from wizard.session import SimOptions, open_session
 from wizard.sim.releases import kueue_manifest_path, kueue_release_base
@@ -51,8 +53,7 @@ class Run:
         answers = answers or self.answers
         obs = observe(self.session.conn, answers, self.session.subscription)
         plan = build_plan(answers, obs, allow_update=True)
-        assert plan.ok, plan.problems
-        plan.steps += addon_steps(answers, plan)
+        assert plan.ok, plan.problems  # build_plan already holds the add-on steps (adding them again: PlanError)
         self.plan = plan
         opts = RunOptions(poll_interval=self.session.poll_interval, tick=0.02, typical_scale=self.session.time_scale)
         opts.addons = AddonOptions(**self.addon_opts)  # type: ignore[attr-defined]
@@ -301,10 +302,16 @@ def test_local_manifest_file_with_matching_checksum(runs, tmp_path):
 
 
 def test_unreadable_local_manifest(runs, tmp_path):
-    r = runs(make_answers(kueue__manifest=str(tmp_path / "missing.yaml")))
-    result = r.run()
-    assert result.failed_step == "kueue" and result.failure.code == "ManifestUnreadable"
-    assert result.failure.fix_field == "kueue.manifest"
+    """The plan reads a local manifest and refuses what it cannot use; one that goes away after the plan fails
+    its step with the same explanation."""
+    answers = make_answers(kueue__manifest=str(tmp_path / "missing.yaml"))
+    r = runs(answers)
+    plan = build_plan(answers, observe(r.session.conn, answers, r.session.subscription))
+    assert [(p.field, p.message.split(".")[0]) for p in plan.problems] == [
+        ("kueue.manifest", f"Could not read the Kueue manifest {tmp_path / 'missing'}")]
+    with pytest.raises(AddonError) as info:
+        read_local(tmp_path / "missing.yaml")
+    assert info.value.failure.code == "ManifestUnreadable" and info.value.failure.fix_field == "kueue.manifest"
 
 
 def test_download_http_error_is_reported(runs):

@@ -467,7 +467,7 @@ def test_features_list():
 
 
 def test_monitor_workspace_id():
-    ws = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Monitor/accounts/amw"
+    ws = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Monitor/accounts/amw"
     assert answers_from_dict(with_(cluster={"addons": {"monitor_workspace_id": ws}}))
     e = only_error(with_(cluster={"addons": {"monitor_workspace_id": "amw"}}))
     assert e.path == "cluster.addons.monitor_workspace_id" and "Azure Monitor workspace" in e.message
@@ -546,7 +546,7 @@ def test_malformed_yaml_line_and_column():
     (e,) = err.errors
     assert e.path == ""
     assert (e.line, e.column) == (4, 8)
-    assert e.message.startswith("malformed YAML: expected ',' or ']'")
+    assert e.message.startswith("malformed YAML: ") and "expected ',' or ']'" in e.message  # libyaml or PyYAML
     assert str(err).startswith("answers.yaml:4:8: malformed YAML:")
 
 
@@ -709,3 +709,132 @@ def test_import_is_light():
     code = "import sys, wizard.answers; print([m for m in sys.modules if m.split('.')[0] in ('azure', 'textual')])"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ nothing slips through
+def test_a_trailing_newline_never_passes_a_name_rule():
+    from wizard.answers import AnswersError, parse_answers
+
+    base = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text()
+    for old, new in (("name: aks-ai", 'name: "aks-ai\\n"'), ("name: rg-aks-ai", 'name: "rg-aks-ai\\n"')):
+        assert old in base
+        with pytest.raises(AnswersError) as info:
+            parse_answers(base.replace(old, new, 1))
+        assert "\\n'" in str(info.value) and ":" in str(info.value).split(" ")[0]
+
+
+@pytest.mark.parametrize("written", ["010", "0o10", "0x10", "1:00", "1_000", "0b11"])
+def test_yaml_1_1_numbers_are_refused_with_line_and_column(written: str):
+    from wizard.answers import AnswersError, parse_answers
+
+    text = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text() + f"gpu_pool:\n  vm_size: Standard_NC6s_v3\n  count: {written}\n"
+    if written == "0o10":  # YAML 1.1 has no 0o: a plain string, refused by the integer field
+        with pytest.raises(AnswersError, match="expected an integer"):
+            parse_answers(text)
+        return
+    with pytest.raises(AnswersError) as info:
+        parse_answers(text)
+    line = text.count("\n")
+    assert f":{line}:10:" in str(info.value) and "read differently by YAML versions" in str(info.value)
+
+
+def test_version_true_is_not_version_1():
+    from wizard.answers import AnswersError, parse_answers
+
+    with pytest.raises(AnswersError, match="unsupported answers schema version \\(boolean true\\)"):
+        parse_answers("version: true\n" + (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text())
+
+
+MINIMAL_TEXT = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text()
+GPU = "gpu_pool:\n  vm_size: Standard_NC6s_v3\n"
+
+
+def _refusal(text: str) -> str:
+    from wizard.answers import AnswersError, parse_answers
+
+    with pytest.raises(AnswersError) as info:
+        parse_answers(text)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("extra,said", [
+    ("  tags: {" + ", ".join(f"t{i}: v" for i in range(48)) + "}\n", "cluster.tags: at most 47 tags"),
+    ("  tags: {created-by: me}\n", "this wizard writes these tags itself"),
+    ("  tags: {Aks-Ai-Wizard-Run: forged}\n", "this wizard writes these tags itself"),
+    ("  tags: {Env: a, env: b}\n", "tag names are case-insensitive on Azure"),
+    ("  tags: {microsoftThing: a}\n", "reserved by Azure"),
+    ("  tags: {k: " + "v" * 257 + "}\n", "at most 256 characters"),
+    ("  tags: {" + "k" * 513 + ": v}\n", "1-512 characters"),
+])
+def test_azure_tag_limits_before_any_request(extra: str, said: str):
+    text = MINIMAL_TEXT.replace("  name: aks-ai\n", "  name: aks-ai\n" + extra)
+    assert said in _refusal(text)
+
+
+@pytest.mark.parametrize("pool,said", [
+    ("  labels: {kubernetes.azure.com/mode: x}\n", "kubernetes.azure.com/ prefix is reserved"),
+    ("  labels: {kubernetes.io/role: x}\n", "kubernetes.io/ prefix is reserved"),
+    ("  taints: [kubernetes.azure.com/x=y:NoSchedule]\n", "prefix is reserved"),
+    ("  taints: [a=b:NoSchedule, a=b:NoSchedule]\n", "is given twice"),
+    ("  taints: [a=b:NoSchedule, a=c:NoSchedule]\n", "two values for effect NoSchedule"),
+])
+def test_kubernetes_label_and_taint_limits(pool: str, said: str):
+    assert said in _refusal(MINIMAL_TEXT + GPU + pool)
+
+
+def test_allowed_label_namespaces_and_distinct_taints_pass():
+    from wizard.answers import parse_answers
+
+    a = parse_answers(MINIMAL_TEXT + GPU + "  labels: {node.kubernetes.io/pool: gpu, example.com/team: ml}\n"
+                      "  taints: [a=b:NoSchedule, a=b:NoExecute]\n")
+    assert a.gpu_pool.taints == ["a=b:NoSchedule", "a=b:NoExecute"]
+
+
+@pytest.mark.parametrize("ws", [
+    "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.Monitor/accounts/ws1",
+    "/subscriptions/3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513/resourceGroups/rg/providers/Microsoft.Monitor/accounts/-x",
+    "/subscriptions/3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513/resourceGroups/rg/providers/Microsoft.Monitor/accounts/ws1/",
+    "/subscriptions/3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513/resourceGroups/rg/providers/Microsoft.Monitor/accounts/ws1\n",
+])
+def test_a_malformed_monitor_workspace_id_is_refused(ws: str):
+    text = MINIMAL_TEXT.replace("  name: aks-ai\n", "  name: aks-ai\n  addons:\n    monitor_workspace_id: " +
+                           json.dumps(ws) + "\n")
+    assert "cluster.addons.monitor_workspace_id" in _refusal(text)
+
+
+@pytest.mark.parametrize("text,said", [
+    (MINIMAL_TEXT.replace("name: aks-ai", 'name: "aks\\x1bai"'), "control character U+001B"),
+    (MINIMAL_TEXT + "verify:\n  checklist: 2026-02-30\n", "verify.checklist: must be one of"),
+    (MINIMAL_TEXT + GPU + "  count: " + "9" * 5000 + "\n", "5000 digits is far beyond"),
+    (MINIMAL_TEXT + "x: " + "[" * 100000 + "]" * 100000 + "\n", "malformed YAML"),
+    (MINIMAL_TEXT + "x:\n" + "".join("  " * i + f"a{i}:\n" for i in range(1, 60)), "nested deeper than 32 levels"),
+    ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b]\n",
+     "*a repeats a whole list or mapping"),
+])
+def test_pathological_input_is_a_clear_error_with_line_and_column(text: str, said: str):
+    message = _refusal(text)
+    assert said in message and "Traceback" not in message
+    assert message.split(":")[1].isdigit() and message.split(":")[2].isdigit()  # <answers>:LINE:COLUMN
+
+
+def test_a_merge_key_may_use_an_alias():
+    from wizard.answers import parse_answers
+
+    a = parse_answers(MINIMAL_TEXT.replace("azure:\n", "azure: &az\n") + "# merged:\n")
+    assert a.azure.location == "eastus2"
+    text = "base: &b {location: eastus2}\n"
+    assert "unknown key 'base'" in _refusal(text + MINIMAL_TEXT.replace("  location: eastus2\n", "  <<: *b\n"))
+
+
+def test_ten_thousand_unknown_keys_are_reported_linearly():
+    import time
+
+    def seconds(n: int) -> float:
+        text = MINIMAL_TEXT.replace("cluster:\n", "cluster:\n" + "".join(f"  k{i}: 1\n" for i in range(n)))
+        t0 = time.perf_counter()
+        assert f"cluster.k{n - 1}: unknown key" in _refusal(text)
+        return time.perf_counter() - t0
+
+    small, large = seconds(1000), seconds(10000)
+    print(f"\n1,000 unknown keys: {small:.2f} s; 10,000: {large:.2f} s")
+    assert large < 25 * small + 0.5  # linear (a quadratic report takes ~100x), whatever the machine's load

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_apply_sim import accepted, copy_example, journal, run, writes
+from wizard.journal import Journal
 from wizard.sim import Simulator, read_requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,6 +132,155 @@ def test_teardown_keeps_a_group_that_existed_before_and_a_group_with_other_resou
     assert set(final_state(other)["clusters"]) == {"not-ours"}
 
 
+def deletes_since(workdir: Path, mark: int) -> list[str]:
+    return ["/".join(r["path"].lower().rsplit("/", 2)[-2:]) for r in writes(workdir, mark) if r["method"] == "DELETE"]
+
+
+def monitor_names(workdir: Path) -> set[str]:
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        return {r["body"]["name"].lower() for r in sim.world.monitor.values()}
+
+
+LONG_A, LONG_B = "team-alpha-gpu-training-pool-cluster-a", "team-alpha-gpu-training-pool-cluster-b"
+
+
+def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys):
+    """Names long enough that the two clusters share one data collection endpoint name (Azure's 44-character
+    cut): each teardown deletes only its own cluster and rule, and the endpoint goes with its last user."""
+    edit(workdir, "name: aks-ai\n", f"name: {LONG_A}\n")
+    text = (workdir / "answers.yaml").read_text().replace(LONG_A, LONG_B)
+    (workdir / "b.yaml").write_text(text.replace("gpu_pool:", "gpu_pool_off:").split("gpu_pool_off:")[0] +
+                                    text[text.index("\nkueue:") + 1:])
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    assert run(workdir, "apply", str(workdir / "b.yaml")) == 0
+    dce = "msprom-eastus2-team-alpha-gpu-training-pool"
+    assert dce in monitor_names(workdir)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_A}", f"datacollectionrules/msprom-eastus2-{LONG_A}"]
+    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" in out.lower()
+    assert "keeps resource group rg-aks-ai: it holds other resources" in out
+    assert set(final_state(workdir)["clusters"]) == {LONG_B}
+    assert {dce, f"msprom-eastus2-{LONG_B}", f"containerinsightsmetricsextension-eastus2-{LONG_B}"[:64]} <= \
+        monitor_names(workdir)
+
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "b.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_B}", f"datacollectionrules/msprom-eastus2-{LONG_B}"]
+    assert "keeps resource group rg-aks-ai: it existed before this wizard" in out
+    # the endpoint's last user is gone: the first answers file's teardown, run again, takes the rest
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert deletes_since(workdir, mark) == [f"datacollectionendpoints/{dce}", "resourcegroups/rg-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+def test_a_resource_whose_tags_say_it_is_not_ours_is_never_deleted(workdir: Path, capsys):
+    from tests.conftest import arm_clients
+
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:  # someone re-tags the cluster as theirs
+        aks = arm_clients(sim).aks.managed_clusters
+        cluster = aks.get("rg-aks-ai", "aks-ai")
+        assert cluster.tags["created-by"] == "aks-ai-wizard" and cluster.tags["aks-ai-wizard-answers"].startswith(
+            "answers.yaml:") and cluster.tags["aks-ai-wizard-run"]
+        cluster.tags = {"created-by": "aks-ai-wizard", "aks-ai-wizard-answers": "other.yaml:0123456789ab"}
+        aks.begin_create_or_update("rg-aks-ai", "aks-ai", cluster).result()
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert "cluster aks-ai: the journal says this wizard created it, but its tags say it was created from another " \
+           "answers file (aks-ai-wizard-answers='other.yaml:0123456789ab'); not deleted" in out
+    assert "managedclusters/aks-ai" not in deletes_since(workdir, mark)
+    assert "resourcegroups/rg-aks-ai" not in deletes_since(workdir, mark)
+    assert set(final_state(workdir)["clusters"]) == {"aks-ai"}
+
+
+def test_lost_journal_teardown_from_tags(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    (workdir / "answers.journal.jsonl").unlink()
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "--from-tags" in capsys.readouterr().out
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--from-tags") == 1  # typed confirmation
+    out, err = capsys.readouterr()
+    assert "Teardown deletes:" in out and "delete cluster aks-ai (tagged as created by this wizard" in out
+    assert "--yes" in err and writes(workdir, mark) == []
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--from-tags", "--yes") == 0
+    assert deletes_since(workdir, mark) == ["managedclusters/aks-ai", "datacollectionrules/msprom-eastus2-aks-ai",
+                                            "datacollectionendpoints/msprom-eastus2-aks-ai", "resourcegroups/rg-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+# ------------------------------------------------------------------------------------------------ ownership
+def _interrupt_the_cluster_put(workdir: Path) -> int:
+    proc = spawn(workdir, "apply", "answers.yaml", speed="30")
+    wait_for(lambda: operation_recorded(workdir, "cluster"), timeout=90)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    time.sleep(0.5)  # the operation Azure accepted finishes there meanwhile (30x: a cluster create takes ~10 s)
+    return proc.returncode
+
+
+@pytest.mark.parametrize("first", ["lro-failed", "connection-drop", "ctrl-c"])
+def test_teardown_never_forgets_a_cluster_a_rerun_completed(first: str, workdir: Path, capsys):
+    """The first create failed, lost its connection or was interrupted; a re-run completed (retried, re-attached
+    or found it finished). The cluster is still ours: teardown deletes it and the group, nothing is orphaned."""
+    if first == "ctrl-c":
+        assert _interrupt_the_cluster_put(workdir) == 130
+    else:
+        assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=(first,)) == 3
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    claims = [r for r in journal(workdir) if r["step"] == "cluster" and r["event"] == "intent"]
+    assert claims[0]["action"] == "create"  # written before the first PUT (an attach re-states it)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "managedclusters/aks-ai" in deletes_since(workdir, mark)
+    assert "resourcegroups/rg-aks-ai" in deletes_since(workdir, mark)
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+FRAGMENTS = {kind: json.dumps({"ts": "2026-01-01T00:00:00+00:00", "run": "crashed", "step": "cluster",
+                               "event": kind, "continuation_token": "x" * 40})[:38 + len(kind)]
+             for kind in ("intent", "started", "operation", "interrupted", "done", "skipped", "failed", "deleted")}
+
+
+@pytest.mark.parametrize("kind", list(FRAGMENTS))
+def test_a_torn_record_of_each_kind_loses_nothing_after_it(kind: str, workdir: Path, capsys):
+    """A run was killed while writing a record of this kind: the next run's records (the first of them the
+    resource group's ownership) are read back whole, and teardown deletes everything."""
+    (workdir / "answers.journal.jsonl").write_text(FRAGMENTS[kind])
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    records = {(r["step"], r["event"]) for r in Journal.for_answers(workdir / "answers.yaml").records()}
+    assert ("resource-group", "intent") in records and ("cluster", "intent") in records
+    assert all((step, "started") in records for step, event in records if event == "done")  # none swallowed
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    err = capsys.readouterr().err
+    assert "1 damaged line(s) skipped (line 1: torn or not JSON)" in err and "Traceback" not in err
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+def test_kill_9_during_teardown_then_teardown_again(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    proc = spawn(workdir, "teardown", "answers.yaml", "--yes", speed="20")
+    wait_for(lambda: any(r["step"] == "delete-cluster" and r["event"] == "started" for r in journal(workdir)),
+             timeout=90)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0  # the stale lock is no holder
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+    capsys.readouterr()
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    assert "Nothing to delete" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------------------------------------ failed create
 def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdir: Path, capsys):
     assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("lro-failed",)) == 3
@@ -144,6 +294,18 @@ def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdi
     assert [r["method"] for r in later if r["path"].lower().endswith("/managedclusters/aks-ai")
             and r["method"] in ("DELETE", "PUT")] == ["DELETE", "PUT"]
     assert final_state(workdir)["clusters"]["aks-ai"][0] == "Succeeded"
+
+
+def test_following_the_sku_unavailable_advice_applies(workdir: Path, capsys):
+    """The failure says: change gpu_pool.vm_size. Doing just that applies (the pool never came up: not an update,
+    no --allow-update, no --recreate-failed, no --skip-preflight)."""
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("sku-unavailable",)) == 3
+    assert "Answer to change: gpu_pool.vm_size" in "".join(capsys.readouterr())
+    edit(workdir, "vm_size: Standard_NC6s_v3", "vm_size: Standard_NC4as_T4_v3")
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    pools = final_state(workdir)["clusters"]["aks-ai"][4]
+    assert pools["gpunp"][0] == "Standard_NC4as_T4_v3" and pools["gpunp"][-1] == "Succeeded"
 
 
 # ------------------------------------------------------------------------------------------------ one at a time
@@ -230,7 +392,10 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
 
 def test_fault_matrix_summary(capsys):
     with capsys.disabled():
-        print(f"\nfault matrix: {len(RESULTS)} of {len(MATRIX)} cases passed")
+        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, {len(POOL_FAULTS)} at "
+              f"the GPU pool, kill -9 at both), {len(RESULTS)} passed; teardown and journal cases: "
+              f"{len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during teardown, two "
+              "clusters in one group, lost-journal teardown from tags")
         for line in RESULTS:
             print("  " + line)
     assert len(RESULTS) == len(MATRIX)

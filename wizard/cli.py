@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "and a typed confirmation")
     p.add_argument("file", type=Path, help="the answers file the resources were created from")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (scripts)")
+    p.add_argument("--from-tags", action="store_true",
+                   help="the journal is lost or damaged: find what this wizard created from the provenance tags "
+                        "on Azure (listed first, confirmed as usual)")
     p.add_argument("--output", choices=("text", "json"), default="text")
 
     command("schema", "print the answers file's JSON Schema")
@@ -223,8 +226,12 @@ def _teardown(args: argparse.Namespace, answers: "Answers") -> int:
     from wizard.teardown import plan_teardown, teardown_text
 
     journal = Journal.for_answers(args.file.resolve())
-    if not journal.records():
-        print(f"No journal at {journal.path}: this wizard has created nothing from {args.file}; nothing to delete.")
+    for warning in journal.warnings():
+        print(f"warning: {warning}; if records were lost, teardown --from-tags finds what this wizard created "
+              "from the tags on Azure", file=sys.stderr)
+    if not journal.records() and not args.from_tags:
+        print(f"No journal at {journal.path}: this wizard has created nothing from {args.file}; nothing to delete. "
+              "If the journal was lost, teardown --from-tags finds what it created from the tags on Azure.")
         return EXIT_OK
     try:
         session = _open(args, answers)
@@ -233,7 +240,7 @@ def _teardown(args: argparse.Namespace, answers: "Answers") -> int:
     try:
         with journal.lock():
             try:
-                td = plan_teardown(session.conn, answers, journal, session.subscription)
+                td = plan_teardown(session.conn, answers, journal, session.subscription, from_tags=args.from_tags)
             except Exception as exc:  # noqa: BLE001
                 return _failed(exc, args.output == "json")
             print(teardown_text(td), flush=True)
@@ -277,6 +284,8 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
 
     json_out = args.output == "json"
     journal = Journal.for_answers(args.file.resolve())
+    for warning in journal.warnings():
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         session = _open(args, answers)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks

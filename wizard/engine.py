@@ -118,6 +118,9 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ scheduling
     def run(self) -> RunResult:
+        from wizard.plan import check_steps
+
+        check_steps(self.plan.steps)
         steps = {s.id: s for s in self.plan.steps}
         finished: set[str] = set()
         running: dict[Future[dict[str, Any]], "Step"] = {}
@@ -150,6 +153,9 @@ class Engine:
                             result.status, result.failed_step, result.failure = "failed", step.id, failure
                 if self.cancel_event.is_set() and result.status == "done":
                     result.status = "cancelled"
+        if result.status == "done" and len(finished) < len(steps):  # done means every step ended
+            result.status = "failed"
+            result.failed_step = next(s for s in steps if s not in finished)
         result.kubeconfig = self.kubeconfig
         return result
 
@@ -201,6 +207,8 @@ class Engine:
         if self.cancel_event.is_set():
             raise Cancelled()
         started = time.monotonic()
+        if step.created:  # ownership follows this intent, whatever becomes of the write (teardown honours it)
+            self._journal(step, "intent", creates=True, action=step.action)
         self._journal(step, "started", action=step.action)
         self.emit("started", step, step.title, started=started, az=step.az)
         kind = step.id.split(":")[0]
@@ -227,8 +235,8 @@ class Engine:
 
         ids = RequestIds()
         a = self.answers
-        group = create_group(self.conn, a.resource_group.name, a.azure.location, dict(a.resource_group.tags),
-                             raw_response_hook=ids)
+        tags = (step.payload or {}).get("tags", dict(a.resource_group.tags))  # with the plan's provenance tags
+        group = create_group(self.conn, a.resource_group.name, a.azure.location, tags, raw_response_hook=ids)
         return {"resource_id": group.id, "request_id": ids.first_request_id, "correlation_id": ids.correlation_id,
                 "state": group.properties.provisioning_state if group.properties else "Succeeded",
                 "message": f"resource group {group.name} created"}

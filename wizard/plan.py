@@ -15,6 +15,7 @@ import yaml
 from wizard import durations
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
+from wizard.provenance import with_provenance
 from wizard.spec import (
     FIXED, Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
     desired_cluster, desired_pool, fixed, pool_differences,
@@ -73,6 +74,7 @@ class Observed:
     revisions: list[MeshRevision] = field(default_factory=list)
     cluster: dict[str, Any] | None = None  # ARM JSON (camelCase)
     pool: dict[str, Any] | None = None  # ARM JSON of the GPU agent pool
+    kueue_manifest: Problem | None = None  # what is wrong with a local kueue.manifest (read and checked)
 
 
 def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
@@ -94,6 +96,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
                   if group is not None and answers.gpu_pool else None)
+        f_manifest = pool.submit(_kueue_manifest_problem, answers)
         cluster = f_cluster.result() if f_cluster else None
         gpu_pool = f_pool.result() if f_pool else None  # a 404 (no cluster, no pool) reads as None
         return Observed(
@@ -106,7 +109,15 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
             revisions=f_revisions.result() if f_revisions else [],
             cluster=as_dict(cluster),
             pool=as_dict(gpu_pool),
+            kueue_manifest=f_manifest.result(),
         )
+
+
+def _kueue_manifest_problem(answers: "Answers") -> "Problem | None":
+    from wizard.addons.kueue import local_manifest_problem
+
+    exc = local_manifest_problem(answers)
+    return Problem(exc.failure.fix_field or "kueue.manifest", f"{exc.what} {exc.why}", exc.action) if exc else None
 
 
 @dataclass
@@ -132,6 +143,33 @@ class Step:
                 "differences": [vars(d) for d in self.differences]}
 
 
+class PlanError(ValueError):
+    """A plan that cannot run as built (a programming error, never the user's)."""
+
+
+def check_steps(steps: list[Step]) -> None:
+    """Every step id once, every dependency a step of the plan and no cycle: otherwise a step would wait on
+    itself and never run while the run looked finished."""
+    ids = [s.id for s in steps]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise PlanError(f"duplicate step ids: {', '.join(dupes)}")
+    known = set(ids)
+    for s in steps:
+        missing = [d for d in s.deps if d not in known]
+        if missing:
+            raise PlanError(f"step {s.id} depends on unknown step(s) {', '.join(missing)}")
+    deps = {s.id: set(s.deps) for s in steps}
+    while deps:
+        ready = [i for i, d in deps.items() if not d]
+        if not ready:
+            raise PlanError(f"steps depend on each other in a cycle: {', '.join(sorted(deps))}")
+        for i in ready:
+            del deps[i]
+        for d in deps.values():
+            d.difference_update(ready)
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
@@ -150,6 +188,7 @@ class Plan:
     steps: list[Step] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    provenance: dict[str, str] = field(default_factory=dict)  # tags on what this plan creates (never on updates)
 
     @property
     def ok(self) -> bool:
@@ -174,7 +213,8 @@ def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str,
     """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight."""
     in_flight = {s: r for s in ("cluster", "gpu-pool") if journal is not None and (r := journal.in_flight(s))}
     return build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
-                      in_flight=in_flight, recreate_failed=recreate_failed)
+                      in_flight=in_flight, recreate_failed=recreate_failed,
+                      provenance=journal.provenance(answers) if journal is not None else None)
 
 
 # ---------------------------------------------------------------------------------------- resolution
@@ -235,12 +275,14 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
 
 # ---------------------------------------------------------------------------------------- the plan
 def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
-               in_flight: dict[str, dict[str, Any]] | None = None, recreate_failed: bool = False) -> Plan:
+               in_flight: dict[str, dict[str, Any]] | None = None, recreate_failed: bool = False,
+               provenance: dict[str, str] | None = None) -> Plan:
     """in_flight: step id -> journal record of an Azure operation accepted but not seen to finish.
-    recreate_failed: consent to delete a cluster whose creation ended Failed and create it again."""
+    recreate_failed: consent to delete a cluster whose creation ended Failed and create it again.
+    provenance: the tags every resource this plan creates carries (wizard.provenance)."""
     in_flight = in_flight or {}
     rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
-    plan = Plan(answers, obs, None)
+    plan = Plan(answers, obs, None, provenance=dict(provenance or {}))
 
     version, problem = resolve_version(answers, obs.versions, loc)
     if problem:
@@ -254,6 +296,8 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
                          else (None, None))  # no revision can be judged against a version that isn't offered
     if problem:
         plan.problems.append(problem)
+    if obs.kueue_manifest is not None:
+        plan.problems.append(obs.kueue_manifest)
     flags = needed_flags(answers)
     resolved = Resolved(obs.subscription_id, obs.subscription_name, version or answers.cluster.kubernetes_version,
                         revision, tuple(f for f, _ in flags))
@@ -261,11 +305,11 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
 
     # 1. resource group
     if obs.group is None:
+        group_tags = with_provenance(answers.resource_group.tags, plan.provenance) or {}
         plan.steps.append(Step("resource-group", f"create resource group {rg} in {loc}", "create",
                                az("group", "create", "-n", rg, "-l", loc,
-                                  *(["--tags", *[f"{k}={v}" for k, v in answers.resource_group.tags.items()]]
-                                    if answers.resource_group.tags else [])),
-                               typical=durations.RESOURCE_GROUP, created=True))
+                                  *(["--tags", *[f"{k}={v}" for k, v in group_tags.items()]] if group_tags else [])),
+                               typical=durations.RESOURCE_GROUP, created=True, payload={"tags": group_tags}))
     else:
         plan.steps.append(Step("resource-group", f"resource group {rg} exists ({obs.group.get('location')})",
                                "skip", az("group", "show", "-n", rg), reason="already exists"))
@@ -295,7 +339,7 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
     if plan.problems:
         return plan
     if obs.cluster is None:
-        body = desired_cluster(answers, resolved)
+        body = desired_cluster(answers, resolved, provenance=plan.provenance)
         pools = 1 if answers.gpu_pool else 0
         typical = durations.cluster_create(pools, answers.cluster.istio.enabled, addon_count(answers))
         extras = [x for x in ("Istio " + (revision or "") if revision else "",
@@ -320,6 +364,7 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
     from wizard.addons import addon_steps
 
     plan.steps += addon_steps(answers, plan)
+    check_steps(plan.steps)
     return plan
 
 
@@ -349,7 +394,8 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
                 az_cluster_create(answers, resolved), deps=deps,
                 typical=durations.cluster_create(1 if answers.gpu_pool else 0, answers.cluster.istio.enabled,
                                                  addon_count(answers)) * 2,
-                payload=desired_cluster(answers, resolved), created=True, reason="consent given"))
+                payload=desired_cluster(answers, resolved, provenance=plan.provenance), created=True,
+                reason="consent given"))
         else:
             plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
                                    "reconcile it", "retry", az("aks", "update", "-g", answers.resource_group.name,
@@ -394,9 +440,11 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     if existing_pool is None:
         plan.steps.append(Step("gpu-pool", f"add GPU pool {pool_name} ({answers.gpu_pool.vm_size})",
                                "create", az_pool_add(answers), deps=("cluster",),
-                               typical=durations.AGENT_POOL, payload=desired_pool(answers, resolved), created=True))
+                               typical=durations.AGENT_POOL, created=True,
+                               payload=desired_pool(answers, resolved, provenance=plan.provenance)))
         return
     pool_state = ((existing_pool.get("properties") or {}).get("provisioningState") or "Succeeded").lower()
+    kept_tags = (existing_pool.get("properties") or {}).get("tags")  # a PUT keeps the pool's tags (provenance too)
     pdiffs = pool_differences(existing_pool.get("properties") or {}, want)
     if in_progress(pool_state):
         plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
@@ -406,7 +454,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     elif pool_state == "failed":
         plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
                                az_pool_add(answers), deps=("cluster",), typical=durations.AGENT_POOL,
-                               payload=desired_pool(answers, resolved), differences=pdiffs))
+                               payload=desired_pool(answers, resolved, kept_tags), differences=pdiffs))
     elif pdiffs:
         if fixed(pdiffs):
             plan.problems.append(_fixed_problem("gpu_pool", f"GPU pool {pool_name}", pdiffs))
@@ -417,7 +465,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         plan.steps.append(Step("gpu-pool", f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
                                az("aks", "nodepool", "update", "--cluster-name", name, "-n", pool_name),
                                deps=("cluster",), typical=durations.AGENT_POOL, differences=pdiffs,
-                               payload=desired_pool(answers, resolved)))
+                               payload=desired_pool(answers, resolved, kept_tags)))
     else:
         plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} exists with these settings", "skip",
                                az("aks", "nodepool", "show", "--cluster-name", name, "-n", pool_name),

@@ -8,6 +8,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wizard.provenance import with_provenance
+
 if TYPE_CHECKING:
     from wizard.answers import Answers, GpuPoolAnswers
 
@@ -48,8 +50,10 @@ def addon_count(answers: "Answers") -> int:
     return sum([a.keda, a.kaito, a.managed_prometheus])
 
 
-def gpu_pool_profile(pool: "GpuPoolAnswers", orchestrator_version: str | None = None) -> dict[str, Any]:
-    """Keyword arguments shared by the cluster's GPU agentPoolProfile and a standalone AgentPool."""
+def gpu_pool_profile(pool: "GpuPoolAnswers", orchestrator_version: str | None = None,
+                     provenance: dict[str, str] | None = None) -> dict[str, Any]:
+    """Keyword arguments shared by the cluster's GPU agentPoolProfile and a standalone AgentPool (`provenance`:
+    the tags of a pool this run creates)."""
     from azure.mgmt.containerservice import models as m
 
     kw: dict[str, Any] = dict(
@@ -73,11 +77,15 @@ def gpu_pool_profile(pool: "GpuPoolAnswers", orchestrator_version: str | None = 
         kw["enable_auto_scaling"] = False
     if orchestrator_version:
         kw["orchestrator_version"] = orchestrator_version
+    if provenance:
+        kw["tags"] = dict(provenance)
     return kw
 
 
-def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bool = True) -> Any:
-    """The ManagedCluster to PUT for a new cluster: everything in one request."""
+def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bool = True,
+                    provenance: dict[str, str] | None = None) -> Any:
+    """The ManagedCluster to PUT for a new cluster: everything in one request. `provenance` tags say this wizard
+    created it (only a cluster it creates gets them; differences never count them, see cluster_view)."""
     from azure.mgmt.containerservice import models as m
 
     c = answers.cluster
@@ -87,10 +95,11 @@ def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bo
         type="VirtualMachineScaleSets", **({"availability_zones": list(sp.zones)} if sp.zones else {}),
     )]
     if include_gpu_pool and answers.gpu_pool:
-        pools.append(m.ManagedClusterAgentPoolProfile(name=answers.gpu_pool.name, **gpu_pool_profile(answers.gpu_pool)))
+        pools.append(m.ManagedClusterAgentPoolProfile(name=answers.gpu_pool.name,
+                                                      **gpu_pool_profile(answers.gpu_pool, provenance=provenance)))
     kw: dict[str, Any] = dict(
         location=answers.azure.location,
-        tags=dict(c.tags) or None,
+        tags=with_provenance(c.tags, provenance),
         sku=m.ManagedClusterSKU(name="Base", tier=c.tier),
         identity=m.ManagedClusterIdentity(type="SystemAssigned"),
         kubernetes_version=resolved.kubernetes_version,
@@ -132,11 +141,11 @@ def profile_kwargs(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
     return kw
 
 
-def desired_pool(answers: "Answers", resolved: Resolved) -> Any:
+def desired_pool(answers: "Answers", resolved: Resolved, provenance: dict[str, str] | None = None) -> Any:
     from azure.mgmt.containerservice import models as m
 
     assert answers.gpu_pool is not None
-    return m.AgentPool(**gpu_pool_profile(answers.gpu_pool, resolved.kubernetes_version))
+    return m.AgentPool(**gpu_pool_profile(answers.gpu_pool, resolved.kubernetes_version, provenance))
 
 
 def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> Any:
@@ -150,7 +159,14 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
     for key in ("provisioningState", "powerState", "currentKubernetesVersion", "fqdn", "azurePortalFQDN",
                 "privateFQDN", "maxAgentPools", "resourceUID", "status"):
         props.pop(key, None)
-    for pool in props.get("agentPoolProfiles") or []:
+    gpu = answers.gpu_pool
+    for i, pool in enumerate(props.get("agentPoolProfiles") or []):
+        if gpu is not None and pool.get("name") == gpu.name and (pool.get("provisioningState") or "") == "Failed":
+            # the GPU pool never came up (a SKU or quota failure): it is sent as the answers now say, which is
+            # how following the failure's advice (change gpu_pool.vm_size) takes effect; it is not an update
+            fresh = m.ManagedClusterAgentPoolProfile(name=gpu.name, **gpu_pool_profile(
+                gpu, provenance=pool.get("tags"))).as_dict()
+            props["agentPoolProfiles"][i] = pool = fresh
         for key in ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"):
             pool.pop(key, None)
     props["kubernetesVersion"] = resolved.kubernetes_version

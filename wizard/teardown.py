@@ -1,8 +1,14 @@
-"""Teardown: delete exactly what this wizard created, as the journal records it, and nothing else.
+"""Teardown: delete exactly what this wizard created for these answers, and nothing else.
 
-The journal is the authority on what was created: a resource group that existed before the first run, a
-cluster someone else made, a preview flag, are never deleted. A resource group is deleted only if this
-wizard created it and nothing but the cluster is in it. The steps run through the same engine as apply.
+Two witnesses must agree before anything is deleted: the journal (an intent record is written before each
+first write, so ownership survives failed creates, dropped connections and interrupted runs) and the
+provenance tags on the resource itself (wizard.provenance). A resource whose tags say it is not ours stays.
+`--from-tags` rebuilds the list from the tags alone when the journal is lost or damaged.
+
+A resource group that existed before the first run, a cluster someone else made, a preview flag, are never
+deleted. A resource group is deleted only if this wizard created it and nothing but what it deletes is in
+it. Azure Monitor objects are deleted only when nothing else uses them (another cluster's association,
+another rule's endpoint). The steps run through the same engine as apply.
 """
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from wizard import durations
 from wizard.engine import EXTRA_RUNNERS
-from wizard.plan import Observed, Plan, Step
+from wizard.plan import Observed, Plan, Step, check_steps
+from wizard.provenance import verdict
 from wizard.spec import az
 
 if TYPE_CHECKING:
@@ -26,120 +33,239 @@ class TeardownPlan:
     plan: Plan
     kept: list[str] = field(default_factory=list)  # what stays, and why
     flags: list[str] = field(default_factory=list)  # preview flags a run registered (never unregistered)
+    source: str = "journal"  # where the list of what this wizard created came from: journal | tags
 
     @property
     def empty(self) -> bool:
         return not self.plan.steps
 
 
-def _created(journal: "Journal") -> dict[str, dict[str, Any]]:
-    """step id -> the latest done record that created it, unless a later teardown deleted it."""
-    out: dict[str, dict[str, Any]] = {}
+@dataclass
+class Owned:
+    """What this wizard created for these answers: step ids (cluster, gpu-pool, resource-group) -> since when,
+    and the Azure Monitor objects by resource id."""
+
+    steps: dict[str, str] = field(default_factory=dict)
+    monitor: list[str] = field(default_factory=list)
+
+
+OWNS = ("intent", "operation", "done")  # records that claim the resource (the first is written before the write)
+
+
+def owned_from_journal(journal: "Journal") -> Owned:
+    """Ownership follows the first write's intent: an intent record (written before the write), an accepted
+    operation that creates, or a created step, until a teardown records the deletion. A failed first create
+    that a re-run completed, a dropped connection, or an operation a re-run found already finished stay ours."""
+    out = Owned()
     for rec in journal.records():
-        if rec["event"] == "done" and rec.get("created"):
-            out[rec["step"]] = rec
-        elif rec["event"] == "deleted":
-            out.pop(rec.get("created_by", ""), None)
+        step, event = rec["step"], rec["event"]
+        claims = (event == "intent" and rec.get("creates")) or (event == "operation" and rec.get("creates")) or \
+                 (event == "done" and rec.get("created"))
+        if step == "monitor-workspace":
+            ids = ([rec["resource_id"]] if event == "intent" and rec.get("resource_id") else
+                   rec.get("created_ids") or [] if event == "done" else [])
+            out.monitor.extend(i for i in ids if isinstance(i, str) and i not in out.monitor)
+        elif claims:
+            out.steps.setdefault(step, str(rec.get("ts", "")))
+        if event == "deleted":
+            if rec.get("resource_id") in out.monitor:
+                out.monitor.remove(rec["resource_id"])
+            elif not rec.get("resource_id"):
+                out.steps.pop(str(rec.get("created_by", "")), None)
+    return out
+
+
+def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, group: Any, cluster: Any) -> Owned:
+    """The journal is lost or damaged: what Azure's provenance tags say this wizard created from these answers."""
+    from wizard.azure.clusters import get_pool
+
+    out = Owned()
+    rg = answers.resource_group.name
+    if group is not None and verdict(group.tags, identity).ours:
+        out.steps["resource-group"] = "tags"
+    if cluster is not None and verdict(cluster.tags, identity).ours:
+        out.steps["cluster"] = "tags"
+    if cluster is not None and answers.gpu_pool is not None:
+        pool = get_pool(conn, rg, answers.cluster.name, answers.gpu_pool.name)
+        if pool is not None and verdict(pool.tags, identity).ours:
+            out.steps["gpu-pool"] = "tags"
+    if group is not None:
+        for res in conn.resources.resources.list_by_resource_group(rg):
+            if (res.type or "").lower() in MONITOR_TYPES and verdict(res.tags, identity).ours and res.id:
+                out.monitor.append(res.id)
     return out
 
 
 def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
-                  subscription: tuple[str, str]) -> TeardownPlan:
+                  subscription: tuple[str, str], from_tags: bool = False) -> TeardownPlan:
     from wizard.azure.clusters import get_cluster, get_pool
     from wizard.azure.groups import get_group
 
     rg, name = answers.resource_group.name, answers.cluster.name
-    created = _created(journal)
+    identity = journal.identity(answers)
     plan = Plan(answers, Observed(*subscription), None)
-    out = TeardownPlan(plan)
-    out.flags = sorted({r["flag"] for r in journal.records()
-                        if r["event"] == "done" and r.get("registered") and r.get("flag")})
-
+    out = TeardownPlan(plan, source="tags" if from_tags else "journal")
     group = get_group(conn, rg)
     cluster = get_cluster(conn, rg, name) if group is not None else None
+    if from_tags:
+        owned = owned_from_tags(conn, answers, identity, group, cluster)
+    else:
+        owned = owned_from_journal(journal)
+        out.flags = sorted({r["flag"] for r in journal.records()
+                            if r["event"] == "done" and r.get("registered") and r.get("flag")})
+
+    def confirmed(what: str, resource: Any) -> bool:
+        """Ours by the journal, and the resource's tags agree (a resource whose tags say otherwise stays)."""
+        v = verdict(resource.tags, identity)
+        if not v.ours:
+            out.kept.append(f"{what}: the journal says this wizard created it, but {v.said}; not deleted")
+        return v.ours
+
     cluster_step = None
-    if "cluster" in created and cluster is not None:
-        cluster_step = Step("delete-cluster", f"delete cluster {name} (created {created['cluster']['ts']}, with "
-                            f"its node pools and node resource group)", "update",
+    if cluster is not None and "cluster" in owned.steps and confirmed(f"cluster {name}", cluster):
+        since = owned.steps["cluster"]
+        when = "tagged as created" if since == "tags" else f"created {since}"
+        cluster_step = Step("delete-cluster", f"delete cluster {name} ({when} by this wizard, with its node pools "
+                            "and node resource group)", "update",
                             az("aks", "delete", "-g", rg, "-n", name, "--yes"), typical=durations.CLUSTER_CREATE,
                             payload={"created_by": "cluster"})
-    elif cluster is not None:
+    elif cluster is not None and "cluster" not in owned.steps:
         out.kept.append(f"cluster {name}: not created by this wizard")
     pool_name = answers.gpu_pool.name if answers.gpu_pool else None
-    if "gpu-pool" in created and cluster is not None and pool_name and cluster_step is None:
-        if get_pool(conn, rg, name, pool_name) is not None:
+    if "gpu-pool" in owned.steps and cluster is not None and pool_name and cluster_step is None:
+        pool = get_pool(conn, rg, name, pool_name)
+        if pool is not None and confirmed(f"GPU pool {pool_name}", pool):
             plan.steps.append(Step("delete-pool", f"delete GPU pool {pool_name} (added by this wizard)", "update",
                                    az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", pool_name),
                                    typical=durations.AGENT_POOL, payload={"created_by": "gpu-pool"}))
     if cluster_step:
         plan.steps.append(cluster_step)
-    monitor = _monitor_created(journal, rg)
-    after = ("delete-cluster",) if cluster_step else ()
-    for kind, rid in monitor["delete"]:  # the rule first: it refers to the endpoint
-        rname = rid.rsplit("/", 1)[-1]
-        step = Step(f"delete-monitor:{kind}", f"delete {MONITOR_KINDS[kind]} {rname} (created for this cluster's "
-                    "managed Prometheus)", "update",
-                    az("monitor", "data-collection", kind, "delete", "-g", rg, "-n", rname, "--yes"), deps=after,
-                    typical=durations.RESOURCE_GROUP, payload={"created_by": "monitor-workspace",
-                                                               "resource_id": rid, "kind": kind})
-        plan.steps.append(step)
-        after = (step.id,)
+    cluster_id = (f"/subscriptions/{subscription[0]}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
+                  f"managedClusters/{name}")
+    monitor = _monitor_steps(conn, owned.monitor, identity, cluster_id, cluster is not None and cluster_step is None,
+                             ("delete-cluster",) if cluster_step else ())
+    plan.steps.extend(monitor["delete"])
     out.kept.extend(monitor["kept"])
     if group is not None:
-        others = [r for r in _other_resources(conn, rg, name)
-                  if r.split("/")[-1] not in {rid.rsplit("/", 1)[-1] for _, rid in monitor["delete"]}]
-        if "resource-group" not in created:
+        deleting = {s.payload["resource_id"].lower() for s in monitor["delete"] if "resource_id" in s.payload}
+        others = [r for rid, r in _other_resources(conn, rg, name) if rid.lower() not in deleting]
+        if "resource-group" not in owned.steps:
             out.kept.append(f"resource group {rg}: it existed before this wizard")
         elif others or (cluster is not None and cluster_step is None):
             listing = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
             out.kept.append(f"resource group {rg}: it holds other resources ({listing or 'the cluster'})")
-        else:
+        elif confirmed(f"resource group {rg}", group):
             plan.steps.append(Step("delete-group", f"delete resource group {rg} (created by this wizard; empty "
                                    "once the cluster is gone)", "update", az("group", "delete", "-n", rg, "--yes"),
                                    deps=tuple(s.id for s in plan.steps), typical=durations.RESOURCE_GROUP * 30,
                                    payload={"created_by": "resource-group"}))
+    check_steps(plan.steps)
     return out
 
 
-MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint"}
+MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",
+                 "association": "data collection rule association"}
+MONITOR_TYPES = {"microsoft.insights/datacollectionrules": "rule",
+                 "microsoft.insights/datacollectionendpoints": "endpoint"}
 
 
-def _monitor_created(journal: "Journal", rg: str) -> dict[str, list[Any]]:
-    """The data collection rule and endpoint a run created in the cluster's group (deleted with the cluster,
-    rule first), and the Azure Monitor workspace it created (a shared default: kept, as az keeps it)."""
+def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster_id: str, cluster_stays: bool,
+                   after: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Steps deleting the data collection rules and endpoints this wizard created for this cluster: each one only
+    when its tags confirm it and nothing else uses it (a rule associated with another resource, an endpoint another
+    rule sends through, stay). The rule's association with a cluster that stays goes first, then rules, then
+    endpoints. The Azure Monitor workspace (a shared default) is kept, as az keeps it."""
+    from wizard.azure.monitor import monitor_client
+
     out: dict[str, list[Any]] = {"delete": [], "kept": []}
-    ids: list[str] = []
-    for rec in journal.records():
-        if rec["step"] == "monitor-workspace" and rec["event"] == "done":
-            ids.extend(i for i in rec.get("created_ids") or [] if i not in ids)
-        elif rec["event"] == "deleted" and rec.get("resource_id") in ids:
-            ids.remove(rec["resource_id"])
+    client = monitor_client(conn)
+    rules: list[tuple[str, Any]] = []
+    endpoints: list[tuple[str, Any]] = []
     for rid in ids:
         low = rid.lower()
-        in_group = f"/resourcegroups/{rg.lower()}/" in low
-        if "/datacollectionrules/" in low and in_group:
-            out["delete"].append(("rule", rid))
-        elif "/datacollectionendpoints/" in low and in_group:
-            out["delete"].append(("endpoint", rid))
-        elif "/microsoft.monitor/accounts/" in low:
-            out["kept"].append(f"Azure Monitor workspace {rid.rsplit('/', 1)[-1]}: shared by every cluster in the "
-                               "region that sends metrics there (az aks delete keeps it too)")
-    out["delete"].sort(key=lambda kr: kr[0] != "rule")  # the rule refers to the endpoint: rule first
+        parts = rid.split("/")
+        if "/microsoft.monitor/accounts/" in low:
+            out["kept"].append(f"Azure Monitor workspace {parts[-1]}: shared by every cluster in the region that "
+                               "sends metrics there (az aks delete keeps it too)")
+            continue
+        kind = next((k for t, k in MONITOR_TYPES.items() if f"/{t}/" in low), None)
+        if kind is None or len(parts) != 9:
+            continue
+        ops = client.data_collection_rules if kind == "rule" else client.data_collection_endpoints
+        res = _get(lambda: ops.get(parts[4], parts[-1]))
+        if res is None:
+            continue  # already gone
+        v = verdict(res.tags, identity)
+        if not v.ours:
+            out["kept"].append(f"{MONITOR_KINDS[kind]} {parts[-1]}: {v.said}; not deleted")
+            continue
+        (rules if kind == "rule" else endpoints).append((rid, res))
+
+    steps: list[Step] = []
+    deleted_rules = set()
+    for rid, rule in rules:
+        rg, rname = rid.split("/")[4], rid.split("/")[-1]
+        uses = list(client.data_collection_rule_associations.list_by_rule(rg, rname))
+        foreign = [a for a in uses if not str(a.id or "").lower().startswith(cluster_id.lower() + "/")]
+        if foreign:
+            targets = ", ".join(sorted({str(a.id).split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[-1]
+                                        for a in foreign}))
+            out["kept"].append(f"{MONITOR_KINDS['rule']} {rname}: still associated with {targets}; not deleted")
+            continue
+        for assoc in uses if cluster_stays else []:  # the cluster stays: its association with our rule goes first
+            steps.append(Step(f"delete-monitor:association:{assoc.name}", f"delete {MONITOR_KINDS['association']} "
+                              f"{assoc.name} of the cluster", "update",
+                              az("monitor", "data-collection", "rule", "association", "delete", "--name", assoc.name,
+                                 "--resource", cluster_id, "--yes"), deps=after, typical=durations.RESOURCE_GROUP,
+                              payload={"kind": "association", "resource_uri": cluster_id, "name": assoc.name}))
+        steps.append(_monitor_step("rule", rid, tuple(s.id for s in steps) or after))
+        deleted_rules.add(str(rule.id or rid).lower())
+    for rid, endpoint in endpoints:
+        rg, ename = rid.split("/")[4], rid.split("/")[-1]
+        users = [r.name for r in client.data_collection_rules.list_by_resource_group(rg)
+                 if str(r.data_collection_endpoint_id or "").lower() == str(endpoint.id or rid).lower()
+                 and str(r.id or "").lower() not in deleted_rules]
+        if users:
+            out["kept"].append(f"{MONITOR_KINDS['endpoint']} {ename}: data collection rule {', '.join(users)} sends "
+                               "through it; not deleted")
+            continue
+        steps.append(_monitor_step("endpoint", rid, tuple(s.id for s in steps) or after))
+    out["delete"] = steps
     return out
 
 
-def _other_resources(conn: "ArmConnection", rg: str, cluster: str) -> list[str]:
-    names = []
+def _monitor_step(kind: str, rid: str, deps: tuple[str, ...]) -> Step:
+    rg, rname = rid.split("/")[4], rid.split("/")[-1]
+    return Step(f"delete-monitor:{kind}:{rname}", f"delete {MONITOR_KINDS[kind]} {rname} (created for this "
+                "cluster's managed Prometheus)", "update",
+                az("monitor", "data-collection", kind, "delete", "-g", rg, "-n", rname, "--yes"), deps=deps,
+                typical=durations.RESOURCE_GROUP, payload={"created_by": "monitor-workspace", "resource_id": rid,
+                                                           "kind": kind})
+
+
+def _get(read: Any) -> Any:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return read()
+    except ResourceNotFoundError:
+        return None
+
+
+def _other_resources(conn: "ArmConnection", rg: str, cluster: str) -> list[tuple[str, str]]:
+    """(resource id, type/name) of every resource in the group but the cluster."""
+    out = []
     for res in conn.resources.resources.list_by_resource_group(rg):
         rtype = (res.type or "").lower()
         if rtype == "microsoft.containerservice/managedclusters" and (res.name or "").lower() == cluster.lower():
             continue
-        names.append(f"{res.type}/{res.name}")
-    return names
+        out.append((res.id or "", f"{res.type}/{res.name}"))
+    return out
 
 
 def teardown_text(td: TeardownPlan) -> str:
-    lines = ["Teardown deletes:" if td.plan.steps else "Nothing to delete: the journal records nothing this "
+    witness = "the journal records" if td.source == "journal" else "Azure's provenance tags show"
+    lines = ["Teardown deletes:" if td.plan.steps else f"Nothing to delete: {witness} nothing this "
              "wizard created that still exists."]
     for s in td.plan.steps:
         lines.append(f"  - {s.title}")
@@ -185,7 +311,7 @@ def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, 
 
 def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     a = engine.answers
-    others = _other_resources(engine.conn, a.resource_group.name, a.cluster.name)
+    others = [what for _, what in _other_resources(engine.conn, a.resource_group.name, a.cluster.name)]
     if others:  # something appeared since the plan was shown: keep the group
         engine.emit("log", step, f"kept: {', '.join(others)} appeared in the group", started=started)
         return {"state": "Kept", "message": f"resource group {a.resource_group.name} kept: it is not empty"}
@@ -196,15 +322,19 @@ def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str,
 def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     from wizard.azure.monitor import monitor_client
 
-    parts = step.payload["resource_id"].split("/")
-    rg, name = parts[4], parts[-1]
+    p = step.payload
     client = monitor_client(engine.conn)
-    if step.payload["kind"] == "rule":
+    if p["kind"] == "association":
+        client.data_collection_rule_associations.delete(p["resource_uri"], p["name"])
+        return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
+    parts = p["resource_id"].split("/")
+    rg, name = parts[4], parts[-1]
+    if p["kind"] == "rule":
         client.data_collection_rules.delete(rg, name)
     else:
         client.data_collection_endpoints.delete(rg, name)
     if engine.journal is not None:
-        engine.journal.append(step.id, "deleted", created_by="monitor-workspace", resource_id=step.payload["resource_id"])
+        engine.journal.append(step.id, "deleted", created_by="monitor-workspace", resource_id=p["resource_id"])
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 

@@ -153,8 +153,14 @@ def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any
 
     opts = options_of(engine)
     names = step.payload if step.payload is not None else monitor_names(engine.answers, engine.conn.subscription_id)
-    result = ensure_monitoring(engine.conn, names, dict(engine.answers.cluster.tags) or None,
-                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout)
+    from wizard.provenance import with_provenance
+
+    journal = engine.journal
+    result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags,
+                                                                   engine.plan.provenance),
+                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout,
+                               intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
+                               if journal is not None else None)
     names = result.names
     if result.changed:
         msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)

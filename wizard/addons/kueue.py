@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import ssl
 import urllib.error
 import urllib.request
@@ -169,6 +170,45 @@ def parse(data: bytes, origin: str) -> list[dict]:
     return out
 
 
+def read_local(path: Path) -> bytes:
+    """A local manifest: a regular file of at most MAX_MANIFEST bytes (never /dev/zero, a FIFO or a directory)."""
+    action = "Fix the path in kueue.manifest (or --kueue-manifest)."
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise AddonError(f"The Kueue manifest {path} is not a regular file.", "It is a device, a pipe or "
+                                 "a directory, whose end cannot be known.", action, code="ManifestUnreadable",
+                                 fix_field="kueue.manifest")
+            data = f.read(MAX_MANIFEST + 1)
+    except OSError as exc:
+        raise AddonError(f"Could not read the Kueue manifest {path}.", exc.strerror or str(exc), action,
+                         code="ManifestUnreadable", fix_field="kueue.manifest") from None
+    if len(data) > MAX_MANIFEST:
+        raise AddonError(f"The Kueue manifest {path} is too large.", f"The file is larger than "
+                         f"{MAX_MANIFEST // (1024 * 1024)} MiB; a Kueue release manifest is well under 1 MiB.",
+                         action, code="ManifestTooLarge", fix_field="kueue.manifest")
+    return data
+
+
+def local_manifest_problem(answers: "Answers") -> AddonError | None:
+    """What is wrong with a local kueue.manifest (read, size-capped, checksummed and parsed), for the plan."""
+    where = answers.kueue.manifest
+    if not answers.kueue.install or not where or is_url(where):
+        return None
+    path = Path(where).expanduser()
+    try:
+        data = read_local(path)
+        digest = hashlib.sha256(data).hexdigest()
+        if answers.kueue.sha256 and digest != answers.kueue.sha256.lower():
+            raise AddonError(f"The Kueue manifest {path} does not match kueue.sha256.", f"Its SHA-256 is {digest}.",
+                             "Check where the file came from, or put its SHA-256 in kueue.sha256.",
+                             code="ChecksumMismatch", fix_field="kueue.sha256")
+        parse(data, str(path))
+    except AddonError as exc:
+        return exc
+    return None
+
+
 def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], None]) -> Manifest:
     """Read or download the manifest and check its SHA-256; nothing touches the cluster here."""
     where = manifest_location(answers, base)
@@ -177,12 +217,7 @@ def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], 
         data = download(where, timeout)
     else:
         path = Path(where).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise AddonError(f"Could not read the Kueue manifest {path}.", exc.strerror or str(exc),
-                             "Fix the path in kueue.manifest (or --kueue-manifest).", code="ManifestUnreadable",
-                             fix_field="kueue.manifest") from None
+        data = read_local(path)
         where = str(path)
     digest = hashlib.sha256(data).hexdigest()
     want = (answers.kueue.sha256 or "").lower()

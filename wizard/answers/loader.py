@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import difflib
+import functools
 import json
 import os
 import re
@@ -33,18 +35,82 @@ SCHEMA_ID = "urn:aks-ai-wizard:answers:1"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that never reads a plain scalar as a float.
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's parser when installed: linear and fast on large files) that never reads a plain
+    scalar as a float, a date or a YAML 1.1 non-decimal number.
 
     No answer is a float, and ``kubernetes_version: 1.30`` must stay "1.30", not 1.3.
-    Everything else is yaml.safe_load: no Python tags, YAML 1.1 booleans and integers.
+    Everything else is yaml.safe_load: no Python tags, YAML 1.1 booleans.
     """
 
 
+_INT_TAG = "tag:yaml.org,2002:int"
+_AMBIGUOUS_TAG = "tag:aks-ai-wizard,2026:ambiguous-number"
+# YAML 1.1 reads 010 as 8, 0x10 as 16, 1_000 as 1000 and 1:00 as 60: only plain decimals are integers here; the
+# other forms are refused with a clear error (quote them to mean the text, or write the decimal)
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_AMBIGUOUS = re.compile(r"[-+]?(?:0[0-7_]+|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+|[1-9][0-9_]*_[0-9_]*)\Z")
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"  # no answer is a date: 2026-02-30 stays text, never a traceback
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != _FLOAT_TAG]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_FLOAT_TAG, _INT_TAG, _TIMESTAMP_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(_INT_TAG, _DECIMAL, list("-+0123456789"))
+_Loader.add_implicit_resolver(_AMBIGUOUS_TAG, _AMBIGUOUS, list("-+0123456789"))
+
+
+def _ambiguous(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> None:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{node.value!r} is read differently by YAML versions (YAML 1.1 takes it as a base-8, base-16 "
+        "or base-60 number); write a plain decimal, or quote it to mean the text", node.start_mark)
+
+
+_Loader.add_constructor(_AMBIGUOUS_TAG, _ambiguous)
+MAX_DIGITS = 18  # no answer needs a larger number; Python refuses to read ones beyond 4300 digits
+MAX_DEPTH = 32  # the schema nests 5 levels
+
+
+def _int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    digits = node.value.lstrip("+-")
+    if len(digits) > MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number of {len(digits)} digits is far beyond any allowed value", node.start_mark)
+    return int(node.value)
+
+
+_Loader.add_constructor(_INT_TAG, _int)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+
+
+def _control_characters(root: yaml.Node) -> list[FieldError]:
+    """Control characters in any key or value, each with its path, line and column (a pasted newline or escape
+    sequence reaches Azure otherwise). Iterative, over a tree whose depth _shape_errors bounded."""
+    out: list[FieldError] = []
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            found = _CONTROL.search(node.value)
+            if found is not None:
+                bad = found.group()
+                line, column = _mark(node.start_mark)
+                out.append(FieldError(format_path(path), f"{node.value[:40]!r} holds the control character "
+                                      f"U+{ord(bad):04X}; no answer contains one (a pasted newline or escape?)",
+                                      line, column))
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in reversed(node.value):
+                sub = path + (key.value if isinstance(key, yaml.ScalarNode) else "?",)
+                stack += [(value, sub), (key, sub)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((n, path + (i,)) for i, n in reversed(list(enumerate(node.value))))
+    return out
 
 
 # ------------------------------------------------------------------ YAML level
@@ -61,15 +127,47 @@ def _mark(mark) -> tuple[int | None, int | None]:
     return mark.line + 1, mark.column + 1
 
 
+def _shape_errors(text: str) -> list[FieldError]:
+    """Checked on the flat event stream before any node is built: nesting beyond MAX_DEPTH, and aliases of
+    whole lists or mappings (other than merge keys), whose expansion can grow exponentially ("billion laughs")."""
+    depth = 0
+    collections_: set[str] = set()
+    merging: list[bool] = []  # per open collection: is it the value of a merge key
+    previous: Any = None
+    for event in yaml.parse(text, Loader=_Loader):
+        line, column = _mark(event.start_mark)
+        after_merge = isinstance(previous, yaml.ScalarEvent) and previous.value == "<<"
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return [FieldError("", f"nested deeper than {MAX_DEPTH} levels; an answers file nests at most 5",
+                                   line, column)]
+            if event.anchor:
+                collections_.add(event.anchor)
+            merging.append(after_merge and isinstance(event, yaml.SequenceStartEvent))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+            merging.pop()
+        elif isinstance(event, yaml.AliasEvent) and event.anchor in collections_ and not (
+                after_merge or (merging and merging[-1])):
+            return [FieldError("", f"*{event.anchor} repeats a whole list or mapping; write it out (only a merge "
+                                   f"key, <<: *{event.anchor}, may use one)", line, column)]
+        previous = event
+    return []
+
+
 def _parse_yaml(text: str) -> _Parsed:
     loader = _Loader(text)
     try:
+        shape = _shape_errors(text)
+        if shape:
+            return _Parsed(None, None, shape)
         root = loader.get_single_node()
         if root is None:
             return _Parsed(None, None, [FieldError(
                 "", "the file is empty; expected a mapping with at least azure, resource_group and cluster"
             )])
-        dupes = _duplicate_keys(root)
+        dupes = _duplicate_keys(root) + _control_characters(root)
         data = loader.construct_document(root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -125,19 +223,28 @@ def _duplicate_keys(root: yaml.Node) -> list[FieldError]:
     return out
 
 
-def _find_node(root: yaml.Node | None, path: tuple, key: bool = False) -> yaml.Node | None:
+_Index = dict[int, dict[str, tuple[yaml.Node, yaml.Node]]]
+
+
+def _find_node(root: yaml.Node | None, path: tuple, key: bool = False,
+               index: _Index | None = None) -> yaml.Node | None:
     """The node at ``path`` (the key node of the last element if ``key``), or the deepest
-    node that exists along it."""
+    node that exists along it. ``index`` caches each mapping's keys, so that locating every one of
+    many errors stays linear in the size of the file."""
     node = root
     if node is None:
         return None
+    index = {} if index is None else index
     for i, element in enumerate(path):
         last = i == len(path) - 1
         nxt = None
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == str(element):
-                    nxt = k if (last and key) else v
+            keys = index.get(id(node))
+            if keys is None:  # the last of repeated keys wins, as in the constructed mapping
+                keys = index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+            found = keys.get(str(element))
+            if found is not None:
+                nxt = found[0] if (last and key) else found[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(element, int):
             if 0 <= element < len(node.value):
                 nxt = node.value[element]
@@ -158,7 +265,7 @@ def format_path(path: tuple) -> str:
     for element in path:
         if isinstance(element, int):
             out += f"[{element}]"
-        elif _IDENT.match(str(element)):
+        elif _IDENT.fullmatch(str(element)):
             out += f".{element}" if out else str(element)
         else:
             out += f"[{json.dumps(str(element))}]"
@@ -183,6 +290,10 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+MAX_SUGGESTIONS = 20  # unknown keys in one mapping that still get a "did you mean"
+
+
+@functools.lru_cache(maxsize=4096)
 def _resolve(loc: tuple) -> tuple[tuple, Any]:
     """Drop union tags from a pydantic error location; return it with the type found there."""
     tp: Any = Answers
@@ -206,6 +317,7 @@ def _resolve(loc: tuple) -> tuple[tuple, Any]:
     return tuple(clean), (unwrap(tp) if tp is not None else None)
 
 
+@functools.lru_cache(maxsize=256)
 def _model_keys(tp: Any) -> list[str]:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return list(tp.model_fields)
@@ -225,7 +337,7 @@ def _suggest(value: str, choices: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any) -> str:
+def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any, suggest: bool = True) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -237,7 +349,7 @@ def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any) -> str:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         allowed = _model_keys(parent_tp)
-        hint = _suggest(key, allowed)
+        hint = _suggest(key, allowed) if suggest else None
         if hint:
             return f"unknown key {key!r}; did you mean {hint!r}?"
         return f"unknown key {key!r}; allowed keys: {', '.join(allowed)}"
@@ -277,7 +389,11 @@ def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any) -> str:
 
 def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
     out: list[FieldError] = []
-    for err in exc.errors(include_url=False):
+    index: _Index = {}
+    errors = exc.errors(include_url=False)
+    # a typo gets a "did you mean"; a mapping with many unknown keys is not a typo (and stays linear)
+    unknown = collections.Counter(tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden")
+    for err in errors:
         raw = tuple(err["loc"])
         is_key = bool(raw) and raw[-1] == "[key]"
         if is_key:
@@ -286,10 +402,10 @@ def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
         _, parent_tp = _resolve(raw[:-1]) if raw else (None, Answers)
         if not raw:
             parent_tp = Answers
-        message = _message(err, loc, tp, parent_tp)
+        message = _message(err, loc, tp, parent_tp, unknown[raw[:-1]] <= MAX_SUGGESTIONS)
         if err["type"] == CROSS_ERROR and err.get("ctx", {}).get("field"):
             loc = loc + tuple(err["ctx"]["field"].split("."))
-        node = _find_node(root, loc, key=is_key or err["type"] == "extra_forbidden")
+        node = _find_node(root, loc, key=is_key or err["type"] == "extra_forbidden", index=index)
         line, column = _mark(node.start_mark) if node is not None else (None, None)
         out.append(FieldError(format_path(loc), message, line, column))
     return out
@@ -297,9 +413,10 @@ def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
 
 def _cross_errors(data: Any, root: yaml.Node | None) -> list[FieldError]:
     out = []
+    index: _Index = {}
     for path, message in rules.cross_field_errors(data):
         loc = tuple(path.split("."))
-        node = _find_node(root, loc)
+        node = _find_node(root, loc, index=index)
         line, column = _mark(node.start_mark) if node is not None else (None, None)
         out.append(FieldError(path, message, line, column))
     return out

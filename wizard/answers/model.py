@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    field_validator,
     Discriminator,
     Field,
     Tag,
@@ -81,7 +82,7 @@ Zone = Annotated[str, BeforeValidator(_zone_int_to_str), _rule(rules.check_zone)
 Zones = Annotated[list[Zone], _rule(rules.check_zones)]
 TagKey = Annotated[str, _rule(rules.check_azure_tag_key)]
 TagValue = Annotated[str, _rule(rules.check_azure_tag_value)]
-AzureTags = dict[TagKey, TagValue]
+AzureTags = Annotated[dict[TagKey, TagValue], _rule(rules.check_azure_tags)]
 LabelKey = Annotated[str, _rule(rules.check_label_key)]
 LabelValue = Annotated[str, _rule(rules.check_label_value)]
 Taint = Annotated[str, _rule(rules.check_taint)]
@@ -323,7 +324,7 @@ class GpuPoolAnswers(_Model):
     autoscale: Autoscale | None = Field(
         default=None, description="Cluster autoscaler bounds; null: fixed count, no autoscaler."
     )
-    taints: list[Taint] = Field(
+    taints: Annotated[list[Taint], _rule(rules.check_taints)] = Field(
         default_factory=lambda: ["sku=gpu:NoSchedule"],
         description="Node taints, key=value:Effect (NoSchedule, PreferNoSchedule, NoExecute).",
     )
@@ -393,6 +394,13 @@ class Answers(_Model):
     """aks-ai-wizard answers file, schema version 1."""
 
     version: Literal[1] = Field(default=1, description="Answers schema version; always 1.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # YAML's true is 1 to Python: never a schema version
+            raise PydanticCustomError("literal_error", "a boolean is not a schema version")
+        return value
     azure: AzureAnswers = Field(description="Cloud, subscription, region and sign-in.")
     resource_group: ResourceGroupAnswers = Field(description="The resource group of the cluster.")
     cluster: ClusterAnswers = Field(description="The AKS cluster.")

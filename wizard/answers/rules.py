@@ -27,6 +27,8 @@ __all__ = [
     "check_resource_group_name",
     "check_azure_tag_key",
     "check_azure_tag_value",
+    "check_azure_tags",
+    "check_taints",
     "check_cluster_name",
     "check_dns_prefix",
     "check_kubernetes_version",
@@ -88,7 +90,7 @@ def check_location(value: str) -> str | None:
 
 
 def check_tenant(value: str) -> str | None:
-    if _GUID.match(value) or _DOMAIN.match(value):
+    if _GUID.fullmatch(value) or _DOMAIN.fullmatch(value):
         return None
     return f"must be a tenant id (GUID) or a domain like contoso.onmicrosoft.com {_got(value)}"
 
@@ -147,7 +149,7 @@ def check_resource_group_name(value: str) -> str | None:
     )
     if not 1 <= len(value) <= 90:
         return msg
-    if not _RG.match(value) or value.endswith("."):
+    if not _RG.fullmatch(value) or value.endswith("."):
         return msg
     return None
 
@@ -167,6 +169,33 @@ def check_azure_tag_value(value: str) -> str | None:
     return None
 
 
+MAX_TAGS = 50  # per resource, Azure's limit
+PROVENANCE_TAGS = ("created-by", "aks-ai-wizard-answers", "aks-ai-wizard-run")  # wizard.provenance writes these
+_RESERVED_TAG_PREFIXES = ("microsoft", "azure", "windows")
+
+
+def check_azure_tags(tags: dict[str, str]) -> str | None:
+    """The tag set of one resource: Azure allows 50, and this wizard adds its provenance tags to what it creates;
+    those names, and Azure's reserved prefixes, are not the user's to set."""
+    room = MAX_TAGS - len(PROVENANCE_TAGS)
+    if len(tags) > room:
+        return (f"at most {room} tags: Azure allows {MAX_TAGS} per resource and this wizard adds "
+                f"{len(PROVENANCE_TAGS)} ({', '.join(PROVENANCE_TAGS)}) (got {len(tags)})")
+    lowered = [k.lower() for k in tags]
+    if len(set(lowered)) != len(lowered):
+        twins = sorted({k for k in tags if lowered.count(k.lower()) > 1})
+        return f"tag names are case-insensitive on Azure: {', '.join(twins)} name the same tag"
+    ours = [k for k in tags if k.lower() in PROVENANCE_TAGS]
+    if ours:
+        return (f"{', '.join(ours)}: this wizard writes these tags itself (they prove which answers file created "
+                "a resource); use another name")
+    reserved = [k for k in tags if k.lower().startswith(_RESERVED_TAG_PREFIXES)]
+    if reserved:
+        return (f"{', '.join(reserved)}: tag names starting with {', '.join(_RESERVED_TAG_PREFIXES)} are reserved "
+                "by Azure")
+    return None
+
+
 # ------------------------------------------------------------------------ cluster
 
 _CLUSTER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
@@ -177,7 +206,7 @@ _VM_SIZE = re.compile(r"^[A-Za-z]+_[A-Za-z0-9_-]+$")
 
 
 def check_cluster_name(value: str) -> str | None:
-    if _CLUSTER.match(value):
+    if _CLUSTER.fullmatch(value):
         return None
     return (
         "must be 1-63 characters of letters, digits, '-' and '_', starting and ending "
@@ -186,7 +215,7 @@ def check_cluster_name(value: str) -> str | None:
 
 
 def check_dns_prefix(value: str) -> str | None:
-    if _DNS_PREFIX.match(value):
+    if _DNS_PREFIX.fullmatch(value):
         return None
     return (
         "must be 1-54 characters of letters, digits and '-', starting and ending "
@@ -195,7 +224,7 @@ def check_dns_prefix(value: str) -> str | None:
 
 
 def check_kubernetes_version(value: str) -> str | None:
-    m = _VERSION.match(value)
+    m = _VERSION.fullmatch(value)
     if not m:
         return f'must be a minor version like "1.34" or an exact patch like "1.34.2" {_got(value)}'
     if (int(m.group(1)), int(m.group(2))) < MIN_KUBERNETES:
@@ -207,13 +236,13 @@ def check_kubernetes_version(value: str) -> str | None:
 
 
 def check_pool_name(value: str) -> str | None:
-    if _POOL.match(value):
+    if _POOL.fullmatch(value):
         return None
     return f"must be 1-12 lowercase letters and digits, starting with a letter {_got(value)}"
 
 
 def check_vm_size(value: str) -> str | None:
-    if _VM_SIZE.match(value):
+    if _VM_SIZE.fullmatch(value):
         return None
     return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC6s_v3 {_got(value)}"
 
@@ -241,19 +270,20 @@ _ASM = re.compile(r"^asm-(\d+)-(\d+)$")
 
 
 def check_istio_revision(value: str) -> str | None:
-    if value == "auto" or _ASM.match(value):
+    if value == "auto" or _ASM.fullmatch(value):
         return None
     return f'must be "auto" or an Istio add-on revision like asm-1-26 {_got(value)}'
 
 
 _MONITOR_ID = re.compile(
-    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Monitor/accounts/[^/]+$",
+    r"/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/[\w\-.()]{0,89}"
+    r"[\w\-()]/providers/Microsoft\.Monitor/accounts/[A-Za-z0-9](?:[A-Za-z0-9-]{0,42}[A-Za-z0-9])?",
     re.IGNORECASE,
 )
 
 
 def check_monitor_workspace_id(value: str) -> str | None:
-    if _MONITOR_ID.match(value):
+    if _MONITOR_ID.fullmatch(value):
         return None
     return (
         "must be the resource id of an Azure Monitor workspace, like "
@@ -266,7 +296,7 @@ _FEATURE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*/[A-Za-z0-9][A-Z
 
 
 def check_feature_name(value: str) -> str | None:
-    if _FEATURE.match(value):
+    if _FEATURE.fullmatch(value):
         return None
     return (
         "must be Namespace/FeatureName, like "
@@ -286,22 +316,38 @@ def _qualified_name_ok(key: str) -> bool:
     if key.count("/") > 1:
         return False
     prefix, _, name = key.rpartition("/")
-    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.match(prefix)):
+    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return False
-    return bool(_K8S_NAME.match(name))
+    return bool(_K8S_NAME.fullmatch(name))
+
+
+# AKS keeps kubernetes.azure.com/ for itself; the kubelet may set only node.kubernetes.io/ and
+# kubelet.kubernetes.io/ of the kubernetes.io and k8s.io namespaces (NodeRestriction)
+_RESERVED_LABEL_DOMAINS = ("kubernetes.azure.com", "kubernetes.io", "k8s.io")
+_ALLOWED_LABEL_DOMAINS = ("node.kubernetes.io", "kubelet.kubernetes.io")
+
+
+def _reserved_prefix(key: str) -> str | None:
+    prefix = key.rpartition("/")[0].lower()
+    if not prefix or any(prefix == d or prefix.endswith("." + d) for d in _ALLOWED_LABEL_DOMAINS):
+        return None
+    return next((d for d in _RESERVED_LABEL_DOMAINS if prefix == d or prefix.endswith("." + d)), None)
 
 
 def check_label_key(value: str) -> str | None:
-    if _qualified_name_ok(value):
-        return None
-    return (
-        "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
-        f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
-    )
+    if not _qualified_name_ok(value):
+        return (
+            "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
+            f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
+        )
+    if domain := _reserved_prefix(value):
+        return (f"the {domain}/ prefix is reserved (AKS and Kubernetes set those labels themselves); use your own "
+                f"prefix, like example.com/ {_got(value)}")
+    return None
 
 
 def check_label_value(value: str) -> str | None:
-    if _LABEL_VALUE.match(value):
+    if _LABEL_VALUE.fullmatch(value):
         return None
     return (
         "a label value must be empty or 1-63 characters of letters, digits, '-', '_' and '.', "
@@ -326,11 +372,29 @@ def check_taint(value: str) -> str | None:
             "the taint key must be an optional DNS prefix and '/', then 1-63 characters of "
             f"letters, digits, '-', '_' and '.' {_got(value)}"
         )
-    if not _LABEL_VALUE.match(taint_value):
+    if not _LABEL_VALUE.fullmatch(taint_value):
         return (
             "the taint value must be empty or 1-63 characters of letters, digits, '-', '_' "
             f"and '.', starting and ending with a letter or digit {_got(value)}"
         )
+    if domain := _reserved_prefix(key):
+        return f"the {domain}/ prefix is reserved for taints AKS and Kubernetes set {_got(value)}"
+    return None
+
+
+def check_taints(taints: list[str]) -> str | None:
+    """A node has one taint per key and effect: a repeat is a mistake, two values for one key and effect a
+    contradiction (Kubernetes refuses both)."""
+    seen: dict[tuple[str, str], str] = {}
+    for t in taints:
+        head, _, effect = t.rpartition(":")
+        key = head.partition("=")[0]
+        prior = seen.get((key, effect))
+        if prior == t:
+            return f"taint {t!r} is given twice"
+        if prior is not None:
+            return f"taints {prior!r} and {t!r} give the key {key!r} two values for effect {effect}; keep one"
+        seen[(key, effect)] = t
     return None
 
 
@@ -370,7 +434,7 @@ def check_gateway_api(gateway_api: bool, istio_enabled: bool) -> str | None:
 
 
 def check_gateway_api_revision(gateway_api: bool, revision: str) -> str | None:
-    m = _ASM.match(revision)
+    m = _ASM.fullmatch(revision)
     if gateway_api and m and (int(m.group(1)), int(m.group(2))) < (1, 26):
         return (
             f"managed Gateway API needs Istio revision asm-1-26 or newer (got {revision!r}); "
@@ -411,7 +475,7 @@ _KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 
 
 def check_kueue_version(value: str) -> str | None:
-    if _KUEUE_VERSION.match(value):
+    if _KUEUE_VERSION.fullmatch(value):
         return None
     return f"must be a Kueue release tag like v0.14.4 {_got(value)}"
 

@@ -105,7 +105,7 @@ def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_
               workspace_id: str | None = None, cloud: str = "AzureCloud") -> MonitorNames:
     region = mac_region(cluster_region, cloud)
     if workspace_id:
-        m = _ID.match(workspace_id.strip().rstrip("/"))
+        m = _ID.fullmatch(workspace_id.strip().rstrip("/"))
         if m is None:
             raise ValueError(f"not an Azure Monitor workspace resource id: {workspace_id}")
         ws_rg, ws_name, ws_id, given = m["rg"], m["name"], workspace_id.strip().rstrip("/"), True
@@ -123,7 +123,7 @@ def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_
 
 
 def workspace_subscription(workspace_id: str) -> str | None:
-    m = _ID.match(workspace_id)
+    m = _ID.fullmatch(workspace_id)
     return m["sub"] if m else None
 
 
@@ -210,9 +210,17 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
 
 
 def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
-                      sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0) -> MonitorResult:
-    """Steps 1-5 of the module docstring. Bounded: every wait ends after `timeout` seconds."""
+                      sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0,
+                      intend: Callable[[str], None] | None = None) -> MonitorResult:
+    """Steps 1-5 of the module docstring. Bounded: every wait ends after `timeout` seconds. `tags` go on what
+    this creates (an object that exists keeps its own); `intend(resource_id)` is called before each create, so
+    ownership is on record even when the create's answer is lost."""
     import time
+
+    def creating(rid: str) -> None:
+        result.created_ids.append(rid)
+        if intend is not None:
+            intend(rid)
 
     from azure.mgmt.monitor import models as mm
 
@@ -237,11 +245,11 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
         if not rgs.check_existence(names.workspace_rg):
             rgs.create_or_update(names.workspace_rg, {"location": names.region})
             result.written.append(f"resource group {names.workspace_rg}")
+        creating(names.workspace_id)
         ws = mon_ws.azure_monitor_workspaces.create(
             names.workspace_rg, names.workspace_name,
             mm.AzureMonitorWorkspaceResource(location=names.region, tags=tags or None))
         result.written.append(f"Azure Monitor workspace {names.workspace_name}")
-        result.created_ids.append(ws.id or names.workspace_id)
         report(f"created Azure Monitor workspace {names.workspace_name} in {names.workspace_rg}")
     else:
         report(f"using Azure Monitor workspace {names.workspace_name} ({'given' if names.workspace_given else 'default'}"
@@ -272,11 +280,11 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     # 3. data collection endpoint
     dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
     if dce is None:
+        creating(names.dce_id())
         dce = mon.data_collection_endpoints.create(
             names.cluster_rg, names.dce_name,
             body=mm.DataCollectionEndpointResource(location=dc_region, kind="Linux", tags=tags or None))
         result.written.append(f"data collection endpoint {names.dce_name}")
-        result.created_ids.append(dce.id or names.dce_id())
         report(f"created data collection endpoint {names.dce_name}")
     dce_id = dce.id or names.dce_id()
 
@@ -289,7 +297,8 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
     if dcr is None or not rule_ok(dcr):
         body = mm.DataCollectionRuleResource(
-            location=dc_region, kind="Linux", tags=tags or None, description=DCR_DESCRIPTION,
+            location=dc_region, kind="Linux", tags=(tags or None) if dcr is None else dcr.tags,
+            description=DCR_DESCRIPTION,
             data_collection_endpoint_id=dce_id,
             data_sources=mm.DataCollectionRuleDataSources(prometheus_forwarder=[mm.PrometheusForwarderDataSource(
                 name="PrometheusDataSource", streams=[STREAM], label_include_filter={})]),
@@ -298,7 +307,7 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
             data_flows=[mm.DataFlow(streams=[STREAM], destinations=["MonitoringAccount1"])])
         verb = "created" if dcr is None else "updated"
         if dcr is None:
-            result.created_ids.append(names.dcr_id())
+            creating(names.dcr_id())
         dcr = mon.data_collection_rules.create(names.cluster_rg, names.dcr_name, body=body)
         result.written.append(f"data collection rule {names.dcr_name}")
         report(f"{verb} data collection rule {names.dcr_name} -> {names.workspace_name}")

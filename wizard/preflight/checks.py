@@ -315,6 +315,12 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
         out.append(CheckResult("gpu-pool-name", ptitle, "pass", f"No pool named {gp.name}: it will be created."))
         return out
     step = _step(plan, "gpu-pool")
+    cluster_step = _step(plan, "cluster")
+    if (existing.get("provisioningState") or "") == "Failed" and step is None and cluster_step is not None \
+            and cluster_step.action in ("retry", "recreate"):
+        out.append(CheckResult("gpu-pool-name", ptitle, "pass", f"Pool {gp.name} failed to provision (it never "
+                               "came up): the cluster's PUT sends it again with the answers' settings."))
+        return out
     probs = _problems(plan, "gpu_pool")
     diffs = step.differences if step is not None else _pool_diffs(answers, plan, existing)
     if probs:

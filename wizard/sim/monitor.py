@@ -43,6 +43,12 @@ def register(arm: "Arm") -> None:
       lambda req, rg, name: _tracked(arm, req, rg, "datacollectionrules", name))
     r("GET", _RGP + r"/microsoft\.monitor/accounts",
       lambda req, rg: _list(arm, rg, "Microsoft.Monitor/accounts"))
+    r("GET", _RGP + r"/microsoft\.insights/datacollectionendpoints",
+      lambda req, rg: _list(arm, rg, "Microsoft.Insights/dataCollectionEndpoints"))
+    r("GET", _RGP + r"/microsoft\.insights/datacollectionrules",
+      lambda req, rg: _list(arm, rg, "Microsoft.Insights/dataCollectionRules"))
+    r("GET", _RGP + r"/microsoft\.insights/datacollectionrules/(?P<name>[^/]+)/associations",
+      lambda req, rg, name: _rule_associations(arm, rg, name))
     r("PUT|GET|DELETE", _MC + r"/providers/microsoft\.insights/datacollectionruleassociations/(?P<assoc>[^/]+)",
       lambda req, rg, name, assoc: _association(arm, req, rg, name, assoc))
     r("GET", _MC + r"/providers/microsoft\.insights/datacollectionruleassociations",
@@ -237,6 +243,17 @@ def _association(arm: "Arm", req: "Request", rg: str, name: str, assoc: str) -> 
            "systemData": _system_data(arm, rec["body"] if rec else None), "etag": f'"{uuid.uuid4()}"'}
     arm.world.monitor[key] = {"rg": rg.lower(), "type": DCRA_TYPE, "body": out, "ready_at": None, "cluster": ckey}
     return _resp(201 if rec is None else 200, copy.deepcopy(out), changed=True)
+
+
+def _rule_associations(arm: "Arm", rg: str, name: str) -> "Response":
+    """GET .../dataCollectionRules/{name}/associations: every association (on any resource) using the rule."""
+    rule = f"/subscriptions/{arm.world.subscription_id}/resourcegroups/{rg}/providers/microsoft.insights/" \
+           f"datacollectionrules/{name}".lower()
+    if rule not in arm.world.monitor:
+        return _not_found("Microsoft.Insights/dataCollectionRules", name, rg)
+    return _resp(200, {"value": [copy.deepcopy(r["body"]) for r in arm.world.monitor.values()
+                                 if r["type"] == DCRA_TYPE and
+                                 str(r["body"]["properties"].get("dataCollectionRuleId") or "").lower() == rule]})
 
 
 def _list_associations(arm: "Arm", rg: str, name: str) -> "Response":
