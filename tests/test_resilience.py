@@ -178,6 +178,36 @@ def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys)
     assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
 
 
+def test_two_rules_of_ours_are_two_steps_and_both_run(workdir: Path, capsys):
+    """A later run made a second data collection rule (the workspace moved region): teardown has one step per
+    rule, each with its own id, and every one of them runs before it says done."""
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.monitor import models as mm
+
+    from tests.conftest import _allow_http_policy
+
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    j = Journal.for_answers(workdir / "answers.yaml")
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        mon = MonitorManagementClient(sim.credential, sim.subscription_id, base_url=sim.base_url,
+                                      per_call_policies=[_allow_http_policy()])
+        first = mon.data_collection_rules.get("rg-aks-ai", "MSProm-eastus2-aks-ai")
+        second = mm.DataCollectionRuleResource(
+            location="eastus2", kind="Linux", tags=dict(first.tags), description=first.description,
+            data_collection_endpoint_id=first.data_collection_endpoint_id, data_sources=first.data_sources,
+            destinations=first.destinations, data_flows=first.data_flows)
+        made = mon.data_collection_rules.create("rg-aks-ai", "MSProm-westus2-aks-ai", body=second)
+        j.append("monitor-workspace", "intent", creates=True, resource_id=made.id)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert "Teardown done." in out
+    assert sorted(d for d in deletes_since(workdir, mark) if d.startswith("datacollectionrules/")) == [
+        "datacollectionrules/msprom-eastus2-aks-ai", "datacollectionrules/msprom-westus2-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
 def test_a_resource_whose_tags_say_it_is_not_ours_is_never_deleted(workdir: Path, capsys):
     from tests.conftest import arm_clients
 
