@@ -160,7 +160,8 @@ def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys)
     assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
     out = capsys.readouterr().out
     assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_A}", f"datacollectionrules/msprom-eastus2-{LONG_A}"]
-    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" in out.lower()
+    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" \
+        in out.lower()
     assert "keeps resource group rg-aks-ai: it holds other resources" in out
     assert set(final_state(workdir)["clusters"]) == {LONG_B}
     assert {dce, f"msprom-eastus2-{LONG_B}", f"containerinsightsmetricsextension-eastus2-{LONG_B}"[:64]} <= \
@@ -326,7 +327,8 @@ def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdi
     assert final_state(workdir)["clusters"]["aks-ai"][0] == "Succeeded"
 
 
-@pytest.mark.parametrize("fault,step", [(f, s) for f in ("sku-unavailable", "gpu-quota") for s in ("cluster", "gpu-pool")])
+@pytest.mark.parametrize("fault,step", [(f, s) for f in ("sku-unavailable", "gpu-quota")
+                                        for s in ("cluster", "gpu-pool")])
 def test_following_the_vm_size_advice_applies(fault: str, step: str, workdir: Path, capsys):
     """The failure says: change gpu_pool.vm_size. Doing just that applies (the pool never came up: not an update,
     no --allow-update, no --recreate-failed, no --skip-preflight)."""
@@ -435,8 +437,8 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
 
 def test_fault_matrix_summary(capsys):
     with capsys.disabled():
-        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, {len(POOL_FAULTS)} at "
-              f"the GPU pool, kill -9 at both) and 4 advice-followed cases, {len(RESULTS)} passed; teardown and "
+        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, "
+              f"{len(POOL_FAULTS)} at the GPU pool, kill -9 at both) and 4 advice-followed cases, {len(RESULTS)} passed; teardown and "
               f"journal cases: {len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during "
               "teardown, two clusters in one group, lost-journal teardown from tags, foreign tags")
         for line in RESULTS:
