@@ -438,7 +438,8 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
 def test_fault_matrix_summary(capsys):
     with capsys.disabled():
         print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, "
-              f"{len(POOL_FAULTS)} at the GPU pool, kill -9 at both) and 4 advice-followed cases, {len(RESULTS)} passed; teardown and "
+              f"{len(POOL_FAULTS)} at the GPU pool, kill -9 at both) and 4 advice-followed cases, {len(RESULTS)} "
+              "passed; teardown and "
               f"journal cases: {len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during "
               "teardown, two clusters in one group, lost-journal teardown from tags, foreign tags")
         for line in RESULTS:
