@@ -467,7 +467,8 @@ def test_features_list():
 
 
 def test_monitor_workspace_id():
-    ws = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Monitor/accounts/amw"
+    ws = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Monitor/"
+          "accounts/amw")
     assert answers_from_dict(with_(cluster={"addons": {"monitor_workspace_id": ws}}))
     e = only_error(with_(cluster={"addons": {"monitor_workspace_id": "amw"}}))
     assert e.path == "cluster.addons.monitor_workspace_id" and "Azure Monitor workspace" in e.message
@@ -727,7 +728,8 @@ def test_a_trailing_newline_never_passes_a_name_rule():
 def test_yaml_1_1_numbers_are_refused_with_line_and_column(written: str):
     from wizard.answers import AnswersError, parse_answers
 
-    text = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text() + f"gpu_pool:\n  vm_size: Standard_NC6s_v3\n  count: {written}\n"
+    text = (Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text() + \
+        f"gpu_pool:\n  vm_size: Standard_NC6s_v3\n  count: {written}\n"
     if written == "0o10":  # YAML 1.1 has no 0o: a plain string, refused by the integer field
         with pytest.raises(AnswersError, match="expected an integer"):
             parse_answers(text)
@@ -838,3 +840,39 @@ def test_ten_thousand_unknown_keys_are_reported_linearly():
     small, large = seconds(1000), seconds(10000)
     print(f"\n1,000 unknown keys: {small:.2f} s; 10,000: {large:.2f} s")
     assert large < 25 * small + 0.5  # linear (a quadratic report takes ~100x), whatever the machine's load
+
+
+@pytest.mark.parametrize("tagged", ["!!float true", "!!timestamp someday", "!!int 0x1f", "!!binary aGk=",
+                                    "!!python/object:os.system x", "!!set {a, b}"])
+def test_explicit_yaml_tags_are_refused_with_line_and_column(tagged: str):
+    message = _refusal(MINIMAL_TEXT + f"verify:\n  checklist: {tagged}\n")
+    assert "is not used in answers files" in message and message.startswith("<answers>:11:14:")
+
+
+def test_mutated_answers_files_give_errors_never_tracebacks():
+    """A small deterministic mutation fuzzer over the full example: every outcome is answers or an AnswersError."""
+    import random
+
+    from wizard.answers import AnswersError, parse_answers
+
+    rng = random.Random(14)
+    base = (Path(__file__).parents[1] / "examples" / "answers.yaml").read_text()
+    pieces = ["\x00", "\x1b", "\t", "\n", ": ", "- ", "[", "]", "{", "}", "&a ", "*a", "<<: ", "!!float ",
+              "!!timestamp ", "010", "1:00", "0x1f", "true", "~", "'", '"', "\\", "\u2028", "? ", "---\n", "9" * 30,
+              "2026-02-30", "!!set ", "|", ">", "#"]
+    outcomes = {"ok": 0, "refused": 0}
+    for _ in range(400):
+        text = base
+        for _ in range(rng.randint(1, 5)):
+            pos = rng.randint(0, len(text))
+            if rng.random() < 0.6:
+                text = text[:pos] + rng.choice(pieces) + text[pos:]
+            else:
+                text = text[:pos] + text[pos + rng.randint(1, 20):]
+        try:
+            parse_answers(text)
+            outcomes["ok"] += 1
+        except AnswersError as exc:
+            assert exc.errors and all(e.message for e in exc.errors)
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100

@@ -261,3 +261,67 @@ def test_preflight_never_calls_a_missing_system_pool_existing_and_unchanged():
     existing["properties"]["agentPoolProfiles"][0].update(name="system", count=1)
     intent = pool_intents(a, build_plan(a, obs))[0]
     assert (intent.state, intent.existing_nodes) == ("changed", 1)
+
+
+PROVENANCE = {"created-by": "aks-ai-wizard", "aks-ai-wizard-answers": "answers.yaml:0123456789ab",
+              "aks-ai-wizard-run": "r1"}
+
+
+def test_provenance_tags_go_on_what_the_plan_creates_and_never_count_as_a_difference():
+    from wizard.spec import updated_cluster
+
+    a = answers(cluster__tags={"team": "ml"}, resource_group__tags={"cost": "ai"})
+    plan = build_plan(a, observed(), provenance=PROVENANCE)
+    body = plan.step("cluster").payload.as_dict()
+    assert body["tags"] == {"team": "ml", **PROVENANCE}
+    assert body["properties"]["agentPoolProfiles"][1]["tags"] == PROVENANCE  # the GPU pool
+    assert plan.step("resource-group").payload == {"tags": {"cost": "ai", **PROVENANCE}}
+    assert "created-by=aks-ai-wizard" in plan.step("resource-group").az
+
+    # the cluster the wizard created, read back later by another run (a new run id): identical, nothing to do
+    existing = copy.deepcopy(body)
+    existing["properties"]["provisioningState"] = "Succeeded"
+    existing["properties"]["currentKubernetesVersion"] = "1.34.3"
+    obs = observed(group={"location": "eastus2"}, cluster=existing,
+                   flag_states={f: "Registered" for f, _ in needed_flags(a)})
+    again = build_plan(a, obs, provenance={**PROVENANCE, "aks-ai-wizard-run": "r2"})
+    assert again.ok and again.step("cluster").action == "skip"
+
+    # a cluster someone else made: an update never labels it as ours, and no tag change is shown
+    foreign = copy.deepcopy(existing)
+    foreign["tags"] = {"owner": "platform"}
+    changed = answers(cluster__addons={"keda": False})
+    upd = build_plan(changed, observed(group={"location": "eastus2"}, cluster=foreign,
+                                       flag_states={f: "Registered" for f, _ in needed_flags(a)}),
+                     allow_update=True, provenance=PROVENANCE)
+    step = upd.step("cluster")
+    assert step.action == "update" and [d.field for d in step.differences] == ["cluster.addons.keda"]
+    from azure.mgmt.containerservice import models as m
+
+    put = updated_cluster(m.ManagedCluster(foreign), changed, upd.resolved)
+    assert put.tags == {"owner": "platform"}
+
+
+def test_a_plan_with_repeated_or_dangling_steps_is_a_programming_error():
+    from wizard.plan import PlanError, Step, check_steps
+
+    def step(sid: str, *deps: str) -> Step:
+        return Step(sid, sid, "update", "az", deps=deps)
+
+    check_steps([step("a"), step("b", "a")])
+    for steps, said in (([step("a"), step("a")], "duplicate step ids: a"),
+                        ([step("a", "z")], "depends on unknown step(s) z"),
+                        ([step("a", "b"), step("b", "a")], "in a cycle: a, b"),
+                        ([step("a", "a")], "in a cycle: a")):
+        with pytest.raises(PlanError, match=said.replace("(", r"\(").replace(")", r"\)")):
+            check_steps(steps)
+
+
+def test_the_engine_refuses_to_run_a_plan_whose_steps_could_never_all_run():
+    from wizard.engine import Engine
+    from wizard.plan import Plan, PlanError, Step
+
+    plan = Plan(answers(), observed(), None, steps=[Step("delete-monitor:rule", "x", "update", "az"),
+                                                    Step("delete-monitor:rule", "y", "update", "az")])
+    with pytest.raises(PlanError):
+        Engine(None, plan, lambda e: None).run()  # type: ignore[arg-type]

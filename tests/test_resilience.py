@@ -160,7 +160,8 @@ def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys)
     assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
     out = capsys.readouterr().out
     assert deletes_since(workdir, mark) == [f"managedclusters/{LONG_A}", f"datacollectionrules/msprom-eastus2-{LONG_A}"]
-    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" in out.lower()
+    assert f"data collection endpoint {dce}: data collection rule msprom-eastus2-{LONG_B} sends through it" \
+        in out.lower()
     assert "keeps resource group rg-aks-ai: it holds other resources" in out
     assert set(final_state(workdir)["clusters"]) == {LONG_B}
     assert {dce, f"msprom-eastus2-{LONG_B}", f"containerinsightsmetricsextension-eastus2-{LONG_B}"[:64]} <= \
@@ -175,6 +176,36 @@ def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys)
     mark = len(read_requests(workdir / "sim.json"))
     assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
     assert deletes_since(workdir, mark) == [f"datacollectionendpoints/{dce}", "resourcegroups/rg-aks-ai"]
+    assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
+
+
+def test_two_rules_of_ours_are_two_steps_and_both_run(workdir: Path, capsys):
+    """A later run made a second data collection rule (the workspace moved region): teardown has one step per
+    rule, each with its own id, and every one of them runs before it says done."""
+    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.mgmt.monitor import models as mm
+
+    from tests.conftest import _allow_http_policy
+
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    j = Journal.for_answers(workdir / "answers.yaml")
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        mon = MonitorManagementClient(sim.credential, sim.subscription_id, base_url=sim.base_url,
+                                      per_call_policies=[_allow_http_policy()])
+        first = mon.data_collection_rules.get("rg-aks-ai", "MSProm-eastus2-aks-ai")
+        second = mm.DataCollectionRuleResource(
+            location="eastus2", kind="Linux", tags=dict(first.tags), description=first.description,
+            data_collection_endpoint_id=first.data_collection_endpoint_id, data_sources=first.data_sources,
+            destinations=first.destinations, data_flows=first.data_flows)
+        made = mon.data_collection_rules.create("rg-aks-ai", "MSProm-westus2-aks-ai", body=second)
+        j.append("monitor-workspace", "intent", creates=True, resource_id=made.id)
+    capsys.readouterr()
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "teardown", str(workdir / "answers.yaml"), "--yes") == 0
+    out = capsys.readouterr().out
+    assert "Teardown done." in out
+    assert sorted(d for d in deletes_since(workdir, mark) if d.startswith("datacollectionrules/")) == [
+        "datacollectionrules/msprom-eastus2-aks-ai", "datacollectionrules/msprom-westus2-aks-ai"]
     assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
 
 
@@ -296,16 +327,26 @@ def test_failed_first_create_is_explained_and_recreated_only_with_consent(workdi
     assert final_state(workdir)["clusters"]["aks-ai"][0] == "Succeeded"
 
 
-def test_following_the_sku_unavailable_advice_applies(workdir: Path, capsys):
+@pytest.mark.parametrize("fault,step", [(f, s) for f in ("sku-unavailable", "gpu-quota")
+                                        for s in ("cluster", "gpu-pool")])
+def test_following_the_vm_size_advice_applies(fault: str, step: str, workdir: Path, capsys):
     """The failure says: change gpu_pool.vm_size. Doing just that applies (the pool never came up: not an update,
     no --allow-update, no --recreate-failed, no --skip-preflight)."""
-    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("sku-unavailable",)) == 3
-    assert "Answer to change: gpu_pool.vm_size" in "".join(capsys.readouterr())
+    if step == "gpu-pool":  # the pool is added to a cluster that exists
+        _without_gpu_pool(workdir)
+        shutil.copy(workdir / "answers-nogpu.yaml", workdir / "first.yaml")
+        assert run(workdir, "apply", str(workdir / "first.yaml")) == 0
+        shutil.copy(workdir / "first.journal.jsonl", workdir / "answers.journal.jsonl")
+    capsys.readouterr()
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=(fault,)) == 3
+    out = "".join(capsys.readouterr())
+    assert f"failed    {step}" in out and "Answer to change: gpu_pool.vm_size" in out
     edit(workdir, "vm_size: Standard_NC6s_v3", "vm_size: Standard_NC4as_T4_v3")
     assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
     assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
     pools = final_state(workdir)["clusters"]["aks-ai"][4]
     assert pools["gpunp"][0] == "Standard_NC4as_T4_v3" and pools["gpunp"][-1] == "Succeeded"
+    RESULTS.append(f"{fault}@{step}: followed its advice (gpu_pool.vm_size changed), applied with no flag")
 
 
 # ------------------------------------------------------------------------------------------------ one at a time
@@ -330,6 +371,14 @@ SAME_RUN = {"conflict", "connection-drop"}  # waited out / re-attached by the ru
 MATRIX = [(f, "cluster") for f in CLUSTER_FAULTS] + [(f, "gpu-pool") for f in POOL_FAULTS] + \
          [("kill-9", "cluster"), ("kill-9", "gpu-pool")]
 RESULTS: list[str] = []
+ADVICE = {  # what each named fault tells the user to do (following it: the re-run below, or the vm_size test)
+    "gpu-quota": "Request a quota increase for the standardNCSv3Family vCPU family",
+    "sku-unavailable": "Pick another VM size (change gpu_pool.vm_size",
+    "throttle": "Wait 1 second and run again (a run resumes where it stopped)",
+    "lro-failed": "Read Azure's message above; fix what it names and run again",
+    "conflict": "Wait for it to finish (`az aks",
+    "connection-drop": "the next run re-attaches to it instead of sending it again",
+}
 
 
 @pytest.fixture(scope="module")
@@ -369,9 +418,10 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
         assert run(workdir, "apply", answers, faults=(fault,)) == 3
         text = "".join(capsys.readouterr())
         assert f"failed    {step}" in text and "What happened" in text
+        assert ADVICE[fault] in text, text  # each fault is followed by its own advice
     records = journal(workdir)
     step_records = [r for r in records if r["step"] == step]
-    assert step_records and step_records[0]["event"] == "started"
+    assert [r["event"] for r in step_records[:2]] == ["intent", "started"]  # ownership before the first write
     assert all(r.get("run") and r.get("ts") for r in records)  # no torn or foreign lines
 
     capsys.readouterr()
@@ -392,10 +442,11 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
 
 def test_fault_matrix_summary(capsys):
     with capsys.disabled():
-        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, {len(POOL_FAULTS)} at "
-              f"the GPU pool, kill -9 at both), {len(RESULTS)} passed; teardown and journal cases: "
-              f"{len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during teardown, two "
-              "clusters in one group, lost-journal teardown from tags")
+        print(f"\nfault matrix: {len(MATRIX)} cases ({len(CLUSTER_FAULTS)} faults at the cluster, "
+              f"{len(POOL_FAULTS)} at the GPU pool, kill -9 at both) and 4 advice-followed cases, {len(RESULTS)} "
+              "passed; teardown and "
+              f"journal cases: {len(FRAGMENTS)} torn record kinds, 3 interrupted first creates, kill -9 during "
+              "teardown, two clusters in one group, lost-journal teardown from tags, foreign tags")
         for line in RESULTS:
             print("  " + line)
-    assert len(RESULTS) == len(MATRIX)
+    assert len(RESULTS) == len(MATRIX) + 4

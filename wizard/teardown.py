@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wizard import durations
+from wizard.azure.clusters import get_cluster, get_pool
+from wizard.azure.groups import get_group
 from wizard.engine import EXTRA_RUNNERS
 from wizard.plan import Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
@@ -77,8 +79,6 @@ def owned_from_journal(journal: "Journal") -> Owned:
 
 def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, group: Any, cluster: Any) -> Owned:
     """The journal is lost or damaged: what Azure's provenance tags say this wizard created from these answers."""
-    from wizard.azure.clusters import get_pool
-
     out = Owned()
     rg = answers.resource_group.name
     if group is not None and verdict(group.tags, identity).ours:
@@ -98,9 +98,6 @@ def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, gr
 
 def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
                   subscription: tuple[str, str], from_tags: bool = False) -> TeardownPlan:
-    from wizard.azure.clusters import get_cluster, get_pool
-    from wizard.azure.groups import get_group
-
     rg, name = answers.resource_group.name, answers.cluster.name
     identity = journal.identity(answers)
     plan = Plan(answers, Observed(*subscription), None)
@@ -221,8 +218,8 @@ def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster
         steps.append(_monitor_step("rule", rid, tuple(s.id for s in steps) or after))
         deleted_rules.add(str(rule.id or rid).lower())
     for rid, endpoint in endpoints:
-        rg, ename = rid.split("/")[4], rid.split("/")[-1]
-        users = [r.name for r in client.data_collection_rules.list_by_resource_group(rg)
+        ename = rid.split("/")[-1]
+        users = [r.name for r in client.data_collection_rules.list_by_subscription()  # a rule anywhere may use it
                  if str(r.data_collection_endpoint_id or "").lower() == str(endpoint.id or rid).lower()
                  and str(r.id or "").lower() not in deleted_rules]
         if users:
@@ -281,7 +278,17 @@ def teardown_text(td: TeardownPlan) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ runners
-def _delete(engine: "Engine", step: Step, started: float, begin: Any) -> dict[str, Any]:
+def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any) -> dict[str, Any]:
+    """Delete, once the resource's tags, read again just before the DELETE, still say it is ours (they may have
+    changed since the list was confirmed)."""
+    resource = read()
+    if resource is None:
+        return {"state": "Gone", "message": step.title.replace("delete", "already gone:", 1)}
+    if engine.journal is not None:
+        v = verdict(resource.tags, engine.journal.identity(engine.answers))
+        if not v.ours:
+            engine.emit("log", step, f"kept: {v.said}", started=started)
+            return {"state": "Kept", "message": step.title.replace("delete", "kept", 1) + f": {v.said}"}
     poller = begin()
     last = None
     while not poller.done():
@@ -298,15 +305,17 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any) -> dict[st
 
 def _run_delete_cluster(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     a = engine.answers
-    return _delete(engine, step, started,
-                   lambda: engine.conn.aks.managed_clusters.begin_delete(a.resource_group.name, a.cluster.name))
+    rg, name = a.resource_group.name, a.cluster.name
+    return _delete(engine, step, started, lambda: engine.conn.aks.managed_clusters.begin_delete(rg, name),
+                   lambda: get_cluster(engine.conn, rg, name))
 
 
 def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     a = engine.answers
     assert a.gpu_pool is not None
-    return _delete(engine, step, started, lambda: engine.conn.aks.agent_pools.begin_delete(
-        a.resource_group.name, a.cluster.name, a.gpu_pool.name))
+    rg, name, pool = a.resource_group.name, a.cluster.name, a.gpu_pool.name
+    return _delete(engine, step, started, lambda: engine.conn.aks.agent_pools.begin_delete(rg, name, pool),
+                   lambda: get_pool(engine.conn, rg, name, pool))
 
 
 def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
@@ -316,7 +325,8 @@ def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str,
         engine.emit("log", step, f"kept: {', '.join(others)} appeared in the group", started=started)
         return {"state": "Kept", "message": f"resource group {a.resource_group.name} kept: it is not empty"}
     return _delete(engine, step, started,
-                   lambda: engine.conn.resources.resource_groups.begin_delete(a.resource_group.name))
+                   lambda: engine.conn.resources.resource_groups.begin_delete(a.resource_group.name),
+                   lambda: get_group(engine.conn, a.resource_group.name))
 
 
 def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[str, Any]:

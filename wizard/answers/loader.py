@@ -49,7 +49,8 @@ _AMBIGUOUS_TAG = "tag:aks-ai-wizard,2026:ambiguous-number"
 # YAML 1.1 reads 010 as 8, 0x10 as 16, 1_000 as 1000 and 1:00 as 60: only plain decimals are integers here; the
 # other forms are refused with a clear error (quote them to mean the text, or write the decimal)
 _DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
-_AMBIGUOUS = re.compile(r"[-+]?(?:0[0-7_]+|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+|[1-9][0-9_]*_[0-9_]*)\Z")
+_AMBIGUOUS = re.compile(r"[-+]?(?:0[0-7_]+|0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])+"
+                        r"|[1-9][0-9_]*_[0-9_]*)\Z")
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"  # no answer is a date: 2026-02-30 stays text, never a traceback
 _Loader.yaml_implicit_resolvers = {
@@ -127,6 +128,9 @@ def _mark(mark) -> tuple[int | None, int | None]:
     return mark.line + 1, mark.column + 1
 
 
+_EXPLICIT_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "!"}
+
+
 def _shape_errors(text: str) -> list[FieldError]:
     """Checked on the flat event stream before any node is built: nesting beyond MAX_DEPTH, and aliases of
     whole lists or mappings (other than merge keys), whose expansion can grow exponentially ("billion laughs")."""
@@ -136,6 +140,11 @@ def _shape_errors(text: str) -> list[FieldError]:
     previous: Any = None
     for event in yaml.parse(text, Loader=_Loader):
         line, column = _mark(event.start_mark)
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in _EXPLICIT_TAGS:
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            return [FieldError("", f"malformed YAML: the tag {shown} is not used in answers files (only !!str, to "
+                                   "keep a value as text)", line, column)]
         after_merge = isinstance(previous, yaml.ScalarEvent) and previous.value == "<<"
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
@@ -181,6 +190,9 @@ def _parse_yaml(text: str) -> _Parsed:
         return _Parsed(None, None, [FieldError("", f"malformed YAML: {problem}", line, column)])
     except yaml.YAMLError as exc:  # pragma: no cover - unmarked reader errors
         return _Parsed(None, None, [FieldError("", f"malformed YAML: {exc}")])
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:  # pragma: no cover - a value the
+        # constructors cannot make (the tag check above should leave none): still an error, never a traceback
+        return _Parsed(None, None, [FieldError("", f"a value cannot be read: {exc}")])
     finally:
         loader.dispose()
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):

@@ -47,6 +47,9 @@ def register(arm: "Arm") -> None:
       lambda req, rg: _list(arm, rg, "Microsoft.Insights/dataCollectionEndpoints"))
     r("GET", _RGP + r"/microsoft\.insights/datacollectionrules",
       lambda req, rg: _list(arm, rg, "Microsoft.Insights/dataCollectionRules"))
+    r("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.insights/datacollectionrules",
+      lambda req: _resp(200, {"value": [_served(arm, r) for r in arm.world.monitor.values()
+                                        if r["type"] == "Microsoft.Insights/dataCollectionRules"]}))
     r("GET", _RGP + r"/microsoft\.insights/datacollectionrules/(?P<name>[^/]+)/associations",
       lambda req, rg, name: _rule_associations(arm, rg, name))
     r("PUT|GET|DELETE", _MC + r"/providers/microsoft\.insights/datacollectionruleassociations/(?P<assoc>[^/]+)",
