@@ -380,6 +380,7 @@ ADVICE = {  # what each named fault tells the user to do (following it: the re-r
     "lro-failed": "Read Azure's message above; fix what it names and run again",
     "conflict": "Wait for it to finish (`az aks",
     "connection-drop": "the next run re-attaches to it instead of sending it again",
+    "status-drop": "the next run re-attaches to it instead of sending it again",
 }
 
 
