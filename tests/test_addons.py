@@ -399,21 +399,32 @@ def test_shipped_manifest_is_the_pinned_release_shape():
 
 
 def test_sim_monitor_requires_provider_registration(sim):
-    from azure.core.exceptions import HttpResponseError
-    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.core.exceptions import HttpResponseError, ResourceExistsError
     from azure.mgmt.monitor import models as mm
 
-    from wizard.azure.connection import allow_http_policy
-    policy = allow_http_policy()
-    kw = dict(base_url=sim.base_url, per_call_policies=[policy], per_retry_policies=[policy])
-    from azure.mgmt.resource.resources import ResourceManagementClient
-    rm = ResourceManagementClient(sim.credential, sim.subscription_id, **kw)
+    from tests.test_preflight_helpers import sim_conn
+    from wizard.azure.monitor import monitor_client
+
+    conn = sim_conn(sim)
+    rm = conn.resources
     rm.resource_groups.create_or_update("rg1", {"location": "eastus2"})
-    mon = MonitorManagementClient(sim.credential, sim.subscription_id, **kw)
-    # azure-mgmt-core registers the provider itself on MissingSubscriptionRegistration, then retries
+    mon = monitor_client(conn)
+    # our clients never register a provider behind the caller's back: the 409 reaches the caller, nothing is sent
+    before = len(sim.request_log)
+    with pytest.raises(ResourceExistsError) as refused:
+        mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
+    assert refused.value.error.code == "MissingSubscriptionRegistration" and "Microsoft.Monitor" in str(refused.value)
+    assert [(r.method, r.status) for r in sim.request_log[before:]] == [("PUT", 409)]
+    # reads of an unregistered namespace are refused too, as ARM does
+    with pytest.raises(ResourceExistsError):
+        mon.azure_monitor_workspaces.get("rg1", "amw1")
+    rm.providers.register("Microsoft.Monitor")  # the explicit step (apply's monitoring step does this)
+    sim.release()  # the registration completes now
+    assert rm.providers.get("Microsoft.Monitor").registration_state == "Registered"
     ws = mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
     assert ws.id.endswith("/providers/Microsoft.Monitor/accounts/amw1")
-    assert rm.providers.get("Microsoft.Monitor").registration_state == "Registered"
+    rm.providers.register("Microsoft.Insights")
+    sim.release()
     with pytest.raises(HttpResponseError) as exc:
         mon.data_collection_rules.create("rg1", "dcr1", body=mm.DataCollectionRuleResource(
             location="eastus2", destinations=mm.DataCollectionRuleDestinations(monitoring_accounts=[

@@ -230,3 +230,39 @@ def test_log_file_records_the_requests_without_secrets(workdir: Path, capsys):
     text = log.read_text()
     assert "managedClusters/aks-ai" in text and "x-ms-request-id" in text.lower()
     assert ARM_TOKEN not in text and KUBE_TOKEN not in text
+
+
+def _unregister_provider(workdir: Path, namespace: str) -> None:
+    """A subscription where `namespace` is not registered, made through the real SDK client."""
+    from tests.test_preflight_helpers import sim_conn
+    from wizard.sim import Simulator
+
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as s:
+        conn = sim_conn(s)
+        conn.resources.providers.unregister(namespace)
+        s.release()
+        assert conn.resources.providers.get(namespace).registration_state == "Unregistered"
+        s.save()
+
+
+def test_plan_with_the_provider_unregistered_writes_nothing_and_names_it(workdir: Path, capsys):
+    _unregister_provider(workdir, "Microsoft.ContainerService")
+    since = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
+    out = capsys.readouterr().out
+    assert writes(workdir, since) == []  # no POST .../register behind the user's back, no sleeps
+    refused = [r for r in read_requests(workdir / "sim.json")[since:] if r["status"] == 409]
+    assert refused and all("/providers/microsoft.containerservice/" in r["path"].lower() for r in refused)
+    assert "[warn] resource provider Microsoft.ContainerService" in out and "Unregistered in this subscription" in out
+    assert "az provider register --namespace Microsoft.ContainerService" in out
+
+
+def test_apply_registers_the_provider_as_a_step_then_plans_the_rest(workdir: Path, capsys):
+    _unregister_provider(workdir, "Microsoft.ContainerService")
+    since = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    out = capsys.readouterr().out
+    first = writes(workdir, since)
+    assert len(accepted(first, "/providers/microsoft.containerservice/register", "POST")) == 1
+    assert len(accepted(first, "/managedclusters/aks-ai")) == 1 and "Done in" in out
+    assert any(r["step"] == "provider" and r["event"] == "done" for r in journal(workdir))

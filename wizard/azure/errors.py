@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Optional, Union
 from urllib.parse import urlparse
 
-__all__ = ["AzureFailure", "AzureLayerError", "Rule", "RULES", "translate", "QUOTA_PORTAL_URL"]
+__all__ = ["AzureFailure", "AzureLayerError", "Rule", "RULES", "translate", "error_code", "QUOTA_PORTAL_URL"]
 
 QUOTA_PORTAL_URL = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 
@@ -60,6 +60,11 @@ class AzureLayerError(Exception):
     def __init__(self, failure: AzureFailure) -> None:
         super().__init__(failure.render())
         self.failure = failure
+
+
+def error_code(exc: BaseException) -> Optional[str]:
+    """The ARM/AKS error code an SDK exception carries (``exc.error.code``), if any."""
+    return getattr(getattr(exc, "error", None), "code", None)
 
 
 def _one_line(text: str, limit: int = 400) -> str:

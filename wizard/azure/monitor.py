@@ -135,7 +135,7 @@ def monitor_client(conn: "ArmConnection", subscription_id: str | None = None) ->
     def make() -> Any:
         from azure.mgmt.monitor import MonitorManagementClient
 
-        return MonitorManagementClient(conn.credential, sub, **conn.client_kwargs())
+        return conn.make_client(MonitorManagementClient, sub)
 
     cached = getattr(conn, "_cached", None)
     return cached(f"monitor:{sub}", make) if cached else make()
@@ -148,7 +148,7 @@ def resource_client(conn: "ArmConnection", subscription_id: str | None = None) -
     def make() -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return ResourceManagementClient(conn.credential, subscription_id, **conn.client_kwargs())
+        return conn.make_client(ResourceManagementClient, subscription_id)
 
     cached = getattr(conn, "_cached", None)
     return cached(f"resources:{subscription_id}", make) if cached else make()

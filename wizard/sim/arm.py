@@ -113,6 +113,8 @@ _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 _MC = _RG + r"/providers/microsoft\.containerservice/managedclusters/(?P<name>[^/]+)"
 _CSLOC = _SUB + r"/providers/microsoft\.containerservice/locations/(?P<loc>[^/]+)"
 _FEAT = _SUB + r"/providers/microsoft\.features/providers/(?P<ns>[^/]+)/features"
+_NAMESPACE = re.compile(r"/providers/([^/]+)/[^/]+", re.IGNORECASE)
+_REGISTRATION = re.compile(_SUB + r"/providers/[^/]+/(register|unregister)$", re.IGNORECASE)
 
 
 class Arm:
@@ -195,6 +197,9 @@ class Arm:
             sub = groups.pop("sub", None)
             if sub is not None and sub.lower() != self.world.subscription_id:
                 return arm_error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+            refused = self._unregistered(path)
+            if refused is not None:
+                return refused
             with self.world.lock:
                 self.advance()
                 try:
@@ -206,6 +211,23 @@ class Arm:
                              f"The requested resource does not support http method '{req.method}'.")
         return arm_error(404, "InvalidResourceType" if "/providers/" in path.lower() else "NotFound",
                          f"The simulated Azure has no route for '{req.method} {req.path}'.")
+
+    def _unregistered(self, path: str) -> Response | None:
+        """ARM refuses any request (reads too) routed to a resource provider the subscription has not registered:
+        409 MissingSubscriptionRegistration. The provider's own registration, its GET, and Microsoft.Features
+        (feature flags of any namespace) are served by ARM itself. An extension resource goes to the last
+        namespace in its id (a data collection rule association under a cluster: Microsoft.Insights)."""
+        found = _NAMESPACE.findall(path)
+        if not found or found[0].lower() == "microsoft.features" or _REGISTRATION.search(path):
+            return None
+        ns = found[-1]
+        with self.world.lock:
+            rec = self.world.providers.get(ns.lower())
+            if rec is None or rec["state"] == "Registered":
+                return None
+        return arm_error(409, "MissingSubscriptionRegistration",
+                         f"The subscription is not registered to use namespace '{rec['namespace']}'. See "
+                         "https://aka.ms/rps-not-found for how to register subscriptions.", target=rec["namespace"])
 
     def api_version(self, req: Request) -> str:
         return req.q("api-version") or "2026-08-01"
