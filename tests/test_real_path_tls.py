@@ -4,6 +4,7 @@ cloud in the answers file. The far side is an HTTPS token authority (tests/tls_f
 serving ARM over TLS, both signed by a private CA."""
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import stat
@@ -71,3 +72,52 @@ def test_without_the_ca_bundle_the_run_stops_before_any_write(tls_world, tmp_pat
     err = capsys.readouterr().err
     assert "REQUESTS_CA_BUNDLE" in err
     assert not [r for r in arm.request_log if r.method in ("PUT", "POST")]
+
+
+def _arm_since(arm: Simulator, start: int) -> list:
+    return [r for r in arm.request_log[start:] if not r.path.startswith("/k8s/")]
+
+
+def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp_path: Path, monkeypatch, capsys):
+    """`verify -g/-n` and `gpu-sizes` sign in at the custom cloud's authority and read its ARM: the cloud comes
+    from --cloud as a file, and as a cloud registered with `az cloud register` (the Azure CLI's clouds.config)."""
+    authority, arm, pem = tls_world
+    _env(monkeypatch, authority, pem)
+    path = answers_for("minimal.yaml", authority, arm, tmp_path)
+    from wizard.sim.releases import kueue_manifest_path
+    assert main(["apply", str(path), "--kueue-manifest", str(kueue_manifest_path("v0.14.4"))]) == 0
+    cloud = yaml.safe_load(path.read_text())["azure"]["cloud"]
+    cloud_file = tmp_path / "stack.json"
+    cloud_file.write_text(json.dumps(cloud))
+    az_dir = tmp_path / "azure-cli"
+    az_dir.mkdir()
+    (az_dir / "clouds.config").write_text(
+        "[AzureStackHub]\n"
+        f"endpoint_resource_manager = {cloud['resource_manager']}\n"
+        f"endpoint_active_directory = {cloud['authority_host']}\n"
+        f"endpoint_active_directory_resource_id = {cloud['audience']}\n"
+        "profile = 2020-09-01-hybrid\n")
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(az_dir))
+    capsys.readouterr()
+
+    for how in (str(cloud_file), "AzureStackHub"):
+        start, tokens = len(arm.request_log), len(authority.token_scopes)
+        code = main(["verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--cloud", how])
+        out = capsys.readouterr()
+        assert code == 2, out.out + out.err  # read and judged: minimal.yaml has no GPU pool, so GPU MUSTs fail
+        assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
+        reads = _arm_since(arm, start)
+        assert any(r.method == "GET" and r.path.lower().endswith("/managedclusters/aks-ai") and r.status == 200
+                   for r in reads)
+        assert "PASS    dra_support" in out.out  # the Kubernetes view came through the kubeconfig ARM gave
+
+        start, tokens = len(arm.request_log), len(authority.token_scopes)
+        code = main(["gpu-sizes", "--location", "eastus2", "--cloud", how, "--no-prices"])
+        out = capsys.readouterr()
+        assert code == 0, out.out + out.err
+        assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
+        assert any(r.path.lower().endswith("/providers/microsoft.compute/skus") for r in _arm_since(arm, start))
+        assert "Standard_NC" in out.out
+
+    assert main(["gpu-sizes", "--location", "eastus2", "--cloud", "NoSuchCloud"]) == 1
+    assert "not a cloud registered in " + str(az_dir / "clouds.config") in capsys.readouterr().err

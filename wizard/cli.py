@@ -34,7 +34,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
                    help="keep the simulated world in FILE so a later command continues in it")
     g.add_argument("--cloud", metavar="NAME", default=d(None),
-                   help="override azure.cloud: AzureCloud, AzureChinaCloud or AzureUSGovernment")
+                   help="override azure.cloud: AzureCloud, AzureChinaCloud, AzureUSGovernment, a cloud registered "
+                        "with `az cloud register`, or a JSON/YAML file {name, resource_manager, authority_host, "
+                        "audience}")
     g.add_argument("--subscription", metavar="ID_OR_NAME", default=d(None), help="override azure.subscription")
     g.add_argument("-v", "--verbose", action="count", default=d(0), help="more detail (-vv: HTTP requests)")
     g.add_argument("--log-file", type=Path, metavar="FILE", default=d(None),
@@ -143,7 +145,9 @@ def _load(args: argparse.Namespace) -> "Answers":
     override: dict[str, Any] = {}
     kueue_manifest = getattr(args, "kueue_manifest", None)
     if args.cloud:
-        override["cloud"] = args.cloud
+        from wizard.azure.clouds import cloud_setting
+
+        override["cloud"] = cloud_setting(args.cloud)
     if args.subscription:
         override["subscription"] = args.subscription
     if override or kueue_manifest:
@@ -187,11 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gpu_sizes(args)
     from wizard.answers import AnswersError
+    from wizard.azure.clouds import CloudError
 
     try:
         answers = _load(args)
     except AnswersError as exc:
         print(f"{args.file}: invalid answers; nothing was sent to Azure.\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except CloudError as exc:
+        print(f"--cloud: {exc}; nothing was sent to Azure.", file=sys.stderr)
         return EXIT_INVALID
     if args.command == "teardown":
         return _teardown(args, answers)

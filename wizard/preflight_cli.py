@@ -68,7 +68,8 @@ def run_gpu_sizes(args: argparse.Namespace) -> int:
         session = open_for_args(args)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
         failure = translate(exc)
-        return error(str(exc), EXIT_INVALID if failure.category == "subscription" else EXIT_AZURE, failure)
+        return error(str(exc), EXIT_INVALID if failure.category in ("subscription", "config") else EXIT_AZURE,
+                     failure)
     prices = None if args.no_prices else PriceClient(args.prices_url or session.prices_url, timeout=args.price_timeout)
     try:
         table = gpu_sizes(session.conn, location, gpus, min_nodes, max_nodes, prices,

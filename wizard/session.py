@@ -103,7 +103,9 @@ def default_subscription_id() -> str | None:
     env = os.environ.get("AZURE_SUBSCRIPTION_ID")
     if env:
         return env
-    profile = Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure") / "azureProfile.json"
+    from wizard.azure.clouds import az_config_dir
+
+    profile = az_config_dir() / "azureProfile.json"
     try:
         data = json.loads(profile.read_text(encoding="utf-8-sig"))  # az writes a BOM
     except (OSError, ValueError):
@@ -234,5 +236,8 @@ def open_for_args(args: "argparse.Namespace") -> Session:
     if getattr(args, "simulate", False):
         sim = SimOptions(float(getattr(args, "sim_speed", None) or 60.0), list(getattr(args, "sim_fault", None) or []),
                          getattr(args, "sim_state", None))
-    link = connect(getattr(args, "cloud", None) or "AzureCloud", "default", os.environ.get("AZURE_TENANT_ID"), sim)
+    from wizard.azure.clouds import cloud_setting
+
+    cloud = getattr(args, "cloud", None)
+    link = connect(cloud_setting(cloud) if cloud else "AzureCloud", "default", os.environ.get("AZURE_TENANT_ID"), sim)
     return _owned(link, getattr(args, "subscription", None))
