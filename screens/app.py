@@ -291,5 +291,6 @@ def run_app(args: "argparse.Namespace") -> int:
             print(f"--cloud: {exc}", file=sys.stderr)
             return 1
     app = WizardApp(sim=sim, answers_path=args.answers, cloud=cloud, subscription=args.subscription)
+    app.state.no_prices = bool(getattr(args, "no_prices", False))
     app.run()
     return app.return_code or 0

@@ -88,6 +88,7 @@ class WelcomeScreen(StepScreen):
         old = self.state.link
         if old is not None:
             old.close()
+        result.no_prices = self.state.no_prices
         self.state.link, self.state.link_key, self.state.session = result, self._link_key, None
         self.dismiss(NEXT)
 

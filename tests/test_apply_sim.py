@@ -266,3 +266,12 @@ def test_apply_registers_the_provider_as_a_step_then_plans_the_rest(workdir: Pat
     assert len(accepted(first, "/providers/microsoft.containerservice/register", "POST")) == 1
     assert len(accepted(first, "/managedclusters/aks-ai")) == 1 and "Done in" in out
     assert any(r["step"] == "provider" and r["event"] == "done" for r in journal(workdir))
+
+
+def test_no_prices_looks_up_no_price(workdir: Path, capsys):
+    assert run(workdir, "plan", str(workdir / "answers.yaml"), "--no-prices") == 0
+    out = capsys.readouterr().out
+    assert "note: No list prices: --no-prices." in out and "USD/h" not in out
+    assert not [r for r in read_requests(workdir / "sim.json") if "/api/retail/prices" in r["path"].lower()]
+    assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0  # without it, the estimate is there
+    assert "USD/h" in capsys.readouterr().out

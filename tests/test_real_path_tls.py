@@ -60,6 +60,8 @@ def test_apply_through_env_credentials_custom_cloud_and_ca_bundle(tls_world, tmp
     assert any(r.method == "PUT" and r.path.lower().endswith("/managedclusters/aks-ai") and r.status == 201
                for r in arm.request_log)
     assert "Done in" in out.out and "Kueue installed v0.14.4" in out.out
+    # nothing left the custom cloud: no list prices (the Retail Prices API is public Azure's), said once
+    assert out.out.count("No list prices: the Azure Retail Prices API covers the public AzureCloud only") == 1
     assert "PASS    dra_support" in out.out  # the closing verification read the cluster over TLS too
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
 
@@ -112,9 +114,10 @@ def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp
         assert "PASS    dra_support" in out.out  # the Kubernetes view came through the kubeconfig ARM gave
 
         start, tokens = len(arm.request_log), len(authority.token_scopes)
-        code = main(["gpu-sizes", "--location", "eastus2", "--cloud", how, "--no-prices"])
+        code = main(["gpu-sizes", "--location", "eastus2", "--cloud", how])
         out = capsys.readouterr()
         assert code == 0, out.out + out.err
+        assert "No list prices: the Azure Retail Prices API covers the public AzureCloud only" in out.out
         assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
         assert any(r.path.lower().endswith("/providers/microsoft.compute/skus") for r in _arm_since(arm, start))
         assert "Standard_NC" in out.out

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(parser, suppress=False)
     parser.add_argument("--answers", type=Path, metavar="FILE", help="prefill the interactive wizard from FILE")
+    _no_prices_option(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -65,12 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "changes nothing")
     p.add_argument("file", type=Path, help="answers file (YAML)")
     _kueue_manifest_option(p)
+    _no_prices_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text")
     p.add_argument("--allow-update", action="store_true", help="plan updates to resources that exist and differ")
 
     p = command("apply", "create or update what the answers describe, non-interactively")
     p.add_argument("file", type=Path, help="answers file (YAML); never modified")
     _kueue_manifest_option(p)
+    _no_prices_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text",
                    help="text: a line per event; json: one JSON object per line")
     p.add_argument("--allow-update", action="store_true",
@@ -100,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
+
+
+def _no_prices_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-prices", action="store_true",
+                   help="do not look up list prices (they come from the public Azure Retail Prices API; never "
+                        "looked up for other clouds)")
 
 
 def _kueue_manifest_option(p: argparse.ArgumentParser) -> None:
@@ -166,7 +175,9 @@ def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
     from wizard.session import SimOptions, open_session
 
     sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
-    return open_session(answers, sim)
+    session = open_session(answers, sim)
+    session.no_prices = bool(getattr(args, "no_prices", False))
+    return session
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -274,7 +285,8 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
     def observe() -> tuple[Any, Any]:
         plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
                         recreate_failed=getattr(args, "recreate_failed", False))
-        return plan, run_preflight(session.conn, answers, plan, prices=session.prices())
+        return plan, run_preflight(session.conn, answers, plan, prices=session.prices(),
+                                   prices_note=session.prices_note)
 
     try:
         for note in session.notes:

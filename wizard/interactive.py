@@ -301,7 +301,7 @@ def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
     """The read-only preflight checklist (quota, SKUs, zones, flags, price) for the plan."""
     from wizard.preflight import run_preflight
 
-    return run_preflight(session.conn, answers, plan, prices=session.prices())
+    return run_preflight(session.conn, answers, plan, prices=session.prices(), prices_note=session.prices_note)
 
 
 def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",

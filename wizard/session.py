@@ -61,6 +61,7 @@ class Session:
     time_scale: float = 1.0  # simulated durations relative to Azure's typical ones
     notes: list[str] = field(default_factory=list)
     link: "Link | None" = None  # closed with the session when the session owns it
+    no_prices: bool = False  # --no-prices: no list-price look-ups at all
 
     @property
     def prices_url(self) -> str:
@@ -69,10 +70,23 @@ class Session:
 
         return self.simulator.base_url if self.simulator is not None else DEFAULT_PRICES_URL
 
-    def prices(self) -> "PriceClient":
+    @property
+    def prices_note(self) -> str | None:
+        """Why no list prices are looked up, in one line (None: they are). The Retail Prices API is public
+        Azure's: for any other cloud nothing is sent there, so nothing leaves the chosen cloud."""
+        if self.no_prices:
+            return "No list prices: --no-prices."
+        cloud = self.conn.cloud
+        if cloud.is_custom or cloud.name != "AzureCloud":
+            return (f"No list prices: the Azure Retail Prices API covers the public AzureCloud only, and nothing is "
+                    f"sent outside {cloud.name}.")
+        return None
+
+    def prices(self) -> "PriceClient | None":
+        """The list-price client, or None when prices are not looked up (``prices_note`` says why)."""
         from wizard.pricing import PriceClient
 
-        return PriceClient(self.prices_url)
+        return None if self.prices_note else PriceClient(self.prices_url)
 
     def addon_options(self) -> Any:
         """Where add-on releases are downloaded from: the official locations, or the simulator's copies."""
@@ -126,6 +140,7 @@ class Link:
         self.poll_interval = poll_interval
         self.simulator = simulator
         self.cloud_name = cloud_name
+        self.no_prices = False  # sessions bound from this link look up no list prices (--no-prices)
         self._bound: list["ArmConnection"] = []
         self._lock = threading.Lock()
 
@@ -173,7 +188,8 @@ class Link:
         conn = self.conn.with_subscription(subscription_id)
         with self._lock:
             self._bound.append(conn)
-        return Session(conn, (subscription_id, name), self.poll_interval, self.simulator, self.time_scale)
+        return Session(conn, (subscription_id, name), self.poll_interval, self.simulator, self.time_scale,
+                       no_prices=self.no_prices)
 
     def close(self) -> None:
         with self._lock:
