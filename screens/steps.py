@@ -490,7 +490,7 @@ class FeaturesScreen(StepScreen):
 
 
 # ================================================================================================ 7. GPU pool
-GPU_SIZES = ["Standard_NC4as_T4_v3", "Standard_NC6s_v3", "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5",
+GPU_SIZES = ["Standard_NC4as_T4_v3", "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5",
              "Standard_NV36ads_A10_v5", "Standard_ND96asr_v4"]
 
 

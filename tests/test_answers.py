@@ -80,7 +80,7 @@ def test_example_loads_with_seed_choices():
     assert a.cluster.gateway_api is True
     assert (a.cluster.addons.keda, a.cluster.addons.kaito, a.cluster.addons.managed_prometheus) == (True, True, True)
     assert a.gpu_pool is not None
-    assert a.gpu_pool.vm_size == "Standard_NC6s_v3"
+    assert a.gpu_pool.vm_size == "Standard_NC4as_T4_v3"
     assert a.gpu_pool.count == 1
     assert (a.gpu_pool.autoscale.min, a.gpu_pool.autoscale.max) == (1, 3)
     assert a.gpu_pool.taints == ["sku=gpu:NoSchedule"]

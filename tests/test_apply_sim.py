@@ -149,7 +149,10 @@ FAULTS = {
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir: Path, capsys, fault: str):
     marker, cluster_puts = FAULTS[fault]
-    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=(fault,)) == 3
+    # the gpu-quota fault shows in the usage reads too, so preflight refuses (its own test); forced through,
+    # the PUT is refused as well
+    forced = ("--skip-preflight",) if fault == "gpu-quota" else ()
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), *forced, faults=(fault,)) == 3
     out = capsys.readouterr()
     text = out.out + out.err
     assert "failed    cluster" in text
@@ -175,8 +178,15 @@ def test_each_fault_stops_with_a_translated_error_and_a_rerun_completes(workdir:
     assert not [r for r in last_run if r["event"] in ("failed", "interrupted")]
 
 
+def test_gpu_quota_fault_is_seen_by_preflight_before_any_write(workdir: Path, capsys):
+    assert run(workdir, "plan", str(workdir / "answers.yaml"), faults=("gpu-quota",)) == 2
+    out = capsys.readouterr().out
+    assert "[FAIL] vCPU quota: standardNCASv3_T4Family in eastus2" in out and "0 left" in out
+    assert writes(workdir) == []
+
+
 def test_failing_preflight_plan_exits_2_and_apply_refuses_unless_skipped(workdir: Path, capsys):
-    text = (workdir / "answers.yaml").read_text().replace("Standard_NC6s_v3", "Standard_NC40ads_H100_v5")
+    text = (workdir / "answers.yaml").read_text().replace("Standard_NC4as_T4_v3", "Standard_NC40ads_H100_v5")
     (workdir / "answers.yaml").write_text(text)
     assert run(workdir, "plan", str(workdir / "answers.yaml")) == 2
     out = capsys.readouterr().out
@@ -275,3 +285,25 @@ def test_no_prices_looks_up_no_price(workdir: Path, capsys):
     assert not [r for r in read_requests(workdir / "sim.json") if "/api/retail/prices" in r["path"].lower()]
     assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0  # without it, the estimate is there
     assert "USD/h" in capsys.readouterr().out
+
+
+def test_seed_shaped_answers_apply_in_westus3(tmp_path: Path, capsys):
+    """Managed GPU on a fixed-size pool, Istio with Gateway API, managed Prometheus, in westus3: the Azure Monitor
+    workspace goes where Microsoft.Monitor offers it (westus3 itself), as azure-cli places it."""
+    import yaml
+
+    answers = {
+        "azure": {"subscription": "Simulated Subscription", "location": "westus3"},
+        "resource_group": {"name": "rg-seed"},
+        "cluster": {"name": "aks-seed", "istio": {"enabled": True}, "gateway_api": True},
+        "gpu_pool": {"vm_size": "Standard_NC4as_T4_v3", "count": 1, "managed_gpu": True},
+        "verify": {"probes": False},
+    }
+    (tmp_path / "answers.yaml").write_text(yaml.safe_dump(answers))
+    assert run(tmp_path, "apply", str(tmp_path / "answers.yaml")) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "Done in" in out
+    reqs = writes(tmp_path)
+    assert len(accepted(reqs, "/managedclusters/aks-seed")) == 1
+    ws = accepted(reqs, "/providers/microsoft.monitor/accounts/defaultazuremonitorworkspace-westus3")
+    assert len(ws) == 1 and "/resourcegroups/defaultresourcegroup-westus3/" in ws[0]["path"].lower()

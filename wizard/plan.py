@@ -77,10 +77,12 @@ class Observed:
     # Microsoft.ContainerService is not registered: ARM refused its reads (versions, revisions, cluster) with
     # MissingSubscriptionRegistration; they are read once apply has registered it
     provider_unreadable: bool = False
+    workspace_locations: list[str] = field(default_factory=list)  # where Azure Monitor workspaces can go
 
 
 def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
     from wizard.azure import catalog, clusters, features, groups
+    from wizard.azure.monitor import workspace_locations
 
     rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
     flags = [f for f, _ in needed_flags(answers)]
@@ -94,6 +96,8 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_provider = pool.submit(features.provider_state, conn, PROVIDER)
         f_versions = pool.submit(catalog.list_versions, conn, loc)
         f_revisions = pool.submit(catalog.list_mesh_revisions, conn, loc) if answers.cluster.istio.enabled else None
+        f_workspaces = (pool.submit(workspace_locations, conn) if answers.cluster.addons.managed_prometheus
+                        and not answers.cluster.addons.monitor_workspace_id else None)
         group = f_group.result()
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
@@ -125,6 +129,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
             cluster=as_dict(cluster),
             pool=as_dict(gpu_pool),
             provider_unreadable=bool(unreadable),
+            workspace_locations=f_workspaces.result() if f_workspaces else [],
         )
 
 

@@ -52,11 +52,12 @@ def _cloud_name(answers: "Answers") -> str:
     return answers.azure.cloud if isinstance(answers.azure.cloud, str) else "AzureCloud"
 
 
-def monitor_names(answers: "Answers", subscription_id: str) -> Any:
+def monitor_names(answers: "Answers", subscription_id: str, offered: list[str] | None = None) -> Any:
+    """``offered``: the regions Microsoft.Monitor offers workspaces in (the plan's observation)."""
     from wizard.azure.monitor import names_for
 
     return names_for(subscription_id, answers.resource_group.name, answers.cluster.name, answers.azure.location,
-                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers))
+                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers), offered)
 
 
 def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
@@ -77,7 +78,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     if a.managed_prometheus:
         from wizard.azure.monitor import az_equivalent
 
-        names = monitor_names(answers, sub)
+        names = monitor_names(answers, sub, plan.observed.workspace_locations)
         ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
               else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
         steps.append(Step(

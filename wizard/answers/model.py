@@ -316,7 +316,7 @@ class GpuPoolAnswers(_Model):
     """A user node pool of GPU VMs."""
 
     name: PoolName = Field(default="gpunp", description="1-12 lowercase letters and digits, starting with a letter.")
-    vm_size: VmSize = Field(description="GPU VM size, e.g. Standard_NC6s_v3.")
+    vm_size: VmSize = Field(description="GPU VM size, e.g. Standard_NC4as_T4_v3.")
     count: Annotated[int, _rule(rules.check_count, 0, 1000)] = Field(
         default=1, description="Node count (0-1000); with autoscale, the starting count."
     )

@@ -215,7 +215,7 @@ def check_pool_name(value: str) -> str | None:
 def check_vm_size(value: str) -> str | None:
     if _VM_SIZE.match(value):
         return None
-    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC6s_v3 {_got(value)}"
+    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC4as_T4_v3 {_got(value)}"
 
 
 def check_count(value: int, low: int = 0, high: int = 1000) -> str | None:

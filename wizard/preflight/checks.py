@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.azure.compute import REGIONAL, Usage, VmSku
 from wizard.preflight.features import PROVIDER, register_commands
+from wizard.preflight.gpu_models import retired
 from wizard.preflight.quota import PoolDemand, QuotaLine, most_nodes
 from wizard.preflight.report import CheckResult, PreflightReport
 from wizard.preflight.sizing import SKU_REQUEST_URL, gpu_catalog, quota_request_text
@@ -351,7 +352,12 @@ def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
         if sku is None:
             close = difflib.get_close_matches(it.vm_size.lower(), list(reads.skus), n=3, cutoff=0.75)
             names = [reads.skus[c].name for c in close]
-            if not reads.skus:
+            gone = retired(it.vm_size)
+            if gone:
+                detail = (f"{it.vm_size} is no longer offered: the {gone[0]} series was retired on {gone[1]} "
+                          "(https://aka.ms/azure-gpu-retirement); AKS refuses it.")
+                names = []
+            elif not reads.skus:
                 detail = f"{loc} lists no VM sizes at all for this subscription (is it a region name?)."
             else:
                 detail = f"{it.vm_size} is not a VM size in {loc}."

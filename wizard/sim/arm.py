@@ -304,11 +304,12 @@ class Arm:
                 "id": f"/subscriptions/{sub}/locations/{name}", "name": name, "type": "Region",
                 "displayName": loc["displayName"], "regionalDisplayName": loc["regionalDisplayName"],
                 "metadata": {
-                    "regionType": "Physical", "regionCategory": "Recommended",
-                    "geography": loc["geography"], "geographyGroup": loc["geographyGroup"], "latitude": loc["latitude"],
-                    "longitude": loc["longitude"], "physicalLocation": loc["physicalLocation"],
-                    "pairedRegion": [{"name": loc["pairedRegion"],
-                                      "id": f"/subscriptions/{sub}/locations/{loc['pairedRegion']}"}],
+                    "regionType": "Physical", "regionCategory": "Recommended" if "latitude" in loc else "Other",
+                    "geographyGroup": loc["geographyGroup"],
+                    **{k: loc[k] for k in ("geography", "latitude", "longitude", "physicalLocation") if k in loc},
+                    **({"pairedRegion": [{"name": loc["pairedRegion"],
+                                          "id": f"/subscriptions/{sub}/locations/{loc['pairedRegion']}"}]}
+                       if "pairedRegion" in loc else {}),
                 },
                 "availabilityZoneMappings": [{"logicalZone": z, "physicalZone": f"{name}-az{z}"}
                                              for z in loc.get("zones", [])],
@@ -440,6 +441,12 @@ class Arm:
                               "apiVersions": ["2026-08-01", "2025-10-01", "2025-07-01"],
                               "capabilities": "SystemAssignedResourceIdentity, SupportsTags, SupportsLocation"
                               if t == "managedClusters" else "None"})
+        elif ns.lower() == "microsoft.monitor":
+            # where Azure Monitor workspaces can be created: azure-cli places the default one in the cluster's
+            # region when listed here, else in the first listed
+            types.append({"resourceType": "accounts", "apiVersions": ["2023-04-03"],
+                          "locations": [loc["displayName"] for loc in self.catalog["locations"]],
+                          "capabilities": "SupportsTags, SupportsLocation"})
         return {"id": f"/subscriptions/{self.world.subscription_id}/providers/{ns}", "namespace": ns,
                 "registrationPolicy": "RegistrationRequired", "registrationState": rec["state"],
                 "resourceTypes": types}
@@ -550,10 +557,17 @@ class Arm:
         return Response(200, self._mesh_profile(loc))
 
     # ------------------------------------------------------------------------------------ compute
+    def _unavailable(self, s: dict[str, Any], loc: str) -> str | None:
+        """Why a size is not offered in a location: "location", "zone:1,2" or None. The regions the catalog has
+        no detail for offer no GPU sizes to the simulated subscription."""
+        if is_gpu_size(s["name"]) and self.locations[loc].get("gpu_sizes", True) is False:
+            return "location"
+        return (s.get("unavailable") or {}).get(loc)
+
     def _sku_entry(self, s: dict[str, Any], loc: str) -> dict[str, Any]:
         zones = list(self.locations[loc].get("zones", []))
         restrictions = []
-        why = (s.get("unavailable") or {}).get(loc)
+        why = self._unavailable(s, loc)
         if why == "location":
             restrictions.append({"type": "Location", "values": [loc],
                                  "restrictionInfo": {"locations": [loc]},
@@ -587,7 +601,9 @@ class Arm:
         if m:
             want = m.group(1).replace(" ", "").lower()
             locs = [want] if want in self.locations else []
-        return Response(200, {"value": [self._sku_entry(s, loc) for loc in locs for s in self.catalog["skus"]]})
+        # a retired size (NCv3 since 2025-09-30) is gone from Azure's resource SKU list
+        return Response(200, {"value": [self._sku_entry(s, loc) for loc in locs for s in self.catalog["skus"]
+                                        if not s.get("retired")]})
 
     def _pool_nodes(self, props: dict[str, Any]) -> list[tuple[str, int]]:
         """(vmSize, node count) of a pool's properties, for quota."""
@@ -627,6 +643,7 @@ class Arm:
         loc = self._check_location(loc, "Microsoft.Compute/locations/usages")
         q = self.catalog["quota"]
         used = self._usage(loc)
+        gpu_families = {s["family"] for s in self.catalog["skus"] if is_gpu_size(s["name"])}
         items = [
             {"unit": "Count", "currentValue": used["cores"], "limit": q["cores"],
              "name": {"value": "cores", "localizedValue": "Total Regional vCPUs"}},
@@ -636,6 +653,8 @@ class Arm:
              "name": {"value": "virtualMachineScaleSets", "localizedValue": "Virtual Machine Scale Sets"}},
         ]
         for fam, limit in q["families"].items():
+            if "gpu-quota" in self.faults and fam in gpu_families:
+                limit = used.get(fam, 0)  # the fault: no GPU vCPUs left, as the PUT then finds
             items.append({"unit": "Count", "currentValue": used.get(fam, 0), "limit": limit,
                           "name": {"value": fam, "localizedValue": _family_display(fam)}})
         return Response(200, {"value": items})
@@ -743,8 +762,7 @@ class Arm:
             if not size:
                 continue
             sku = self.skus.get(size.lower())
-            why = (sku or {}).get("unavailable", {}).get(loc)
-            if sku is None or why == "location":
+            if sku is None or sku.get("retired") or self._unavailable(sku, loc) == "location":
                 raise _Reject(aks_error(400, "BadRequest",
                                         f"The VM size of {size} is not allowed in your subscription in location "
                                         f"'{loc}'. For more details, please visit https://aka.ms/aks/quotas-skus-regions"))
