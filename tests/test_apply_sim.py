@@ -307,3 +307,17 @@ def test_seed_shaped_answers_apply_in_westus3(tmp_path: Path, capsys):
     assert len(accepted(reqs, "/managedclusters/aks-seed")) == 1
     ws = accepted(reqs, "/providers/microsoft.monitor/accounts/defaultazuremonitorworkspace-westus3")
     assert len(ws) == 1 and "/resourcegroups/defaultresourcegroup-westus3/" in ws[0]["path"].lower()
+
+
+def test_a_failed_operation_names_the_put_request_id_and_the_aks_operation_id(workdir: Path, capsys):
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), faults=("sku-unavailable",)) == 3
+    text = capsys.readouterr().out
+    reqs = read_requests(workdir / "sim.json")
+    put = next(r for r in reqs if r["method"] == "PUT" and r["path"].lower().endswith("/managedclusters/aks-ai"))
+    poll = [r for r in reqs if "/operations/" in r["path"].lower() and r["method"] == "GET"][-1]
+    operation_id = poll["path"].rsplit("/", 1)[-1]
+    assert f"request id {put['request_id']} (the request that started the operation)" in text
+    assert f"AKS operation id {operation_id}" in text
+    assert "in location 'eastus2'" in text  # Azure's SkuNotAvailable message whole, location included
+    failed = next(r for r in journal(workdir) if r["step"] == "cluster" and r["event"] == "failed")
+    assert failed["error"]["operation_request_id"] == put["request_id"]

@@ -355,6 +355,22 @@ CASES = [
                                               "for subscription 'x'. Please try another size or deploy to a different "
                                               "location or zones. See https://aka.ms/azureskunotavailable for details."))],
      "sku", "gpu_pool.vm_size", ["another VM size"]),
+    ("sku-wrapped-long", create_pool,
+     # AKS wraps Compute's error in a long message: the location comes after the long VMSS resource id
+     [Reply(400, aks_error("ReconcileVMSSAgentPoolFailed", "Unable to create agent pool 'gpunp' of managed cluster "
+                           "'aks-ai' in resource group 'rg-ai': Category: ClientError; SubCode: SkuNotAvailable; "
+                           "Dependency: Microsoft.Compute/VirtualMachineScaleSet; OrginalError: Code=\"SkuNotAvailable\" "
+                           "Message=\"The requested size for resource '/subscriptions/6f2a4f6e-0b8a-4d5e-9b62-3c1f2d8e7a10/"
+                           "resourceGroups/MC_rg-ai-with-a-long-name_aks-ai-with-a-long-name_westus3/providers/"
+                           "Microsoft.Compute/virtualMachineScaleSets/aks-gpunp-18098008-vmss' is currently not "
+                           "available in location 'westus3' zones '' for subscription '6f2a4f6e-0b8a-4d5e-9b62-"
+                           "3c1f2d8e7a10'. Please try another size or deploy to a different location or zones. See "
+                           "https://aka.ms/azureskunotavailable for details.\"; AKSTeam: NodeProvisioning"))],
+     "sku", "gpu_pool.vm_size", ["not available in westus3", "in location 'westus3' zones ''", "AKSTeam"]),
+    ("namespace-invalid", get_group,
+     [Reply(404, arm_error("InvalidResourceNamespace", "The resource namespace 'Microsoft.ContainerService' is invalid."))],
+     "provider", "azure.cloud", ["resource provider Microsoft.ContainerService", "provider problem",
+                                 "az provider show --namespace Microsoft.ContainerService"]),
     ("sku-zonal", create_pool,
      [Reply(409, arm_error("OverconstrainedZonalAllocationRequest", "Allocation failed. VM(s) with the following constraints "
                                                                     "cannot be allocated, because the condition is too restrictive."))],

@@ -124,3 +124,25 @@ def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp
 
     assert main(["gpu-sizes", "--location", "eastus2", "--cloud", "NoSuchCloud"]) == 1
     assert "not a cloud registered in " + str(az_dir / "clouds.config") in capsys.readouterr().err
+
+
+def test_the_same_sign_in_failure_gives_the_same_exit_code_from_every_command(tls_world, tmp_path: Path,
+                                                                             monkeypatch, capsys):
+    """A wrong client secret: plan, apply, verify -g/-n and gpu-sizes all end with exit 3 and the translated
+    message, with none of the SDK's own WARNING lines on the terminal before it."""
+    authority, arm, pem = tls_world
+    _env(monkeypatch, authority, pem)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "wrong")
+    path = answers_for("minimal.yaml", authority, arm, tmp_path)
+    cloud_file = tmp_path / "stack.yaml"
+    cloud_file.write_text(yaml.safe_dump(yaml.safe_load(path.read_text())["azure"]["cloud"]))
+    log = tmp_path / "wizard.log"
+    for argv in (["plan", str(path)], ["apply", str(path)],
+                 ["verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--cloud", str(cloud_file)],
+                 ["gpu-sizes", "--location", "eastus2", "--cloud", str(cloud_file)]):
+        code = main([*argv, "--log-file", str(log)])
+        err = capsys.readouterr().err
+        assert code == 3, (argv, err)
+        assert "Signing in to Azure failed" in err and "WARNING" not in err, (argv, err)
+    assert "WARNING" in log.read_text()  # the SDK's warnings went to the log file
+    assert not [r for r in arm.request_log if r.method in ("PUT", "POST", "PATCH", "DELETE")]

@@ -126,6 +126,9 @@ def _version() -> str:
         return "0+unknown"
 
 
+_LIBRARY_LOGGERS = frozenset({"azure", "msal", "urllib3", "kubernetes"})
+
+
 def _setup_logging(verbose: int, log_file: Path | None) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "aks_ai_wizard", False)]:
@@ -136,6 +139,8 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
     console.aks_ai_wizard = True  # type: ignore[attr-defined]
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbose < 2:  # the SDKs' own warnings belong in the log file: the terminal gets the translated error
+        console.addFilter(lambda record: record.name.split(".", 1)[0] not in _LIBRARY_LOGGERS)
     root.addHandler(console)
     if verbose < 2:
         logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from wizard.events import Event, EventSink
 
@@ -287,6 +287,9 @@ class Engine:
                   request_id=ids.first_request_id)
         try:
             resource = self._wait_poller(step, started, poller, token)
+        except HttpResponseError as exc:
+            exc.operation_ids = ids  # type: ignore[attr-defined] # the PUT's request id and AKS's operation id
+            raise
         except (ServiceRequestError, ServiceResponseError) as exc:
             # Azure accepted the operation and it goes on there; only our view of it was lost. Keep it open in
             # the journal so the next run re-attaches with the continuation token instead of writing again.

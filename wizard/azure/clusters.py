@@ -1,6 +1,7 @@
 """Managed clusters and agent pools: reads, create-or-update as long-running operations, kubeconfig."""
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
 
+_OPERATION = re.compile(r"/operations/([^/?]+)", re.IGNORECASE)
+
+
 @dataclass
 class RequestIds:
     """ARM request and correlation ids of the first (write) response and the latest one, for the journal
@@ -21,6 +25,7 @@ class RequestIds:
     first_request_id: str | None = None
     correlation_id: str | None = None
     last_request_id: str | None = None
+    operation_id: str | None = None  # AKS's operation id, from the write's Azure-AsyncOperation URL
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, pipeline_response: Any) -> None:
@@ -30,6 +35,8 @@ class RequestIds:
             if self.first_request_id is None:
                 self.first_request_id = rid
                 self.correlation_id = headers.get("x-ms-correlation-request-id")
+                m = _OPERATION.search(headers.get("Azure-AsyncOperation") or headers.get("Location") or "")
+                self.operation_id = m.group(1) if m else None
             self.last_request_id = rid
 
 
