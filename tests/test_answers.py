@@ -126,7 +126,7 @@ def test_minimal_gets_all_defaults():
     assert (c.istio.enabled, c.istio.revision, c.gateway_api) == (True, "auto", True)
     assert (c.addons.keda, c.addons.kaito, c.addons.managed_prometheus) == (True, True, True)
     assert a.features == "auto" and a.gpu_pool is None
-    assert (a.kueue.install, a.kueue.version, a.kueue.default_queues) == (True, "v0.14.4", True)
+    assert (a.kueue.install, a.kueue.version, a.kueue.default_queues) == (True, "v0.17.8", True)
     assert (a.verify.probes, a.verify.checklist) == (False, "1.34")
 
 
@@ -453,7 +453,7 @@ def test_sha256_and_manifest():
     got = {e.path: e.message for e in errors}
     assert got["kueue.sha256"] == "must be a SHA-256 digest of 64 hexadecimal characters (got 3 characters: 'abc')"
     assert got["kueue.manifest"].startswith("must be a local file path or an https:// URL")
-    assert got["kueue.version"].startswith("must be a Kueue release tag like v0.14.4")
+    assert got["kueue.version"].startswith("must be a Kueue release tag like v0.17.8")
     assert rules.check_sha256("g" * 64) and rules.check_sha256("a" * 65) and not rules.check_sha256("A" * 64)
 
 

@@ -49,9 +49,9 @@ def test_apply_through_env_credentials_custom_cloud_and_ca_bundle(tls_world, tmp
     _env(monkeypatch, authority, pem)
     path = answers_for("answers.yaml", authority, arm, tmp_path)
     kubeconfig = tmp_path / "kubeconfig"
-    # no internet here: Kueue comes from a local copy of its release manifest, as an air-gapped user would do
+    # the simulator's copy of the pinned release (the shipped one has full CRD schemas: slower to apply here)
     from wizard.sim.releases import kueue_manifest_path
-    manifest = str(kueue_manifest_path("v0.14.4"))
+    manifest = str(kueue_manifest_path("v0.17.8"))
     code = main(["apply", str(path), "--kubeconfig-out", str(kubeconfig), "--kueue-manifest", manifest])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
@@ -59,7 +59,7 @@ def test_apply_through_env_credentials_custom_cloud_and_ca_bundle(tls_world, tmp
     assert authority.token_scopes == ["https://management.contoso.local/.default"]
     assert any(r.method == "PUT" and r.path.lower().endswith("/managedclusters/aks-ai") and r.status == 201
                for r in arm.request_log)
-    assert "Done in" in out.out and "Kueue installed v0.14.4" in out.out
+    assert "Done in" in out.out and "Kueue installed v0.17.8" in out.out
     # nothing left the custom cloud: no list prices (the Retail Prices API is public Azure's), said once
     assert out.out.count("No list prices: the Azure Retail Prices API covers the public AzureCloud only") == 1
     assert "PASS    dra_support" in out.out  # the closing verification read the cluster over TLS too
@@ -87,7 +87,7 @@ def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp
     _env(monkeypatch, authority, pem)
     path = answers_for("minimal.yaml", authority, arm, tmp_path)
     from wizard.sim.releases import kueue_manifest_path
-    assert main(["apply", str(path), "--kueue-manifest", str(kueue_manifest_path("v0.14.4"))]) == 0
+    assert main(["apply", str(path), "--kueue-manifest", str(kueue_manifest_path("v0.17.8"))]) == 0
     cloud = yaml.safe_load(path.read_text())["azure"]["cloud"]
     cloud_file = tmp_path / "stack.json"
     cloud_file.write_text(json.dumps(cloud))

@@ -94,9 +94,10 @@ class Session:
 
         if self.simulator is None:
             return AddonOptions(kueue_release_base=RELEASE_BASE)
-        from wizard.sim.releases import kueue_release_base
+        from wizard.sim.releases import kueue_release_base, kueue_shipped
 
-        return AddonOptions(kueue_release_base=kueue_release_base(self.simulator.base_url))
+        return AddonOptions(kueue_release_base=kueue_release_base(self.simulator.base_url),
+                            kueue_shipped=kueue_shipped())
 
     def run_options(self, **overrides: Any) -> "RunOptions":
         """Engine options paced for this connection (simulated or real), plus any overrides."""

@@ -349,7 +349,7 @@ class KueueAnswers(_Model):
 
     install: bool = Field(default=True, description="Install Kueue.")
     version: Annotated[str, _rule(rules.check_kueue_version)] = Field(
-        default="v0.14.4", description="Kueue release tag."
+        default="v0.17.8", description="Kueue release tag (v0.17.8 is shipped with the package; another is downloaded)."
     )
     manifest: Annotated[str, _rule(rules.check_kueue_manifest)] | None = Field(
         default=None, description="Local path or https URL of the manifest; null: the release manifest of version."

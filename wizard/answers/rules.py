@@ -413,7 +413,7 @@ _KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 def check_kueue_version(value: str) -> str | None:
     if _KUEUE_VERSION.match(value):
         return None
-    return f"must be a Kueue release tag like v0.14.4 {_got(value)}"
+    return f"must be a Kueue release tag like v0.17.8 {_got(value)}"
 
 
 def check_kueue_manifest(value: str) -> str | None:

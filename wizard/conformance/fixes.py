@@ -1,7 +1,8 @@
 """Concrete fixes for anything short of a pass: the wizard answers option, the az command, the kubectl/helm step."""
 from __future__ import annotations
 
-KUEUE_VERSION = "v0.14.4"
+from wizard.addons.kueue import PINNED_VERSION as KUEUE_VERSION
+
 DEVICE_PLUGIN_VERSION = "v0.17.2"
 
 
