@@ -1,9 +1,8 @@
 """Concrete fixes for anything short of a pass: the wizard answers option, the az command, the kubectl/helm step."""
 from __future__ import annotations
 
+from wizard.addons.gpu_stack import DEVICE_PLUGIN_VERSION
 from wizard.addons.kueue import PINNED_VERSION as KUEUE_VERSION
-
-DEVICE_PLUGIN_VERSION = "v0.17.2"
 
 
 def _join(answers: str | None = None, az: str | None = None, kubectl: str | None = None) -> str:
