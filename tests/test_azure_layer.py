@@ -684,3 +684,39 @@ def test_cloud_error_translates_and_none_values_are_absent():
     assert f.category == "config" and f.fix_field == "azure.cloud" and "AzureGermanCloud" in f.why
     c = resolve_cloud({"name": "S", "resource_manager": "https://arm.s/", "authority_host": "https://login.s", "audience": None})
     assert c.audience == "https://arm.s/"
+
+
+def test_cloud_setting_reads_az_registered_clouds_and_cloud_files(tmp_path, monkeypatch):
+    """--cloud: a well-known name, a cloud `az cloud register` recorded (azure-cli's clouds.config: an INI section
+    per cloud with endpoint_* keys), or a JSON/YAML file; anything else is refused naming where it looked."""
+    from wizard.azure.clouds import CloudError, cloud_setting, resolve_cloud
+
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "clouds.config").write_text(
+        "[AzureCloud]\nprofile = latest\n\n"
+        "[MyStack]\n"
+        "endpoint_resource_manager = https://management.local.azurestack.external\n"
+        "endpoint_active_directory = https://adfs.local.azurestack.external/adfs\n"
+        "endpoint_active_directory_resource_id = https://management.adfs.azurestack.local/abc\n"
+        "endpoint_active_directory_graph_resource_id = https://graph.local.azurestack.external/\n"
+        "suffix_storage_endpoint = local.azurestack.external\n"
+        "profile = 2020-09-01-hybrid\n")
+    assert cloud_setting("azureusgovernment") == "AzureUSGovernment"
+    assert cloud_setting("AzureCloud") == "AzureCloud"  # a known cloud az also lists stays the known one
+    stack = cloud_setting("mystack")
+    assert stack == {"name": "MyStack", "resource_manager": "https://management.local.azurestack.external/",
+                     "authority_host": "https://adfs.local.azurestack.external/adfs",
+                     "audience": "https://management.adfs.azurestack.local/abc"}
+    cloud = resolve_cloud(stack)
+    assert cloud.is_custom and not cloud.authority_is_known and cloud.scope == "https://management.adfs.azurestack.local/abc/.default"
+    f = tmp_path / "cloud.yaml"
+    f.write_text("name: Lab\nresource_manager: https://arm.lab.example/\nauthority_host: https://login.lab.example\n"
+                 "audience: https://arm.lab.example/\n")
+    assert cloud_setting(str(f))["authority_host"] == "https://login.lab.example"
+    with pytest.raises(CloudError) as e:
+        cloud_setting("Nope")
+    assert "registered: AzureCloud, MyStack" in str(e.value) and str(tmp_path / "clouds.config") in str(e.value)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x", "resource_manager": "https://arm/"}')
+    with pytest.raises(CloudError, match="missing authority_host"):
+        cloud_setting(str(bad))
