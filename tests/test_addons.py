@@ -494,3 +494,18 @@ def test_sim_monitor_requires_provider_registration(sim):
     assert exc.value.status_code == 400
     listed = [x.name for x in rm.resources.list_by_resource_group("rg1")]
     assert "amw1" in listed
+
+
+def test_default_workspace_region_follows_azure_cli():
+    """azure-cli's get_default_mac_region: the cluster's region when Microsoft.Monitor offers workspaces there,
+    else the first region it lists; centraluseuap -> eastus2euap; none listed -> the cloud's default."""
+    from wizard.azure.monitor import mac_region
+
+    offered = ["eastus", "westus3", "westeurope"]
+    assert mac_region("westus3", offered=offered) == "westus3"
+    assert mac_region("West US 3", offered=offered) == "westus3"
+    assert mac_region("brazilsouth", offered=offered) == "eastus"
+    assert mac_region("centraluseuap", offered=offered) == "eastus2euap"
+    assert mac_region("westus3") == "eastus"
+    assert mac_region("usgovarizona", "AzureUSGovernment") == "usgovvirginia"
+    assert mac_region("chinaeast3", "AzureChinaCloud") == "chinanorth3"

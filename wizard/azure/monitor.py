@@ -18,6 +18,7 @@ Grafana linking are not done here.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
@@ -26,6 +27,8 @@ from azure.core.exceptions import ResourceNotFoundError
 
 if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
+
+log = logging.getLogger(__name__)
 
 WORKSPACE_API = "2023-04-03"  # MAC_API in azure-cli; the SDK's default for azure_monitor_workspaces
 DC_API = "2023-03-11"  # the SDK's default for data collection objects (azure-cli sends 2022-06-01)
@@ -61,8 +64,15 @@ def _region(name: str) -> str:
 
 def workspace_locations(conn: "ArmConnection", subscription_id: str | None = None) -> list[str]:
     """Regions Microsoft.Monitor offers Azure Monitor workspaces in ("accounts"), as ARM lists them (a read that
-    works while the provider is still unregistered)."""
-    provider = resource_client(conn, subscription_id).providers.get("Microsoft.Monitor")
+    works while the provider is still unregistered). A read Azure refuses counts as an empty list, as azure-cli
+    then falls back to the cloud's default region."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        provider = resource_client(conn, subscription_id).providers.get("Microsoft.Monitor")
+    except HttpResponseError as exc:
+        log.info("Microsoft.Monitor locations unreadable: %s", exc)
+        return []
     for rt in provider.resource_types or []:
         if (rt.resource_type or "").lower() == "accounts":
             return [_region(loc) for loc in rt.locations or []]
