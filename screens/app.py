@@ -283,7 +283,7 @@ def run_app(args: "argparse.Namespace") -> int:
     sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
     cloud = None
     if args.cloud:
-        from wizard.azure.clouds import CloudError, cloud_setting
+        from wizard.interactive import CloudError, cloud_setting
 
         try:
             cloud = cloud_setting(args.cloud)
