@@ -76,19 +76,13 @@ class ArmConnection:
             "user_agent": self.user_agent,
             "policies": self._policies(client_class),
         }
-        if self.allow_http:
-            # per-call: before everything; per-retry (right after RetryPolicy, before the bearer-token policy): also
-            # covers the requests RetryPolicy re-sends.
-            policy = allow_http_policy()
-            kw["per_call_policies"] = [policy]
-            kw["per_retry_policies"] = [policy]
-        if self.retry_total is not None:
-            kw["retry_total"] = self.retry_total
+        if self.allow_http:  # per-call: before everything, so the bearer-token policy sees it (retries too)
+            kw["per_call_policies"] = [allow_http_policy()]
         return kw
 
     def _policies(self, client_class: type) -> list[Any]:
         """The pipeline of the generated ARM clients (``_client.py``), in their order, without the automatic
-        provider registration. per_call/per_retry policies are still inserted by azure-core around it."""
+        provider registration (azure-core still puts per_call_policies in front of it)."""
         from azure.core.pipeline import policies as p
         from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
 
