@@ -24,7 +24,7 @@ SEED_ANSWERS = {
     "cluster": {"name": "aks-bench", "kubernetes_version": "1.34",
                 "istio": {"enabled": True, "revision": "auto"}, "gateway_api": True,
                 "addons": {"keda": False, "kaito": False, "managed_prometheus": False}},
-    "gpu_pool": {"vm_size": "Standard_NC6s_v3", "count": 1, "autoscale": {"min": 1, "max": 3}, "managed_gpu": True},
+    "gpu_pool": {"vm_size": "Standard_NC4as_T4_v3", "count": 1, "autoscale": {"min": 1, "max": 3}, "managed_gpu": True},
     "kueue": {"install": False},
 }
 

@@ -7,6 +7,7 @@ answers file already answers are skipped going forward and shown again when the 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -39,7 +40,7 @@ class WizardApp(App[int]):
             self.uri, self.code, self.expires = uri, code, expires
 
     def __init__(self, sim: "SimOptions | None" = None, answers_path: Path | None = None,
-                 cloud: str | None = None, subscription: str | None = None, start: bool = True) -> None:
+                 cloud: "str | dict[str, str] | None" = None, subscription: str | None = None, start: bool = True) -> None:
         super().__init__()
         self.state = WizardState(answers_path=answers_path, sim=sim)
         self.overrides = {k: v for k, v in (("azure.cloud", cloud), ("azure.subscription", subscription)) if v}
@@ -280,6 +281,16 @@ def run_app(args: "argparse.Namespace") -> int:
     else:
         root.addHandler(logging.NullHandler())  # nothing may write over the screen
     sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
-    app = WizardApp(sim=sim, answers_path=args.answers, cloud=args.cloud, subscription=args.subscription)
+    cloud = None
+    if args.cloud:
+        from wizard.interactive import CloudError, cloud_setting
+
+        try:
+            cloud = cloud_setting(args.cloud)
+        except CloudError as exc:
+            print(f"--cloud: {exc}", file=sys.stderr)
+            return 1
+    app = WizardApp(sim=sim, answers_path=args.answers, cloud=cloud, subscription=args.subscription)
+    app.state.no_prices = bool(getattr(args, "no_prices", False))
     app.run()
     return app.return_code or 0

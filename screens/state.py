@@ -154,6 +154,7 @@ class WizardState:
     recreate_consent: tuple[str, str] | None = None  # (group, cluster) the user agreed may be deleted and recreated
     run_in_flight: bool = False
     gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
+    no_prices: bool = False  # --no-prices: no list-price look-ups
 
     @property
     def simulated(self) -> bool:

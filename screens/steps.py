@@ -490,7 +490,7 @@ class FeaturesScreen(StepScreen):
 
 
 # ================================================================================================ 7. GPU pool
-GPU_SIZES = ["Standard_NC4as_T4_v3", "Standard_NC6s_v3", "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5",
+GPU_SIZES = ["Standard_NC4as_T4_v3", "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5",
              "Standard_NV36ads_A10_v5", "Standard_ND96asr_v4"]
 
 
@@ -573,13 +573,17 @@ class GpuScreen(StepScreen):
             return  # no GPU size offered here: the VM size stays free text
         status = {"fits": "fits quota", "quota-request": "needs quota", "unavailable": "not offered",
                   "unknown-quota": "quota unknown"}
-        lines = [f"GPU sizes in {result.location} (max nodes counts surge; list prices, estimate):"]
+        note = self.state.session.prices_note if self.state.session is not None else None
+        lines = [f"GPU sizes in {result.location} (max nodes counts surge; "
+                 + ("no list prices):" if note else "list prices, estimate):")]
         for r in result.rows:
             g = r.size
             hourly = r.price.price.hourly if r.price and r.price.price else None
             lines.append(f"  {g.name:<26} {g.gpus}x {g.gpu_model:<6} {status[r.status]:<13} "
                          f"max {'?' if g.max_nodes is None else g.max_nodes:>3} nodes  "
                          + (f"${hourly:,.2f}/h" if hourly is not None else "price n/a"))
+        if note:
+            lines.append(note)
         catalog = self.query_one("#gpu-catalog", Static)
         catalog.update("\n".join(lines))  # Azure's names and figures, shown without markup
         catalog.display = True

@@ -45,7 +45,7 @@ class WelcomeScreen(StepScreen):
         cloud = self.draft.get("azure.cloud") or "AzureCloud"
         items = [ChoiceItem(c, c) for c in CLOUDS]
         if isinstance(cloud, dict):
-            items.append(ChoiceItem("custom", f"custom: {cloud.get('name', 'custom cloud')} (from the answers file)"))
+            items.append(ChoiceItem("custom", f"custom: {cloud.get('name', 'custom cloud')} ({cloud.get('resource_manager', '')})"))
         clouds = ChoiceList(id="cloud")
         clouds.set_items(items, "custom" if isinstance(cloud, dict) else str(cloud))
         yield Field("Cloud", clouds, "azure.cloud")
@@ -88,6 +88,7 @@ class WelcomeScreen(StepScreen):
         old = self.state.link
         if old is not None:
             old.close()
+        result.no_prices = self.state.no_prices
         self.state.link, self.state.link_key, self.state.session = result, self._link_key, None
         self.dismiss(NEXT)
 

@@ -24,7 +24,7 @@ from wizard.session import SimOptions, open_session
 from wizard.sim.releases import kueue_manifest_path, kueue_release_base
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "answers.yaml"
-SHIPPED = kueue_manifest_path("v0.14.4")
+SHIPPED = kueue_manifest_path("v0.17.8")  # the simulator's copy of the pinned release
 
 
 def make_answers(**changes: Any) -> Answers:
@@ -45,7 +45,7 @@ class Run:
         self.answers = answers
         self.session = open_session(answers, SimOptions(speed=1e5))
         self.sim = self.session.simulator
-        self.addon_opts = {"kueue_release_base": kueue_release_base(self.sim.base_url), **addon_opts}
+        self.addon_opts = {**vars(self.session.addon_options()), **addon_opts}  # the simulator's release copies
         self.events: list[Any] = []
         EXTRA_RUNNERS.update(ADDON_RUNNERS)
 
@@ -109,8 +109,9 @@ def test_plan_has_one_step_per_addon_with_az_equivalents(runs):
     assert "az monitor data-collection rule association create" in steps["monitor-workspace"].az
     assert "az monitor account create" in steps["monitor-workspace"].az
     assert steps["gpu-metrics"].deps == ("kubeconfig",) and "dcgmexporter = true" in steps["gpu-metrics"].az
-    assert ("kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.14.4/"
+    assert ("kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.17.8/"
             "manifests.yaml") in steps["kueue"].az
+    assert "shipped with aks-ai-wizard (SHA-256 pinned)" in steps["kueue"].title
     assert steps["kueue-queues"].deps == ("kueue", "gpu-stack")  # GPU quota from the GPUs the device plugin advertises
     assert all(s.action == "create" and s.typical > 0 for s in steps.values())
 
@@ -128,7 +129,8 @@ def test_full_apply_installs_every_addon_and_a_rerun_writes_nothing(runs):
     r = runs()
     result = r.run()
     assert result.status == "done", result.failure and result.failure.render()
-    assert "Kueue installed v0.14.4" in r.done("kueue").message
+    assert "Kueue installed v0.17.8" in r.done("kueue").message
+    assert not any("/_releases/" in q.path for q in r.requests())  # the pinned release is shipped: no download
     c = r.kube()
     # Kueue: CRDs Established, controller Available, webhooks with the CA bundle, default queues Active
     for plural in ("clusterqueues", "localqueues", "resourceflavors", "workloads", "admissionchecks",
@@ -137,7 +139,7 @@ def test_full_apply_installs_every_addon_and_a_rerun_writes_nothing(runs):
         assert crd and any(x["type"] == "Established" and x["status"] == "True" for x in crd["status"]["conditions"])
     dep = c.get("apps", "deployments", "kueue-system", "kueue-controller-manager")
     assert dep["status"]["availableReplicas"] == 1
-    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.k8s.io/kueue/kueue:v0.14.4"
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.k8s.io/kueue/kueue:v0.17.8"
     assert any(m["manager"] == "aks-ai-wizard" and m["operation"] == "Apply" for m in dep["metadata"]["managedFields"])
     for plural, name in (("mutatingwebhookconfigurations", "kueue-mutating-webhook-configuration"),
                          ("validatingwebhookconfigurations", "kueue-validating-webhook-configuration")):
@@ -171,7 +173,7 @@ def test_full_apply_installs_every_addon_and_a_rerun_writes_nothing(runs):
                           "Microsoft.ContainerService/managedClusters/aks-ai/listClusterUserCredential"]
     assert rvs(c) == before
     assert {k: v["body"] for k, v in r.sim.world.monitor.items()} == monitor_before
-    assert r.done("kueue").message == "skipped: already at v0.14.4"
+    assert r.done("kueue").message == "skipped: already at v0.17.8"
     assert r.done("kueue-queues").message.startswith("skipped:")
     assert r.done("gpu-metrics").message.startswith("skipped:")
     assert r.done("gpu-stack").message.startswith("skipped: already applied and ready")
@@ -287,18 +289,18 @@ def test_checksum_mismatch_refuses_with_nothing_applied(runs):
 
 
 def test_local_manifest_file_with_matching_checksum(runs, tmp_path):
-    local = tmp_path / "kueue-v0.14.4.yaml"
+    local = tmp_path / "kueue-v0.17.8.yaml"
     local.write_bytes(SHIPPED.read_bytes())
     digest = hashlib.sha256(local.read_bytes()).hexdigest()
     r = runs(make_answers(kueue__manifest=str(local), kueue__sha256=digest, kueue__default_queues=False))
     assert r.run().status == "done"
-    assert r.done("kueue").message.startswith("Kueue installed v0.14.4")
+    assert r.done("kueue").message.startswith("Kueue installed v0.17.8")
     assert not any("/_releases/" in q.path for q in r.requests())  # never downloaded
     ns = r.kube().get("", "namespaces", "", "kueue-system")
     assert ns["metadata"]["annotations"]["aks-ai-wizard/kueue-manifest-sha256"] == digest
     assert r.plan.step("kueue").az.startswith(f"kubectl apply --server-side -f {local}")
     r.run()
-    assert r.done("kueue").message == "skipped: already at v0.14.4"
+    assert r.done("kueue").message == "skipped: already at v0.17.8"
 
 
 def test_unreadable_local_manifest(runs, tmp_path):
@@ -352,11 +354,70 @@ def silent_server() -> Any:
 
 
 def test_download_timeout_is_reported(runs, silent_server):
-    r = runs(kueue_release_base=silent_server, download_timeout=0.5)
+    r = runs(make_answers(kueue__version="v0.14.4"), kueue_release_base=silent_server, download_timeout=0.5)
     result = r.run()
     assert result.status == "failed" and result.failed_step == "kueue"
     assert result.failure.code == "DownloadTimeout" and "No answer within 0.5 s" in result.failure.why
     assert r.kube().get("", "namespaces", "", "kueue-system") is None
+
+
+def test_another_version_is_downloaded_from_the_release_location(runs):
+    r = runs(make_answers(kueue__version="v0.14.4", kueue__default_queues=False))
+    assert r.run().status == "done"
+    assert r.done("kueue").message.startswith("Kueue installed v0.14.4")
+    assert [q.path for q in r.requests() if "/_releases/" in q.path] == [
+        "/_releases/github.com/kubernetes-sigs/kueue/releases/download/v0.14.4/manifests.yaml"]
+
+
+def test_shipped_manifests_match_their_pins():
+    import gzip
+
+    from wizard.addons.kueue import PINNED_VERSION, SHIPPED_RELEASE, parse
+    from wizard.sim.releases import kueue_shipped
+
+    data = gzip.decompress(SHIPPED_RELEASE.path.read_bytes())
+    assert hashlib.sha256(data).hexdigest() == SHIPPED_RELEASE.sha256
+    full = parse(data, "package")
+    image = next(o for o in full if o["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"registry.k8s.io/kueue/kueue:{PINNED_VERSION}"
+    # for real, the default answers install the shipped file: no URL at all
+    from wizard.addons import RELEASE_BASE, AddonOptions
+    from wizard.addons.kueue import manifest_location
+    assert AddonOptions().kueue_shipped == SHIPPED_RELEASE
+    assert manifest_location(make_answers(), RELEASE_BASE) == str(SHIPPED_RELEASE.path)
+    assert manifest_location(make_answers(kueue__version="v0.14.4"), RELEASE_BASE).startswith("https://github.com/")
+    sim = kueue_shipped()
+    assert sim.version == PINNED_VERSION and hashlib.sha256(sim.path.read_bytes()).hexdigest() == sim.sha256
+    # the simulator's copy is the same release: the same objects, only CRD schemas trimmed
+    assert [(o["kind"], o["metadata"]["name"]) for o in parse(sim.path.read_bytes(), "sim")] == \
+        [(o["kind"], o["metadata"]["name"]) for o in full]
+
+
+def test_redirect_away_from_https_is_refused():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from wizard.addons.errors import AddonError
+    from wizard.addons.kueue import download
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(302)
+            self.send_header("Location", "http://localhost:9/manifests.yaml")  # plain http elsewhere
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(AddonError) as exc:
+            download(f"http://127.0.0.1:{srv.server_address[1]}/v9/manifests.yaml", 2)
+        assert exc.value.failure.code == "InsecureRedirect" and "http://localhost:9/manifests.yaml" in str(exc.value)
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def test_insecure_download_url_refused():
@@ -382,7 +443,7 @@ def test_manifest_order_puts_webhooks_last_and_crds_first():
 def test_sim_serves_release_manifest_and_404s_unknown_tags(sim):
     base = kueue_release_base(sim.base_url)
     with urllib.request.urlopen(f"{base}/v0.14.4/manifests.yaml", timeout=5) as resp:
-        assert resp.read() == SHIPPED.read_bytes()
+        assert resp.read() == kueue_manifest_path("v0.14.4").read_bytes()
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(f"{base}/v9.9.9/manifests.yaml", timeout=5)
     assert exc.value.code == 404
@@ -402,25 +463,37 @@ def test_shipped_manifest_is_the_pinned_release_shape():
     for plural in ("clusterqueues", "localqueues", "resourceflavors", "workloads", "admissionchecks",
                    "workloadpriorityclasses"):
         versions = crds[f"{plural}.kueue.x-k8s.io"]["spec"]["versions"]
-        assert [(v["name"], v["served"], v["storage"]) for v in versions] == [("v1beta1", True, True)]
+        assert [(v["name"], v["served"], v["storage"]) for v in versions] == [("v1beta1", True, False),
+                                                                              ("v1beta2", True, True)]
 
 
 def test_sim_monitor_requires_provider_registration(sim):
-    from azure.core.exceptions import HttpResponseError
-    from azure.mgmt.monitor import MonitorManagementClient
+    from azure.core.exceptions import HttpResponseError, ResourceExistsError
     from azure.mgmt.monitor import models as mm
 
-    from wizard.azure.connection import allow_http_policy
-    policy = allow_http_policy()
-    kw = dict(base_url=sim.base_url, per_call_policies=[policy], per_retry_policies=[policy])
-    from azure.mgmt.resource.resources import ResourceManagementClient
-    rm = ResourceManagementClient(sim.credential, sim.subscription_id, **kw)
+    from tests.test_preflight_helpers import sim_conn
+    from wizard.azure.monitor import monitor_client
+
+    conn = sim_conn(sim)
+    rm = conn.resources
     rm.resource_groups.create_or_update("rg1", {"location": "eastus2"})
-    mon = MonitorManagementClient(sim.credential, sim.subscription_id, **kw)
-    # azure-mgmt-core registers the provider itself on MissingSubscriptionRegistration, then retries
+    mon = monitor_client(conn)
+    # our clients never register a provider behind the caller's back: the 409 reaches the caller, nothing is sent
+    before = len(sim.request_log)
+    with pytest.raises(ResourceExistsError) as refused:
+        mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
+    assert refused.value.error.code == "MissingSubscriptionRegistration" and "Microsoft.Monitor" in str(refused.value)
+    assert [(r.method, r.status) for r in sim.request_log[before:]] == [("PUT", 409)]
+    # reads of an unregistered namespace are refused too, as ARM does
+    with pytest.raises(ResourceExistsError):
+        mon.azure_monitor_workspaces.get("rg1", "amw1")
+    rm.providers.register("Microsoft.Monitor")  # the explicit step (apply's monitoring step does this)
+    sim.release()  # the registration completes now
+    assert rm.providers.get("Microsoft.Monitor").registration_state == "Registered"
     ws = mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
     assert ws.id.endswith("/providers/Microsoft.Monitor/accounts/amw1")
-    assert rm.providers.get("Microsoft.Monitor").registration_state == "Registered"
+    rm.providers.register("Microsoft.Insights")
+    sim.release()
     with pytest.raises(HttpResponseError) as exc:
         mon.data_collection_rules.create("rg1", "dcr1", body=mm.DataCollectionRuleResource(
             location="eastus2", destinations=mm.DataCollectionRuleDestinations(monitoring_accounts=[
@@ -428,3 +501,18 @@ def test_sim_monitor_requires_provider_registration(sim):
     assert exc.value.status_code == 400
     listed = [x.name for x in rm.resources.list_by_resource_group("rg1")]
     assert "amw1" in listed
+
+
+def test_default_workspace_region_follows_azure_cli():
+    """azure-cli's get_default_mac_region: the cluster's region when Microsoft.Monitor offers workspaces there,
+    else the first region it lists; centraluseuap -> eastus2euap; none listed -> the cloud's default."""
+    from wizard.azure.monitor import mac_region
+
+    offered = ["eastus", "westus3", "westeurope"]
+    assert mac_region("westus3", offered=offered) == "westus3"
+    assert mac_region("West US 3", offered=offered) == "westus3"
+    assert mac_region("brazilsouth", offered=offered) == "eastus"
+    assert mac_region("centraluseuap", offered=offered) == "eastus2euap"
+    assert mac_region("westus3") == "eastus"
+    assert mac_region("usgovarizona", "AzureUSGovernment") == "usgovvirginia"
+    assert mac_region("chinaeast3", "AzureChinaCloud") == "chinanorth3"

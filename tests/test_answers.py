@@ -80,7 +80,7 @@ def test_example_loads_with_seed_choices():
     assert a.cluster.gateway_api is True
     assert (a.cluster.addons.keda, a.cluster.addons.kaito, a.cluster.addons.managed_prometheus) == (True, True, True)
     assert a.gpu_pool is not None
-    assert a.gpu_pool.vm_size == "Standard_NC6s_v3"
+    assert a.gpu_pool.vm_size == "Standard_NC4as_T4_v3"
     assert a.gpu_pool.count == 1
     assert (a.gpu_pool.autoscale.min, a.gpu_pool.autoscale.max) == (1, 3)
     assert a.gpu_pool.taints == ["sku=gpu:NoSchedule"]
@@ -126,7 +126,7 @@ def test_minimal_gets_all_defaults():
     assert (c.istio.enabled, c.istio.revision, c.gateway_api) == (True, "auto", True)
     assert (c.addons.keda, c.addons.kaito, c.addons.managed_prometheus) == (True, True, True)
     assert a.features == "auto" and a.gpu_pool is None
-    assert (a.kueue.install, a.kueue.version, a.kueue.default_queues) == (True, "v0.14.4", True)
+    assert (a.kueue.install, a.kueue.version, a.kueue.default_queues) == (True, "v0.17.8", True)
     assert (a.verify.probes, a.verify.checklist) == (False, "1.34")
 
 
@@ -453,7 +453,7 @@ def test_sha256_and_manifest():
     got = {e.path: e.message for e in errors}
     assert got["kueue.sha256"] == "must be a SHA-256 digest of 64 hexadecimal characters (got 3 characters: 'abc')"
     assert got["kueue.manifest"].startswith("must be a local file path or an https:// URL")
-    assert got["kueue.version"].startswith("must be a Kueue release tag like v0.14.4")
+    assert got["kueue.version"].startswith("must be a Kueue release tag like v0.17.8")
     assert rules.check_sha256("g" * 64) and rules.check_sha256("a" * 65) and not rules.check_sha256("A" * 64)
 
 

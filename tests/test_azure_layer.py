@@ -355,6 +355,22 @@ CASES = [
                                               "for subscription 'x'. Please try another size or deploy to a different "
                                               "location or zones. See https://aka.ms/azureskunotavailable for details."))],
      "sku", "gpu_pool.vm_size", ["another VM size"]),
+    ("sku-wrapped-long", create_pool,
+     # AKS wraps Compute's error in a long message: the location comes after the long VMSS resource id
+     [Reply(400, aks_error("ReconcileVMSSAgentPoolFailed", "Unable to create agent pool 'gpunp' of managed cluster "
+                           "'aks-ai' in resource group 'rg-ai': Category: ClientError; SubCode: SkuNotAvailable; "
+                           "Dependency: Microsoft.Compute/VirtualMachineScaleSet; OrginalError: Code=\"SkuNotAvailable\" "
+                           "Message=\"The requested size for resource '/subscriptions/6f2a4f6e-0b8a-4d5e-9b62-3c1f2d8e7a10/"
+                           "resourceGroups/MC_rg-ai-with-a-long-name_aks-ai-with-a-long-name_westus3/providers/"
+                           "Microsoft.Compute/virtualMachineScaleSets/aks-gpunp-18098008-vmss' is currently not "
+                           "available in location 'westus3' zones '' for subscription '6f2a4f6e-0b8a-4d5e-9b62-"
+                           "3c1f2d8e7a10'. Please try another size or deploy to a different location or zones. See "
+                           "https://aka.ms/azureskunotavailable for details.\"; AKSTeam: NodeProvisioning"))],
+     "sku", "gpu_pool.vm_size", ["not available in westus3", "in location 'westus3' zones ''", "AKSTeam"]),
+    ("namespace-invalid", get_group,
+     [Reply(404, arm_error("InvalidResourceNamespace", "The resource namespace 'Microsoft.ContainerService' is invalid."))],
+     "provider", "azure.cloud", ["resource provider Microsoft.ContainerService", "provider problem",
+                                 "az provider show --namespace Microsoft.ContainerService"]),
     ("sku-zonal", create_pool,
      [Reply(409, arm_error("OverconstrainedZonalAllocationRequest", "Allocation failed. VM(s) with the following constraints "
                                                                     "cannot be allocated, because the condition is too restrictive."))],
@@ -379,11 +395,10 @@ CASES = [
                                          "https://aka.ms/aks/previews for how to enable features."))],
      "feature", "features", ["az feature register --namespace Microsoft.ContainerService --name AutoUpgradePreview"]),
     ("provider-missing", get_group,
-     # 409 MissingSubscriptionRegistration: the SDK's auto-registration POSTs /register; refused (403) -> original 409
+     # 409 MissingSubscriptionRegistration: our clients have no auto-registration policy, so no POST /register
      [Reply(409, arm_error("MissingSubscriptionRegistration", "The subscription is not registered to use namespace "
                                                               "'Microsoft.ContainerService'. See https://aka.ms/rps-not-found "
-                                                              "for how to register subscriptions.")),
-      Reply(403, arm_error("AuthorizationFailed", "no"))],
+                                                              "for how to register subscriptions."))],
      "provider", None, ["az provider register --namespace Microsoft.ContainerService"]),
     ("conflict-409", create_pool, [Reply(409, arm_error("OperationNotAllowed", IN_PROGRESS))], "conflict", None,
      ["az aks operation-abort --resource-group rg-ai --name aks-ai", "1c2b3a4d-5e6f-4a1b-9c8d-7e6f5a4b3c2d", "Wait"]),
@@ -427,6 +442,7 @@ def test_translate_real_sdk_errors(arm, conn, case):
     _id, call, replies, category, fix_field, words = case
     arm.script = list(replies)
     exc = raised(call, conn)
+    assert len(arm.seen) == len(replies)  # nothing sent behind the caller's back (e.g. a provider registration)
     from azure.core.exceptions import AzureError
 
     assert isinstance(exc, AzureError), repr(exc)
@@ -668,3 +684,39 @@ def test_cloud_error_translates_and_none_values_are_absent():
     assert f.category == "config" and f.fix_field == "azure.cloud" and "AzureGermanCloud" in f.why
     c = resolve_cloud({"name": "S", "resource_manager": "https://arm.s/", "authority_host": "https://login.s", "audience": None})
     assert c.audience == "https://arm.s/"
+
+
+def test_cloud_setting_reads_az_registered_clouds_and_cloud_files(tmp_path, monkeypatch):
+    """--cloud: a well-known name, a cloud `az cloud register` recorded (azure-cli's clouds.config: an INI section
+    per cloud with endpoint_* keys), or a JSON/YAML file; anything else is refused naming where it looked."""
+    from wizard.azure.clouds import CloudError, cloud_setting, resolve_cloud
+
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "clouds.config").write_text(
+        "[AzureCloud]\nprofile = latest\n\n"
+        "[MyStack]\n"
+        "endpoint_resource_manager = https://management.local.azurestack.external\n"
+        "endpoint_active_directory = https://adfs.local.azurestack.external/adfs\n"
+        "endpoint_active_directory_resource_id = https://management.adfs.azurestack.local/abc\n"
+        "endpoint_active_directory_graph_resource_id = https://graph.local.azurestack.external/\n"
+        "suffix_storage_endpoint = local.azurestack.external\n"
+        "profile = 2020-09-01-hybrid\n")
+    assert cloud_setting("azureusgovernment") == "AzureUSGovernment"
+    assert cloud_setting("AzureCloud") == "AzureCloud"  # a known cloud az also lists stays the known one
+    stack = cloud_setting("mystack")
+    assert stack == {"name": "MyStack", "resource_manager": "https://management.local.azurestack.external/",
+                     "authority_host": "https://adfs.local.azurestack.external/adfs",
+                     "audience": "https://management.adfs.azurestack.local/abc"}
+    cloud = resolve_cloud(stack)
+    assert cloud.is_custom and not cloud.authority_is_known and cloud.scope == "https://management.adfs.azurestack.local/abc/.default"
+    f = tmp_path / "cloud.yaml"
+    f.write_text("name: Lab\nresource_manager: https://arm.lab.example/\nauthority_host: https://login.lab.example\n"
+                 "audience: https://arm.lab.example/\n")
+    assert cloud_setting(str(f))["authority_host"] == "https://login.lab.example"
+    with pytest.raises(CloudError) as e:
+        cloud_setting("Nope")
+    assert "registered: AzureCloud, MyStack" in str(e.value) and str(tmp_path / "clouds.config") in str(e.value)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x", "resource_manager": "https://arm/"}')
+    with pytest.raises(CloudError, match="missing authority_host"):
+        cloud_setting(str(bad))

@@ -48,7 +48,7 @@ def test_invalid_answers_exit_1_listing_every_error_and_send_nothing(tmp_path: P
           kubernetes_version: "1.33"
           gateway_api: true
           istio: {enabled: false}
-        gpu_pool: {name: GPU-Pool, vm_size: Standard_NC6s_v3, count: 5, autoscale: {min: 1, max: 3}, taints: ["nope"]}
+        gpu_pool: {name: GPU-Pool, vm_size: Standard_NC4as_T4_v3, count: 5, autoscale: {min: 1, max: 3}, taints: ["nope"]}
         kueu: {install: true}
         """))
     state = tmp_path / "sim.json"

@@ -21,14 +21,14 @@ def cluster_body(*, managed_gpu: bool = True, autoscaled_gpu_pool: bool = True, 
                  prometheus: bool = True, gpu_pool: bool = True, version: str = "1.34.3") -> dict:
     pools = [{"name": "system", "mode": "System", "count": 2, "vmSize": "Standard_D4ds_v5"}]
     if gpu_pool:
-        gp = {"name": "gpunp", "mode": "User", "count": 1, "vmSize": "Standard_NC6s_v3",
+        gp = {"name": "gpunp", "mode": "User", "count": 1, "vmSize": "Standard_NC4as_T4_v3",
               "nodeTaints": ["sku=gpu:NoSchedule"],
               "gpuProfile": {"driver": "Install", "nvidia": {"managementMode": "Managed" if managed_gpu else "Unmanaged"}}}
         if conflict:
             gp.update(enableAutoScaling=True, minCount=1, maxCount=3)
         pools.append(gp)
     if autoscaled_gpu_pool:
-        pools.append({"name": "gpuas", "mode": "User", "count": 1, "vmSize": "Standard_NC6s_v3",
+        pools.append({"name": "gpuas", "mode": "User", "count": 1, "vmSize": "Standard_NC4as_T4_v3",
                       "enableAutoScaling": True, "minCount": 1, "maxCount": 3, "nodeTaints": ["sku=gpu:NoSchedule"],
                       "gpuProfile": {"driver": "Install"}})
     props: dict[str, Any] = {"kubernetesVersion": version.rsplit(".", 1)[0], "currentKubernetesVersion": version,

@@ -4,6 +4,7 @@ ending with a verification where every MUST passes (probes on) or nothing fails 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -52,10 +53,11 @@ def test_manifests_are_the_pinned_upstream_ones():
         ("Service", "nvidia-dcgm-exporter")]
     assert all(o["metadata"]["namespace"] == "kube-system" for o in objs)
     images = [c["image"] for o in objs if o["kind"] == "DaemonSet" for c in o["spec"]["template"]["spec"]["containers"]]
-    assert images == ["nvcr.io/nvidia/k8s-device-plugin:v0.17.2", "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"]
-    for name in gpu_stack.FILES:  # the source and version are cited in each file
+    assert images == ["nvcr.io/nvidia/k8s-device-plugin:v0.19.3", "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"]
+    for name, pinned in gpu_stack.FILES.items():  # the source and version are cited in each file, its digest pinned
         head = (gpu_stack.MANIFESTS / name).read_text().splitlines()[1]
-        assert "github.com/NVIDIA/" in head and ("v0.17.2" in head or "4.2.3-4.1.3" in head)
+        assert "github.com/NVIDIA/" in head and ("v0.19.3" in head or "4.5.3-4.8.2" in head)
+        assert hashlib.sha256((gpu_stack.MANIFESTS / name).read_bytes()).hexdigest() == pinned
     assert gpu_stack.tolerations(["sku=gpu:NoSchedule", "dedicated:NoExecute"]) == [
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"},
@@ -78,7 +80,7 @@ def test_installs_device_plugin_and_dcgm_exporter_and_a_rerun_writes_nothing(run
     v1, apps = core(r)
     dp = apps.read_namespaced_daemon_set("nvidia-device-plugin-daemonset", "kube-system")
     spec = dp.spec.template.spec
-    assert spec.containers[0].image == "nvcr.io/nvidia/k8s-device-plugin:v0.17.2"
+    assert spec.containers[0].image == "nvcr.io/nvidia/k8s-device-plugin:v0.19.3"
     tols = {(t.key, t.operator, t.value, t.effect) for t in spec.tolerations}
     assert {("sku", "Equal", "gpu", "NoSchedule"), ("nvidia.com/gpu", "Exists", None, "NoSchedule")} <= tols
     terms = spec.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms

@@ -29,7 +29,7 @@ def test_example_answers_pass_with_reads_only_and_one_call_each(sim, conn):
     assert report.ok, report.text()
     s = statuses(report)
     for item in ("kubernetes-version", "istio-revision", "gateway-api", "cluster-name", "gpu-pool-name",
-                 "sku:system", "sku:gpu", "quota:standardDDSv5Family", "quota:standardNCSv3Family",
+                 "sku:system", "sku:gpu", "quota:standardDDSv5Family", "quota:standardNCASv3_T4Family",
                  "quota:regional", "gpu-autoscaler", "provider"):
         assert s[item] == "pass", (item, report.text())
     assert s["feature:ManagedGatewayAPIPreview"] == "warn"  # not registered yet: apply registers it
@@ -122,20 +122,27 @@ def test_istio_disabled_is_skipped(conn):
 
 # ------------------------------------------------------------------------------------------ VM sizes and zones
 def test_size_not_available_for_subscription_fails_with_alternatives(conn):
-    report, _ = preflight(conn, make_answers(azure__location="westus3"))
+    report, _ = preflight(conn, make_answers(azure__location="westeurope", gpu_pool__vm_size="Standard_NC40ads_H100_v5"))
     item = report.get("sku:gpu")
     assert item.status == "fail" and "NotAvailableForSubscription" in item.detail
     assert item.field == "gpu_pool.vm_size"
     assert "Standard_NC4as_T4_v3" in item.fix and "https://aka.ms/azureskunotavailable" in item.fix
     assert report.get("sku:system").status == "pass"
-    assert not report.find("quota:standardNCSv3Family")  # an unavailable size is not counted
+    assert not report.find("quota:standardNCadsH100v5Family")  # an unavailable size is not counted
 
 
 def test_unknown_size_fails_with_suggestion(conn):
-    report, _ = preflight(conn, make_answers(gpu_pool__vm_size="Standard_NC6s_v4"))
+    report, _ = preflight(conn, make_answers(gpu_pool__vm_size="Standard_NC4as_T4_v4"))
     item = report.get("sku:gpu")
     assert item.status == "fail" and "not a VM size in eastus2" in item.detail
-    assert "Standard_NC6s_v3" in item.fix
+    assert "Standard_NC4as_T4_v3" in item.fix
+
+
+def test_retired_size_fails_and_says_so(conn):
+    report, _ = preflight(conn, make_answers(gpu_pool__vm_size="Standard_NC6s_v3"))
+    item = report.get("sku:gpu")
+    assert item.status == "fail" and "NCv3 series was retired on 2025-09-30" in item.detail
+    assert "Standard_NC4as_T4_v3" in item.fix and item.field == "gpu_pool.vm_size"
 
 
 def test_restricted_zone_fails_and_offered_zones_pass(conn):
@@ -165,16 +172,16 @@ def test_location_restricted_size_for_system_pool(conn):
 # ------------------------------------------------------------------------------------------ quota
 def test_family_quota_with_surge_fails_above_limit_and_passes_at_it(conn):
     report, _ = preflight(conn, make_answers(gpu_pool__autoscale={"min": 1, "max": 4}))
-    item = report.get("quota:standardNCSv3Family")
+    item = report.get("quota:standardNCASv3_T4Family")
     assert item.status == "fail"
-    assert "(4 nodes at autoscale max + 1 surge) x 6 vCPUs = 30" in item.detail
-    assert "in use 0 of limit 24" in item.detail and "short by 6" in item.detail
+    assert "(4 nodes at autoscale max + 1 surge) x 4 vCPUs = 20" in item.detail
+    assert "in use 0 of limit 16" in item.detail and "short by 4" in item.detail
     assert "lower gpu_pool.autoscale.max to 3" in item.fix and item.field == "gpu_pool.autoscale.max"
-    assert "to at least 30 vCPUs" in item.fix and "QuotaMenuBlade" in item.fix
-    assert item.data["needed"] == 30 and item.data["limit"] == 24
+    assert "to at least 20 vCPUs" in item.fix and "QuotaMenuBlade" in item.fix
+    assert item.data["needed"] == 20 and item.data["limit"] == 16
 
     report, _ = preflight(conn, make_answers(gpu_pool__autoscale={"min": 1, "max": 3}))
-    item = report.get("quota:standardNCSv3Family")
+    item = report.get("quota:standardNCASv3_T4Family")
     assert item.status == "pass" and "fits (0 to spare)" in item.detail
 
 
@@ -208,19 +215,19 @@ def test_existing_cluster_is_not_counted_twice(sim, conn):
     assert q.status == "pass" and "Nothing new to place" in q.detail and "already in use" in q.detail
     assert report.get("sku:gpu").status == "skip" and report.get("cluster-name").status == "pass"
 
-    # a second cluster in the same location: the first one's GPU node (6 vCPUs) is in use
+    # a second cluster in the same location: the first one's GPU node (4 vCPUs) is in use
     b = make_answers(cluster__gateway_api=False, cluster__name="aks-two")
     report, _ = preflight(conn, b)
-    item = report.get("quota:standardNCSv3Family")
-    assert item.status == "fail" and "in use 6 of limit 24, 18 left" in item.detail
+    item = report.get("quota:standardNCASv3_T4Family")
+    assert item.status == "fail" and "in use 4 of limit 16, 12 left" in item.detail
     assert "lower gpu_pool.autoscale.max to 2" in item.fix
 
     # growing the existing pool: its running node is subtracted from what the new peak needs
     grow = make_answers(cluster__gateway_api=False, gpu_pool__autoscale={"min": 1, "max": 2})
     report, plan = preflight(conn, grow, allow_update=True)
     assert plan.step("gpu-pool").action == "update"
-    item = report.get("quota:standardNCSv3Family")
-    assert "(2 nodes at autoscale max + 1 surge) x 6 vCPUs = 18 - 1 running x 6 already in use = 12" in item.detail
+    item = report.get("quota:standardNCASv3_T4Family")
+    assert "(2 nodes at autoscale max + 1 surge) x 4 vCPUs = 12 - 1 running x 4 already in use = 8" in item.detail
     assert item.status == "pass"
     assert report.get("gpu-pool-name").status == "warn"
 
@@ -252,7 +259,7 @@ def test_managed_gpu_with_autoscaler_fails_with_two_ways_out(conn):
     assert "gpu_pool.managed_gpu: false" in item.fix and "--node-provisioning-mode Auto" in item.fix
     assert "az aks update -g rg-pre -n aks-pre" in item.fix
 
-    report, _ = preflight(conn, make_answers(gpu_pool={"vm_size": "Standard_NC6s_v3", "count": 2,
+    report, _ = preflight(conn, make_answers(gpu_pool={"vm_size": "Standard_NC4as_T4_v3", "count": 2,
                                                        "managed_gpu": True}))
     assert report.get("gpu-autoscaler").status == "pass"
     assert report.get("feature:ManagedGPUExperiencePreview").status == "warn"

@@ -13,7 +13,7 @@ BASE_ANSWERS: dict[str, Any] = {
     "azure": {"subscription": "Simulated Subscription", "location": "eastus2"},
     "resource_group": {"name": "rg-pre"},
     "cluster": {"name": "aks-pre"},
-    "gpu_pool": {"vm_size": "Standard_NC6s_v3", "count": 1, "autoscale": {"min": 1, "max": 3}},
+    "gpu_pool": {"vm_size": "Standard_NC4as_T4_v3", "count": 1, "autoscale": {"min": 1, "max": 3}},
 }
 
 

@@ -4,6 +4,7 @@ cloud in the answers file. The far side is an HTTPS token authority (tests/tls_f
 serving ARM over TLS, both signed by a private CA."""
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import stat
@@ -48,9 +49,9 @@ def test_apply_through_env_credentials_custom_cloud_and_ca_bundle(tls_world, tmp
     _env(monkeypatch, authority, pem)
     path = answers_for("answers.yaml", authority, arm, tmp_path)
     kubeconfig = tmp_path / "kubeconfig"
-    # no internet here: Kueue comes from a local copy of its release manifest, as an air-gapped user would do
+    # the simulator's copy of the pinned release (the shipped one has full CRD schemas: slower to apply here)
     from wizard.sim.releases import kueue_manifest_path
-    manifest = str(kueue_manifest_path("v0.14.4"))
+    manifest = str(kueue_manifest_path("v0.17.8"))
     code = main(["apply", str(path), "--kubeconfig-out", str(kubeconfig), "--kueue-manifest", manifest])
     out = capsys.readouterr()
     assert code == 0, out.out + out.err
@@ -58,7 +59,9 @@ def test_apply_through_env_credentials_custom_cloud_and_ca_bundle(tls_world, tmp
     assert authority.token_scopes == ["https://management.contoso.local/.default"]
     assert any(r.method == "PUT" and r.path.lower().endswith("/managedclusters/aks-ai") and r.status == 201
                for r in arm.request_log)
-    assert "Done in" in out.out and "Kueue installed v0.14.4" in out.out
+    assert "Done in" in out.out and "Kueue installed v0.17.8" in out.out
+    # nothing left the custom cloud: no list prices (the Retail Prices API is public Azure's), said once
+    assert out.out.count("No list prices: the Azure Retail Prices API covers the public AzureCloud only") == 1
     assert "PASS    dra_support" in out.out  # the closing verification read the cluster over TLS too
     assert stat.S_IMODE(os.stat(kubeconfig).st_mode) == 0o600
 
@@ -71,3 +74,75 @@ def test_without_the_ca_bundle_the_run_stops_before_any_write(tls_world, tmp_pat
     err = capsys.readouterr().err
     assert "REQUESTS_CA_BUNDLE" in err
     assert not [r for r in arm.request_log if r.method in ("PUT", "POST")]
+
+
+def _arm_since(arm: Simulator, start: int) -> list:
+    return [r for r in arm.request_log[start:] if not r.path.startswith("/k8s/")]
+
+
+def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp_path: Path, monkeypatch, capsys):
+    """`verify -g/-n` and `gpu-sizes` sign in at the custom cloud's authority and read its ARM: the cloud comes
+    from --cloud as a file, and as a cloud registered with `az cloud register` (the Azure CLI's clouds.config)."""
+    authority, arm, pem = tls_world
+    _env(monkeypatch, authority, pem)
+    path = answers_for("minimal.yaml", authority, arm, tmp_path)
+    from wizard.sim.releases import kueue_manifest_path
+    assert main(["apply", str(path), "--kueue-manifest", str(kueue_manifest_path("v0.17.8"))]) == 0
+    cloud = yaml.safe_load(path.read_text())["azure"]["cloud"]
+    cloud_file = tmp_path / "stack.json"
+    cloud_file.write_text(json.dumps(cloud))
+    az_dir = tmp_path / "azure-cli"
+    az_dir.mkdir()
+    (az_dir / "clouds.config").write_text(
+        "[AzureStackHub]\n"
+        f"endpoint_resource_manager = {cloud['resource_manager']}\n"
+        f"endpoint_active_directory = {cloud['authority_host']}\n"
+        f"endpoint_active_directory_resource_id = {cloud['audience']}\n"
+        "profile = 2020-09-01-hybrid\n")
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(az_dir))
+    capsys.readouterr()
+
+    for how in (str(cloud_file), "AzureStackHub"):
+        start, tokens = len(arm.request_log), len(authority.token_scopes)
+        code = main(["verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--cloud", how])
+        out = capsys.readouterr()
+        assert code == 2, out.out + out.err  # read and judged: minimal.yaml has no GPU pool, so GPU MUSTs fail
+        assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
+        reads = _arm_since(arm, start)
+        assert any(r.method == "GET" and r.path.lower().endswith("/managedclusters/aks-ai") and r.status == 200
+                   for r in reads)
+        assert "PASS    dra_support" in out.out  # the Kubernetes view came through the kubeconfig ARM gave
+
+        start, tokens = len(arm.request_log), len(authority.token_scopes)
+        code = main(["gpu-sizes", "--location", "eastus2", "--cloud", how])
+        out = capsys.readouterr()
+        assert code == 0, out.out + out.err
+        assert "No list prices: the Azure Retail Prices API covers the public AzureCloud only" in out.out
+        assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
+        assert any(r.path.lower().endswith("/providers/microsoft.compute/skus") for r in _arm_since(arm, start))
+        assert "Standard_NC" in out.out
+
+    assert main(["gpu-sizes", "--location", "eastus2", "--cloud", "NoSuchCloud"]) == 1
+    assert "not a cloud registered in " + str(az_dir / "clouds.config") in capsys.readouterr().err
+
+
+def test_the_same_sign_in_failure_gives_the_same_exit_code_from_every_command(tls_world, tmp_path: Path,
+                                                                             monkeypatch, capsys):
+    """A wrong client secret: plan, apply, verify -g/-n and gpu-sizes all end with exit 3 and the translated
+    message, with none of the SDK's own WARNING lines on the terminal before it."""
+    authority, arm, pem = tls_world
+    _env(monkeypatch, authority, pem)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "wrong")
+    path = answers_for("minimal.yaml", authority, arm, tmp_path)
+    cloud_file = tmp_path / "stack.yaml"
+    cloud_file.write_text(yaml.safe_dump(yaml.safe_load(path.read_text())["azure"]["cloud"]))
+    log = tmp_path / "wizard.log"
+    for argv in (["plan", str(path)], ["apply", str(path)],
+                 ["verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--cloud", str(cloud_file)],
+                 ["gpu-sizes", "--location", "eastus2", "--cloud", str(cloud_file)]):
+        code = main([*argv, "--log-file", str(log)])
+        err = capsys.readouterr().err
+        assert code == 3, (argv, err)
+        assert "Signing in to Azure failed" in err and "WARNING" not in err, (argv, err)
+    assert "WARNING" in log.read_text()  # the SDK's warnings went to the log file
+    assert not [r for r in arm.request_log if r.method in ("PUT", "POST", "PATCH", "DELETE")]

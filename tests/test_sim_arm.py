@@ -30,7 +30,7 @@ GPU = "Microsoft.ContainerService/ManagedGPUExperiencePreview"
 def cluster_body(version: str = "1.34", gpu: bool = False, **props):
     pools = [{"name": "system", "mode": "System", "vmSize": "Standard_D4ds_v5", "count": 2}]
     if gpu:
-        pools.append({"name": "gpunp", "mode": "User", "vmSize": "Standard_NC6s_v3", "count": 1,
+        pools.append({"name": "gpunp", "mode": "User", "vmSize": "Standard_NC4as_T4_v3", "count": 1,
                       "nodeTaints": ["sku=gpu:NoSchedule"]})
     body = {"location": LOC, "sku": {"name": "Base", "tier": "Standard"},
             "identity": {"type": "SystemAssigned"},
@@ -171,20 +171,26 @@ def test_mesh_revision_profiles(sim, clients):
 def test_compute_skus_and_usages(sim, clients):
     skus = list(clients.compute.resource_skus.list(filter=f"location eq '{LOC}'"))
     names = {s.name: s for s in skus}
-    for n in ("Standard_D4ds_v5", "Standard_D8ds_v5", "Standard_NC6s_v3", "Standard_NC4as_T4_v3",
+    for n in ("Standard_D4ds_v5", "Standard_D8ds_v5", "Standard_NC4as_T4_v3",
               "Standard_NC24ads_A100_v4", "Standard_NC40ads_H100_v5", "Standard_NV36ads_A10_v5"):
         assert n in names
+    assert "Standard_NC6s_v3" not in names  # NCv3 was retired on 2025-09-30: gone from the resource SKUs
     assert all(s.locations == [LOC] for s in skus)
-    v100 = names["Standard_NC6s_v3"]
-    caps = {c.name: c.value for c in v100.capabilities}
-    assert (v100.family, caps["vCPUs"], caps["GPUs"]) == ("standardNCSv3Family", "6", "1")
-    assert v100.location_info[0].zones == ["1", "2", "3"]
+    t4 = names["Standard_NC4as_T4_v3"]
+    caps = {c.name: c.value for c in t4.capabilities}
+    assert (t4.family, caps["vCPUs"], caps["GPUs"]) == ("standardNCASv3_T4Family", "4", "1")
+    assert t4.location_info[0].zones == ["1", "2", "3"]
     west3 = {s.name: s for s in clients.compute.resource_skus.list(filter="location eq 'westus3'")}
-    r = west3["Standard_NC6s_v3"].restrictions[0]
+    r = west3["Standard_ND96asr_v4"].restrictions[0]
     assert (r.type, r.reason_code, r.values_property) == ("Location", "NotAvailableForSubscription", ["westus3"])
+    assert not west3["Standard_NC4as_T4_v3"].restrictions
+    # every region Azure offers is there; those without detail offer no GPU size to this subscription
+    brazil = {s.name: s for s in clients.compute.resource_skus.list(filter="location eq 'brazilsouth'")}
+    assert brazil["Standard_D4ds_v5"].restrictions == []
+    assert brazil["Standard_NC4as_T4_v3"].restrictions[0].reason_code == "NotAvailableForSubscription"
     usages = {u.name.value: u for u in clients.compute.usage.list(LOC)}
     assert usages["cores"].limit == 100 and usages["cores"].current_value == 0
-    assert usages["standardNCSv3Family"].limit == 24
+    assert usages["standardNCASv3_T4Family"].limit == 16
     assert usages["standardNCadsH100v5Family"].limit == 0
     assert usages["standardDDSv5Family"].name.localized_value == "Standard DDSv5 Family vCPUs"
 
@@ -193,7 +199,7 @@ def test_usages_follow_clusters(sim, clients):
     make_group(clients)
     clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body(gpu=True)).result()
     usages = {u.name.value: u.current_value for u in clients.compute.usage.list(LOC)}
-    assert usages["standardDDSv5Family"] == 8 and usages["standardNCSv3Family"] == 6 and usages["cores"] == 14
+    assert usages["standardDDSv5Family"] == 8 and usages["standardNCASv3_T4Family"] == 4 and usages["cores"] == 12
 
 
 # ------------------------------------------------------------------------------------------ clusters
@@ -346,10 +352,16 @@ def test_cluster_put_validation_errors(sim, clients):
     with pytest.raises(HttpResponseError) as e:
         mc.begin_create_or_update("rg-ai", "aks-ai", managed)
     assert e.value.error.code == "PreviewFeatureNotRegistered" and GPU in e.value.error.message
+    nd = cluster_body()
+    nd["properties"]["agentPoolProfiles"].append({"name": "nd", "vmSize": "Standard_ND96asr_v4", "count": 1})
     with pytest.raises(HttpResponseError) as e:
-        mc.begin_create_or_update("rg-ai", "aks-ai", dict(cluster_body(), location="westus3") | {
-            "properties": cluster_body(gpu=True)["properties"]})
-    assert "Standard_NC6s_v3 is not allowed" in e.value.error.message
+        mc.begin_create_or_update("rg-ai", "aks-ai", dict(nd, location="westus3"))
+    assert "Standard_ND96asr_v4 is not allowed in your subscription in location 'westus3'" in e.value.error.message
+    retired = cluster_body()
+    retired["properties"]["agentPoolProfiles"].append({"name": "v100", "vmSize": "Standard_NC6s_v3", "count": 1})
+    with pytest.raises(HttpResponseError) as e:  # a retired size is refused everywhere
+        mc.begin_create_or_update("rg-ai", "aks-ai", retired)
+    assert e.value.error.code == "BadRequest" and "Standard_NC6s_v3 is not allowed" in e.value.error.message
     h100 = cluster_body()
     h100["properties"]["agentPoolProfiles"].append({"name": "h100", "vmSize": "Standard_NC40ads_H100_v5", "count": 1})
     with pytest.raises(HttpResponseError) as e:
@@ -365,7 +377,7 @@ def test_agent_pool_lro_and_consistency(sim, clients):
     clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body()).result()
     register(clients, GPU)
     ap = clients.aks.agent_pools
-    managed = {"vmSize": "Standard_NC6s_v3", "count": 1, "nodeTaints": ["sku=gpu:NoSchedule"],
+    managed = {"vmSize": "Standard_NC4as_T4_v3", "count": 1, "nodeTaints": ["sku=gpu:NoSchedule"],
                "gpuProfile": {"nvidia": {"managementMode": "Managed"}}}
     # AKS refuses the cluster autoscaler on a managed GPU pool while managed GPU is in preview
     with pytest.raises(HttpResponseError) as e:
@@ -384,7 +396,7 @@ def test_agent_pool_lro_and_consistency(sim, clients):
     body["properties"]["agentPoolProfiles"][0]["count"] = 3
     clients.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
     assert ap.get("rg-ai", "aks-ai", "system").count == 3
-    assert ap.get("rg-ai", "aks-ai", "gpunp").vm_size == "Standard_NC6s_v3"
+    assert ap.get("rg-ai", "aks-ai", "gpunp").vm_size == "Standard_NC4as_T4_v3"
     with pytest.raises(ResourceNotFoundError):
         ap.get("rg-ai", "aks-ai", "nope")
     with pytest.raises(ResourceNotFoundError):
@@ -432,18 +444,22 @@ def test_fault_gpu_quota(make_sim):
         c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body(gpu=True))
     assert e.value.status_code == 400 and e.value.error.code == "ErrCode_InsufficientVCPUQuota"
     # one GPU node and its surge node
-    assert e.value.error.message == ("Insufficient vcpu quota requested 12, remaining 0 for family standardNCSv3Family "
-                                     "for region eastus2. Surge nodes would also consume vcpu quota.")
+    assert e.value.error.message == ("Insufficient vcpu quota requested 8, remaining 0 for family "
+                                     "standardNCASv3_T4Family for region eastus2. Surge nodes would also consume vcpu "
+                                     "quota.")
+    # the usage read says the same as the PUT: no vCPUs of the GPU family left
+    t4 = next(u for u in c.compute.usage.list(LOC) if u.name.value == "standardNCASv3_T4Family")
+    assert t4.limit - t4.current_value == 0
     assert list(c.aks.managed_clusters.list()) == []
     # a cluster without GPU nodes is fine; the GPU pool PUT then fails the same way
     c.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", cluster_body()).result()
     with pytest.raises(HttpResponseError) as e:
         c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-ai", "gpunp",
-                                                 {"properties": {"vmSize": "Standard_NC6s_v3", "count": 3}})
-    assert e.value.error.code == "ErrCode_InsufficientVCPUQuota" and "requested 24" in e.value.error.message
+                                                 {"properties": {"vmSize": "Standard_NC4as_T4_v3", "count": 3}})
+    assert e.value.error.code == "ErrCode_InsufficientVCPUQuota" and "requested 16" in e.value.error.message
     s.clear_faults()
     c.aks.agent_pools.begin_create_or_update("rg-ai", "aks-ai", "gpunp",
-                                             {"properties": {"vmSize": "Standard_NC6s_v3", "count": 1}}).result()
+                                             {"properties": {"vmSize": "Standard_NC4as_T4_v3", "count": 1}}).result()
 
 
 def test_fault_sku_unavailable(make_sim):
@@ -668,7 +684,7 @@ def test_kubeconfig_reaches_the_simulated_kubernetes_api(sim, clients):
     nodes = kubernetes.client.CoreV1Api(api_client).list_node().items
     assert len(nodes) == 3  # two system nodes and one GPU node, as PUT
     sizes = sorted(n.metadata.labels.get("node.kubernetes.io/instance-type") for n in nodes)
-    assert sizes == ["Standard_D4ds_v5", "Standard_D4ds_v5", "Standard_NC6s_v3"]
+    assert sizes == ["Standard_D4ds_v5", "Standard_D4ds_v5", "Standard_NC4as_T4_v3"]
     namespaces = {n.metadata.name for n in kubernetes.client.CoreV1Api(api_client).list_namespace().items}
     assert "aks-istio-system" in namespaces
     # deleting the cluster removes its Kubernetes API

@@ -36,7 +36,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
                    help="keep the simulated world in FILE so a later command continues in it")
     g.add_argument("--cloud", metavar="NAME", default=d(None),
-                   help="override azure.cloud: AzureCloud, AzureChinaCloud or AzureUSGovernment")
+                   help="override azure.cloud: AzureCloud, AzureChinaCloud, AzureUSGovernment, a cloud registered "
+                        "with `az cloud register`, or a JSON/YAML file {name, resource_manager, authority_host, "
+                        "audience}")
     g.add_argument("--subscription", metavar="ID_OR_NAME", default=d(None), help="override azure.subscription")
     g.add_argument("-v", "--verbose", action="count", default=d(0), help="more detail (-vv: HTTP requests)")
     g.add_argument("--log-file", type=Path, metavar="FILE", default=d(None),
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(parser, suppress=False)
     parser.add_argument("--answers", type=Path, metavar="FILE", help="prefill the interactive wizard from FILE")
+    _no_prices_option(parser)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -65,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "changes nothing")
     p.add_argument("file", type=Path, help="answers file (YAML)")
     _kueue_manifest_option(p)
+    _no_prices_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text")
     p.add_argument("--allow-update", action="store_true", help="plan updates to resources that exist and differ")
 
     p = command("apply", "create or update what the answers describe, non-interactively")
     p.add_argument("file", type=Path, help="answers file (YAML); never modified")
     _kueue_manifest_option(p)
+    _no_prices_option(p)
     p.add_argument("--output", choices=("text", "json"), default="text",
                    help="text: a line per event; json: one JSON object per line")
     p.add_argument("--allow-update", action="store_true",
@@ -121,6 +126,12 @@ def _minutes(text: str) -> float:
     return value
 
 
+def _no_prices_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-prices", action="store_true",
+                   help="do not look up list prices (they come from the public Azure Retail Prices API; never "
+                        "looked up for other clouds)")
+
+
 def _kueue_manifest_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kueue-manifest", metavar="PATH_OR_URL",
                    help="install Kueue from this release manifest instead of the official download "
@@ -136,6 +147,9 @@ def _version() -> str:
         return "0+unknown"
 
 
+_LIBRARY_LOGGERS = frozenset({"azure", "msal", "urllib3", "kubernetes"})
+
+
 def _setup_logging(verbose: int, log_file: Path | None) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "aks_ai_wizard", False)]:
@@ -146,6 +160,8 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
     console.aks_ai_wizard = True  # type: ignore[attr-defined]
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if verbose < 2:  # the SDKs' own warnings belong in the log file: the terminal gets the translated error
+        console.addFilter(lambda record: record.name.split(".", 1)[0] not in _LIBRARY_LOGGERS)
     root.addHandler(console)
     if verbose < 2:
         logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)
@@ -164,7 +180,9 @@ def _load(args: argparse.Namespace) -> "Answers":
     override: dict[str, Any] = {}
     kueue_manifest = getattr(args, "kueue_manifest", None)
     if args.cloud:
-        override["cloud"] = args.cloud
+        from wizard.azure.clouds import cloud_setting
+
+        override["cloud"] = cloud_setting(args.cloud)
     if args.subscription:
         override["subscription"] = args.subscription
     if override or kueue_manifest:
@@ -183,7 +201,9 @@ def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
     from wizard.session import SimOptions, open_session
 
     sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
-    return open_session(answers, sim)
+    session = open_session(answers, sim)
+    session.no_prices = bool(getattr(args, "no_prices", False))
+    return session
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,11 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_gpu_sizes(args)
     from wizard.answers import AnswersError
+    from wizard.azure.clouds import CloudError
 
     try:
         answers = _load(args)
     except AnswersError as exc:
         print(f"{args.file}: invalid answers; nothing was sent to Azure.\n{exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except CloudError as exc:
+        print(f"--cloud: {exc}; nothing was sent to Azure.", file=sys.stderr)
         return EXIT_INVALID
     if args.command == "teardown":
         return _teardown(args, answers)
@@ -290,13 +314,17 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
         session = _open(args, answers)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
         return _failed(exc, json_out)
+    def observe() -> tuple[Any, Any]:
+        plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
+                        recreate_failed=getattr(args, "recreate_failed", False))
+        return plan, run_preflight(session.conn, answers, plan, prices=session.prices(),
+                                   prices_note=session.prices_note)
+
     try:
         for note in session.notes:
             print(f"note: {note}", file=sys.stderr)
         try:
-            plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
-                            recreate_failed=getattr(args, "recreate_failed", False))
-            preflight = run_preflight(session.conn, answers, plan, prices=session.prices())
+            plan, preflight = observe()
         except Exception as exc:  # noqa: BLE001
             return _failed(exc, json_out)
 
@@ -318,6 +346,19 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
             return EXIT_PLAN
         try:
             with journal.lock():
+                if plan.awaits_provider:
+                    # the provider registration is a step of its own; what it hid is read and planned after it
+                    code = _apply(args, plan, session, journal, preflight, verify=False)
+                    if code != EXIT_OK:
+                        return code
+                    try:
+                        plan, preflight = observe()
+                    except Exception as exc:  # noqa: BLE001
+                        return _failed(exc, json_out)
+                    if not plan.ok or (not preflight.ok and not args.skip_preflight):
+                        show()
+                        print("Nothing more was written to Azure.", file=sys.stderr)
+                        return EXIT_PLAN
                 return _apply(args, plan, session, journal, preflight)
         except JournalLocked as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -326,7 +367,8 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
         session.close()
 
 
-def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, preflight: Any) -> int:
+def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, preflight: Any,
+           verify: bool = True) -> int:
     from wizard.engine import Engine
     from wizard.kubeconfig import default_kubeconfig
     from wizard.render import EventPrinter, fmt_seconds, plan_text
@@ -367,6 +409,8 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
     if result.failure:
         summary["failed_step"] = result.failed_step
         summary["failure"] = result.failure.to_dict()
+    if result.status == "done" and not verify:
+        return EXIT_OK
     if json_out:
         print(json.dumps(summary, default=str), flush=True)
     elif result.status == "done":

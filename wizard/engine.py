@@ -412,6 +412,9 @@ class Engine:
                   request_id=ids.first_request_id)
         try:
             resource = self._wait_poller(step, started, poller, token)
+        except HttpResponseError as exc:
+            exc.operation_ids = ids  # type: ignore[attr-defined] # the PUT's request id and AKS's operation id
+            raise
         except (ServiceRequestError, ServiceResponseError) as exc:
             # Azure accepted the operation and it goes on there; only our view of it was lost. Keep it open in
             # the journal so the next run re-attaches with the continuation token instead of writing again.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from wizard.azure.clouds import CloudError, cloud_setting  # noqa: F401 - re-exported: the TUI's --cloud
 from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
     Link, Session, SubscriptionInfo, connect, default_subscription_id,
 )
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_ANSWERS_FILE", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
-    "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
+    "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "CloudError", "cloud_setting",
+    "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
     "verify", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
@@ -301,7 +303,7 @@ def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
     """The read-only preflight checklist (quota, SKUs, zones, flags, price) for the plan."""
     from wizard.preflight import run_preflight
 
-    return run_preflight(session.conn, answers, plan, prices=session.prices())
+    return run_preflight(session.conn, answers, plan, prices=session.prices(), prices_note=session.prices_note)
 
 
 def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",

@@ -15,6 +15,7 @@ import yaml
 from wizard import durations
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
+from wizard.azure.features import is_registered
 from wizard.provenance import with_provenance
 from wizard.spec import (
     FIXED, Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
@@ -75,10 +76,15 @@ class Observed:
     cluster: dict[str, Any] | None = None  # ARM JSON (camelCase)
     pool: dict[str, Any] | None = None  # ARM JSON of the GPU agent pool
     kueue_manifest: Problem | None = None  # what is wrong with a local kueue.manifest (read and checked)
+    # Microsoft.ContainerService is not registered: ARM refused its reads (versions, revisions, cluster) with
+    # MissingSubscriptionRegistration; they are read once apply has registered it
+    provider_unreadable: bool = False
+    workspace_locations: list[str] = field(default_factory=list)  # where Azure Monitor workspaces can go
 
 
 def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
     from wizard.azure import catalog, clusters, features, groups
+    from wizard.azure.monitor import workspace_locations
 
     rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
     flags = [f for f, _ in needed_flags(answers)]
@@ -92,24 +98,42 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_provider = pool.submit(features.provider_state, conn, PROVIDER)
         f_versions = pool.submit(catalog.list_versions, conn, loc)
         f_revisions = pool.submit(catalog.list_mesh_revisions, conn, loc) if answers.cluster.istio.enabled else None
+        f_workspaces = (pool.submit(workspace_locations, conn) if answers.cluster.addons.managed_prometheus
+                        and not answers.cluster.addons.monitor_workspace_id else None)
         group = f_group.result()
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
                   if group is not None and answers.gpu_pool else None)
         f_manifest = pool.submit(_kueue_manifest_problem, answers)
-        cluster = f_cluster.result() if f_cluster else None
-        gpu_pool = f_pool.result() if f_pool else None  # a 404 (no cluster, no pool) reads as None
+        unreadable: list[bool] = []
+
+        def provider_read(future: Any, empty: Any) -> Any:
+            """The read's result; ``empty`` when ARM refused it because the provider is not registered."""
+            from wizard.azure.errors import error_code
+
+            try:
+                return future.result() if future is not None else empty
+            except Exception as exc:
+                if error_code(exc) != "MissingSubscriptionRegistration":
+                    raise
+                unreadable.append(True)
+                return empty
+
+        cluster = provider_read(f_cluster, None)
+        gpu_pool = provider_read(f_pool, None)  # a 404 (no cluster, no pool) reads as None
         return Observed(
             subscription_id=subscription[0],
             subscription_name=subscription[1],
             group=as_dict(group),
             flag_states={f: fut.result() for f, fut in f_flags.items()},
             provider_state=f_provider.result(),
-            versions=f_versions.result(),
-            revisions=f_revisions.result() if f_revisions else [],
+            versions=provider_read(f_versions, []),
+            revisions=provider_read(f_revisions, []),
             cluster=as_dict(cluster),
             pool=as_dict(gpu_pool),
             kueue_manifest=f_manifest.result(),
+            provider_unreadable=bool(unreadable),
+            workspace_locations=f_workspaces.result() if f_workspaces else [],
         )
 
 
@@ -193,6 +217,11 @@ class Plan:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def awaits_provider(self) -> bool:
+        """Only the steps up to the provider registration are planned: the rest is planned after it."""
+        return self.observed.provider_unreadable
 
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
@@ -285,7 +314,7 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
     plan = Plan(answers, obs, None, provenance=dict(provenance or {}))
 
     version, problem = resolve_version(answers, obs.versions, loc)
-    if problem:
+    if problem and not obs.provider_unreadable:
         plan.problems.append(problem)
     minor = ".".join((version or answers.cluster.kubernetes_version).split(".")[:2])
     existing_rev = None
@@ -330,13 +359,19 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
                                typical=durations.FEATURE_REGISTRATION, payload=flag, reason=f"state {state}"))
     provider_deps: tuple[str, ...] = tuple(flag_steps)
     if flag_steps or obs.provider_state.lower() != "registered":
-        plan.steps.append(Step("provider", f"re-register resource provider {PROVIDER} so new flags take effect",
+        title = (f"re-register resource provider {PROVIDER} so new flags take effect" if is_registered(obs.provider_state)
+                 else f"register resource provider {PROVIDER} (now {obs.provider_state})")
+        plan.steps.append(Step("provider", title,
                                "register", az("provider", "register", "--namespace", PROVIDER),
                                deps=provider_deps, typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
     cluster_deps = ("resource-group",) + (("provider",) if any(s.id == "provider" for s in plan.steps) else ())
 
     # 3. the cluster: one PUT with everything when it does not exist yet
-    if plan.problems:
+    if obs.provider_unreadable:
+        plan.notes.append(f"{PROVIDER} is not registered in this subscription, so the Kubernetes versions and Istio "
+                          "revisions offered, and whether the cluster exists, cannot be read yet: apply registers it "
+                          "first, then reads them and plans the cluster and add-on steps.")
+    if plan.problems or obs.provider_unreadable:
         return plan
     if obs.cluster is None:
         body = desired_cluster(answers, resolved, provenance=plan.provenance)

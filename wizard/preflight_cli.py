@@ -68,8 +68,12 @@ def run_gpu_sizes(args: argparse.Namespace) -> int:
         session = open_for_args(args)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
         failure = translate(exc)
-        return error(str(exc), EXIT_INVALID if failure.category == "subscription" else EXIT_AZURE, failure)
-    prices = None if args.no_prices else PriceClient(args.prices_url or session.prices_url, timeout=args.price_timeout)
+        return error(str(exc), EXIT_INVALID if failure.category in ("subscription", "config") else EXIT_AZURE,
+                     failure)
+    session.no_prices = bool(args.no_prices)
+    prices_note = None if args.prices_url else session.prices_note  # an explicit --prices-url is the user's choice
+    prices = None if prices_note or args.no_prices else PriceClient(args.prices_url or session.prices_url,
+                                                                   timeout=args.price_timeout)
     try:
         table = gpu_sizes(session.conn, location, gpus, min_nodes, max_nodes, prices,
                           price_deadline=args.price_timeout + 0.5 if prices else None)
@@ -85,4 +89,6 @@ def run_gpu_sizes(args: argparse.Namespace) -> int:
     else:
         print(f"Subscription: {session.subscription[1]} ({session.subscription[0]})")
         print(table.text())
+        if prices_note and not args.no_prices:
+            print(prices_note)
     return EXIT_OK

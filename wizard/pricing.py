@@ -1,7 +1,7 @@
 """Hourly list prices of VM sizes from the Azure Retail Prices API (public, no sign-in).
 
 https://prices.azure.com/api/retail/prices?$filter=serviceName eq 'Virtual Machines' and armRegionName eq
-'eastus' and armSkuName eq 'Standard_NC6s_v3' and priceType eq 'Consumption'
+'eastus' and armSkuName eq 'Standard_NC4as_T4_v3' and priceType eq 'Consumption'
 
 Requests go through azure-core's pipeline (``PipelineClient``) with a ``RetryPolicy`` and connect/read
 timeouts; answers are cached per (location, size). A price is an *estimate*: the pay-as-you-go Linux list

@@ -61,6 +61,7 @@ class Session:
     time_scale: float = 1.0  # simulated durations relative to Azure's typical ones
     notes: list[str] = field(default_factory=list)
     link: "Link | None" = None  # closed with the session when the session owns it
+    no_prices: bool = False  # --no-prices: no list-price look-ups at all
 
     @property
     def prices_url(self) -> str:
@@ -69,10 +70,23 @@ class Session:
 
         return self.simulator.base_url if self.simulator is not None else DEFAULT_PRICES_URL
 
-    def prices(self) -> "PriceClient":
+    @property
+    def prices_note(self) -> str | None:
+        """Why no list prices are looked up, in one line (None: they are). The Retail Prices API is public
+        Azure's: for any other cloud nothing is sent there, so nothing leaves the chosen cloud."""
+        if self.no_prices:
+            return "No list prices: --no-prices."
+        cloud = self.conn.cloud
+        if cloud.is_custom or cloud.name != "AzureCloud":
+            return (f"No list prices: the Azure Retail Prices API covers the public AzureCloud only, and nothing is "
+                    f"sent outside {cloud.name}.")
+        return None
+
+    def prices(self) -> "PriceClient | None":
+        """The list-price client, or None when prices are not looked up (``prices_note`` says why)."""
         from wizard.pricing import PriceClient
 
-        return PriceClient(self.prices_url)
+        return None if self.prices_note else PriceClient(self.prices_url)
 
     def addon_options(self) -> Any:
         """Where add-on releases are downloaded from: the official locations, or the simulator's copies."""
@@ -80,9 +94,10 @@ class Session:
 
         if self.simulator is None:
             return AddonOptions(kueue_release_base=RELEASE_BASE)
-        from wizard.sim.releases import kueue_release_base
+        from wizard.sim.releases import kueue_release_base, kueue_shipped
 
-        return AddonOptions(kueue_release_base=kueue_release_base(self.simulator.base_url))
+        return AddonOptions(kueue_release_base=kueue_release_base(self.simulator.base_url),
+                            kueue_shipped=kueue_shipped())
 
     def run_options(self, **overrides: Any) -> "RunOptions":
         """Engine options paced for this connection (simulated or real), plus any overrides."""
@@ -103,7 +118,9 @@ def default_subscription_id() -> str | None:
     env = os.environ.get("AZURE_SUBSCRIPTION_ID")
     if env:
         return env
-    profile = Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure") / "azureProfile.json"
+    from wizard.azure.clouds import az_config_dir
+
+    profile = az_config_dir() / "azureProfile.json"
     try:
         data = json.loads(profile.read_text(encoding="utf-8-sig"))  # az writes a BOM
     except (OSError, ValueError):
@@ -124,6 +141,7 @@ class Link:
         self.poll_interval = poll_interval
         self.simulator = simulator
         self.cloud_name = cloud_name
+        self.no_prices = False  # sessions bound from this link look up no list prices (--no-prices)
         self._bound: list["ArmConnection"] = []
         self._lock = threading.Lock()
 
@@ -171,7 +189,8 @@ class Link:
         conn = self.conn.with_subscription(subscription_id)
         with self._lock:
             self._bound.append(conn)
-        return Session(conn, (subscription_id, name), self.poll_interval, self.simulator, self.time_scale)
+        return Session(conn, (subscription_id, name), self.poll_interval, self.simulator, self.time_scale,
+                       no_prices=self.no_prices)
 
     def close(self) -> None:
         with self._lock:
@@ -234,5 +253,8 @@ def open_for_args(args: "argparse.Namespace") -> Session:
     if getattr(args, "simulate", False):
         sim = SimOptions(float(getattr(args, "sim_speed", None) or 60.0), list(getattr(args, "sim_fault", None) or []),
                          getattr(args, "sim_state", None))
-    link = connect(getattr(args, "cloud", None) or "AzureCloud", "default", os.environ.get("AZURE_TENANT_ID"), sim)
+    from wizard.azure.clouds import cloud_setting
+
+    cloud = getattr(args, "cloud", None)
+    link = connect(cloud_setting(cloud) if cloud else "AzureCloud", "default", os.environ.get("AZURE_TENANT_ID"), sim)
     return _owned(link, getattr(args, "subscription", None))

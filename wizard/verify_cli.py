@@ -4,8 +4,8 @@
     aks-ai-wizard verify --kubeconfig FILE [--context NAME] ...          (Azure view N/A)
     aks-ai-wizard --simulate --sim-state FILE verify -g RG -n NAME      (the cluster a simulated apply made)
 
-Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, 1 bad arguments (or the cluster could not
-be read from Azure), 130 interrupted.
+Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, 1 bad arguments, 3 the cluster could not be
+read from Azure (sign-in included, as from every command), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 CHECKLISTS = ("1.34", "1.35", "1.36")
 
 
@@ -25,7 +25,7 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
              "writes report.md, report.json and PRODUCT.yaml with --report")
     p = subparsers.add_parser("verify", help=help_, description=help_,
                               epilog="Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, "
-                                     "1 bad arguments, 130 interrupted.")
+                                     "1 bad arguments, 3 an Azure read failed, 130 interrupted.")
     if add_global_options is not None:
         add_global_options(p)
     p.add_argument("-g", "--resource-group", metavar="NAME", help="resource group of the AKS cluster")
@@ -141,9 +141,10 @@ def run_verify(args: argparse.Namespace) -> int:
             except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
                 from wizard.azure.errors import translate
 
-                print(f"verify: could not read cluster {name} from Azure: {translate(exc).render()}",
-                      file=sys.stderr)
-                return EXIT_BAD_ARGS
+                failure = translate(exc)
+                print(f"verify: could not read cluster {name} from Azure: {failure.render()}", file=sys.stderr)
+                # an Azure failure (sign-in included) gives the code it gives from every command
+                return EXIT_BAD_ARGS if failure.category in ("subscription", "config") else EXIT_AZURE
             kubeconfig = kubeconfig or user_kc
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
                              resource_group=rg, cluster_name=name)

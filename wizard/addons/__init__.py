@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from wizard.addons.kueue import RELEASE_BASE
+from wizard.addons.kueue import RELEASE_BASE, SHIPPED_RELEASE, Shipped
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -35,6 +35,7 @@ class AddonOptions:
     """Run-time options of the add-on steps (the engine's RunOptions.addons, when the lead adds that field)."""
 
     kueue_release_base: str = RELEASE_BASE  # real: GitHub release downloads; simulated: the simulator's
+    kueue_shipped: Shipped | None = SHIPPED_RELEASE  # the pinned release's manifest (simulated: the simulator's copy)
     download_timeout: float = 60.0  # seconds for the manifest download
     wait_timeout: float = 300.0  # seconds for each Kubernetes wait (CRDs Established, controller Available, ...)
     azure_timeout: float = 600.0  # seconds for each Azure wait (provider registration, workspace Succeeded)
@@ -52,11 +53,12 @@ def _cloud_name(answers: "Answers") -> str:
     return answers.azure.cloud if isinstance(answers.azure.cloud, str) else "AzureCloud"
 
 
-def monitor_names(answers: "Answers", subscription_id: str) -> Any:
+def monitor_names(answers: "Answers", subscription_id: str, offered: list[str] | None = None) -> Any:
+    """``offered``: the regions Microsoft.Monitor offers workspaces in (the plan's observation)."""
     from wizard.azure.monitor import names_for
 
     return names_for(subscription_id, answers.resource_group.name, answers.cluster.name, answers.azure.location,
-                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers))
+                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers), offered)
 
 
 def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
@@ -77,7 +79,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     if a.managed_prometheus:
         from wizard.azure.monitor import az_equivalent
 
-        names = monitor_names(answers, sub)
+        names = monitor_names(answers, sub, plan.observed.workspace_locations)
         ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
               else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
         steps.append(Step(
@@ -111,13 +113,16 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
             deps=kube_deps, typical=TYPICAL["gpu-metrics"]))
     k = answers.kueue
     if k.install:
-        from wizard.addons.kueue import manifest_location
+        from wizard.addons.kueue import manifest_location, release_url, shipped_for
 
         where = manifest_location(answers, RELEASE_BASE)
+        packaged = shipped_for(answers, SHIPPED_RELEASE) is not None
+        source = ("the release manifest shipped with aks-ai-wizard" if packaged else
+                  "its release manifest (downloaded)" if not k.manifest else where)
         steps.append(Step(
-            "kueue", f"install Kueue {k.version} from {'its release manifest' if not k.manifest else where}"
-            + (" (SHA-256 pinned)" if k.sha256 else ""), "create" if new_cluster else "update",
-            f"kubectl apply --server-side -f {where}\n"
+            "kueue", f"install Kueue {k.version} from {source}"
+            + (" (SHA-256 pinned)" if k.sha256 or packaged else ""), "create" if new_cluster else "update",
+            f"kubectl apply --server-side -f {release_url(RELEASE_BASE, k.version) if packaged else where}\n"
             "kubectl -n kueue-system wait deployment/kueue-controller-manager --for=condition=Available --timeout=300s",
             deps=kube_deps, typical=TYPICAL["kueue"], payload={"version": k.version, "manifest": where},
             reason="skipped at run time when the cluster already runs this version"))
@@ -222,8 +227,11 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     kube = _kube(engine, opts)
     manifest = None
     wanted = answers.kueue.version
-    if answers.kueue.manifest and not kq.is_url(answers.kueue.manifest):
-        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report)  # local: cheap
+    local = kq.shipped_for(answers, opts.kueue_shipped) is not None or (
+        answers.kueue.manifest and not kq.is_url(answers.kueue.manifest))
+    if local:
+        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report,
+                           opts.kueue_shipped)  # local: cheap
         wanted = manifest.version or wanted
     now = kq.installed(kube)
     if now.version == wanted and now.healthy and not (
@@ -232,7 +240,7 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     if now.version:
         report(f"Kueue {now.version} found ({now.detail}); installing {wanted}")
     if manifest is None:
-        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report)
+        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report, opts.kueue_shipped)
         wanted = manifest.version or wanted
     t0 = time.monotonic()
     n = kq.install(kube, manifest, wanted, engine.sleep, report, opts.wait_timeout, _poll(engine, opts))

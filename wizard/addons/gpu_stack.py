@@ -3,8 +3,8 @@ the only kind the cluster autoscaler supports while managed GPU is in preview). 
 nodes but neither the device plugin (no allocatable nvidia.com/gpu, no GPU pods) nor the DCGM exporter (no GPU
 metrics); with managed_gpu: true AKS installs both and this step is not planned.
 
-The manifests ship as package data (manifests/*.yaml, the upstream static manifests pinned: device plugin v0.17.2,
-DCGM exporter 4.2.3-4.1.3). At apply time each DaemonSet gets tolerations for the GPU pool's taints (and
+The manifests ship as package data (manifests/*.yaml, the upstream static manifests pinned: device plugin v0.19.3,
+DCGM exporter 4.5.3-4.8.2, each checked against its SHA-256 before use). At apply time each DaemonSet gets tolerations for the GPU pool's taints (and
 nvidia.com/gpu) and a node affinity to GPU nodes (kubernetes.azure.com/accelerator=nvidia or accelerator=nvidia, the
 labels AKS puts on N-series nodes). With managed Prometheus a PodMonitor (azmonitoring.coreos.com/v1) makes the
 ama-metrics collector scrape the exporter (its `dcgmexporter` default target only covers managed GPU nodes).
@@ -30,15 +30,17 @@ if TYPE_CHECKING:
 
 NAMESPACE = "kube-system"
 DEVICE_PLUGIN = "nvidia-device-plugin-daemonset"
-DEVICE_PLUGIN_VERSION = "v0.17.2"
+DEVICE_PLUGIN_VERSION = "v0.19.3"
 DCGM = "nvidia-dcgm-exporter"
-DCGM_VERSION = "4.2.3-4.1.3"
+DCGM_VERSION = "4.5.3-4.8.2"
 DCGM_PORT = 9400
 GPU = "nvidia.com/gpu"
 GPU_NODE_LABELS = (("kubernetes.azure.com/accelerator", "nvidia"), ("accelerator", "nvidia"))
 ANNOTATION = "aks-ai-wizard/manifest-sha256"
 MANIFESTS = Path(__file__).resolve().parent / "manifests"
-FILES = ("nvidia-device-plugin.yaml", "dcgm-exporter.yaml")
+# the shipped files and the SHA-256 of each (computed from the files as shipped)
+FILES = {"nvidia-device-plugin.yaml": "b465cddd0f667e6dedd80dcb78c12c278eb10f7d1d902f80e3565e5b8a65d4d7",
+         "dcgm-exporter.yaml": "108b1d9ea17a2e6815a84d78ea922d6cb99d57c7cb0abe643f69f67a63d25d2f"}
 PODMONITOR_CRD = "podmonitors.azmonitoring.coreos.com"
 CUSTOM = {("azmonitoring.coreos.com", "PodMonitor"): ("podmonitors", True)}
 
@@ -72,9 +74,17 @@ def digest(obj: dict) -> str:
 
 
 def load_manifests() -> list[dict]:
+    """The shipped manifests, each checked against its pinned SHA-256 first (a damaged package applies nothing)."""
+    from wizard.addons.errors import AddonError
+
     objs: list[dict] = []
-    for name in FILES:
-        objs.extend(d for d in yaml.safe_load_all((MANIFESTS / name).read_text()) if d)
+    for name, pinned in FILES.items():
+        data = (MANIFESTS / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != pinned:
+            raise AddonError(f"The manifest {name} shipped with aks-ai-wizard is damaged; nothing was applied.",
+                             f"Its SHA-256 is {hashlib.sha256(data).hexdigest()}, the package pins {pinned}.",
+                             "Reinstall aks-ai-wizard.", code="ChecksumMismatch")
+        objs.extend(d for d in yaml.safe_load_all(data.decode("utf-8")) if d)
     return objs
 
 
@@ -185,7 +195,7 @@ def kubectl_equivalent(taints: list[str]) -> str:
         f"k8s-device-plugin/{DEVICE_PLUGIN_VERSION}/deployments/static/nvidia-device-plugin.yml"
         f"  # + tolerations for the pool's taints ({t}) and GPU-node affinity\n"
         f"kubectl apply --server-side --field-manager aks-ai-wizard -f dcgm-exporter.yaml"
-        f"  # nvcr.io/nvidia/k8s/dcgm-exporter:{DCGM_VERSION}-ubuntu22.04: DaemonSet + Service "
+        f"  # nvcr.io/nvidia/k8s/dcgm-exporter:{DCGM_VERSION}-distroless: DaemonSet + Service "
         f"{NAMESPACE}/{DCGM} :{DCGM_PORT} (metrics), PodMonitor with managed Prometheus\n"
         f"kubectl -n {NAMESPACE} rollout status daemonset/{DEVICE_PLUGIN} --timeout=300s\n"
         f"kubectl -n {NAMESPACE} rollout status daemonset/{DCGM} --timeout=300s")

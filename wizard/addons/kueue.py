@@ -1,10 +1,12 @@
 """Kueue from its release manifest, the way `kubectl apply --server-side -f manifests.yaml` installs it, plus an
 optional default ResourceFlavor / ClusterQueue / LocalQueue.
 
-The manifest comes from a local file or an https URL (answers kueue.manifest, which the CLI's --kueue-manifest
-overrides), else from `<release base>/<version>/manifests.yaml`: the base is an option (GitHub's release
-downloads for real, the simulator's download location in simulation). With kueue.sha256 the bytes are checked
-before anything is sent to the cluster: a mismatch refuses the install with nothing applied.
+The pinned release (PINNED_VERSION) is installed from the manifest shipped with the package (SHIPPED, checked
+against SHIPPED_SHA256): nothing is downloaded and nothing leaves the chosen cloud. A download happens only when the
+user names another version (from `<release base>/<version>/manifests.yaml`) or a URL (answers kueue.manifest,
+which the CLI's --kueue-manifest overrides; a local file is read). Downloads are https only and refuse a redirect
+to anything else. With kueue.sha256 the bytes are checked before anything is sent to the cluster: a mismatch
+refuses the install with nothing applied.
 
 Objects are applied in dependency order (namespace; CRDs, then wait until Established; service accounts,
 config, RBAC; services; the controller Deployment; APIService; webhook configurations last, so no webhook can
@@ -14,6 +16,7 @@ cert rotation). Every wait is bounded. A cluster that already runs the wanted ve
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import stat
@@ -22,7 +25,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
@@ -33,6 +36,12 @@ if TYPE_CHECKING:
     from wizard.answers import Answers
 
 RELEASE_BASE = "https://github.com/kubernetes-sigs/kueue/releases/download"
+PINNED_VERSION = "v0.17.8"
+# `kustomize build config/default` of kubernetes-sigs/kueue at v0.17.8 with the release image
+# (registry.k8s.io/kueue/kueue:v0.17.8), as the release's `make artifacts` builds manifests.yaml; gzip'd. The
+# digest is of the uncompressed manifest, computed from this build (kubectl kustomize v5.5.0).
+SHIPPED = Path(__file__).resolve().parent / "manifests" / f"kueue-{PINNED_VERSION}.yaml.gz"
+SHIPPED_SHA256 = "060f579f1fda0812c3691b2c605eeb0d67ef27416e51d484793c60df2bdd366f"
 NAMESPACE = "kueue-system"
 DEPLOYMENT = "kueue-controller-manager"
 WEBHOOK_SERVICE = "kueue-webhook-service"
@@ -69,7 +78,7 @@ class Manifest:
 
     @property
     def version(self) -> str | None:
-        """The controller image tag (registry.k8s.io/kueue/kueue:v0.14.4 -> v0.14.4)."""
+        """The controller image tag (registry.k8s.io/kueue/kueue:v0.17.8 -> v0.17.8)."""
         for o in self.objects:
             if o.get("kind") == "Deployment" and o["metadata"].get("name") == DEPLOYMENT:
                 for ctr in ((o.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
@@ -89,8 +98,29 @@ def release_url(base: str, version: str) -> str:
     return f"{base.rstrip('/')}/{version}/manifests.yaml"
 
 
-def manifest_location(answers: "Answers", base: str) -> str:
+@dataclass(frozen=True)
+class Shipped:
+    """The manifest of the pinned release that comes with the package (the simulator supplies its own copy)."""
+
+    version: str
+    path: Path
+    sha256: str
+
+
+SHIPPED_RELEASE = Shipped(PINNED_VERSION, SHIPPED, SHIPPED_SHA256)
+
+
+def shipped_for(answers: "Answers", shipped: Shipped | None) -> Shipped | None:
+    """The shipped manifest when the answers ask for its version and name no manifest of their own."""
     k = answers.kueue
+    return shipped if shipped is not None and not k.manifest and k.version == shipped.version else None
+
+
+def manifest_location(answers: "Answers", base: str, shipped: Shipped | None = SHIPPED_RELEASE) -> str:
+    k = answers.kueue
+    packaged = shipped_for(answers, shipped)
+    if packaged is not None:
+        return str(packaged.path)
     return k.manifest if k.manifest else release_url(base, k.version)
 
 
@@ -121,13 +151,30 @@ def download(url: str, timeout: float) -> bytes:
                          "Use the https release URL or a local file.", code="InsecureURL",
                          fix_field="kueue.manifest")
     req = urllib.request.Request(url, headers={"User-Agent": "aks-ai-wizard", "Accept": "*/*"})
+
+    class HttpsOnly(urllib.request.HTTPRedirectHandler):
+        """Follow a redirect only to https (or to the same loopback simulator)."""
+
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            target = urlsplit(newurl)
+            if target.scheme != "https" and not (target.scheme == "http" and loopback
+                                                 and target.hostname == parts.hostname):
+                raise AddonError(f"Refused the redirect from {url} to {newurl}.",
+                                 "The Kueue manifest is only downloaded over https, redirects included.",
+                                 "Use an https URL that serves the file without leaving https, or a local file.",
+                                 code="InsecureRedirect", fix_field="kueue.manifest")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    handlers: list[Any] = [HttpsOnly()]
+    if parts.scheme == "https":
+        handlers.append(urllib.request.HTTPSHandler(context=ssl_context()))
+    opener = urllib.request.build_opener(*handlers)
     what = f"Could not download the Kueue manifest from {url}."
     action = ("Check the version exists (https://github.com/kubernetes-sigs/kueue/releases) and that this machine can "
               "reach it (proxy: HTTPS_PROXY; private CA: REQUESTS_CA_BUNDLE), or download it yourself and pass "
               "--kueue-manifest FILE (answers kueue.manifest) with kueue.sha256.")
     try:
-        with urllib.request.urlopen(req, timeout=timeout,
-                                    context=ssl_context() if parts.scheme == "https" else None) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             data = resp.read(MAX_MANIFEST + 1)
     except urllib.error.HTTPError as exc:
         raise AddonError(what, f"The server answered HTTP {exc.code} {exc.reason}.", action, code=f"HTTP{exc.code}",
@@ -209,10 +256,27 @@ def local_manifest_problem(answers: "Answers") -> AddonError | None:
     return None
 
 
-def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], None]) -> Manifest:
-    """Read or download the manifest and check its SHA-256; nothing touches the cluster here."""
-    where = manifest_location(answers, base)
-    if is_url(where):
+def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], None],
+         shipped: Shipped | None = SHIPPED_RELEASE) -> Manifest:
+    """Read (the shipped manifest, a local file) or download the manifest and check its SHA-256; nothing touches
+    the cluster here."""
+    packaged = shipped_for(answers, shipped)
+    where = manifest_location(answers, base, shipped)
+    if packaged is not None:
+        try:
+            data = packaged.path.read_bytes()
+            data = gzip.decompress(data) if packaged.path.suffix == ".gz" else data
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise AddonError(f"The Kueue {packaged.version} manifest shipped with aks-ai-wizard cannot be read "
+                             f"({packaged.path}).", str(exc), "Reinstall aks-ai-wizard, or pass --kueue-manifest FILE.",
+                             code="ManifestUnreadable") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != packaged.sha256:
+            raise AddonError(f"The Kueue {packaged.version} manifest shipped with aks-ai-wizard is damaged; nothing "
+                             "was applied.", f"Its SHA-256 is {digest}, the package pins {packaged.sha256}.",
+                             "Reinstall aks-ai-wizard, or pass --kueue-manifest FILE with kueue.sha256.",
+                             code="ChecksumMismatch")
+    elif is_url(where):
         report(f"downloading {where}")
         data = download(where, timeout)
     else:
@@ -220,6 +284,8 @@ def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], 
         data = read_local(path)
         where = str(path)
     digest = hashlib.sha256(data).hexdigest()
+    if packaged is not None:
+        where = f"shipped with aks-ai-wizard ({packaged.path.name})"
     want = (answers.kueue.sha256 or "").lower()
     if want and digest != want:
         raise AddonError(f"The Kueue manifest {where} does not match kueue.sha256; nothing was applied.",

@@ -317,7 +317,7 @@ class GpuPoolAnswers(_Model):
     """A user node pool of GPU VMs."""
 
     name: PoolName = Field(default="gpunp", description="1-12 lowercase letters and digits, starting with a letter.")
-    vm_size: VmSize = Field(description="GPU VM size, e.g. Standard_NC6s_v3.")
+    vm_size: VmSize = Field(description="GPU VM size, e.g. Standard_NC4as_T4_v3.")
     count: Annotated[int, _rule(rules.check_count, 0, 1000)] = Field(
         default=1, description="Node count (0-1000); with autoscale, the starting count."
     )
@@ -350,7 +350,7 @@ class KueueAnswers(_Model):
 
     install: bool = Field(default=True, description="Install Kueue.")
     version: Annotated[str, _rule(rules.check_kueue_version)] = Field(
-        default="v0.14.4", description="Kueue release tag."
+        default="v0.17.8", description="Kueue release tag (v0.17.8 is shipped with the package; another is downloaded)."
     )
     manifest: Annotated[str, _rule(rules.check_kueue_manifest)] | None = Field(
         default=None, description="Local path or https URL of the manifest; null: the release manifest of version."

@@ -244,7 +244,7 @@ def check_pool_name(value: str) -> str | None:
 def check_vm_size(value: str) -> str | None:
     if _VM_SIZE.fullmatch(value):
         return None
-    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC6s_v3 {_got(value)}"
+    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC4as_T4_v3 {_got(value)}"
 
 
 def check_count(value: int, low: int = 0, high: int = 1000) -> str | None:
@@ -477,7 +477,7 @@ _KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 def check_kueue_version(value: str) -> str | None:
     if _KUEUE_VERSION.fullmatch(value):
         return None
-    return f"must be a Kueue release tag like v0.14.4 {_got(value)}"
+    return f"must be a Kueue release tag like v0.17.8 {_got(value)}"
 
 
 def check_kueue_manifest(value: str) -> str | None:

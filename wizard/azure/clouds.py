@@ -5,17 +5,25 @@ The three public sovereign clouds are taken from the SDKs themselves (``azure.id
 cloud (Azure Stack Hub style, what ``az cloud register`` records) is a mapping
 ``{name, resource_manager, authority_host, audience}``.
 
+`--cloud` (``cloud_setting``) also names a cloud registered with ``az cloud register`` (read from the Azure CLI's
+``clouds.config`` in ``$AZURE_CONFIG_DIR`` or ``~/.azure``) or a JSON/YAML file holding such a mapping.
+
 Nothing here sets a cloud process-wide: the values are passed explicitly to the credential and to every client.
 """
 
 from __future__ import annotations
 
+import configparser
+import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
 
-__all__ = ["Cloud", "CloudError", "resolve_cloud", "known_clouds", "KNOWN_CLOUD_NAMES"]
+__all__ = ["Cloud", "CloudError", "resolve_cloud", "known_clouds", "KNOWN_CLOUD_NAMES", "cloud_setting",
+           "registered_clouds", "az_config_dir"]
 
 KNOWN_CLOUD_NAMES = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 
@@ -203,3 +211,65 @@ def _custom_cloud(spec: Mapping[str, Any]) -> Cloud:
         raise CloudError(f"custom cloud: audience {audience!r} must be a URI such as https://management.contoso.onmicrosoft.com/<id>")
     name = values.get("name") or "CustomCloud"
     return Cloud(name=name, resource_manager=resource_manager, authority_host=authority, audience=audience)
+
+
+# ------------------------------------------------------------------------------------------ --cloud
+def az_config_dir() -> Path:
+    """The Azure CLI's configuration directory: $AZURE_CONFIG_DIR, else ~/.azure (azure-cli's GLOBAL_CONFIG_DIR)."""
+    return Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure").expanduser()
+
+
+def registered_clouds(config_dir: Path | None = None) -> dict[str, dict[str, str]]:
+    """Clouds ``az cloud register`` recorded: ``clouds.config`` is an INI file with a section per cloud and keys
+    ``endpoint_<name>`` / ``suffix_<name>`` / ``profile`` (azure-cli core/cloud.py ``_config_add_cloud``).
+    Keyed by lower-case name; each value is a mapping :func:`resolve_cloud` accepts."""
+    path = (config_dir or az_config_dir()) / "clouds.config"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise CloudError(f"{path} cannot be read as the Azure CLI's cloud configuration: {exc}") from None
+    out: dict[str, dict[str, str]] = {}
+    for name in parser.sections():
+        section = parser[name]
+        cloud = {"name": name, "resource_manager": section.get("endpoint_resource_manager", ""),
+                 "authority_host": section.get("endpoint_active_directory", ""),
+                 "audience": section.get("endpoint_active_directory_resource_id", "")}
+        out[name.lower()] = {k: v for k, v in cloud.items() if v}
+    return out
+
+
+def cloud_setting(value: str) -> "str | dict[str, str]":
+    """What ``--cloud VALUE`` means, as the answers file's ``azure.cloud`` would hold it: a well-known cloud's
+    name; a cloud registered with ``az cloud register`` (its endpoints, from clouds.config); or a JSON/YAML file
+    holding ``{name, resource_manager, authority_host, audience}``. Raises CloudError naming what was tried."""
+    value = value.strip()
+    key = _NAME_ALIASES.get(value.lower(), value.lower())
+    if key in known_clouds():
+        return known_clouds()[key].name
+    registered = registered_clouds()
+    if key in registered:
+        return resolve_cloud(registered[key]).to_dict()
+    path = Path(value).expanduser()
+    if path.is_file():
+        return resolve_cloud(_cloud_file(path)).to_dict()
+    where = az_config_dir() / "clouds.config"
+    others = ", ".join(c["name"] for c in registered.values())
+    raise CloudError(
+        f"unknown cloud {value!r}: not one of {', '.join(KNOWN_CLOUD_NAMES)}, not a cloud registered in {where}"
+        f"{f' (registered: {others})' if others else ''}, and not a file. Give one of those, or a JSON/YAML file "
+        "with {name, resource_manager, authority_host, audience} (az cloud register --name NAME --endpoint-"
+        "resource-manager URL registers one)")
+
+
+def _cloud_file(path: Path) -> Mapping[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise CloudError(f"cloud file {path}: cannot be read as JSON or YAML ({exc})") from None
+    if not isinstance(data, Mapping):
+        raise CloudError(f"cloud file {path}: expected a mapping {{name, resource_manager, authority_host, audience}}")
+    return data

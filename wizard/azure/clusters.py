@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
 
+_OPERATION = re.compile(r"/operations/([^/?]+)", re.IGNORECASE)
+
+
 @dataclass
 class RequestIds:
     """ARM request and correlation ids of the first (write) response and the latest one, for the journal
@@ -26,6 +29,7 @@ class RequestIds:
     last_request_id: str | None = None
     responses: int = 0  # responses seen for the write (the hook runs once per attempt that got an answer)
     attempts: int = 0  # attempts the SDK's retry policy had made when the latest answer came
+    operation_id: str | None = None  # AKS's operation id, from the write's Azure-AsyncOperation URL
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(self, pipeline_response: Any) -> None:
@@ -35,6 +39,8 @@ class RequestIds:
             if self.first_request_id is None:
                 self.first_request_id = rid
                 self.correlation_id = headers.get("x-ms-correlation-request-id")
+                m = _OPERATION.search(headers.get("Azure-AsyncOperation") or headers.get("Location") or "")
+                self.operation_id = m.group(1) if m else None
             self.last_request_id = rid
             self.responses += 1
             self.attempts = int(pipeline_response.context.get("retry_count") or 0) + 1

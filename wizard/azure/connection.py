@@ -3,10 +3,17 @@
 Every client gets the same base URL (the cloud's ARM endpoint unless overridden), the cloud's token scope (so a
 custom audience is honoured), the user agent, the polling interval and, for the loopback simulator only, the
 per-call policy that lets a bearer token travel over plain http. SDK modules are imported lazily.
+
+Every client is built with the generated clients' own policy list minus azure-mgmt-core's
+``ARMAutoResourceProviderRegistrationPolicy``: on a 409 ``MissingSubscriptionRegistration`` that policy POSTs
+``providers/{ns}/register`` and sleeps 10 s per poll, a write behind the caller's back (``plan`` would write).
+Registration is an explicit, journaled step of apply instead; a read of an unregistered namespace fails and is
+reported.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from typing import TYPE_CHECKING, Any, Optional
@@ -60,24 +67,42 @@ class ArmConnection:
     def __repr__(self) -> str:
         return f"ArmConnection(cloud={self.cloud.name!r}, base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
 
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments every SDK client is constructed with."""
+    def client_kwargs(self, client_class: type) -> dict[str, Any]:
+        """Keyword arguments the SDK client ``client_class`` is constructed with."""
         kw: dict[str, Any] = {
             "base_url": self.base_url,
             "credential_scopes": [self.cloud.scope],
             "polling_interval": self.polling_interval,
             "user_agent": self.user_agent,
+            "policies": self._policies(client_class),
         }
-        if self.allow_http:
-            # per-call: before everything; per-retry (right after RetryPolicy, before the bearer-token policy): also
-            # covers requests the SDK synthesises mid-pipeline, e.g. ARMAutoResourceProviderRegistrationPolicy's
-            # register POST / GET, which get a fresh context and skip the per-call policies.
-            policy = allow_http_policy()
-            kw["per_call_policies"] = [policy]
-            kw["per_retry_policies"] = [policy]
+        if self.allow_http:  # per-call: before everything, so the bearer-token policy sees it (retries too)
+            kw["per_call_policies"] = [allow_http_policy()]
+        return kw
+
+    def _policies(self, client_class: type) -> list[Any]:
+        """The pipeline of the generated ARM clients (``_client.py``), in their order, without the automatic
+        provider registration (azure-core still puts per_call_policies in front of it)."""
+        from azure.core.pipeline import policies as p
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+
+        package = client_class.__module__.rsplit(".", 1)[0]
+        version = getattr(importlib.import_module(package + "._version"), "VERSION", "0")
+        kw: dict[str, Any] = {"user_agent": self.user_agent,
+                              "sdk_moniker": f"{package.replace('azure.', '').replace('.', '-')}/{version}"}
         if self.retry_total is not None:
             kw["retry_total"] = self.retry_total
-        return kw
+        return [
+            p.RequestIdPolicy(**kw), p.HeadersPolicy(**kw), p.UserAgentPolicy(**kw), p.ProxyPolicy(**kw),
+            p.ContentDecodePolicy(**kw), p.RedirectPolicy(**kw), p.RetryPolicy(**kw),
+            ARMChallengeAuthenticationPolicy(self.credential, self.cloud.scope, **kw), p.CustomHookPolicy(**kw),
+            p.NetworkTraceLoggingPolicy(**kw), p.DistributedTracingPolicy(**kw),
+            p.SensitiveHeaderCleanupPolicy(**kw), ARMHttpLoggingPolicy(**kw),
+        ]
+
+    def make_client(self, client_class: type, *args: Any) -> Any:
+        """``client_class(credential, *args)`` built like every client of this connection."""
+        return client_class(self.credential, *args, **self.client_kwargs(client_class))
 
     def with_subscription(self, subscription_id: str) -> "ArmConnection":
         return ArmConnection(
@@ -111,7 +136,7 @@ class ArmConnection:
         def make():
             from azure.mgmt.resource.resources import ResourceManagementClient
 
-            return ResourceManagementClient(self.credential, self._require_subscription("resources"), **self.client_kwargs())
+            return self.make_client(ResourceManagementClient, self._require_subscription("resources"))
 
         return self._cached("resources", make)
 
@@ -120,7 +145,7 @@ class ArmConnection:
         def make():
             from azure.mgmt.resource.features import FeatureClient
 
-            return FeatureClient(self.credential, self._require_subscription("features"), **self.client_kwargs())
+            return self.make_client(FeatureClient, self._require_subscription("features"))
 
         return self._cached("features", make)
 
@@ -129,7 +154,7 @@ class ArmConnection:
         def make():
             from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-            return SubscriptionClient(self.credential, **self.client_kwargs())
+            return self.make_client(SubscriptionClient)
 
         return self._cached("subscriptions", make)
 
@@ -138,7 +163,7 @@ class ArmConnection:
         def make():
             from azure.mgmt.containerservice import ContainerServiceClient
 
-            return ContainerServiceClient(self.credential, self._require_subscription("aks"), **self.client_kwargs())
+            return self.make_client(ContainerServiceClient, self._require_subscription("aks"))
 
         return self._cached("aks", make)
 
@@ -147,7 +172,7 @@ class ArmConnection:
         def make():
             from azure.mgmt.compute import ComputeManagementClient
 
-            return ComputeManagementClient(self.credential, self._require_subscription("compute"), **self.client_kwargs())
+            return self.make_client(ComputeManagementClient, self._require_subscription("compute"))
 
         return self._cached("compute", make)
 

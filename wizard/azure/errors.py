@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Mapping, Optional, Union
 from urllib.parse import urlparse
 
-__all__ = ["AzureFailure", "AzureLayerError", "Rule", "RULES", "translate", "QUOTA_PORTAL_URL"]
+__all__ = ["AzureFailure", "AzureLayerError", "Rule", "RULES", "translate", "error_code", "QUOTA_PORTAL_URL"]
 
 QUOTA_PORTAL_URL = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 
@@ -30,18 +30,28 @@ class AzureFailure:
     status: Optional[int]
     message: str
     fix_field: Optional[str]
+    # for a failed long-running operation: the request id of the write that started it (the PUT) and AKS's
+    # operation id; request_id above is then the last poll's
+    operation_request_id: Optional[str] = None
+    operation_id: Optional[str] = None
 
     def render(self) -> str:
         lines = [f"What happened: {self.what}", f"Why: {self.why}", f"What to do: {self.action}"]
         if self.message and self.message not in self.why:
             said = f"({self.code}) {self.message}" if self.code else self.message
-            lines.append(f"Azure said: {_one_line(said, 600)}")
+            lines.append(f"Azure said: {_one_line(said, 2000)}")  # whole: the location often comes last
         if self.fix_field:
             lines.append(f"Answer to change: {self.fix_field}")
-        if self.request_id or self.correlation_id:
+        if self.request_id or self.correlation_id or self.operation_request_id:
             ids = []
+            if self.operation_request_id and self.operation_request_id != self.request_id:
+                ids.append(f"request id {self.operation_request_id} (the request that started the operation)")
+            if self.operation_id:
+                ids.append(f"AKS operation id {self.operation_id}")
             if self.request_id:
-                ids.append(f"request id {self.request_id}")
+                ids.append(f"request id {self.request_id}"
+                           + (" (its last status poll)" if self.operation_request_id not in (None, self.request_id)
+                              else ""))
             if self.correlation_id:
                 ids.append(f"correlation id {self.correlation_id}")
             lines.append("For a support ticket: " + ", ".join(ids))
@@ -60,6 +70,11 @@ class AzureLayerError(Exception):
     def __init__(self, failure: AzureFailure) -> None:
         super().__init__(failure.render())
         self.failure = failure
+
+
+def error_code(exc: BaseException) -> Optional[str]:
+    """The ARM/AKS error code an SDK exception carries (``exc.error.code``), if any."""
+    return getattr(getattr(exc, "error", None), "code", None)
 
 
 def _one_line(text: str, limit: int = 400) -> str:
@@ -594,6 +609,19 @@ RULES: list[Rule] = [
         codes=("MissingSubscriptionRegistration",),
         extract=_rx(r"namespace '(?P<namespace>[^']+)'"),
     ),
+    _r(
+        "provider",
+        lambda f: f"Resource Manager does not know the resource provider {f.get('namespace', '')}".rstrip() + ".",
+        "The namespace is not offered by this cloud's Resource Manager (a sovereign or custom cloud without it, or "
+        "resource_manager pointing at an endpoint that is not the cloud's ARM), or it is misspelled. This is a "
+        "provider problem, not a resource name.",
+        lambda f: f"Check what this cloud offers: az provider show --namespace {f.get('namespace', '<namespace>')} "
+        "(or az provider list -o table) against the same cloud; for a custom cloud check azure.cloud's "
+        "resource_manager.",
+        codes=("InvalidResourceNamespace",),
+        extract=_rx(r"namespace '(?P<namespace>[^']+)'"),
+        fix_field="azure.cloud",
+    ),
     # Not found
     _r(
         "not_found",
@@ -825,4 +853,6 @@ def translate(exc: BaseException, *, context: Optional[dict] = None) -> AzureFai
         status=f.status,
         message=_one_line(f.message, 2000),
         fix_field=fix_field,
+        operation_request_id=getattr(getattr(exc, "operation_ids", None), "first_request_id", None),
+        operation_id=getattr(getattr(exc, "operation_ids", None), "operation_id", None),
     )

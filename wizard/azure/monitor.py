@@ -18,6 +18,7 @@ Grafana linking are not done here.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
@@ -27,6 +28,8 @@ from azure.core.exceptions import ResourceNotFoundError
 if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
+log = logging.getLogger(__name__)
+
 WORKSPACE_API = "2023-04-03"  # MAC_API in azure-cli; the SDK's default for azure_monitor_workspaces
 DC_API = "2023-03-11"  # the SDK's default for data collection objects (azure-cli sends 2022-06-01)
 PROVIDERS_CLUSTER = ("Microsoft.Insights", "Microsoft.AlertsManagement")
@@ -35,27 +38,12 @@ DCR_DESCRIPTION = "DCR for Azure Monitor Metrics Profile (Managed Prometheus)"
 DCRA_DESCRIPTION = "Promtheus data collection association between DCR, DCE and target AKS resource"
 STREAM = "Microsoft-PrometheusMetrics"
 
-# azure-cli's MapToClosestMACRegion: where the default workspace and data collection objects go for a cluster
-# region (regions without Azure Monitor workspaces map to the closest one that has them).
-CLOSEST_REGION = {
-    "australiacentral": "australiacentral", "australiacentral2": "australiacentral",
-    "australiaeast": "australiaeast", "australiasoutheast": "australiasoutheast", "brazilsouth": "brazilsouth",
-    "canadacentral": "canadacentral", "canadaeast": "canadaeast", "centralus": "centralus",
-    "centralindia": "centralindia", "eastasia": "eastasia", "eastus": "eastus", "eastus2": "eastus2",
-    "francecentral": "francecentral", "francesouth": "francesouth", "japaneast": "japaneast",
-    "japanwest": "japanwest", "koreacentral": "koreacentral", "koreasouth": "koreasouth",
-    "northcentralus": "northcentralus", "northeurope": "northeurope", "southafricanorth": "southafricanorth",
-    "southafricawest": "southafricanorth", "southcentralus": "southcentralus", "southeastasia": "southeastasia",
-    "southindia": "southindia", "uksouth": "uksouth", "ukwest": "ukwest", "westcentralus": "westcentralus",
-    "westeurope": "westeurope", "westindia": "centralindia", "westus": "westus", "westus2": "westus2",
-    "westus3": "westus", "norwayeast": "norwayeast", "norwaywest": "norwaywest",
-    "switzerlandnorth": "switzerlandnorth", "switzerlandwest": "switzerlandwest", "uaenorth": "uaenorth",
-    "germanywestcentral": "germanywestcentral", "germanynorth": "germanywestcentral", "uaecentral": "westeurope",
-    "eastus2euap": "eastus2euap", "centraluseuap": "eastus2euap", "brazilsoutheast": "brazilsoutheast",
-    "jioindiacentral": "centralindia", "swedencentral": "swedencentral", "swedensouth": "swedensouth",
-    "qatarcentral": "westeurope", "israelcentral": "israelcentral", "italynorth": "italynorth",
-}
-DEFAULT_REGION = {"azurecloud": "eastus", "azureusgovernment": "usgovvirginia", "azurechinacloud": "chinaeast2"}
+# Where azure-cli puts the default Azure Monitor workspace (acs/azuremonitormetrics/amw/defaults.py
+# get_default_mac_region): the cluster's region when Microsoft.Monitor lists it for "accounts", else the first
+# region listed; the canary region centraluseuap goes to eastus2euap; a cloud whose provider lists none falls back
+# to the cloud's default region.
+DEFAULT_REGION = {"azurecloud": "eastus", "azureusgovernment": "usgovvirginia", "azurechinacloud": "chinanorth3"}
+CANARY = {"centraluseuap": "eastus2euap"}
 
 _ID = re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/microsoft\.monitor/"
                  r"accounts/(?P<name>[^/]+)$", re.IGNORECASE)
@@ -70,8 +58,36 @@ def _sanitize(name: str, length: int, dce: bool = False) -> str:
     return name.rstrip("-_.()") if name else name
 
 
-def mac_region(region: str, cloud: str = "AzureCloud") -> str:
-    return CLOSEST_REGION.get(region.lower(), DEFAULT_REGION.get(cloud.lower(), "eastus"))
+def _region(name: str) -> str:
+    return name.replace(" ", "").lower()
+
+
+def workspace_locations(conn: "ArmConnection", subscription_id: str | None = None) -> list[str]:
+    """Regions Microsoft.Monitor offers Azure Monitor workspaces in ("accounts"), as ARM lists them (a read that
+    works while the provider is still unregistered). A read Azure refuses counts as an empty list, as azure-cli
+    then falls back to the cloud's default region."""
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        provider = resource_client(conn, subscription_id).providers.get("Microsoft.Monitor")
+    except HttpResponseError as exc:
+        log.info("Microsoft.Monitor locations unreadable: %s", exc)
+        return []
+    for rt in provider.resource_types or []:
+        if (rt.resource_type or "").lower() == "accounts":
+            return [_region(loc) for loc in rt.locations or []]
+    return []
+
+
+def mac_region(region: str, cloud: str = "AzureCloud", offered: list[str] | None = None) -> str:
+    """The default workspace's region for a cluster in ``region`` (see DEFAULT_REGION above)."""
+    region = _region(region)
+    if region in CANARY:
+        return CANARY[region]
+    offered = offered or []
+    if region in offered:
+        return region
+    return offered[0] if offered else DEFAULT_REGION.get(cloud.lower(), "eastus")
 
 
 @dataclass(frozen=True)
@@ -102,8 +118,10 @@ class MonitorNames:
 
 
 def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_region: str,
-              workspace_id: str | None = None, cloud: str = "AzureCloud") -> MonitorNames:
-    region = mac_region(cluster_region, cloud)
+              workspace_id: str | None = None, cloud: str = "AzureCloud",
+              offered: list[str] | None = None) -> MonitorNames:
+    """``offered``: the regions of :func:`workspace_locations`."""
+    region = mac_region(cluster_region, cloud, offered)
     if workspace_id:
         m = _ID.fullmatch(workspace_id.strip().rstrip("/"))
         if m is None:
@@ -135,7 +153,7 @@ def monitor_client(conn: "ArmConnection", subscription_id: str | None = None) ->
     def make() -> Any:
         from azure.mgmt.monitor import MonitorManagementClient
 
-        return MonitorManagementClient(conn.credential, sub, **conn.client_kwargs())
+        return conn.make_client(MonitorManagementClient, sub)
 
     cached = getattr(conn, "_cached", None)
     return cached(f"monitor:{sub}", make) if cached else make()
@@ -148,7 +166,7 @@ def resource_client(conn: "ArmConnection", subscription_id: str | None = None) -
     def make() -> Any:
         from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return ResourceManagementClient(conn.credential, subscription_id, **conn.client_kwargs())
+        return conn.make_client(ResourceManagementClient, subscription_id)
 
     cached = getattr(conn, "_cached", None)
     return cached(f"resources:{subscription_id}", make) if cached else make()
@@ -270,7 +288,7 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     location = (ws.location or names.region).replace(" ", "").lower()
     result.workspace_location = location
     result.query_endpoint = getattr(getattr(ws, "metrics", None), "prometheus_query_endpoint", None)
-    dc_region = CLOSEST_REGION.get(location, location)
+    dc_region = location
     if dc_region != names.region:  # az names and places the DCE/DCR after the workspace's region (a linked one)
         names = replace(names, region=dc_region,
                         dce_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 44, dce=True),

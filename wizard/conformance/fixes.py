@@ -1,8 +1,8 @@
 """Concrete fixes for anything short of a pass: the wizard answers option, the az command, the kubectl/helm step."""
 from __future__ import annotations
 
-KUEUE_VERSION = "v0.14.4"
-DEVICE_PLUGIN_VERSION = "v0.17.2"
+from wizard.addons.gpu_stack import DEVICE_PLUGIN_VERSION
+from wizard.addons.kueue import PINNED_VERSION as KUEUE_VERSION
 
 
 def _join(answers: str | None = None, az: str | None = None, kubectl: str | None = None) -> str:
@@ -44,9 +44,9 @@ class Fixes:
                              f"download/{KUEUE_VERSION}/manifests.yaml")
 
     def gpu_pool(self) -> str:
-        return _join("gpu_pool: {vm_size: Standard_NC6s_v3, autoscale: {min: 1, max: 3}}",
+        return _join("gpu_pool: {vm_size: Standard_NC4as_T4_v3, autoscale: {min: 1, max: 3}}",
                      f"az aks nodepool add -g {self.rg} --cluster-name {self.name} -n {self.pool} "
-                     "--node-vm-size Standard_NC6s_v3 --node-taints sku=gpu:NoSchedule --enable-cluster-autoscaler "
+                     "--node-vm-size Standard_NC4as_T4_v3 --node-taints sku=gpu:NoSchedule --enable-cluster-autoscaler "
                      "--min-count 1 --max-count 3")
 
     def autoscaler(self, pool: str | None = None) -> str:

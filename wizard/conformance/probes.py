@@ -342,7 +342,7 @@ class ProbeRunner:
                        versions[0] if versions else "v1beta1")
         body = {"apiVersion": f"kaito.sh/{storage}", "kind": "Workspace",
                 "metadata": {"name": f"aicv-invalid-{self.suffix}", "namespace": ns},
-                "resource": {"instanceType": "Standard_NC6s_v3", "labelSelector": {"matchLabels": {"apps": "aicv"}}},
+                "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"apps": "aicv"}}},
                 "inference": {"preset": {"name": "aicv-no-such-model"}}}
         try:
             self.post(f"/apis/kaito.sh/{storage}/namespaces/{ns}/workspaces", body, dry_run=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard.azure.compute import REGIONAL, Usage, VmSku
 from wizard.preflight.features import PROVIDER, register_commands
+from wizard.preflight.gpu_models import retired
 from wizard.preflight.quota import PoolDemand, QuotaLine, most_nodes
 from wizard.preflight.report import CheckResult, PreflightReport
 from wizard.preflight.sizing import SKU_REQUEST_URL, gpu_catalog, quota_request_text
@@ -185,6 +186,9 @@ def check_version(answers: "Answers", plan: "Plan") -> CheckResult:
             detail = p.message
         return CheckResult("kubernetes-version", f"Kubernetes {wanted} offered in {loc}", "fail", detail,
                            p.fix + " (az aks get-versions -l " + loc + " -o table)", field)
+    if plan.observed.provider_unreadable:
+        return CheckResult("kubernetes-version", f"Kubernetes {wanted} offered in {loc}", "skip",
+                           f"Not read yet: {PROVIDER} is not registered (see the provider item).")
     resolved = plan.resolved.kubernetes_version if plan.resolved else wanted
     minor = _minor(resolved)
     kv = next((v for v in plan.observed.versions if v.minor == minor), None)
@@ -214,6 +218,9 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     title = f"Istio revision {istio.revision} compatible with Kubernetes {minor}"
     if not istio.enabled:
         out.append(CheckResult("istio-revision", "Istio add-on", "skip", "istio.enabled is false."))
+    elif plan.observed.provider_unreadable:
+        out.append(CheckResult("istio-revision", title, "skip",
+                               f"Not read yet: {PROVIDER} is not registered (see the provider item)."))
     elif version_failed:
         out.append(CheckResult("istio-revision", title, "skip",
                                "Not judged: the Kubernetes version is not offered (see above)."))
@@ -235,6 +242,9 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     if not istio.enabled:
         out.append(CheckResult("gateway-api", gtitle, "fail", "Managed Gateway API runs on the Istio add-on.",
                                "set cluster.istio.enabled: true, or cluster.gateway_api: false.", "cluster.gateway_api"))
+    elif plan.observed.provider_unreadable:
+        out.append(CheckResult("gateway-api", gtitle, "skip",
+                               f"Not read yet: {PROVIDER} is not registered (see the provider item)."))
     elif version_failed:
         out.append(CheckResult("gateway-api", gtitle, "skip", "Not judged: the Kubernetes version is not offered."))
     elif gw_probs:
@@ -360,7 +370,12 @@ def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
         if sku is None:
             close = difflib.get_close_matches(it.vm_size.lower(), list(reads.skus), n=3, cutoff=0.75)
             names = [reads.skus[c].name for c in close]
-            if not reads.skus:
+            gone = retired(it.vm_size)
+            if gone:
+                detail = (f"{it.vm_size} is no longer offered: the {gone[0]} series was retired on {gone[1]} "
+                          "(https://aka.ms/azure-gpu-retirement); AKS refuses it.")
+                names = []
+            elif not reads.skus:
                 detail = f"{loc} lists no VM sizes at all for this subscription (is it a region name?)."
             else:
                 detail = f"{it.vm_size} is not a VM size in {loc}."
@@ -566,17 +581,21 @@ def check_features(answers: "Answers", plan: "Plan", reads: Reads) -> list[Check
             continue
         state = states.get(flag, "Unknown")
         out.append(_flag_item(flag, why, state, listed=False))
-    if listed:
-        pstate = plan.observed.provider_state
-        if pstate.lower() == "registered":
-            out.append(CheckResult("provider", f"resource provider {PROVIDER}", "pass",
-                                   "Registered" + ("; apply re-registers it after registering flags so they take "
-                                                   "effect." if any(i.status != "pass" for i in out) else ".")))
-        else:
-            out.append(CheckResult("provider", f"resource provider {PROVIDER}", "warn",
-                                   f"{pstate}: apply registers it (needs Contributor on the subscription).",
-                                   f"if your role can't: ask someone with Contributor on the subscription to run "
-                                   f"az provider register --namespace {PROVIDER} --wait."))
+    pstate = plan.observed.provider_state
+    if pstate.lower() != "registered":
+        unread = (" Until it is, ARM refuses its reads (MissingSubscriptionRegistration): the versions, Istio "
+                  "revisions and an existing cluster are read, and the cluster planned, right after apply "
+                  "registers it." if plan.observed.provider_unreadable else "")
+        out.append(CheckResult("provider", f"resource provider {PROVIDER}", "warn",
+                               f"{pstate} in this subscription: apply registers it as its own step (needs "
+                               f"Contributor on the subscription); plan does not.{unread}",
+                               f"if your role can't: ask someone with Contributor on the subscription to run "
+                               f"az provider register --namespace {PROVIDER} --wait.", None,
+                               {"namespace": PROVIDER, "state": pstate}))
+    elif listed:
+        out.append(CheckResult("provider", f"resource provider {PROVIDER}", "pass",
+                               "Registered" + ("; apply re-registers it after registering flags so they take "
+                                               "effect." if any(i.status != "pass" for i in out) else ".")))
     return out
 
 

@@ -72,3 +72,19 @@ def gpu_model(size: str, family: str = "") -> GpuModel | None:
         if re.search(pattern, family or "", re.IGNORECASE):
             return GpuModel(model, vendor)
     return None
+
+
+# GPU series Azure has retired: (regex over the size name without "Standard_", series, retirement date). Their sizes
+# are gone from the resource SKUs and refused at PUT; preflight says so instead of "not a VM size".
+RETIRED: list[tuple[str, str, str]] = [
+    (r"^NC\d+r?s_v3$", "NCv3", "2025-09-30"),
+]
+
+
+def retired(size: str) -> tuple[str, str] | None:
+    """(series, retirement date) when ``size`` belongs to a retired GPU series."""
+    core = re.sub(r"^Standard_", "", size, flags=re.IGNORECASE)
+    for pattern, series, date in RETIRED:
+        if re.search(pattern, core, re.IGNORECASE):
+            return series, date
+    return None

@@ -35,10 +35,11 @@ def _unread_flags(answers: "Answers", plan: "Plan") -> list[str]:
 
 
 def run_preflight(conn: "ArmConnection", answers: "Answers", plan: "Plan", prices: "PriceClient | None" = None,
-                  price_deadline: float | None = None) -> PreflightReport:
+                  price_deadline: float | None = None, prices_note: str | None = None) -> PreflightReport:
     """The read-only checklist for ``answers`` and the ``plan`` built from them (``wizard.plan.build_plan``).
 
-    ``prices``: a PriceClient for the GPU pool's cost estimate (never blocks beyond ``price_deadline``)."""
+    ``prices``: a PriceClient for the GPU pool's cost estimate (never blocks beyond ``price_deadline``);
+    ``prices_note``: why there is none (``Session.prices_note``), shown instead of the estimate."""
     from wizard.azure.compute import list_usages, list_vm_skus
     from wizard.azure.features import feature_state
 
@@ -83,4 +84,6 @@ def run_preflight(conn: "ArmConnection", answers: "Answers", plan: "Plan", price
         est = estimate(price_result.price if price_result is not None else None, lo, hi)
         est.update(size=gp.vm_size, min_nodes=lo, max_nodes=hi)
         report.estimate = est
+    elif prices_note and gp is not None:
+        report.notes.append(prices_note)
     return report

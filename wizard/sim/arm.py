@@ -113,6 +113,8 @@ _RG = _SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 _MC = _RG + r"/providers/microsoft\.containerservice/managedclusters/(?P<name>[^/]+)"
 _CSLOC = _SUB + r"/providers/microsoft\.containerservice/locations/(?P<loc>[^/]+)"
 _FEAT = _SUB + r"/providers/microsoft\.features/providers/(?P<ns>[^/]+)/features"
+_NAMESPACE = re.compile(r"/providers/([^/]+)/[^/]+", re.IGNORECASE)
+_REGISTRATION = re.compile(_SUB + r"/providers/[^/]+/(register|unregister)$", re.IGNORECASE)
 
 
 class Arm:
@@ -134,6 +136,7 @@ class Arm:
         self.catalog = catalog or load_catalog()
         self.locations = {loc["name"]: loc for loc in self.catalog["locations"]}
         self.skus = {s["name"].lower(): s for s in self.catalog["skus"]}
+        self._gpu_families = {s["family"] for s in self.catalog["skus"] if is_gpu_size(s["name"])}
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = []
         r = self._route
         r("GET", r"/subscriptions", self.list_subscriptions)
@@ -198,6 +201,9 @@ class Arm:
             sub = groups.pop("sub", None)
             if sub is not None and sub.lower() != self.world.subscription_id:
                 return arm_error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+            refused = self._unregistered(path)
+            if refused is not None:
+                return refused
             with self.world.lock:
                 self.advance()
                 try:
@@ -209,6 +215,23 @@ class Arm:
                              f"The requested resource does not support http method '{req.method}'.")
         return arm_error(404, "InvalidResourceType" if "/providers/" in path.lower() else "NotFound",
                          f"The simulated Azure has no route for '{req.method} {req.path}'.")
+
+    def _unregistered(self, path: str) -> Response | None:
+        """ARM refuses any request (reads too) routed to a resource provider the subscription has not registered:
+        409 MissingSubscriptionRegistration. The provider's own registration, its GET, and Microsoft.Features
+        (feature flags of any namespace) are served by ARM itself. An extension resource goes to the last
+        namespace in its id (a data collection rule association under a cluster: Microsoft.Insights)."""
+        found = _NAMESPACE.findall(path)
+        if not found or found[0].lower() == "microsoft.features" or _REGISTRATION.search(path):
+            return None
+        ns = found[-1]
+        with self.world.lock:
+            rec = self.world.providers.get(ns.lower())
+            if rec is None or rec["state"] == "Registered":
+                return None
+        return arm_error(409, "MissingSubscriptionRegistration",
+                         f"The subscription is not registered to use namespace '{rec['namespace']}'. See "
+                         "https://aka.ms/rps-not-found for how to register subscriptions.", target=rec["namespace"])
 
     def api_version(self, req: Request) -> str:
         return req.q("api-version") or "2026-08-01"
@@ -285,11 +308,12 @@ class Arm:
                 "id": f"/subscriptions/{sub}/locations/{name}", "name": name, "type": "Region",
                 "displayName": loc["displayName"], "regionalDisplayName": loc["regionalDisplayName"],
                 "metadata": {
-                    "regionType": "Physical", "regionCategory": "Recommended",
-                    "geography": loc["geography"], "geographyGroup": loc["geographyGroup"], "latitude": loc["latitude"],
-                    "longitude": loc["longitude"], "physicalLocation": loc["physicalLocation"],
-                    "pairedRegion": [{"name": loc["pairedRegion"],
-                                      "id": f"/subscriptions/{sub}/locations/{loc['pairedRegion']}"}],
+                    "regionType": "Physical", "regionCategory": "Recommended" if "latitude" in loc else "Other",
+                    "geographyGroup": loc["geographyGroup"],
+                    **{k: loc[k] for k in ("geography", "latitude", "longitude", "physicalLocation") if k in loc},
+                    **({"pairedRegion": [{"name": loc["pairedRegion"],
+                                          "id": f"/subscriptions/{sub}/locations/{loc['pairedRegion']}"}]}
+                       if "pairedRegion" in loc else {}),
                 },
                 "availabilityZoneMappings": [{"logicalZone": z, "physicalZone": f"{name}-az{z}"}
                                              for z in loc.get("zones", [])],
@@ -421,6 +445,12 @@ class Arm:
                               "apiVersions": ["2026-08-01", "2025-10-01", "2025-07-01"],
                               "capabilities": "SystemAssignedResourceIdentity, SupportsTags, SupportsLocation"
                               if t == "managedClusters" else "None"})
+        elif ns.lower() == "microsoft.monitor":
+            # where Azure Monitor workspaces can be created: azure-cli places the default one in the cluster's
+            # region when listed here, else in the first listed
+            types.append({"resourceType": "accounts", "apiVersions": ["2023-04-03"],
+                          "locations": [loc["displayName"] for loc in self.catalog["locations"]],
+                          "capabilities": "SupportsTags, SupportsLocation"})
         return {"id": f"/subscriptions/{self.world.subscription_id}/providers/{ns}", "namespace": ns,
                 "registrationPolicy": "RegistrationRequired", "registrationState": rec["state"],
                 "resourceTypes": types}
@@ -531,10 +561,17 @@ class Arm:
         return Response(200, self._mesh_profile(loc))
 
     # ------------------------------------------------------------------------------------ compute
+    def _unavailable(self, s: dict[str, Any], loc: str) -> str | None:
+        """Why a size is not offered in a location: "location", "zone:1,2" or None. The regions the catalog has
+        no detail for offer no GPU sizes to the simulated subscription."""
+        if is_gpu_size(s["name"]) and self.locations[loc].get("gpu_sizes", True) is False:
+            return "location"
+        return (s.get("unavailable") or {}).get(loc)
+
     def _sku_entry(self, s: dict[str, Any], loc: str) -> dict[str, Any]:
         zones = list(self.locations[loc].get("zones", []))
         restrictions = []
-        why = (s.get("unavailable") or {}).get(loc)
+        why = self._unavailable(s, loc)
         if why == "location":
             restrictions.append({"type": "Location", "values": [loc],
                                  "restrictionInfo": {"locations": [loc]},
@@ -568,7 +605,9 @@ class Arm:
         if m:
             want = m.group(1).replace(" ", "").lower()
             locs = [want] if want in self.locations else []
-        return Response(200, {"value": [self._sku_entry(s, loc) for loc in locs for s in self.catalog["skus"]]})
+        # a retired size (NCv3 since 2025-09-30) is gone from Azure's resource SKU list
+        return Response(200, {"value": [self._sku_entry(s, loc) for loc in locs for s in self.catalog["skus"]
+                                        if not s.get("retired")]})
 
     def _pool_nodes(self, props: dict[str, Any]) -> list[tuple[str, int]]:
         """(vmSize, node count) of a pool's properties, for quota."""
@@ -616,10 +655,17 @@ class Arm:
             {"unit": "Count", "currentValue": used["virtualMachineScaleSets"], "limit": q["virtualMachineScaleSets"],
              "name": {"value": "virtualMachineScaleSets", "localizedValue": "Virtual Machine Scale Sets"}},
         ]
-        for fam, limit in q["families"].items():
-            items.append({"unit": "Count", "currentValue": used.get(fam, 0), "limit": limit,
+        for fam in q["families"]:
+            items.append({"unit": "Count", "currentValue": used.get(fam, 0), "limit": self._family_limit(fam, used),
                           "name": {"value": fam, "localizedValue": _family_display(fam)}})
         return Response(200, {"value": items})
+
+    def _family_limit(self, fam: str, used: dict[str, int]) -> int:
+        """A vCPU family's quota; with the gpu-quota fault a GPU family has none left beyond what is used, for
+        the usage reads and the PUTs alike."""
+        if "gpu-quota" in self.faults and fam in self._gpu_families:
+            return used.get(fam, 0)
+        return self.catalog["quota"]["families"].get(fam, 0)
 
     # ------------------------------------------------------------------------------------ clusters: reads
     def _ckey(self, rg: str, name: str) -> str:
@@ -724,8 +770,7 @@ class Arm:
             if not size:
                 continue
             sku = self.skus.get(size.lower())
-            why = (sku or {}).get("unavailable", {}).get(loc)
-            if sku is None or why == "location":
+            if sku is None or sku.get("retired") or self._unavailable(sku, loc) == "location":
                 raise _Reject(aks_error(400, "BadRequest",
                                         f"The VM size of {size} is not allowed in your subscription in location "
                                         f"'{loc}'. For more details, please visit https://aka.ms/aks/quotas-skus-regions"))
@@ -784,19 +829,13 @@ class Arm:
         """Raise ErrCode_InsufficientVCPUQuota when the target pools need more vCPUs than left (or the
         gpu-quota fault is on and they add GPU nodes). Returns the GPU pools that add nodes."""
         delta, gpu_pools = self._new_gpu_vcpus(ckey, targets, loc)
-        if "gpu-quota" in self.faults and gpu_pools:
-            props = targets[gpu_pools[0]]
-            size = next(s for s, _ in self._pool_nodes(props) if is_gpu_size(s))
-            fam = self.skus[size.lower()]["family"]
-            raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota", FAULTS["gpu-quota"].message.format(
-                requested=delta.get(fam, 0), remaining=0, family=fam, location=loc)))
         q = self.catalog["quota"]
         # the targets' current nodes count as used: the delta only counts growth
         used_with_old = self._usage(loc)
         for fam, need in delta.items():
             if fam == "cores":
                 continue
-            limit = q["families"].get(fam, 0)
+            limit = self._family_limit(fam, used_with_old)
             remaining = max(0, limit - used_with_old.get(fam, 0))
             if need > remaining:
                 raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota", FAULTS["gpu-quota"].message.format(

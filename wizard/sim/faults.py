@@ -25,7 +25,8 @@ class Fault:
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault(
         name="gpu-quota",
-        targets="cluster PUT with an N-series pool, or agentPool PUT of an N-series size (new GPU nodes)",
+        targets="cluster PUT with an N-series pool, or agentPool PUT of an N-series size (new GPU nodes); the "
+                "compute usage reads show no GPU vCPUs left, as Azure's would",
         effect="sync-error", http_status=400, code="ErrCode_InsufficientVCPUQuota",
         message=("Insufficient vcpu quota requested {requested}, remaining {remaining} for family {family} "
                  "for region {location}. Surge nodes would also consume vcpu quota."),

@@ -6,7 +6,7 @@ rule's association with the cluster (an extension resource under the managed clu
 Wire behaviour as ARM's: PUT answers 201 (new) or 200 (existing) with the resource, synchronously (none of these
 is a long-running operation in their REST specs); a workspace reports provisioningState Creating until its
 simulated creation time has passed, then Succeeded. The resource provider must be registered first
-(409 MissingSubscriptionRegistration otherwise, which azure-mgmt-core's auto-registration policy also handles).
+(Arm answers 409 MissingSubscriptionRegistration otherwise, for every request to an unregistered namespace).
 Stored in `World.monitor`, keyed by lower-case resource id, so --sim-state persists them.
 """
 from __future__ import annotations
@@ -75,15 +75,6 @@ def _not_found(rtype: str, name: str, rg: str) -> "Response":
                                            f"{NOT_FOUND_FIX}")
 
 
-def _provider_ok(arm: "Arm", namespace: str) -> "Response | None":
-    rec = arm.world.providers.get(namespace.lower())
-    if rec is not None and rec["state"] != "Registered":
-        return _error(409, "MissingSubscriptionRegistration",
-                      f"The subscription is not registered to use namespace '{namespace}'. See "
-                      "https://aka.ms/rps-not-found for how to register subscriptions.")
-    return None
-
-
 def _served(arm: "Arm", rec: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(rec["body"])
     if rec.get("ready_at") is not None:
@@ -131,9 +122,6 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
     group = arm.world.resource_groups.get(rg.lower())
     if group is None:
         return _error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
-    refused = _provider_ok(arm, namespace)
-    if refused is not None:
-        return refused
     body = _json_body(req)
     if body is None:
         return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")
@@ -225,9 +213,6 @@ def _association(arm: "Arm", req: "Request", rg: str, name: str, assoc: str) -> 
             return _resp(204)
         arm.world.monitor.pop(key, None)
         return _resp(200, changed=True)
-    refused = _provider_ok(arm, "Microsoft.Insights")
-    if refused is not None:
-        return refused
     body = _json_body(req)
     if body is None:
         return _error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.")

@@ -24,7 +24,6 @@ PRICE_TABLE: dict[str, tuple[str, str, float, int]] = {
     "Standard_D2ds_v5": ("Ddsv5 Series", "D2ds v5", 0.113, 2),
     "Standard_D4ds_v5": ("Ddsv5 Series", "D4ds v5", 0.226, 4),
     "Standard_D8ds_v5": ("Ddsv5 Series", "D8ds v5", 0.452, 8),
-    "Standard_NC6s_v3": ("NCSv3 Series", "NC6s v3", 3.06, 6),
     "Standard_NC4as_T4_v3": ("NCasT4 v3 Series", "NC4as T4 v3", 0.526, 4),
     "Standard_NC24ads_A100_v4": ("NC A100 v4 Series", "NC24ads A100 v4", 3.673, 24),
     "Standard_NC40ads_H100_v5": ("NCads H100 v5 Series", "NC40ads H100 v5", 6.98, 40),

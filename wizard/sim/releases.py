@@ -12,10 +12,25 @@ it has no "if simulated" branch. Unknown tags and files answer 404 like GitHub.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wizard.addons.kueue import Shipped
 
 PREFIX = "/_releases"  # the simulator serves this module's files under this path
 DATA = Path(__file__).resolve().parent / "data"
 _KUEUE = "/github.com/kubernetes-sigs/kueue/releases/download/"
+
+
+# The simulator's stand-in for the Kueue manifest shipped with the package: the same release, CRD schemas trimmed
+# (data/kueue/build_manifest.py); the digest is of that file.
+KUEUE_SHIPPED_SHA256 = "26a5f6f9ffb1875e48e3d5941b0a08ce160d05dd1bff4edaad4f83b8bf490d2e"
+
+
+def kueue_shipped() -> "Shipped":
+    from wizard.addons.kueue import PINNED_VERSION, Shipped
+
+    return Shipped(PINNED_VERSION, DATA / "kueue" / PINNED_VERSION / "manifests.yaml", KUEUE_SHIPPED_SHA256)
 
 
 def kueue_release_base(base_url: str) -> str:
