@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from wizard.exit_codes import InvalidInput
+
 TERMINAL = {"done", "skipped", "failed", "cancelled"}
 
 
@@ -29,6 +31,15 @@ class JournalLocked(RuntimeError):
             f"another run holds {path} (pid {holder.get('pid')}, started {holder.get('started')}); "
             "wait for it to finish or stop it first"
         )
+
+
+class JournalUnreadable(InvalidInput):
+    """The journal exists but cannot be read as one: nothing can be resumed or torn down from it safely."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"cannot read the journal {path}: {why}",
+                         "restore the file from a backup, or fix its permissions; never delete it while resources "
+                         "it records exist (teardown relies on it)")
 
 
 def journal_path_for(answers_path: Path) -> Path:
@@ -64,12 +75,19 @@ class Journal:
     def records(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise JournalUnreadable(self.path, getattr(exc, "strerror", None) or str(exc)) from None
         out = []
-        for raw in self.path.read_text(encoding="utf-8").splitlines():
+        for raw in text.splitlines():
             try:
-                out.append(json.loads(raw))
+                record = json.loads(raw)
             except json.JSONDecodeError:
                 continue  # a torn last line from a crash
+            if not (isinstance(record, dict) and isinstance(record.get("step"), str) and "event" in record):
+                raise JournalUnreadable(self.path, f"a line is not a journal record: {raw[:80]}")
+            out.append(record)
         return out
 
     def in_flight(self, step: str) -> dict[str, Any] | None:

@@ -155,6 +155,11 @@ class Plan:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def changes(self) -> list[Step]:
+        """The steps that write; none after a successful apply of the same answers ("no changes")."""
+        return [s for s in self.steps if s.writes]
+
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
 
@@ -172,9 +177,13 @@ class Plan:
 def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str], journal: Any = None,
              allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
     """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight."""
+    from wizard.addons import settle_in_place
+
     in_flight = {s: r for s in ("cluster", "gpu-pool") if journal is not None and (r := journal.in_flight(s))}
-    return build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
+    plan = build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
                       in_flight=in_flight, recreate_failed=recreate_failed)
+    settle_in_place(conn, plan)  # add-ons already in place are skipped: no changes after an apply
+    return plan
 
 
 # ---------------------------------------------------------------------------------------- resolution

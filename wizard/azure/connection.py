@@ -22,6 +22,17 @@ __all__ = ["ArmConnection", "resolve_subscription", "allow_http_policy"]
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def http_logging_policy() -> Any:
+    """ARM's HTTP logging (at INFO, into --log-file) with the request and correlation ids shown: a support ticket
+    needs them and they are not secrets. Authorization and every other header not listed stay redacted."""
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    policy = ARMHttpLoggingPolicy()
+    policy.allowed_header_names.update(["x-ms-correlation-request-id", "x-ms-routing-request-id",
+                                        "Azure-AsyncOperation", "Location"])  # (|= would lose the case-folding)
+    return policy
+
+
 def allow_http_policy() -> Any:
     """A per-call policy switching off azure-core's https-only guard for bearer tokens (loopback simulator)."""
     from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -67,6 +78,7 @@ class ArmConnection:
             "credential_scopes": [self.cloud.scope],
             "polling_interval": self.polling_interval,
             "user_agent": self.user_agent,
+            "http_logging_policy": http_logging_policy(),
         }
         if self.allow_http:
             # per-call: before everything; per-retry (right after RetryPolicy, before the bearer-token policy): also
