@@ -74,6 +74,8 @@ class EventPrinter:
         if self.out.json_mode:
             body = event.to_dict()
             self.out.doc("event", {"event": body.pop("kind"), **body})
+            if event.kind == "failed":  # the translated error in words too, for the log of a CI job
+                self.out.note(self.format(event))
         elif event.kind == "failed":
             self.out.result(self.format(event))
         elif event.kind != "log" or self.verbose:
