@@ -102,7 +102,8 @@ def test_failures_are_json_with_what_to_do_and_request_ids(tmp_path: Path, capsy
     assert out[-1]["exit_code"] == exit_codes.PLAN and "--skip-preflight" in out[-1]["action"]
     answers.write_text(text)
 
-    code, out, err = json_run(tmp_path, capsys, "apply", str(answers), faults=("lro-failed",))
+    log = tmp_path / "wizard.log"
+    code, out, err = json_run(tmp_path, capsys, "--log-file", str(log), "apply", str(answers), faults=("lro-failed",))
     result = out[-1]
     assert code == exit_codes.AZURE and result["kind"] == "result" and result["status"] == "failed"
     failure = result["failure"]
@@ -110,6 +111,9 @@ def test_failures_are_json_with_what_to_do_and_request_ids(tmp_path: Path, capsy
     failed = [d for d in out if d["kind"] == "event" and d["event"] == "failed"]
     assert failed and failed[0]["data"]["failure"]["request_id"]
     assert "What to do" in err
+    logged = log.read_text()  # the support ticket's copy: the step failed, in words, with its ids
+    assert re.search(r"ERROR .*wizard\.events: failed cluster: ", logged) and "What to do" in logged
+    assert failure["request_id"] in logged
 
 
 @pytest.mark.parametrize("argv, says", [
@@ -155,8 +159,8 @@ def test_log_file_holds_step_events_and_request_ids_but_no_token(applied: Path, 
     path.write_text(path.read_text().replace("keda: true", "keda: false"))
     assert run(applied, "--log-file", str(log), "apply", str(path), "--allow-update", "-q") == exit_codes.OK
     text = log.read_text()
-    assert re.search(r"wizard\.steps: started cluster: update cluster aks-ai", text)
-    assert re.search(r"wizard\.steps: done cluster:", text)
+    assert re.search(r"wizard\.events: started cluster: update cluster aks-ai", text)
+    assert re.search(r"wizard\.events: done cluster:", text)
     assert re.search(r"'x-ms-correlation-request-id': '[0-9a-f-]{36}'", text)
     assert re.search(r"'x-ms-request-id': '[0-9a-f-]{36}'", text)
     assert "'Authorization': 'REDACTED'" in text and "Bearer" not in text

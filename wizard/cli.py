@@ -175,6 +175,8 @@ def _version() -> str:
 
 
 def _setup_logging(verbose: int, log_file: Path | None) -> None:
+    from wizard.events import log as events_log
+
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "aks_ai_wizard", False)]:
         root.removeHandler(handler)  # main() may run more than once in a process (tests, the TUI)
@@ -184,7 +186,7 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
     console.aks_ai_wizard = True  # type: ignore[attr-defined]
     console.setLevel(logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG)
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    console.addFilter(lambda record: not record.name.startswith("wizard.steps"))  # printed as events already
+    console.addFilter(lambda record: not record.name.startswith(events_log.name))  # printed as events already
     root.addHandler(console)
     if verbose < 2:
         logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)
@@ -360,7 +362,8 @@ def _teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
                 if not sys.stdin.isatty():
                     return out.fail(EXIT_INVALID, "refusing to delete without confirmation: no terminal to ask on",
                                     "re-run with --yes")
-                typed = input(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ").strip()
+                out.note(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ")
+                typed = sys.stdin.readline().strip()  # the prompt on stderr: stdout stays JSON with --output json
                 if typed != answers.cluster.name:
                     return out.fail(EXIT_INVALID, "the name did not match; nothing was deleted",
                                     f"type {answers.cluster.name} exactly, or run with --yes")

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-from wizard.events import Event, EventSink
-
-log = logging.getLogger("wizard.steps")  # the run's own events, beside the HTTP lines in --log-file
+from wizard.events import Event, EventSink, log
 
 if TYPE_CHECKING:
     from wizard.answers import Answers

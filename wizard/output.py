@@ -14,6 +14,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
 from wizard import exit_codes
+from wizard.events import log as events_log
 
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
@@ -77,10 +78,10 @@ class Output:
         """An error the user can act on: a JSON `error` document (JSON mode) and the words on stderr. Returns code."""
         body = failure.to_dict() if failure is not None else _local_error(category, what, why, action, field)
         self.doc("error", {"exit_code": code, **body})
-        if failure is not None:
-            self.note(failure.render())
-        else:
-            self.note(f"error: {what}" + (f"\n{why}" if why else "") + (f"\nWhat to do: {action}" if action else ""))
+        words = failure.render() if failure is not None else (
+            f"error: {what}" + (f"\n{why}" if why else "") + (f"\nWhat to do: {action}" if action else ""))
+        self.note(words)
+        events_log.error("exit %d: %s", code, words)  # --log-file keeps what the user was told
         return code
 
     def failure(self, exc: BaseException, prefix: str = "") -> int:
