@@ -125,7 +125,8 @@ def test_failures_are_json_with_what_to_do_and_request_ids(tmp_path: Path, capsy
     (["--simulate", "--sim-speed", "0", "plan", "a.yaml"], "--sim-speed must be a number above 0"),
     (["--simulate", "--sim-speed", "nan", "plan", "a.yaml"], "--sim-speed must be a number above 0"),
     (["--simulate", "--sim-state", "/nonexistent/dir/sim.json", "plan", "a.yaml"], "does not exist"),
-    (["--log-file", "/nonexistent/dir/log.txt", "plan", "a.yaml"], "cannot write the log file"),
+    (["--log-file", "/nonexistent/dir/log.txt", "plan", "a.yaml"], "does not exist"),
+    (["--log-file", ".", "plan", "a.yaml"], "cannot write the log file"),
 ])
 def test_usage_and_local_problems_are_invalid_input(argv: list[str], says: str, tmp_path: Path, capsys):
     from wizard.cli import main

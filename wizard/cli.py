@@ -208,10 +208,11 @@ def _check_local_options(args: argparse.Namespace) -> None:
     if not (math.isfinite(speed) and speed > 0):
         raise InvalidInput(f"--sim-speed must be a number above 0 (got {speed:g})",
                            "use e.g. --sim-speed 60 (the default) or --sim-speed 1 for Azure's real durations")
-    state = getattr(args, "sim_state", None)
-    if state is not None and not state.expanduser().resolve().parent.is_dir():
-        raise InvalidInput(f"--sim-state {state}: the folder {state.expanduser().resolve().parent} does not exist",
-                           "create the folder first, or give a path in a folder that exists")
+    for option, path in (("--sim-state", getattr(args, "sim_state", None)), ("--log-file", args.log_file)):
+        folder = path.expanduser().resolve().parent if path is not None else None
+        if folder is not None and not folder.is_dir():
+            raise InvalidInput(f"{option} {path}: the folder {folder} does not exist",
+                               "create the folder first, or give a path in a folder that exists")
 
 
 def _load(args: argparse.Namespace) -> "Answers":
@@ -267,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, out: Output) -> int:
+    _check_local_options(args)
     if args.command is None:
         from screens.app import run_app
 
@@ -281,7 +283,6 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
 
         print(argcomplete.shellcode(["aks-ai-wizard"], shell=args.shell))
         return EXIT_OK
-    _check_local_options(args)
     _setup_logging(args.verbose, args.log_file)
     if args.command == "verify":
         from wizard.verify_cli import run_verify
