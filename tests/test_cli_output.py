@@ -222,3 +222,20 @@ def test_completion_answers_a_shell_asking(tmp_path: Path):
     out = subprocess.run([sys.executable, "-m", "wizard"], capture_output=True, text=True, env=env, cwd=REPO,
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 0 and answer.read_text().split() == ["plan"], out.stderr[-300:]
+
+
+def test_ctrl_c_during_the_preflight_is_130_and_one_line(tmp_path: Path, capsys, monkeypatch):
+    """SIGINT arrives while the preflight runs (sent from inside it, so the moment is certain)."""
+    import wizard.preflight as preflight
+
+    real = preflight.run_preflight
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the default handler raises KeyboardInterrupt right here
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(preflight, "run_preflight", interrupted)
+    answers = copy_example(tmp_path)
+    code, out, err = json_run(tmp_path, capsys, "plan", str(answers))
+    assert code == exit_codes.INTERRUPTED and [d["category"] for d in out] == ["interrupted"]
+    assert err.strip().splitlines() == [err.strip()] and err.startswith("interrupted:")

@@ -1,4 +1,6 @@
-"""Command line: `plan`, `apply`, `schema`, and (with no command) the interactive wizard.
+"""Command line: `plan`, `apply`, `teardown`, `verify`, `gpu-sizes`, `schema`, `completion`, and (with no command)
+the interactive wizard. Output goes through wizard.output (JSON only on stdout with --output json); every exit
+code comes from wizard.exit_codes.
 
 Imports are lazy on purpose: `aks-ai-wizard --help` must not pay for the Azure SDKs or Textual.
 """
