@@ -164,7 +164,7 @@ class WizardApp(App[int]):
 
         try:
             try:
-                save_answers(self.state.draft.to_answers(), path)
+                save_answers(self.state.draft.to_answers(), path, self.state.draft.copy())  # comments kept
             except AnswersError as exc:
                 if not allow_partial:
                     missing = "; ".join(f"{e.path}: {e.message}" for e in exc.errors[:3])

@@ -219,7 +219,8 @@ class ReviewScreen(StepScreen):
 
         path = self.save_path()
         try:
-            save_answers(self.draft.to_answers(), path)
+            # an existing file is edited in place (comments kept) and left untouched when it holds these answers
+            wrote = save_answers(self.draft.to_answers(), path, self.draft.copy())
         except AnswersError as exc:
             self.show_errors({"": str(exc)})
             return None
@@ -228,8 +229,9 @@ class ReviewScreen(StepScreen):
             return None
         self.state.answers_path = path
         self.state.saved_snapshot = self.draft.copy()
-        self.set_status(f"Saved {path}")
-        self.notify(f"Answers saved to {path}", markup=False)
+        said = f"Answers saved to {path}" if wrote else f"{path} already holds these answers (not rewritten)"
+        self.set_status(said)
+        self.notify(said, markup=False)
         return path
 
     @on(Button.Pressed, "#save")

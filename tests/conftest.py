@@ -2,12 +2,35 @@
 `arm_clients(sim)`, the real SDK clients pointed at it (recipe: ../shared/arm/README.md section 4)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import pytest
 
 FAST = 1e5  # simulated speed: a 6-minute cluster create takes ~4 ms
+IN_CI = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def _no_skip_in_ci(report: Any) -> None:
+    """In CI (CI=true) a skip is a failure: a missing ../shared, tmux or test package must fail the run, not
+    quietly shrink it. Outside CI a skip stays a skip (a checkout without ../shared beside it)."""
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    outcome = yield
+    _no_skip_in_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: Any) -> Iterator[None]:
+    outcome = yield
+    _no_skip_in_ci(outcome.get_result())
 
 
 @pytest.fixture

@@ -27,7 +27,10 @@ def copy_example(directory: Path) -> Path:
     probes have tests of their own), and probes would only add time."""
     text = (REPO / "examples" / "answers.yaml").read_text()
     assert "probes: true" in text
-    (directory / "answers.yaml").write_text(text.replace("probes: true", "probes: false"))
+    # read-only checks cannot prove conformance (Partially): these runs do not require it (exit 4 otherwise)
+    assert "require_conformance: true" in text
+    (directory / "answers.yaml").write_text(text.replace("probes: true", "probes: false")
+                                            .replace("require_conformance: true", "require_conformance: false"))
     return directory / "answers.yaml"
 
 
@@ -125,13 +128,13 @@ def test_existing_cluster_with_other_settings_is_refused_then_updated_with_conse
 def test_json_output_is_one_object_per_line(workdir: Path, capsys):
     assert run(workdir, "apply", str(workdir / "answers.yaml"), "--output", "json") == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines[0]["type"] == "plan" and lines[0]["preflight"]["ok"] is True
-    result = next(line for line in lines if line["type"] == "result")
-    assert result["status"] == "done"
-    verification = lines[-1]
-    assert verification["type"] == "verification"
+    assert lines[0]["kind"] == "plan" and lines[0]["preflight"]["ok"] is True
+    result = lines[-1]
+    assert result["kind"] == "result" and result["status"] == "done" and result["exit_code"] == 0
+    verification = lines[-2]
+    assert verification["kind"] == "verification"
     assert {r["id"] for r in verification["results"]} >= {"dra_support", "gang_scheduling", "ai_inference"}
-    kinds = {(e["step"], e["kind"]) for e in lines if e["type"] == "event"}
+    kinds = {(e["step"], e["event"]) for e in lines if e["kind"] == "event"}
     assert ("cluster", "started") in kinds and ("cluster", "done") in kinds
 
 
@@ -244,8 +247,23 @@ def test_verify_checks_the_cluster_an_earlier_apply_made(workdir: Path, capsys):
     capsys.readouterr()
     code = run(workdir, "verify", "-g", "rg-aks-ai", "-n", "aks-ai", "--report", str(workdir / "report"))
     out = capsys.readouterr().out
-    assert code in (0, 2)
+    assert code == 4  # read-only: MUST requirements are Partially, so not proven conformant
     assert "dra_support" in out and (workdir / "report" / "PRODUCT.yaml").exists()
+
+
+def test_verify_a_kubeconfig_in_the_simulated_world_an_apply_kept(workdir: Path, capsys):
+    kubeconfig = workdir / "kubeconfig"
+    assert run(workdir, "apply", str(workdir / "answers.yaml"), "--kubeconfig-out", str(kubeconfig), "-q") == 0
+    capsys.readouterr()
+    assert run(workdir, "verify", "--kubeconfig", str(kubeconfig), "--output", "json") == 4
+    doc = json.loads(capsys.readouterr().out)
+    status = {r["id"]: r["status"] for r in doc["results"]}
+    assert doc["kind"] == "verification" and status["dra_support"] == "pass"
+    # without the simulated world the kubeconfig's cluster lives in: refused, saying what is missing
+    assert main(["--simulate", "verify", "--kubeconfig", str(kubeconfig), "--output", "json"]) == 1
+    out = capsys.readouterr()
+    error = json.loads(out.out)
+    assert error["kind"] == "error" and "--sim-state" in error["what"] and "--sim-state" in out.err
 
 
 def test_merge_kubeconfig_keeps_other_contexts_and_a_backup(workdir: Path, monkeypatch, capsys):
@@ -284,7 +302,7 @@ def test_a_registration_that_outlasts_its_deadline_stops_with_what_to_run_later(
     assert run(workdir, "--sim-speed", "300", "apply", str(workdir / "answers.yaml"),
                "--registration-timeout", "0.005", "--output", "json") == 3
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    failed = next(e for e in lines if e.get("kind") == "failed")
+    failed = next(e for e in lines if e.get("kind") == "event" and e["event"] == "failed")
     assert failed["step"] == "feature:ManagedGatewayAPIPreview"
     rendered = failed["data"]["failure"]["rendered"]
     assert "Microsoft.ContainerService/ManagedGatewayAPIPreview was still Registering after" in rendered
@@ -367,7 +385,7 @@ def test_seed_shaped_answers_apply_in_westus3(tmp_path: Path, capsys):
         "resource_group": {"name": "rg-seed"},
         "cluster": {"name": "aks-seed", "istio": {"enabled": True}, "gateway_api": True},
         "gpu_pool": {"vm_size": "Standard_NC4as_T4_v3", "count": 1, "managed_gpu": True},
-        "verify": {"probes": False},
+        "verify": {"probes": False, "require_conformance": False},  # placement is the point, not the proof
     }
     (tmp_path / "answers.yaml").write_text(yaml.safe_dump(answers))
     assert run(tmp_path, "apply", str(tmp_path / "answers.yaml")) == 0, capsys.readouterr()

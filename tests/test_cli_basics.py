@@ -74,3 +74,16 @@ def test_malformed_yaml_reports_line_and_column(tmp_path: Path):
 def test_global_options_before_or_after_command(argv: list[str], tmp_path: Path):
     out = run_cli(*argv, cwd=tmp_path)
     assert out.returncode == 1 and "not found" in out.stderr
+
+
+def test_a_skip_fails_the_run_in_ci_and_stays_a_skip_elsewhere(tmp_path: Path):
+    """tests/conftest.py: with CI=true a missing prerequisite (../shared, tmux) fails the run instead of skipping."""
+    (tmp_path / "test_needs_shared.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.skipif(True, reason='no ../shared')\n\n"
+        "def test_contract():\n    pass\n\n"
+        "def test_inline():\n    pytest.skip('no tmux')\n")
+    for ci, code, says in (("true", 1, "skipped in CI"), ("", 0, "2 skipped")):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "CI": ci}
+        out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+                              "test_needs_shared.py"], capture_output=True, text=True, cwd=tmp_path, env=env)
+        assert out.returncode == code and says in out.stdout, out.stdout[-500:]

@@ -220,7 +220,7 @@ def test_gpu_sizes_command_simulated_json(capsys, prices_server):
                                  "--prices-url", prices_server.url])
     assert run_gpu_sizes(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["type"] == "gpu-sizes" and out["location"] == "eastus2" and out["max_nodes"] == 3
+    assert out["kind"] == "gpu-sizes" and out["location"] == "eastus2" and out["max_nodes"] == 3
     names = [s["name"] for s in out["sizes"]]
     assert "Standard_NC4as_T4_v3" in names and "Standard_NC6s_v3" not in names and "Standard_ND96asr_v4" not in names
     t4 = next(s for s in out["sizes"] if s["name"] == "Standard_NC4as_T4_v3")

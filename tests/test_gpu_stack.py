@@ -154,7 +154,7 @@ def test_wait_is_bounded(runs, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ the CLI, end to end
-def _apply(tmp_path: Path, monkeypatch, capsys, probes: bool) -> tuple[int, dict]:
+def _apply(tmp_path: Path, monkeypatch, capsys, probes: bool, *extra: str) -> tuple[int, dict]:
     import wizard.conformance as conformance
     from wizard.cli import main
 
@@ -166,10 +166,12 @@ def _apply(tmp_path: Path, monkeypatch, capsys, probes: bool) -> tuple[int, dict
     # window is 30 s of wall time by default) the way tests/test_conformance_cli.py does
     monkeypatch.setattr(conformance, "VerifyOptions", functools.partial(
         conformance.VerifyOptions, probe_timeout=10.0, gang_negative_seconds=0.5, poll_interval=0.05))
-    rc = main(["--simulate", "--sim-speed", "100000", "apply", str(path), "--output", "json"])
+    rc = main(["--simulate", "--sim-speed", "100000", "apply", str(path), "--output", "json", *extra])
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
-    assert lines[-1]["type"] == "verification", lines[-1]
-    return rc, lines[-1]
+    assert lines[-2]["kind"] == "verification", lines[-2]
+    result = lines[-1]
+    assert result["kind"] == "result" and result["exit_code"] == rc and result["conformant"] is lines[-2]["must_ok"]
+    return rc, lines[-2]
 
 
 def test_simulated_apply_of_the_example_passes_every_must_with_probes(tmp_path, monkeypatch, capsys):
@@ -182,8 +184,12 @@ def test_simulated_apply_of_the_example_passes_every_must_with_probes(tmp_path, 
 
 
 def test_simulated_apply_of_the_example_read_only_fails_nothing(tmp_path, monkeypatch, capsys):
+    """Read-only checks prove presence, not behaviour: Partially is not a pass, so apply says "not conformant"
+    (exit 4) unless told conformance is not required."""
     rc, v = _apply(tmp_path, monkeypatch, capsys, probes=False)
-    assert rc == 0
+    assert rc == 4 and v["must_ok"] is False
+    rc, v = _apply(tmp_path, monkeypatch, capsys, False, "--conformance-not-required")
+    assert rc == 0 and v["must_ok"] is False
     status = {r["id"]: r["status"] for r in v["results"]}
     assert "fail" not in status.values(), {r["id"]: r["summary"] for r in v["results"] if r["status"] == "fail"}
     assert status["accelerator_metrics"] == "pass" and status["secure_accelerator_access"] == "partial"

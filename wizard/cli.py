@@ -1,4 +1,6 @@
-"""Command line: `plan`, `apply`, `schema`, and (with no command) the interactive wizard.
+"""Command line: `plan`, `apply`, `teardown`, `verify`, `gpu-sizes`, `schema`, `completion`, and (with no command)
+the interactive wizard. Output goes through wizard.output (JSON only on stdout with --output json); every exit
+code comes from wizard.exit_codes.
 
 Imports are lazy on purpose: `aks-ai-wizard --help` must not pay for the Azure SDKs or Textual.
 """
@@ -7,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
 from wizard.sim.faults import NAMES as FAULT_NAMES
 
@@ -19,8 +23,52 @@ if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.session import Session
 
-EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from wizard import exit_codes
+from wizard.exit_codes import AZURE as EXIT_AZURE, CHANGES as EXIT_CHANGES, INVALID as EXIT_INVALID
+from wizard.exit_codes import NOT_CONFORMANT as EXIT_NOT_CONFORMANT, OK as EXIT_OK, PLAN as EXIT_PLAN
+from wizard.exit_codes import InvalidInput
+from wizard.output import Output, output_option, wants_json
+
 SIM_FAULTS = FAULT_NAMES  # wizard.sim.faults, kept cheap to import
+SHELLS = ("bash", "zsh", "fish")
+
+# examples shown at the end of each command's --help (sub-commands in verify_cli / preflight_cli keep theirs)
+EXAMPLES: dict[str, str] = {
+    "plan": """\
+  aks-ai-wizard plan answers.yaml
+  aks-ai-wizard plan answers.yaml --detailed-exitcode     # 0 nothing to change, 5 changes, 2 cannot apply
+  aks-ai-wizard --simulate --sim-state sim.json plan answers.yaml --output json""",
+    "apply": """\
+  aks-ai-wizard apply answers.yaml --kubeconfig-out ./kubeconfig
+  aks-ai-wizard apply answers.yaml --output json > run.jsonl   # one JSON object per line, human text on stderr
+  aks-ai-wizard --simulate apply examples/answers.yaml -q""",
+    "teardown": """\
+  aks-ai-wizard teardown answers.yaml
+  aks-ai-wizard teardown answers.yaml --yes --output json""",
+    "schema": """\
+  aks-ai-wizard schema > answers.schema.json""",
+    "completion": """\
+  aks-ai-wizard completion bash > /etc/bash_completion.d/aks-ai-wizard
+  aks-ai-wizard completion zsh > "${fpath[1]}/_aks-ai-wizard"
+  aks-ai-wizard completion fish > ~/.config/fish/completions/aks-ai-wizard.fish""",
+}
+
+
+class UsageError(Exception):
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors exit with the table's invalid-input code (argparse's own is 2, which means something else here)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, self.format_usage())
+
+
+def help_epilog(examples: str) -> str:
+    return f"examples:\n{examples}\n\n{exit_codes.epilog()}"
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -41,17 +89,22 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         "audience}")
     g.add_argument("--subscription", metavar="ID_OR_NAME", default=d(None), help="override azure.subscription")
     g.add_argument("-v", "--verbose", action="count", default=d(0), help="more detail (-vv: HTTP requests)")
+    g.add_argument("-q", "--quiet", action="store_true", default=d(False),
+                   help="only results and errors (no plan listing, no per-step lines)")
     g.add_argument("--log-file", type=Path, metavar="FILE", default=d(None),
-                   help="write a debug log (HTTP requests with secrets redacted) to FILE")
+                   help="write a debug log to FILE: the steps' events and translated errors, HTTP requests with "
+                        "their request and correlation ids (tokens redacted)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="aks-ai-wizard",
         description="From an empty Azure subscription to an AKS cluster that meets the CNCF Kubernetes AI "
                     "Conformance checklist (v1.34), and proof of it.",
-        epilog="Exit codes: 0 done, 1 invalid input, 2 the plan cannot be applied (nothing written), "
-               "3 an Azure operation failed, 130 interrupted.",
+        epilog=help_epilog("  aks-ai-wizard --simulate                       # the interactive wizard, offline\n"
+                           "  aks-ai-wizard --answers answers.yaml           # prefilled from a file (never rewritten)\n"
+                           "  aks-ai-wizard plan answers.yaml && aks-ai-wizard apply answers.yaml"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _global_options(parser, suppress=False)
     parser.add_argument("--answers", type=Path, metavar="FILE", help="prefill the interactive wizard from FILE")
@@ -60,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=help_)
+        p = sub.add_parser(name, help=help_, description=help_, epilog=help_epilog(EXAMPLES[name]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         _global_options(p, suppress=True)
         return p
 
@@ -69,15 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="answers file (YAML)")
     _kueue_manifest_option(p)
     _no_prices_option(p)
-    p.add_argument("--output", choices=("text", "json"), default="text")
+    output_option(p)
     p.add_argument("--allow-update", action="store_true", help="plan updates to resources that exist and differ")
+    p.add_argument("--detailed-exitcode", action="store_true",
+                   help=f"exit {EXIT_OK} when there is nothing to change, {EXIT_CHANGES} when there are changes "
+                        f"to apply, {EXIT_PLAN} when the plan cannot be applied")
 
     p = command("apply", "create or update what the answers describe, non-interactively")
     p.add_argument("file", type=Path, help="answers file (YAML); never modified")
     _kueue_manifest_option(p)
     _no_prices_option(p)
-    p.add_argument("--output", choices=("text", "json"), default="text",
-                   help="text: a line per event; json: one JSON object per line")
+    output_option(p)
     p.add_argument("--allow-update", action="store_true",
                    help="apply changes to a cluster or pool that exists with different settings")
     p.add_argument("--kubeconfig-out", type=Path, metavar="PATH",
@@ -96,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conflict-timeout", type=_minutes, metavar="MINUTES", default=60.0,
                    help="longest wait for another operation on the cluster or pool to end before sending ours "
                         "(default 60); past it the run stops without writing")
+    p.add_argument("--conformance-not-required", action="store_true",
+                   help=f"exit {EXIT_OK}, not {EXIT_NOT_CONFORMANT}, when the closing verification finds a MUST "
+                        "requirement that did not pass (as verify.require_conformance: false)")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")
@@ -104,9 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-tags", action="store_true",
                    help="the journal is lost or damaged: find what this wizard created from the provenance tags "
                         "on Azure (listed first, confirmed as usual)")
-    p.add_argument("--output", choices=("text", "json"), default="text")
+    output_option(p)
 
     command("schema", "print the answers file's JSON Schema")
+    p = command("completion", "print the shell completion script for bash, zsh or fish")
+    p.add_argument("shell", choices=SHELLS)
 
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
@@ -151,6 +212,8 @@ _LIBRARY_LOGGERS = frozenset({"azure", "msal", "urllib3", "kubernetes"})
 
 
 def _setup_logging(verbose: int, log_file: Path | None) -> None:
+    from wizard.events import log as events_log
+
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "aks_ai_wizard", False)]:
         root.removeHandler(handler)  # main() may run more than once in a process (tests, the TUI)
@@ -162,15 +225,33 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     if verbose < 2:  # the SDKs' own warnings belong in the log file: the terminal gets the translated error
         console.addFilter(lambda record: record.name.split(".", 1)[0] not in _LIBRARY_LOGGERS)
+    console.addFilter(lambda record: not record.name.startswith(events_log.name))  # printed as events already
     root.addHandler(console)
     if verbose < 2:
         logging.getLogger("azure").setLevel(logging.WARNING if not log_file else logging.INFO)
     if log_file:
-        fh = logging.FileHandler(log_file, encoding="utf-8")
+        try:
+            fh = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write the log file {log_file}: {exc.strerror or exc}",
+                               "give --log-file a path in a folder that exists and that you can write") from None
         fh.aks_ai_wizard = True  # type: ignore[attr-defined]
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
         root.addHandler(fh)
+
+
+def _check_local_options(args: argparse.Namespace) -> None:
+    """Local mistakes are invalid input, found before anything starts (never 'an Azure operation failed')."""
+    speed = getattr(args, "sim_speed", 60.0)
+    if not (math.isfinite(speed) and speed > 0):
+        raise InvalidInput(f"--sim-speed must be a number above 0 (got {speed:g})",
+                           "use e.g. --sim-speed 60 (the default) or --sim-speed 1 for Azure's real durations")
+    for option, path in (("--sim-state", getattr(args, "sim_state", None)), ("--log-file", args.log_file)):
+        folder = path.expanduser().resolve().parent if path is not None else None
+        if folder is not None and not folder.is_dir():
+            raise InvalidInput(f"{option} {path}: the folder {folder} does not exist",
+                               "create the folder first, or give a path in a folder that exists")
 
 
 def _load(args: argparse.Namespace) -> "Answers":
@@ -207,8 +288,30 @@ def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Every command's one exit: usage errors, local problems, Azure failures and Ctrl-C all end here as an
+    exit code from the table (wizard/exit_codes.py) and words on stderr (and an `error` document with JSON)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = Output(json_mode=wants_json(argv))
+    try:
+        parser = build_parser()
+        if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (never on a normal run)
+            import argcomplete
+
+            argcomplete.autocomplete(parser)
+        args = parser.parse_args(argv)
+        out = Output(json_mode=getattr(args, "output", "text") == "json", quiet=args.quiet)
+        return _dispatch(args, out)
+    except UsageError as exc:
+        out.note(exc.usage.rstrip())
+        return out.fail(EXIT_INVALID, str(exc), "see --help for the arguments and examples", category="usage")
+    except InvalidInput as exc:
+        return out.failure(exc)
+    except KeyboardInterrupt:
+        return out.interrupted()
+
+
+def _dispatch(args: argparse.Namespace, out: Output) -> int:
+    _check_local_options(args)
     if args.command is None:
         from screens.app import run_app
 
@@ -218,172 +321,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
+    if args.command == "completion":
+        import argcomplete
+
+        print(argcomplete.shellcode(["aks-ai-wizard"], shell=args.shell))
+        return EXIT_OK
     _setup_logging(args.verbose, args.log_file)
     if args.command == "verify":
         from wizard.verify_cli import run_verify
 
-        return run_verify(args)
+        return run_verify(args, out)
     if args.command == "gpu-sizes":
         from wizard.preflight_cli import run_gpu_sizes
 
-        return run_gpu_sizes(args)
+        return run_gpu_sizes(args, out)
     from wizard.answers import AnswersError
     from wizard.azure.clouds import CloudError
 
     try:
         answers = _load(args)
     except AnswersError as exc:
-        print(f"{args.file}: invalid answers; nothing was sent to Azure.\n{exc}", file=sys.stderr)
-        return EXIT_INVALID
+        return out.fail(EXIT_INVALID, f"{args.file}: invalid answers; nothing was sent to Azure.", "fix the "
+                        "answers listed above (aks-ai-wizard schema prints every key)", why=str(exc))
     except CloudError as exc:
-        print(f"--cloud: {exc}; nothing was sent to Azure.", file=sys.stderr)
-        return EXIT_INVALID
+        return out.fail(EXIT_INVALID, f"--cloud: {exc}; nothing was sent to Azure.",
+                        "name a cloud az knows (az cloud list), or give a cloud file")
     if args.command == "teardown":
-        return _teardown(args, answers)
-    return _plan_or_apply(args, answers)
+        return _teardown(args, answers, out)
+    return _plan_or_apply(args, answers, out)
 
 
-def _teardown(args: argparse.Namespace, answers: "Answers") -> int:
-    from wizard.engine import Engine
-    from wizard.journal import Journal, JournalLocked
-    from wizard.render import EventPrinter
-    from wizard.teardown import plan_teardown, teardown_text
-
-    journal = Journal.for_answers(args.file.resolve())
-    for warning in journal.warnings():
-        print(f"warning: {warning}; if records were lost, teardown --from-tags finds what this wizard created "
-              "from the tags on Azure", file=sys.stderr)
-    if not journal.records() and not args.from_tags:
-        print(f"No journal at {journal.path}: this wizard has created nothing from {args.file}; nothing to delete. "
-              "If the journal was lost, teardown --from-tags finds what it created from the tags on Azure.")
-        return EXIT_OK
-    try:
-        session = _open(args, answers)
-    except Exception as exc:  # noqa: BLE001
-        return _failed(exc, args.output == "json")
-    try:
-        with journal.lock():
-            try:
-                td = plan_teardown(session.conn, answers, journal, session.subscription, from_tags=args.from_tags)
-            except Exception as exc:  # noqa: BLE001
-                return _failed(exc, args.output == "json")
-            print(teardown_text(td), flush=True)
-            if td.empty:
-                return EXIT_OK
-            if not args.yes:
-                if not sys.stdin.isatty():
-                    print("Refusing to delete without confirmation: no terminal to ask on. Re-run with --yes.",
-                          file=sys.stderr)
-                    return EXIT_INVALID
-                typed = input(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ").strip()
-                if typed != answers.cluster.name:
-                    print("The name did not match; nothing was deleted.", file=sys.stderr)
-                    return EXIT_INVALID
-            printer = EventPrinter(json_lines=args.output == "json", verbose=args.verbose > 0)
-            result = Engine(session.conn, td.plan, printer, journal, session.run_options()).run()
-            if result.status == "done":
-                print("Teardown done." + (" The preview features listed above stay registered." if td.flags else ""))
-            return {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, EXIT_INTERRUPTED)
-    except JournalLocked as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        session.close()
-
-
-def _failed(exc: BaseException, json_out: bool) -> int:
-    """An Azure failure before any step ran (sign-in, subscription, reads): explained, not a traceback."""
-    from wizard.azure.errors import translate
-
-    failure = translate(exc)
-    print(json.dumps({"type": "error", **failure.to_dict()}) if json_out else failure.render(), file=sys.stderr)
-    return EXIT_AZURE
-
-
-def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
-    from wizard.journal import Journal, JournalLocked
-    from wizard.plan import plan_for
-    from wizard.preflight import run_preflight
-    from wizard.render import plan_text
-
-    json_out = args.output == "json"
-    journal = Journal.for_answers(args.file.resolve())
-    for warning in journal.warnings():
-        print(f"warning: {warning}", file=sys.stderr)
-    try:
-        session = _open(args, answers)
-    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
-        return _failed(exc, json_out)
-    def observe() -> tuple[Any, Any]:
-        plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
-                        recreate_failed=getattr(args, "recreate_failed", False))
-        return plan, run_preflight(session.conn, answers, plan, prices=session.prices(),
-                                   prices_note=session.prices_note)
-
-    try:
-        for note in session.notes:
-            print(f"note: {note}", file=sys.stderr)
-        try:
-            plan, preflight = observe()
-        except Exception as exc:  # noqa: BLE001
-            return _failed(exc, json_out)
-
-        def show() -> None:
-            if json_out:
-                print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str))
-            else:
-                print(plan_text(plan, show_az=args.command == "plan" or args.verbose > 0))
-                print("\n" + preflight.text(), flush=True)
-
-        if args.command == "plan":
-            show()
-            return EXIT_OK if plan.ok and preflight.ok else EXIT_PLAN
-        if not plan.ok or (not preflight.ok and not args.skip_preflight):
-            show()
-            print("Nothing was written to Azure." + ("" if not plan.ok else
-                  " Fix the failing preflight items, or run with --skip-preflight to start anyway."),
-                  file=sys.stderr)
-            return EXIT_PLAN
-        try:
-            with journal.lock():
-                if plan.awaits_provider:
-                    # the provider registration is a step of its own; what it hid is read and planned after it
-                    code = _apply(args, plan, session, journal, preflight, verify=False)
-                    if code != EXIT_OK:
-                        return code
-                    try:
-                        plan, preflight = observe()
-                    except Exception as exc:  # noqa: BLE001
-                        return _failed(exc, json_out)
-                    if not plan.ok or (not preflight.ok and not args.skip_preflight):
-                        show()
-                        print("Nothing more was written to Azure.", file=sys.stderr)
-                        return EXIT_PLAN
-                return _apply(args, plan, session, journal, preflight)
-        except JournalLocked as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-    finally:
-        session.close()
-
-
-def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, preflight: Any,
-           verify: bool = True) -> int:
-    from wizard.engine import Engine
-    from wizard.kubeconfig import default_kubeconfig
-    from wizard.render import EventPrinter, fmt_seconds, plan_text
-
-    json_out = args.output == "json"
-    printer = EventPrinter(json_lines=json_out, verbose=args.verbose > 0)
-    if json_out:
-        print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str),
-              flush=True)
-    else:
-        print(plan_text(plan, show_az=args.verbose > 0), flush=True)
-        print("\n" + preflight.text() + "\n", flush=True)
-    engine = Engine(session.conn, plan, printer, journal, session.run_options(
-        kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None,
-        registration_timeout=args.registration_timeout * 60, conflict_timeout=args.conflict_timeout * 60))
+def _run_engine(engine: Any, out: Output) -> Any:
+    """Run the engine in the foreground: the first Ctrl-C stops it after the current poll (what Azure accepted
+    stays in the journal), a second one quits at once (KeyboardInterrupt, exit 130)."""
     interrupts = 0
 
     def on_sigint(signum: int, frame: Any) -> None:
@@ -391,63 +361,235 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
         interrupts += 1
         if interrupts > 1:
             raise KeyboardInterrupt
-        print("\ninterrupt: stopping after the current poll; operations Azure accepted keep running there "
-              "and are in the journal (press Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+        out.note("interrupt: stopping after the current poll; operations Azure accepted keep running there and "
+                 "are in the journal (press Ctrl-C again to quit at once)")
         engine.cancel()
 
     previous = signal.signal(signal.SIGINT, on_sigint)
-    started = time.monotonic()
     try:
-        result = engine.run()
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return engine.run()
     finally:
         signal.signal(signal.SIGINT, previous)
-    took = fmt_seconds(time.monotonic() - started)
-    summary: dict[str, Any] = {"type": "result", "status": result.status, "elapsed": took,
-                               "journal": str(journal.path)}
+
+
+def _locked(out: Output, exc: Exception) -> int:
+    return out.fail(EXIT_INVALID, str(exc), "wait for the other run to finish, or stop it first")
+
+
+def _teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
+    from wizard.engine import Engine
+    from wizard.journal import Journal, JournalLocked
+    from wizard.render import EventPrinter
+    from wizard.teardown import plan_teardown, teardown_doc, teardown_text
+
+    journal = Journal.for_answers(args.file.resolve())
+    for warning in journal.warnings():
+        out.note(f"warning: {warning}; if records were lost, teardown --from-tags finds what this wizard created "
+                 "from the tags on Azure")
+    if not journal.records() and not args.from_tags:
+        out.doc("teardown-plan", {"deletes": [], "kept": [], "flags": []})
+        out.doc("result", {"command": "teardown", "status": "nothing-to-do", "exit_code": EXIT_OK,
+                           "journal": str(journal.path)})
+        out.result(f"No journal at {journal.path}: this wizard has created nothing from {args.file}; nothing to "
+                   "delete. If the journal was lost, teardown --from-tags finds what it created from the tags on "
+                   "Azure.")
+        return EXIT_OK
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001
+        return out.failure(exc)
+    try:
+        with journal.lock():
+            try:
+                td = plan_teardown(session.conn, answers, journal, session.subscription, from_tags=args.from_tags)
+            except Exception as exc:  # noqa: BLE001
+                return out.failure(exc)
+            out.doc("teardown-plan", teardown_doc(td))
+            out.result(teardown_text(td))
+            if td.empty:
+                out.doc("result", {"command": "teardown", "status": "nothing-to-do", "exit_code": EXIT_OK,
+                                   "journal": str(journal.path)})
+                return EXIT_OK
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    return out.fail(EXIT_INVALID, "refusing to delete without confirmation: no terminal to ask on",
+                                    "re-run with --yes")
+                out.note(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ")
+                typed = sys.stdin.readline().strip()  # the prompt on stderr: stdout stays JSON with --output json
+                if typed != answers.cluster.name:
+                    return out.fail(EXIT_INVALID, "the name did not match; nothing was deleted",
+                                    f"type {answers.cluster.name} exactly, or run with --yes")
+            printer = EventPrinter(out, verbose=args.verbose > 0)
+            started = time.monotonic()
+            result = _run_engine(Engine(session.conn, td.plan, printer, journal, session.run_options()), out)
+            code = {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, exit_codes.INTERRUPTED)
+            _result_doc(out, "teardown", result, code, started, journal)
+            if result.status == "done":
+                out.result("Teardown done." + (" The preview features listed above stay registered."
+                                               if td.flags else ""))
+            elif result.status == "cancelled":
+                out.note("interrupted: run the same command again to delete the rest")
+            return code
+    except JournalLocked as exc:
+        return _locked(out, exc)
+    finally:
+        session.close()
+
+
+def _result_doc(out: Output, command: str, result: Any, code: int, started: float, journal: Any,
+                **extra: Any) -> None:
+    """The last JSON document of apply and teardown: how the run ended, and the error if it failed."""
+    from wizard.render import fmt_seconds
+
+    body: dict[str, Any] = {"command": command, "status": result.status, "exit_code": code,
+                            "elapsed": fmt_seconds(time.monotonic() - started), "journal": str(journal.path), **extra}
     if result.failure:
-        summary["failed_step"] = result.failed_step
-        summary["failure"] = result.failure.to_dict()
+        body["failed_step"] = result.failed_step
+        body["failure"] = result.failure.to_dict()
+    out.doc("result", body)
+
+
+def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
+    from wizard.journal import Journal, JournalLocked
+    from wizard.plan import plan_for
+    from wizard.preflight import run_preflight
+    from wizard.render import plan_summary, plan_text
+
+    journal = Journal.for_answers(args.file.resolve())
+    for warning in journal.warnings():
+        out.note(f"warning: {warning}")
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
+        return out.failure(exc)
+
+    def observe() -> tuple[Any, Any]:
+        plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
+                        recreate_failed=getattr(args, "recreate_failed", False),
+                        addon_options=session.addon_options())
+        return plan, run_preflight(session.conn, answers, plan, prices=session.prices(),
+                                   prices_note=session.prices_note)
+
+    def listing() -> str:
+        return plan_text(plan, show_az=args.command == "plan" or args.verbose > 0) + "\n\n" + preflight.text()
+
+    def refused() -> int:
+        out.result(listing())
+        return out.fail(EXIT_PLAN, "the plan cannot be applied; nothing was written to Azure",
+                        "fix what is listed under 'Cannot apply this plan'" if not plan.ok else
+                        "fix the failing preflight items, or run with --skip-preflight to start anyway",
+                        category="plan", why="; ".join(str(p) for p in plan.problems))
+
+    try:
+        for note in session.notes:
+            out.note(f"note: {note}")
+        try:
+            plan, preflight = observe()
+        except Exception as exc:  # noqa: BLE001
+            return out.failure(exc)
+        applicable = plan.ok and preflight.ok
+        out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
+                         "preflight": preflight.to_dict()})
+        if args.command == "plan":
+            if args.quiet and applicable:
+                out.result(plan_summary(plan))
+            else:
+                out.result(listing())
+            if not applicable:
+                return EXIT_PLAN
+            if args.detailed_exitcode and plan.changes:
+                return EXIT_CHANGES
+            return EXIT_OK
+        if not plan.ok or (not preflight.ok and not args.skip_preflight):
+            return refused()
+        out.progress(listing() + "\n")
+        try:
+            with journal.lock():
+                if plan.awaits_provider:
+                    # the provider registration is a step of its own; what it hid is read and planned after it
+                    code = _apply(args, plan, session, journal, out, verify=False)
+                    if code != EXIT_OK:
+                        return code
+                    try:
+                        plan, preflight = observe()
+                    except Exception as exc:  # noqa: BLE001
+                        return out.failure(exc)
+                    out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
+                                     "preflight": preflight.to_dict()})
+                    if not plan.ok or (not preflight.ok and not args.skip_preflight):
+                        return refused()
+                    out.progress(listing() + "\n")
+                return _apply(args, plan, session, journal, out)
+        except JournalLocked as exc:
+            return _locked(out, exc)
+    finally:
+        session.close()
+
+
+def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any, out: Output,
+           verify: bool = True) -> int:
+    """Run the plan; ``verify=False``: a first phase (the provider registration) that the rest follows."""
+    from wizard.engine import Engine
+    from wizard.kubeconfig import default_kubeconfig
+    from wizard.render import EventPrinter, fmt_seconds
+
+    engine = Engine(session.conn, plan, EventPrinter(out, verbose=args.verbose > 0), journal, session.run_options(
+        kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None,
+        registration_timeout=args.registration_timeout * 60, conflict_timeout=args.conflict_timeout * 60))
+    started = time.monotonic()
+    result = _run_engine(engine, out)
+    took = fmt_seconds(time.monotonic() - started)
     if result.status == "done" and not verify:
         return EXIT_OK
-    if json_out:
-        print(json.dumps(summary, default=str), flush=True)
-    elif result.status == "done":
-        print(f"\nDone in {took}. Journal: {journal.path}")
-        if args.kubeconfig_out:
-            print(f"kubeconfig: {args.kubeconfig_out} (mode 0600)  ->  kubectl --kubeconfig {args.kubeconfig_out} get nodes")
     if result.status == "done":
-        return _closing_verification(args, plan.answers, session)
-    elif result.status == "failed":
-        print(f"\nStopped after {took}: step {result.failed_step} failed (details above).")
+        out.result(f"\nDone in {took}. Journal: {journal.path}")
+        if args.kubeconfig_out:
+            out.result(f"kubeconfig: {args.kubeconfig_out} (mode 0600)  ->  "
+                       f"kubectl --kubeconfig {args.kubeconfig_out} get nodes")
+        try:
+            report = _closing_verification(args, plan.answers, session, out)
+        except Exception as exc:  # noqa: BLE001 - the cluster could not be read back: explained, not a traceback
+            return out.failure(exc, "the closing verification could not read the cluster")
+        required = plan.answers.verify.require_conformance and not args.conformance_not_required
+        code = EXIT_NOT_CONFORMANT if required and not report.must_ok else EXIT_OK
+        _result_doc(out, "apply", result, code, started, journal, conformant=report.must_ok,
+                    conformance_required=required)
+        if code == EXIT_NOT_CONFORMANT:
+            proof = ("" if plan.answers.verify.probes else " The read-only verification cannot prove the "
+                     "behaviours: set verify.probes: true to exercise them.")
+            out.note("The cluster was built, but not every MUST requirement passed (see the fixes above)." + proof
+                     + " Or set verify.require_conformance: false (--conformance-not-required) if this cluster "
+                     "need not conform.")
+        return code
+    code = EXIT_AZURE if result.status == "failed" else exit_codes.INTERRUPTED
+    _result_doc(out, "apply", result, code, started, journal)
+    if result.status == "failed":
+        out.result(f"\nStopped after {took}: step {result.failed_step} failed (details above).")
         if result.failed_step and journal.in_flight(result.failed_step):
-            print("Azure accepted that operation before contact was lost: it keeps running there, and the next "
-                  "run re-attaches to it instead of sending it again.")
-        print(f"Fix the cause and run the same command again: finished steps are not repeated. "
-              f"Journal: {journal.path}")
+            out.result("Azure accepted that operation before contact was lost: it keeps running there, and the "
+                       "next run re-attaches to it instead of sending it again.")
+        out.result(f"Fix the cause and run the same command again: finished steps are not repeated. "
+                   f"Journal: {journal.path}")
     else:
-        print(f"\nInterrupted after {took}. Run the same command again to resume. Journal: {journal.path}")
-    return {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, EXIT_INTERRUPTED)
+        out.note(f"interrupted after {took}: run the same command again to resume. Journal: {journal.path}")
+    return code
 
 
-def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session") -> int:
+def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session", out: Output) -> Any:
     """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
     from wizard.conformance import VerifyOptions, VerifyTarget
     from wizard.verify_cli import azure_target, verify_and_report
 
     rg, name = answers.resource_group.name, answers.cluster.name
-    if args.output != "json":
-        print("", flush=True)
+    out.progress("")
     cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
     # probe waits are real time: in simulation they follow the simulator's clock like everything else
     paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                    "poll_interval": session.poll_interval}
     opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
                          resource_group=rg, cluster_name=name, **paced)
-    verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts, f"{name} ({rg})",
-                      args.output == "json", args.report)
-    return EXIT_OK
+    return verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts,
+                             f"{name} ({rg})", out, args.report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ write again. Cancellation is checked between polls and never abandons track of a
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from wizard.azure.clusters import RequestIds
-from wizard.events import Event, EventSink
+from wizard.events import Event, EventSink, log
 from wizard.render import fmt_seconds
 
 if TYPE_CHECKING:
@@ -164,7 +165,12 @@ class Engine:
              started: float | None = None, **data: Any) -> None:
         elapsed = time.monotonic() - started if started is not None else 0.0
         typical = step.typical * self.options.typical_scale if step.typical else None
-        self.sink(Event(kind, step.id, message, status, round(elapsed, 1), typical, data))  # type: ignore[arg-type]
+        event = Event(kind, step.id, message, status, round(elapsed, 1), typical, data)  # type: ignore[arg-type]
+        failure = data.get("failure") or {}
+        log.log(logging.ERROR if kind == "failed" else logging.DEBUG if kind in ("progress", "log") else logging.INFO,
+                "%s %s: %s%s%s", kind, step.id, message, f" [{status}]" if status else "",
+                f"\n{failure['rendered']}" if failure.get("rendered") else "")
+        self.sink(event)
 
     def sleep(self, seconds: float) -> None:
         """Wait, or raise Cancelled as soon as the user cancels."""
@@ -176,10 +182,9 @@ class Engine:
         if self.kubeconfig is None:
             raise RuntimeError("no kubeconfig yet: the kubeconfig step must run first")
         if self._kube_client is None:
-            import yaml
-            from kubernetes import config
+            from wizard.kubeconfig import api_client
 
-            self._kube_client = config.new_client_from_config_dict(yaml.safe_load(self.kubeconfig))
+            self._kube_client = api_client(self.kubeconfig)
         return self._kube_client
 
     def _journal(self, step: "Step", event: str, **fields: Any) -> None:

@@ -291,7 +291,7 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
     from wizard.plan import plan_for
 
     return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
-                    recreate_failed=recreate_failed)
+                    recreate_failed=recreate_failed, addon_options=session.addon_options())
 
 
 def failed_cluster(plan: "Plan") -> Any:

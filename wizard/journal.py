@@ -28,6 +28,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from wizard.exit_codes import InvalidInput
+
 if TYPE_CHECKING:
     from wizard.answers import Answers
 
@@ -44,6 +46,15 @@ class JournalLocked(RuntimeError):
         who = (f"pid {holder.get('pid')}, started {holder.get('started')}" if holder.get("pid")
                else "its holder did not say who it is")
         super().__init__(f"another run holds {path} ({who}); wait for it to finish or stop it first")
+
+
+class JournalUnreadable(InvalidInput):
+    """The journal exists but cannot be read as one: nothing can be resumed or torn down from it safely."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"cannot read the journal {path}: {why}",
+                         "restore the file from a backup, or fix its permissions; never delete it while resources "
+                         "it records exist (teardown relies on it)")
 
 
 def journal_path_for(answers_path: Path) -> Path:
@@ -125,6 +136,8 @@ class Journal:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise JournalUnreadable(self.path, exc.strerror or str(exc)) from None
         out = []
         for n, line in enumerate(raw.split(b"\n"), 1):
             if not line.strip():

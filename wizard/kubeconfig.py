@@ -69,3 +69,10 @@ def _merged(current: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]
     if incoming.get("current-context"):
         out["current-context"] = incoming["current-context"]
     return out
+
+
+def api_client(kubeconfig: bytes) -> Any:
+    """A kubernetes ApiClient from kubeconfig bytes held in memory (never written to disk for this)."""
+    from kubernetes import config
+
+    return config.new_client_from_config_dict(yaml.safe_load(kubeconfig))

@@ -223,6 +223,11 @@ class Plan:
         """Only the steps up to the provider registration are planned: the rest is planned after it."""
         return self.observed.provider_unreadable
 
+    @property
+    def changes(self) -> list[Step]:
+        """The steps that write; none after a successful apply of the same answers ("no changes")."""
+        return [s for s in self.steps if s.writes]
+
     def step(self, step_id: str) -> Step:
         return next(s for s in self.steps if s.id == step_id)
 
@@ -238,12 +243,17 @@ class Plan:
 
 
 def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str], journal: Any = None,
-             allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
-    """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight."""
+             allow_update: bool = False, recreate_failed: bool = False, addon_options: Any = None) -> "Plan":
+    """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight.
+    addon_options: the session's (wizard.addons.AddonOptions), so add-ons in place are judged as they were applied."""
+    from wizard.addons import settle_in_place
+
     in_flight = {s: r for s in ("cluster", "gpu-pool") if journal is not None and (r := journal.in_flight(s))}
-    return build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
+    plan = build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
                       in_flight=in_flight, recreate_failed=recreate_failed,
                       provenance=journal.provenance(answers) if journal is not None else None)
+    settle_in_place(conn, plan, addon_options)  # add-ons already in place are skipped: no changes after an apply
+    return plan
 
 
 # ---------------------------------------------------------------------------------------- resolution

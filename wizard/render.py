@@ -2,14 +2,12 @@
 Lines go to a terminal or a pipe alike; nothing here redraws the screen, so logs stay greppable."""
 from __future__ import annotations
 
-import json
-import sys
-import threading
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from wizard.events import Event
 
 if TYPE_CHECKING:
+    from wizard.output import Output
     from wizard.plan import Plan
 
 ACTION_MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate": "!", "attach": "=", "read": ".", "skip": "="}
@@ -41,12 +39,8 @@ def plan_text(plan: "Plan", show_az: bool = True) -> str:
         if show_az and s.az:
             for line in s.az.splitlines():
                 out.append(f"      $ {line}")
-    writes = [s for s in plan.steps if s.writes]
     out.append("")
-    deletes = any(s.action == "recreate" for s in plan.steps)
-    out.append(f"{len(writes)} step(s) write to Azure or the cluster; {len(plan.steps) - len(writes)} read or skip. "
-               + ("The failed cluster is deleted first, as you consented (--recreate-failed)." if deletes
-                  else "Nothing is deleted."))
+    out.append(plan_summary(plan))
     for n in plan.notes:
         out.append(f"note: {n}")
     if plan.problems:
@@ -58,25 +52,37 @@ def plan_text(plan: "Plan", show_az: bool = True) -> str:
     return "\n".join(out)
 
 
-class EventPrinter:
-    """Prints one line per event; thread-safe because steps run concurrently."""
+def plan_summary(plan: "Plan") -> str:
+    if plan.ok and not plan.changes:
+        return (f"No changes: Azure and the cluster already match the answers ({len(plan.steps)} step(s) "
+                "read or skip).")
+    deletes = any(s.action == "recreate" for s in plan.steps)
+    return (f"{len(plan.changes)} step(s) write to Azure or the cluster; {len(plan.steps) - len(plan.changes)} "
+            "read or skip. " + ("The failed cluster is deleted first, as you consented (--recreate-failed)."
+                                if deletes else "Nothing is deleted."))
 
-    def __init__(self, stream: TextIO | None = None, json_lines: bool = False, verbose: bool = False):
-        self.stream = stream or sys.stdout
-        self.json_lines = json_lines
+
+class EventPrinter:
+    """One line per event: a JSON `event` object with --output json, else a line of text (with -q only
+    failures). Thread-safe (steps run concurrently) through the Output it writes to."""
+
+    def __init__(self, out: "Output", verbose: bool = False):
+        self.out = out
         self.verbose = verbose
-        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        if event.kind == "log" and not self.verbose and not self.json_lines:
-            return
-        with self._lock:
-            self.stream.write(self.format(event) + "\n")
-            self.stream.flush()
+        if self.out.json_mode:
+            body = event.to_dict()
+            self.out.doc("event", {"event": body.pop("kind"), **body})
+            if event.kind == "failed":  # the translated error in words too, for the log of a CI job
+                self.out.note(self.format(event))
+        elif event.kind == "failed":
+            self.out.result(self.format(event))
+        elif event.kind != "log" or self.verbose:
+            self.out.progress(self.format(event))
 
-    def format(self, event: Event) -> str:
-        if self.json_lines:
-            return json.dumps({"type": "event", **event.to_dict()}, default=str)
+    @staticmethod
+    def format(event: Event) -> str:
         timing = ""
         if event.kind in ("progress", "done", "failed") and event.elapsed:
             timing = f" [{fmt_seconds(event.elapsed)}" + (f" of typ. {fmt_seconds(event.typical)}]"

@@ -218,7 +218,13 @@ def connect(cloud: str | Mapping[str, Any] = "AzureCloud", auth: str = "default"
 
     from wizard.sim import Simulator
 
-    simulator = Simulator(speed=sim.speed, faults=sim.faults, state_file=sim.state_file).start()
+    try:
+        simulator = Simulator(speed=sim.speed, faults=sim.faults, state_file=sim.state_file).start()
+    except ValueError as exc:  # a corrupt or foreign --sim-state file: the user's to fix, not Azure's
+        from wizard.exit_codes import InvalidInput
+
+        raise InvalidInput(str(exc), "point --sim-state at the file a simulated run kept, or at a new path "
+                           "(delete a file that is damaged)") from None
     poll = max(0.01, min(REAL_POLL_INTERVAL, REAL_POLL_INTERVAL / sim.speed))
     conn = ArmConnection(simulator.credential, None, resolve_cloud("AzureCloud"), base_url=simulator.base_url,
                          allow_http=True, polling_interval=poll)

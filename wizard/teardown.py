@@ -277,6 +277,12 @@ def teardown_text(td: TeardownPlan) -> str:
     return "\n".join(lines)
 
 
+def teardown_doc(td: TeardownPlan) -> dict[str, Any]:
+    """The `teardown-plan` JSON document: what is deleted (with its az equivalent), what stays and why."""
+    return {"deletes": [{"id": s.id, "title": s.title, "az": s.az} for s in td.plan.steps], "kept": td.kept,
+            "flags": td.flags}
+
+
 # ------------------------------------------------------------------------------------------------ runners
 def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any) -> dict[str, Any]:
     """Delete, once the resource's tags, read again just before the DELETE, still say it is ours (they may have

@@ -4,8 +4,9 @@
     aks-ai-wizard verify --kubeconfig FILE [--context NAME] ...          (Azure view N/A)
     aks-ai-wizard --simulate --sim-state FILE verify -g RG -n NAME      (the cluster a simulated apply made)
 
-Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, 1 bad arguments, 3 the cluster could not be
-read from Azure (sign-in included, as from every command), 130 interrupted.
+Exit codes (wizard/exit_codes.py): 0 every MUST requirement passed, 4 not every MUST passed, 1 invalid input (bad
+arguments, an unreadable kubeconfig, a cluster that does not exist), 3 the cluster could not be read from Azure,
+130 interrupted.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+from wizard import exit_codes
+from wizard.output import Output, output_option
+
 CHECKLISTS = ("1.34", "1.35", "1.36")
 
 
@@ -23,9 +26,12 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
                       ) -> argparse.ArgumentParser:
     help_ = ("verify a cluster against the CNCF Kubernetes AI Conformance checklist (read-only unless --probes); "
              "writes report.md, report.json and PRODUCT.yaml with --report")
-    p = subparsers.add_parser("verify", help=help_, description=help_,
-                              epilog="Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, "
-                                     "1 bad arguments, 3 an Azure read failed, 130 interrupted.")
+    p = subparsers.add_parser("verify", help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
+                              epilog="examples:\n"
+                                     "  aks-ai-wizard verify -g rg-ai -n aks-ai --probes --report ./conformance\n"
+                                     "  aks-ai-wizard verify --kubeconfig ~/.kube/config --context prod --output json\n"
+                                     "  aks-ai-wizard --simulate --sim-state sim.json verify -g rg-ai -n aks-ai\n\n"
+                                     + exit_codes.epilog())
     if add_global_options is not None:
         add_global_options(p)
     p.add_argument("-g", "--resource-group", metavar="NAME", help="resource group of the AKS cluster")
@@ -36,15 +42,17 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--probes", action="store_true",
                    help="also run probes: short-lived workloads in a throw-away namespace aicv-<random>")
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json and PRODUCT.yaml to DIR")
-    p.add_argument("--output", choices=("text", "json"), default="text")
+    output_option(p)
     p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
     p.set_defaults(handler=run_verify)
     return p
 
 
 # ------------------------------------------------------------------------------------------------------ Azure
-class _ArgError(Exception):
-    pass
+class ClusterNotFound(exit_codes.InvalidInput):
+    def __init__(self, rg: str, name: str) -> None:
+        super().__init__(f"cluster {name} not found in resource group {rg}",
+                         "check --resource-group and --name (az aks list -o table lists the clusters)")
 
 
 def _serialize(model: Any) -> dict:
@@ -64,7 +72,7 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
 
     cluster = get_cluster(conn, rg, name)
     if cluster is None:
-        raise _ArgError(f"cluster {name} not found in resource group {rg}")
+        raise ClusterNotFound(rg, name)
     body = _serialize(cluster)
     body.setdefault("id", getattr(cluster, "id", None))
     body.setdefault("name", getattr(cluster, "name", name))
@@ -74,89 +82,90 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
 
 
 # ------------------------------------------------------------------------------------------------------ run
-def _print_row(r: Any, stream: Any = None) -> None:
-    stream = stream or sys.stdout
+def _print_row(r: Any, out: Output) -> None:
     tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "skipped": "N/A    "}[r.status]
-    print(f"{tag} {r.id:<27} {r.level:<6} {r.summary}", file=stream, flush=True)
+    lines = [f"{tag} {r.id:<27} {r.level:<6} {r.summary}"]
     if r.status != "pass" and r.fix:
-        for line in r.fix.split("\n"):
-            print(f"        fix: {line}", file=stream, flush=True)
+        lines += [f"        fix: {line}" for line in r.fix.split("\n")]
+    out.result("\n".join(lines))
 
 
-def verify_and_report(target: Any, opts: Any, where: str, json_out: bool, report_dir: Path | None) -> Any:
-    """Run the verification, print it (a row per requirement as it finishes, or one JSON document) and
-    write the report files when asked. Shared by `verify` and the end of `apply`."""
+def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_dir: Path | None) -> Any:
+    """Run the verification, print it (a row per requirement as it finishes, or one JSON `verification`
+    document) and write the report files when asked. Shared by `verify` and the end of `apply`."""
     from wizard.conformance import run_verification
 
-    if not json_out:
-        print(f"Verifying {where} against Kubernetes AI Conformance v{opts.checklist}"
-              f"{' with probes' if opts.probes else ' (read-only)'}", flush=True)
-    report = run_verification(target, opts, on_result=None if json_out else _print_row)
+    out.progress(f"Verifying {where} against Kubernetes AI Conformance v{opts.checklist}"
+                 f"{' with probes' if opts.probes else ' (read-only)'}")
+    report = run_verification(target, opts, on_result=None if out.json_mode else lambda r: _print_row(r, out))
     written = report.write(report_dir) if report_dir else []
-    if json_out:
-        doc = report.to_dict()
-        doc["written"] = [str(p) for p in written]
-        print(json.dumps({"type": "verification", **doc}, default=str), flush=True)
-    else:
-        c = report.counts()
-        print(f"\n{'Every MUST requirement passed' if report.must_ok else 'Not every MUST requirement passed'}: "
-              f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['skipped']} n/a "
-              f"({report.metadata.get('requests', 0)} API requests)")
-        for p in written:
-            print(f"wrote {p}")
+    out.doc("verification", {**report.to_dict(), "written": [str(p) for p in written]})
+    c = report.counts()
+    out.result(f"\n{'Every MUST requirement passed' if report.must_ok else 'Not every MUST requirement passed'}: "
+               f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['skipped']} n/a "
+               f"({report.metadata.get('requests', 0)} API requests)")
+    for p in written:
+        out.result(f"wrote {p}")
     return report
 
 
-def run_verify(args: argparse.Namespace) -> int:
+def simulated_kubeconfig(kubeconfig: bytes, base_url: str) -> bytes:
+    """A kubeconfig a simulated apply wrote points at the simulator of that run; this run's simulator (started
+    from the same --sim-state) may listen on another port: point every simulated server at it."""
+    import yaml
+
+    doc = yaml.safe_load(kubeconfig)
+    for entry in (doc or {}).get("clusters") or []:
+        server = (entry.get("cluster") or {}).get("server") or ""
+        if "/k8s/" in server:
+            entry["cluster"]["server"] = base_url + server[server.index("/k8s/"):]
+    return yaml.safe_dump(doc).encode()
+
+
+def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
     from wizard.conformance import VerifyOptions, VerifyTarget
 
+    out = out or Output(getattr(args, "output", "text") == "json")
     rg, name, kc_path = getattr(args, "resource_group", None), getattr(args, "name", None), \
         getattr(args, "kubeconfig", None)
+    bad = None
     if (rg is None) != (name is None):
-        print("verify: --resource-group and --name go together", file=sys.stderr)
-        return EXIT_BAD_ARGS
-    if rg is None and kc_path is None:
-        print("verify: give --resource-group/--name (Azure) or --kubeconfig FILE", file=sys.stderr)
-        return EXIT_BAD_ARGS
-    if getattr(args, "checklist", "1.34") not in CHECKLISTS:
-        print(f"verify: --checklist must be one of {', '.join(CHECKLISTS)}", file=sys.stderr)
-        return EXIT_BAD_ARGS
+        bad = "verify: --resource-group and --name go together"
+    elif rg is None and kc_path is None:
+        bad = "verify: give --resource-group/--name (Azure) or --kubeconfig FILE"
+    elif getattr(args, "checklist", "1.34") not in CHECKLISTS:
+        bad = f"verify: --checklist must be one of {', '.join(CHECKLISTS)}"
+    elif getattr(args, "simulate", False) and rg is None and getattr(args, "sim_state", None) is None:
+        bad = ("verify: --kubeconfig with --simulate needs --sim-state FILE, the simulated world the kubeconfig's "
+               "cluster lives in (the one a simulated apply kept)")
+    if bad:
+        return out.fail(exit_codes.INVALID, bad, "see aks-ai-wizard verify --help", category="usage")
     cluster, pools, kubeconfig, session = None, [], None, None
     try:
         if kc_path is not None:
             try:
                 kubeconfig = Path(kc_path).expanduser().read_bytes()
             except OSError as exc:
-                print(f"verify: cannot read kubeconfig {kc_path}: {exc.strerror or exc}", file=sys.stderr)
-                return EXIT_BAD_ARGS
-        if rg is not None:
+                return out.fail(exit_codes.INVALID, f"verify: cannot read kubeconfig {kc_path}: "
+                                f"{exc.strerror or exc}", "give --kubeconfig a readable kubeconfig file")
+        if rg is not None or getattr(args, "simulate", False):
+            from wizard.session import open_for_args
+
             try:
-                from wizard.session import open_for_args
-
                 session = open_for_args(args)
-                cluster, pools, user_kc = azure_target(session.conn, rg, name)
-            except _ArgError as exc:
-                print(f"verify: {exc}", file=sys.stderr)
-                return EXIT_BAD_ARGS
+                if rg is not None:
+                    cluster, pools, user_kc = azure_target(session.conn, rg, name)
+                    kubeconfig = kubeconfig or user_kc
             except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
-                from wizard.azure.errors import translate
-
-                failure = translate(exc)
-                print(f"verify: could not read cluster {name} from Azure: {failure.render()}", file=sys.stderr)
-                # an Azure failure (sign-in included) gives the code it gives from every command
-                return EXIT_BAD_ARGS if failure.category in ("subscription", "config") else EXIT_AZURE
-            kubeconfig = kubeconfig or user_kc
+                return out.failure(exc, f"verify: could not read cluster {name} from Azure" if rg else "verify")
+            if kubeconfig is not None and session.simulator is not None:
+                kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
                              resource_group=rg, cluster_name=name)
-        try:
-            report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
-                                                    cluster=cluster, pools=pools), opts,
-                                       f"{name} ({rg})" if rg else str(kc_path),
-                                       getattr(args, "output", "text") == "json", getattr(args, "report", None))
-        except KeyboardInterrupt:
-            print("verify: interrupted (probe namespace removed)", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        return EXIT_OK if report.must_ok else EXIT_NOT_CONFORMANT
+        report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
+                                                cluster=cluster, pools=pools), opts,
+                                   f"{name} ({rg})" if rg else str(kc_path), out, getattr(args, "report", None))
+        return exit_codes.OK if report.must_ok else exit_codes.NOT_CONFORMANT
     finally:
         if session is not None:
             session.close()

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from wizard.addons.kube import Kube
 from wizard.addons.kueue import RELEASE_BASE, SHIPPED_RELEASE, Shipped
 
 if TYPE_CHECKING:
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
     from wizard.engine import Engine
     from wizard.plan import Plan, Step
 
-__all__ = ["ADDON_RUNNERS", "AddonOptions", "addon_steps", "options_of", "RELEASE_BASE"]
+__all__ = ["ADDON_RUNNERS", "AddonOptions", "addon_steps", "in_place", "options_of", "RELEASE_BASE",
+           "settle_in_place"]
 
 TYPICAL = {"monitor-workspace": 45.0, "gpu-stack": 60.0, "gpu-metrics": 3.0, "kueue": 60.0, "kueue-queues": 5.0}
 
@@ -138,6 +140,60 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     return steps
 
 
+def in_place(conn: Any, answers: "Answers", plan: "Plan", kube_client: Any, opts: AddonOptions) -> dict[str, str]:
+    """step id -> why it has nothing to do, for the add-on steps whose work is already in place: read with the
+    same checks (and options) their runners use before writing, so that `plan` after an apply says "no changes"."""
+    from wizard.addons import gpu_metrics, gpu_stack, kueue as kq
+    from wizard.azure.monitor import monitoring_missing
+
+    kube = Kube(kube_client, timeout=opts.kube_timeout)
+    ids = {s.id: s for s in plan.steps}
+    done: dict[str, str] = {}
+    if "monitor-workspace" in ids and not monitoring_missing(conn, ids["monitor-workspace"].payload):
+        done["monitor-workspace"] = "workspace, data collection endpoint, rule and association in place"
+    if "gpu-stack" in ids and answers.gpu_pool is not None:
+        ok, state = gpu_stack.status(kube)
+        if ok and not gpu_stack.pending(kube, list(answers.gpu_pool.taints)):
+            done["gpu-stack"] = f"applied and ready ({state})"
+    if "gpu-metrics" in ids and gpu_metrics.setting(kube.get(gpu_metrics.PATH)):
+        done["gpu-metrics"] = f"{gpu_metrics.NAME} has {gpu_metrics.TARGET} = true"
+    if "kueue" in ids:
+        manifest, wanted = _kueue_wanted(answers, opts, lambda _msg: None)
+        if _kueue_current(kq.installed(kube), wanted, manifest):
+            done["kueue"] = f"Kueue {wanted} installed and healthy"
+    if "kueue-queues" in ids and not _missing_queues(kube, kq.default_queue_objects(kq.cluster_quota(kube, answers)[0])):
+        done["kueue-queues"] = "default queues exist (left as they are)"
+    return done
+
+
+def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -> None:
+    """Mark the add-on steps whose work is in place as skipped, when the cluster and its pools are left as they
+    are (after a successful apply: "no changes"). Reads only; a cluster that cannot be read now leaves the steps
+    planned (their runners check again before writing) with a note saying why."""
+    from wizard.azure.clusters import user_kubeconfig
+    from wizard.kubeconfig import api_client
+
+    addon_ids = set(ADDON_RUNNERS)
+    if (not plan.ok or plan.observed.cluster is None
+            or any(s.writes for s in plan.steps if s.id in ("cluster", "gpu-pool"))
+            or not any(s.id in addon_ids for s in plan.steps)):
+        return
+    a = plan.answers
+    try:
+        kube_client = api_client(user_kubeconfig(conn, a.resource_group.name, a.cluster.name))
+        try:
+            done = in_place(conn, a, plan, kube_client, opts or AddonOptions())
+        finally:
+            kube_client.close()
+    except Exception as exc:  # noqa: BLE001 - a plan still stands without this knowledge
+        plan.notes.append(f"the add-ons could not be read now ({type(exc).__name__}: {exc}); their steps check "
+                          "again before writing anything")
+        return
+    for step in plan.steps:
+        if step.id in done:
+            step.action, step.reason = "skip", done[step.id]
+
+
 # ------------------------------------------------------------------------------------------ runners
 def _reporter(engine: "Engine", step: "Step", started: float) -> Callable[[str], None]:
     return lambda msg: engine.emit("progress", step, msg, started=started)
@@ -184,8 +240,7 @@ def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str,
     from wizard.addons import gpu_metrics as g
 
     kube = _kube(engine, options_of(engine))
-    path = f"/api/v1/namespaces/{g.NAMESPACE}/configmaps/{g.NAME}"
-    existing = kube.get(path)
+    existing = kube.get(g.PATH)
     if g.setting(existing):
         return {"message": f"skipped: {g.NAME} already has {g.TARGET} = true", "state": "Unchanged"}
     if existing is None:
@@ -195,10 +250,33 @@ def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str,
     else:
         # a merge patch of that one key (not an apply of a partial object, which would drop keys this field manager
         # applied before): every other setting stays as its owner left it
-        kube.request("PATCH", path, body=g.patch_for(existing), query={"fieldManager": kube.field_manager},
+        kube.request("PATCH", g.PATH, body=g.patch_for(existing), query={"fieldManager": kube.field_manager},
                      content_type="application/merge-patch+json")
         msg = f"set {g.TARGET} = true in {g.NAMESPACE}/{g.NAME} (other settings kept)"
     return {"message": msg, "state": "Succeeded"}
+
+
+def _kueue_wanted(answers: "Answers", opts: AddonOptions, report: Callable[[str], None]) -> tuple[Any, str]:
+    """(the manifest when it is the shipped one or a local file, else None; the version wanted). A local manifest
+    is read at once (cheap): its controller image says the version and its digest is compared with the installed one."""
+    from wizard.addons import kueue as kq
+
+    if kq.shipped_for(answers, opts.kueue_shipped) is not None or (
+            answers.kueue.manifest and not kq.is_url(answers.kueue.manifest)):
+        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report, opts.kueue_shipped)
+        return manifest, manifest.version or answers.kueue.version
+    return None, answers.kueue.version
+
+
+def _kueue_current(now: Any, wanted: str, manifest: Any) -> bool:
+    return now.version == wanted and now.healthy and not (
+        manifest is not None and now.sha256 and now.sha256 != manifest.sha256)
+
+
+def _missing_queues(kube: Any, objs: list[dict]) -> list[dict]:
+    from wizard.addons import kueue as kq
+
+    return [o for o in objs if kube.get(kq.queue_path(o)) is None]
 
 
 def run_gpu_stack(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
@@ -225,17 +303,9 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     report = _reporter(engine, step, started)
     answers = engine.answers
     kube = _kube(engine, opts)
-    manifest = None
-    wanted = answers.kueue.version
-    local = kq.shipped_for(answers, opts.kueue_shipped) is not None or (
-        answers.kueue.manifest and not kq.is_url(answers.kueue.manifest))
-    if local:
-        manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report,
-                           opts.kueue_shipped)  # local: cheap
-        wanted = manifest.version or wanted
+    manifest, wanted = _kueue_wanted(answers, opts, report)
     now = kq.installed(kube)
-    if now.version == wanted and now.healthy and not (
-            manifest is not None and now.sha256 and now.sha256 != manifest.sha256):
+    if _kueue_current(now, wanted, manifest):
         return {"message": f"skipped: already at {wanted}", "state": "Unchanged", "version": wanted}
     if now.version:
         report(f"Kueue {now.version} found ({now.detail}); installing {wanted}")
@@ -260,10 +330,9 @@ def run_kueue_queues(engine: "Engine", step: "Step", started: float) -> dict[str
     quota, note = kq.cluster_quota(kube, engine.answers)
     objs = kq.default_queue_objects(quota)
     created = []
-    for o in objs:
-        if kube.get(kq.queue_path(o)) is None:
-            kube.apply(o)
-            created.append(f"{o['kind']} {o['metadata']['name']}")
+    for o in _missing_queues(kube, objs):
+        kube.apply(o)
+        created.append(f"{o['kind']} {o['metadata']['name']}")
     if not created:
         return {"message": "skipped: default queues already exist (left as they are)", "state": "Unchanged"}
     report("created " + ", ".join(created))

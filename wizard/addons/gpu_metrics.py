@@ -18,6 +18,7 @@ import re
 NAMESPACE = "kube-system"
 NAME = "ama-metrics-settings-configmap"
 TARGET = "dcgmexporter"
+PATH = f"/api/v1/namespaces/{NAMESPACE}/configmaps/{NAME}"
 V1_KEY = "default-scrape-settings-enabled"  # a data key of its own (schema v1)
 V2_KEY, V2_SECTION = "cluster-metrics", "default-targets-scrape-enabled"  # a section inside a data key (v2)
 

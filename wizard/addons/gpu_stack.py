@@ -168,12 +168,16 @@ def status(kube: Kube) -> tuple[bool, str]:
     return ok, "; ".join(parts)
 
 
+def pending(kube: Kube, taints: list[str]) -> list[dict]:
+    """The objects of the stack (with its PodMonitor when the CRD is served) that are missing or different."""
+    with_pm = kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PODMONITOR_CRD}") is not None
+    return out_of_date(kube, objects(taints, with_pm))
+
+
 def install(kube: Kube, taints: list[str], sleep: Callable[[float], None], report: Callable[[str], None],
             timeout: float, poll: float) -> dict[str, Any]:
     """Apply what is missing or different, then wait (bounded) until the stack serves the GPU nodes."""
-    with_pm = kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PODMONITOR_CRD}") is not None
-    objs = objects(taints, with_pm)
-    todo = out_of_date(kube, objs)
+    todo = pending(kube, taints)
     if not todo:
         ok, state = status(kube)
         if ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import difflib
 import functools
 import json
@@ -551,18 +552,60 @@ def answers_to_yaml(answers: Answers) -> str:
     return _HEADER + "\n".join(out) + "\n"
 
 
-def save_answers(answers: Answers, path: str | os.PathLike) -> None:
-    """Write the answers to ``path`` atomically (temp file in the same directory + os.replace)."""
-    _write_atomic(Path(path), answers_to_yaml(answers))
+def save_answers(answers: Answers, path: str | os.PathLike, data: dict[str, Any] | None = None) -> bool:
+    """Write the answers to ``path`` atomically (temp file in the same directory + os.replace); returns whether
+    it wrote. A file that already holds equal answers is left untouched; one that differs is edited in place,
+    keeping its comments, order and formatting, with ``data`` (the answers as given, without the defaults the
+    user never wrote; default: every answer). A new file gets the full readable document."""
+    from .roundtrip import updated_text
 
-
-def save_partial(data: dict[str, Any], path: str | os.PathLike) -> None:
-    """Answers that are not complete yet (the interactive wizard offers this on quit), as YAML that
-    `aks-ai-wizard --answers FILE` prefills from and asks only for what is missing."""
     target = Path(path)
+    existing = _existing(target)
+    if existing is not None:
+        text, old = existing
+        try:
+            if answers_from_dict(copy.deepcopy(old)) == answers:
+                return False
+        except AnswersError:
+            pass
+        edited = updated_text(text, old, data if data is not None else answers.model_dump(mode="json"))
+        if edited is not None:
+            _write_atomic(target, edited)
+            return True
+    _write_atomic(target, answers_to_yaml(answers))
+    return True
+
+
+def save_partial(data: dict[str, Any], path: str | os.PathLike) -> bool:
+    """Answers that are not complete yet (the interactive wizard offers this on quit), as YAML that
+    `aks-ai-wizard --answers FILE` prefills from and asks only for what is missing. An existing file is edited
+    in place as save_answers does (not written when it holds the same)."""
+    from .roundtrip import updated_text
+
+    target = Path(path)
+    existing = _existing(target)
+    if existing is not None:
+        text, old = existing
+        if old == data:
+            return False
+        edited = updated_text(text, old, data)
+        if edited is not None:
+            _write_atomic(target, edited)
+            return True
     _write_atomic(target, "# aks-ai-wizard answers file (schema version 1), not complete yet.\n"
                           f"# Finish it with: aks-ai-wizard --answers {target.name}\n"
                           + yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True))
+    return True
+
+
+def _existing(target: Path) -> tuple[str, dict[str, Any]] | None:
+    """The text of an answers file already at ``target`` and the mapping it reads as, when it is one."""
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    parsed = _parse_yaml(text)
+    return (text, parsed.data) if isinstance(parsed.data, dict) else None
 
 
 def _write_atomic(target: Path, text: str) -> None:

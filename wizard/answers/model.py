@@ -370,6 +370,10 @@ class VerifyAnswers(_Model):
     checklist: Literal["1.34", "1.35", "1.36"] = Field(
         default="1.34", description="Kubernetes AI Conformance checklist version to verify against."
     )
+    require_conformance: bool = Field(
+        default=True, description="apply exits 4 when its closing verification finds a MUST requirement that did "
+        "not pass; false: it reports them and exits 0 (also --conformance-not-required)."
+    )
 
 
 # ----------------------------------------------------------------- top level

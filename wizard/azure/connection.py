@@ -29,6 +29,17 @@ __all__ = ["ArmConnection", "resolve_subscription", "allow_http_policy"]
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+def http_logging_policy() -> Any:
+    """ARM's HTTP logging (at INFO, into --log-file) with the request and correlation ids shown: a support ticket
+    needs them and they are not secrets. Authorization and every other header not listed stay redacted."""
+    from azure.mgmt.core.policies import ARMHttpLoggingPolicy
+
+    policy = ARMHttpLoggingPolicy()
+    policy.allowed_header_names.update(["x-ms-correlation-request-id", "x-ms-routing-request-id",
+                                        "Azure-AsyncOperation", "Location"])  # (|= would lose the case-folding)
+    return policy
+
+
 def allow_http_policy() -> Any:
     """A per-call policy switching off azure-core's https-only guard for bearer tokens (loopback simulator)."""
     from azure.core.pipeline.policies import SansIOHTTPPolicy
@@ -84,7 +95,7 @@ class ArmConnection:
         """The pipeline of the generated ARM clients (``_client.py``), in their order, without the automatic
         provider registration (azure-core still puts per_call_policies in front of it)."""
         from azure.core.pipeline import policies as p
-        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
+        from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
         package = client_class.__module__.rsplit(".", 1)[0]
         version = getattr(importlib.import_module(package + "._version"), "VERSION", "0")
@@ -97,7 +108,7 @@ class ArmConnection:
             p.ContentDecodePolicy(**kw), p.RedirectPolicy(**kw), p.RetryPolicy(**kw),
             ARMChallengeAuthenticationPolicy(self.credential, self.cloud.scope, **kw), p.CustomHookPolicy(**kw),
             p.NetworkTraceLoggingPolicy(**kw), p.DistributedTracingPolicy(**kw),
-            p.SensitiveHeaderCleanupPolicy(**kw), ARMHttpLoggingPolicy(**kw),
+            p.SensitiveHeaderCleanupPolicy(**kw), http_logging_policy(),
         ]
 
     def make_client(self, client_class: type, *args: Any) -> Any:

@@ -227,6 +227,56 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
     return pending
 
 
+def _providers(names: MonitorNames) -> list[tuple[str, tuple[str, ...]]]:
+    """(subscription, resource providers) that managed Prometheus needs registered."""
+    ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
+    if ws_sub.lower() != names.subscription_id.lower():
+        return [(names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, PROVIDERS_WORKSPACE)]
+    return [(names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, ("Microsoft.Monitor",))]
+
+
+def _placed(names: MonitorNames, ws: Any) -> MonitorNames:
+    """az names and places the DCE/DCR after the workspace's region (a linked workspace may be elsewhere)."""
+    dc_region = _region(ws.location or names.region)
+    if dc_region == names.region:
+        return names
+    return replace(names, region=dc_region, dce_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 44, dce=True),
+                   dcr_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 64))
+
+
+def _rule_ok(rule: Any, dce_id: str, workspace_id: str) -> bool:
+    accounts = [a.account_resource_id for a in (getattr(rule.destinations, "monitoring_accounts", None) or [])]
+    return (str(rule.data_collection_endpoint_id or "").lower() == dce_id.lower()
+            and any(str(a or "").lower() == workspace_id.lower() for a in accounts))
+
+
+def _association_ok(dcra: Any, dcr_id: str) -> bool:
+    return dcra is not None and str(dcra.data_collection_rule_id or "").lower() == dcr_id.lower()
+
+
+def monitoring_missing(conn: "ArmConnection", names: MonitorNames) -> list[str]:
+    """What ensure_monitoring would still register or write, found with reads only (plan: empty = in place)."""
+    missing = [f"resource provider {ns}" for sub, namespaces in _providers(names) for ns in namespaces
+               if (resource_client(conn, sub).providers.get(ns).registration_state or "").lower() != "registered"]
+    ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
+    ws = _get(lambda: monitor_client(conn, ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
+                                                                                 names.workspace_name))
+    if ws is None or _state(ws).lower() != "succeeded":
+        return missing + [f"Azure Monitor workspace {names.workspace_name}"]
+    names = _placed(names, ws)
+    mon = monitor_client(conn, names.subscription_id)
+    dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
+    if dce is None:
+        return missing + [f"data collection endpoint {names.dce_name}"]
+    dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
+    if dcr is None or not _rule_ok(dcr, dce.id or names.dce_id(), names.workspace_id):
+        return missing + [f"data collection rule {names.dcr_name}"]
+    dcra = _get(lambda: mon.data_collection_rule_associations.get(names.cluster_id(), names.dcra_name))
+    if not _association_ok(dcra, dcr.id or names.dcr_id()):
+        missing.append(f"data collection rule association {names.dcra_name}")
+    return missing
+
+
 def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
                       sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0,
                       intend: Callable[[str], None] | None = None) -> MonitorResult:
@@ -244,12 +294,8 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
 
     result = MonitorResult(names)
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    result.registered += ensure_providers(conn, PROVIDERS_CLUSTER, names.subscription_id, report, sleep, poll,
-                                          timeout)
-    if ws_sub.lower() != names.subscription_id.lower():
-        result.registered += ensure_providers(conn, PROVIDERS_WORKSPACE, ws_sub, report, sleep, poll, timeout)
-    else:
-        result.registered += ensure_providers(conn, ("Microsoft.Monitor",), ws_sub, report, sleep, poll, timeout)
+    for sub, namespaces in _providers(names):
+        result.registered += ensure_providers(conn, namespaces, sub, report, sleep, poll, timeout)
     mon_ws = monitor_client(conn, ws_sub)
     mon = monitor_client(conn, names.subscription_id)
 
@@ -285,15 +331,10 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
             raise TimeoutError(f"Azure Monitor workspace {names.workspace_name} still {state} after {timeout:.0f} s")
         sleep(poll)
         ws = mon_ws.azure_monitor_workspaces.get(names.workspace_rg, names.workspace_name)
-    location = (ws.location or names.region).replace(" ", "").lower()
-    result.workspace_location = location
+    result.workspace_location = (ws.location or names.region).replace(" ", "").lower()
     result.query_endpoint = getattr(getattr(ws, "metrics", None), "prometheus_query_endpoint", None)
-    dc_region = location
-    if dc_region != names.region:  # az names and places the DCE/DCR after the workspace's region (a linked one)
-        names = replace(names, region=dc_region,
-                        dce_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 44, dce=True),
-                        dcr_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 64))
-        result.names = names
+    names = result.names = _placed(names, ws)
+    dc_region = names.region
 
     # 3. data collection endpoint
     dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
@@ -307,13 +348,8 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     dce_id = dce.id or names.dce_id()
 
     # 4. data collection rule
-    def rule_ok(rule: Any) -> bool:
-        accounts = [a.account_resource_id for a in (getattr(rule.destinations, "monitoring_accounts", None) or [])]
-        return (str(rule.data_collection_endpoint_id or "").lower() == dce_id.lower()
-                and any(str(a or "").lower() == names.workspace_id.lower() for a in accounts))
-
     dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
-    if dcr is None or not rule_ok(dcr):
+    if dcr is None or not _rule_ok(dcr, dce_id, names.workspace_id):
         body = mm.DataCollectionRuleResource(
             location=dc_region, kind="Linux", tags=(tags or None) if dcr is None else dcr.tags,
             description=DCR_DESCRIPTION,
@@ -334,7 +370,7 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     # 5. association with the cluster
     cluster_id = names.cluster_id()
     dcra = _get(lambda: mon.data_collection_rule_associations.get(cluster_id, names.dcra_name))
-    if dcra is None or str(dcra.data_collection_rule_id or "").lower() != dcr_id.lower():
+    if not _association_ok(dcra, dcr_id):
         mon.data_collection_rule_associations.create(
             cluster_id, names.dcra_name,
             body=mm.DataCollectionRuleAssociationProxyOnlyResource(data_collection_rule_id=dcr_id,
