@@ -92,8 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("schema", "print the answers file's JSON Schema")
 
+    from wizard.export.cli import add_export_parser
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
+
+    add_export_parser(sub, lambda p: _global_options(p, suppress=True))
 
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
@@ -195,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     if args.command == "teardown":
         return _teardown(args, answers)
+    if args.command == "export":
+        from wizard.export.cli import run_export
+
+        return run_export(args, answers)
     return _plan_or_apply(args, answers)
 
 

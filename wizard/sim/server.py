@@ -39,6 +39,16 @@ class LoggedRequest:
     status: int                      # 0 when the connection was dropped on purpose
     request_id: str
     at: float = field(default_factory=time.time)
+    body: Any = None  # the JSON body of an ARM write as received (never a Kubernetes request's: Secrets go there)
+
+
+def _arm_write_body(method: str, path: str, body: bytes) -> Any:
+    if method not in ("PUT", "PATCH", "POST") or not body or path.lower().startswith("/k8s/"):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 class Headers(dict):
@@ -374,7 +384,8 @@ class Simulator:
                 resp = sim._dispatch(self.command, self.path, headers, body)
                 path = urlsplit(self.path)
                 sim._record(LoggedRequest(self.command, unquote(path.path), parse_qs(path.query, keep_blank_values=True),
-                                          resp.status if not resp.drop else 0, request_id))
+                                          resp.status if not resp.drop else 0, request_id,
+                                          body=_arm_write_body(self.command, path.path, body)))
                 if resp.drop:
                     self.close_connection = True
                     try:
