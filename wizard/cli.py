@@ -202,6 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wizard.export.cli import run_export
 
         return run_export(args, answers)
+    if answers.fleet is not None:
+        from wizard.fleet_cli import run_fleet
+
+        return run_fleet(args, answers)
     return _plan_or_apply(args, answers)
 
 

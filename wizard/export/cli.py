@@ -37,7 +37,7 @@ def add_export_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
 def run_export(args: argparse.Namespace, answers: "Answers") -> int:
     from wizard.cli import _failed, _open, _version
     from wizard.export import render
-    from wizard.plan import plan_for
+    from wizard.fleet import plan_members
 
     try:
         session = _open(args, answers)
@@ -45,7 +45,7 @@ def run_export(args: argparse.Namespace, answers: "Answers") -> int:
         return _failed(exc, False)
     try:
         try:
-            plans = [plan_for(session.conn, answers, session.subscription, allow_update=args.allow_update)]
+            plans = plan_members(session.conn, answers, session.subscription, allow_update=args.allow_update)
         except Exception as exc:  # noqa: BLE001
             return _failed(exc, False)
     finally:
