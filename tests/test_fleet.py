@@ -106,9 +106,75 @@ def test_fleet_exports_as_one_copy_loop_and_a_script_per_member(tmp_path: Path):
     assert lint.returncode == 0, lint.stdout
 
 
-def test_apply_of_a_fleet_is_refused_before_any_request(tmp_path: Path, capsys):
-    answers = copy_example(tmp_path)
-    answers.write_text(answers.read_text() + FLEET)
+# ------------------------------------------------------------------------------------------ fleet preflight
+SMALL_GPU = "gpu_pool:\n  vm_size: Standard_NC6s_v3\n  autoscale: {min: 1, max: 1}\n"
+
+
+def granted(tmp_path: Path, **limits: int) -> None:
+    """A simulated subscription that was granted these vCPU limits (saved for the CLI runs that follow)."""
+    from wizard.sim import Simulator
+
+    sim = Simulator(speed=1e5, state_file=tmp_path / "sim.json").start()
+    try:
+        for name, limit in limits.items():
+            sim.set_quota(name, limit)
+    finally:
+        sim.stop()
+
+
+def test_quota_that_fits_19_members_but_not_20_stops_the_fleet_before_any_write(tmp_path: Path, capsys):
+    # per member: GPU pool (1 node at autoscale max + 1 surge) x 6 vCPUs = 12; 19 x 12 = 228
+    granted(tmp_path, standardNCSv3Family=228, standardDDSv5Family=1000, cores=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "fleet: {count: 20, cluster_name: 'aks-ai-{n:02d}'}\n")
+    assert run(tmp_path, "apply", str(answers)) == 2
+    out = capsys.readouterr()
+    assert "Nothing was written to Azure" in out.err
+    assert "[FAIL] vCPU quota of the fleet: standardNCSv3Family in eastus2" in out.out
+    text = " ".join(out.out.split())
+    assert ("20 members: 20 x GPU pool gpunp (Standard_NC6s_v3): (1 nodes at autoscale max + 1 surge) x 6 vCPUs = "
+            "12 each = 240. Needed 240; in use 0 of limit 228, 228 left: short by 12; 19 of the 20 members in "
+            "eastus2 fit.") in text
+    assert "to at least 240 vCPUs" in text
+    assert writes(tmp_path) == [], "one red item stops the whole fleet before any write"
+
+    answers.write_text(MINIMAL + SMALL_GPU + "fleet: {count: 19, cluster_name: 'aks-ai-{n:02d}'}\n")
+    assert run(tmp_path, "plan", str(answers), "--output", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    item = next(i for i in doc["preflight"]["items"] if i["id"] == "fleet-quota:eastus2:standardNCSv3Family")
+    assert item["status"] == "pass" and item["data"]["needed"] == 228 and item["data"]["members"] == 19
+    assert len(doc["members"]) == 19 and doc["ok"]
+    cost = next(i for i in doc["preflight"]["items"] if i["id"] == "fleet-cost")
+    assert cost["data"]["hourly_min"] == cost["data"]["hourly_max"] == round(19 * 3.06, 2)
+    assert writes(tmp_path) == []
+
+
+def test_fleet_preflight_checks_each_members_location_and_the_names_derived_for_it(tmp_path: Path, capsys):
+    granted(tmp_path, standardNCSv3Family=1000, standardDDSv5Family=1000, cores=1000)
+    answers = tmp_path / "fleet.yaml"
+    long = "workshop-cluster-for-the-ai-team-{n:02d}"  # MSProm-eastus2-<name> is cut to 44 characters
+    answers.write_text(MINIMAL + SMALL_GPU + f"fleet:\n  count: 3\n  resource_group: shared\n  cluster_name: '{long}'\n"
+                       "  members:\n    - {member: 3, location: westus3}\n")
+    assert run(tmp_path, "plan", str(answers), "--output", "json") == 2
+    doc = json.loads(capsys.readouterr().out)
+    names = next(i for i in doc["preflight"]["items"] if i["id"] == "fleet-names")
+    assert names["status"] == "fail" and names["field"] == "fleet.cluster_name"
+    assert "workshop-cluster-for-the-ai-team-01 and workshop-cluster-for-the-ai-team-02 would share the data " \
+           "collection endpoint MSProm-eastus2-workshop-cluster-for-the-ai" in names["detail"]
+    third = doc["preflight"]["members"][2]
+    assert third["cluster"].endswith("-03") and third["location"] == "westus3"
+    sku = next(i for i in third["items"] if i["id"] == "sku:gpu")
+    first_sku = next(i for i in doc["preflight"]["members"][0]["items"] if i["id"] == "sku:gpu")
+    assert first_sku["status"] == "pass" and "westus3" in sku["title"] + sku["detail"]
+    assert {i["id"].split(":")[1] for i in doc["preflight"]["items"] if i["id"].startswith("fleet-quota:")} == {
+        "eastus2", "westus3"}, "quota is counted per region"
+    assert writes(tmp_path) == []
+
+
+def test_a_fleet_that_passes_preflight_is_not_applied_by_this_version(tmp_path: Path, capsys):
+    granted(tmp_path, standardNCSv3Family=1000, standardDDSv5Family=1000, cores=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "fleet: {count: 2}\n")
     assert run(tmp_path, "apply", str(answers)) == 1
-    assert "fleet of 3 clusters" in capsys.readouterr().err
-    assert not (tmp_path / "sim.json.requests.jsonl").exists() or writes(tmp_path) == []
+    assert "nothing was written" in capsys.readouterr().err
+    assert writes(tmp_path) == []

@@ -601,9 +601,16 @@ class Arm:
                                               if c["body"].get("location") == loc)
         return used
 
+    def quota(self) -> dict[str, Any]:
+        """The subscription's vCPU limits: the catalog's defaults, with the limits granted to it (World.quota_limits)."""
+        q = self.catalog["quota"]
+        granted = self.world.quota_limits
+        return {**q, "cores": granted.get("cores", q["cores"]),
+                "families": {**q["families"], **{k: v for k, v in granted.items() if k != "cores"}}}
+
     def list_usages(self, req: Request, loc: str) -> Response:
         loc = self._check_location(loc, "Microsoft.Compute/locations/usages")
-        q = self.catalog["quota"]
+        q = self.quota()
         used = self._usage(loc)
         items = [
             {"unit": "Count", "currentValue": used["cores"], "limit": q["cores"],
@@ -779,7 +786,7 @@ class Arm:
             fam = self.skus[size.lower()]["family"]
             raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota", FAULTS["gpu-quota"].message.format(
                 requested=delta.get(fam, 0), remaining=0, family=fam, location=loc)))
-        q = self.catalog["quota"]
+        q = self.quota()
         # the targets' current nodes count as used: the delta only counts growth
         used_with_old = self._usage(loc)
         for fam, need in delta.items():

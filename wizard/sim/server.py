@@ -275,6 +275,13 @@ class Simulator:
         else:
             self._kube = cls()
 
+    def set_quota(self, name: str, limit: int) -> None:
+        """Grant the subscription a vCPU limit ("cores" or a VM family, e.g. standardNCSv3Family), as an approved
+        quota request would; persisted with the world."""
+        with self.world.lock:
+            self.world.quota_limits[name] = int(limit)
+        self._autosave()
+
     def _autosave(self) -> None:
         if self.state_file is None:
             return
