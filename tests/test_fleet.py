@@ -170,11 +170,3 @@ def test_fleet_preflight_checks_each_members_location_and_the_names_derived_for_
         "eastus2", "westus3"}, "quota is counted per region"
     assert writes(tmp_path) == []
 
-
-def test_a_fleet_that_passes_preflight_is_not_applied_by_this_version(tmp_path: Path, capsys):
-    granted(tmp_path, standardNCSv3Family=1000, standardDDSv5Family=1000, cores=1000)
-    answers = tmp_path / "fleet.yaml"
-    answers.write_text(MINIMAL + SMALL_GPU + "fleet: {count: 2}\n")
-    assert run(tmp_path, "apply", str(answers)) == 1
-    assert "nothing was written" in capsys.readouterr().err
-    assert writes(tmp_path) == []

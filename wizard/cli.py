@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
                    help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+    p.add_argument("--parallel", type=int, metavar="N", default=None,
+                   help="fleet: apply at most N members at a time (default 4)")
+    p.add_argument("--kubeconfig-dir", type=Path, metavar="DIR",
+                   help="fleet: write each member's user kubeconfig to DIR/<cluster>.kubeconfig (mode 0600)")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")

@@ -7,7 +7,7 @@ works on the member Answers, so a fleet of one cluster and a single cluster go t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -54,12 +54,16 @@ def members(answers: "Answers") -> list[Member]:
 
 
 def plan_members(conn: Any, answers: "Answers", subscription: tuple[str, str], allow_update: bool = False,
-                 parallel: int = 4) -> list["Plan"]:
-    """Each member's plan (observe + build; reads only), a few members at a time."""
+                 parallel: int = 4, journal: Callable[[str], Any] | None = None) -> list["Plan"]:
+    """Each member's plan (observe + build; reads only), a few members at a time. journal: cluster name -> that
+    member's Journal, so a plan re-attaches to the operations an interrupted run left in flight."""
     from concurrent.futures import ThreadPoolExecutor
 
     from wizard.plan import plan_for
 
+    def plan(m: Member) -> "Plan":
+        return plan_for(conn, m.answers, subscription, journal(m.name) if journal else None,
+                        allow_update=allow_update)
+
     with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="member-plan") as pool:
-        return list(pool.map(lambda m: plan_for(conn, m.answers, subscription, allow_update=allow_update),
-                             members(answers)))
+        return list(pool.map(plan, members(answers)))

@@ -1,5 +1,6 @@
-"""`plan` and `apply` of an answers file with a `fleet` section: every member planned (reads only), then the
-fleet preflight; one failed item stops the whole fleet before any write.
+"""`plan` and `apply` of an answers file with a `fleet` section: every member planned (reads only, re-attaching to
+what its journal has in flight), then the fleet preflight; one failed item stops the whole fleet before any write;
+`apply` then runs the fleet (wizard/fleet_apply.py).
 
 Wiring (wizard/cli.py, after the answers loaded): if answers.fleet is not None: return run_fleet(args, answers)
 """
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.plan import Plan
 
-EXIT_OK, EXIT_INVALID, EXIT_PLAN = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def plans_text(plans: list["Plan"], verbose: bool) -> str:
@@ -36,6 +37,7 @@ def plans_text(plans: list["Plan"], verbose: bool) -> str:
 def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
     from wizard.cli import _failed, _open
     from wizard.fleet import plan_members
+    from wizard.fleet_apply import member_journal
     from wizard.preflight.fleet import run_fleet_preflight
 
     assert answers.fleet is not None
@@ -44,6 +46,7 @@ def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
               "available in this version. Nothing was sent to Azure.", file=sys.stderr)
         return EXIT_INVALID
     json_out = getattr(args, "output", "text") == "json"
+    answers_path = args.file.resolve()
     try:
         session = _open(args, answers)
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
@@ -51,26 +54,79 @@ def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
     try:
         try:
             plans = plan_members(session.conn, answers, session.subscription,
-                                 allow_update=getattr(args, "allow_update", False))
+                                 allow_update=getattr(args, "allow_update", False),
+                                 journal=lambda name: member_journal(answers_path, name))
             preflight = run_fleet_preflight(session.conn, plans, prices=session.prices())
         except Exception as exc:  # noqa: BLE001
             return _failed(exc, json_out)
+        ok = all(pl.ok for pl in plans) and preflight.ok
+        if json_out:
+            doc: dict[str, Any] = {"type": "fleet-plan", "ok": ok, "members": [pl.to_dict() for pl in plans],
+                                   "preflight": preflight.to_dict()}
+            print(json.dumps(doc, default=str), flush=True)
+        else:
+            print(plans_text(plans, args.verbose > 0))
+            print("\n" + preflight.text() + "\n", flush=True)
+        if args.command == "plan":
+            return EXIT_OK if ok else EXIT_PLAN
+        if not all(pl.ok for pl in plans) or (not preflight.ok and not args.skip_preflight):
+            print("Nothing was written to Azure: the whole fleet stops on a failed item.", file=sys.stderr)
+            return EXIT_PLAN
+        return _apply(args, plans, session, answers_path, json_out)
     finally:
         session.close()
-    ok = all(pl.ok for pl in plans) and preflight.ok
+
+
+def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_path: Any, json_out: bool) -> int:
+    import signal
+    import time
+
+    from wizard.fleet_apply import DEFAULT_PARALLEL, SUBSCRIPTION, FleetPrinter, FleetRun, summary_rows, table
+    from wizard.render import fmt_seconds
+
+    kdir = getattr(args, "kubeconfig_dir", None)
+    if kdir is not None:
+        kdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def options(name: str) -> Any:
+        out = kdir / f"{name}.kubeconfig" if kdir is not None and name != SUBSCRIPTION else None
+        return session.run_options(kubeconfig_out=out)
+
+    run = FleetRun(session.conn, plans, answers_path, FleetPrinter(json_out, args.verbose > 0), options,
+                   getattr(args, "parallel", None) or DEFAULT_PARALLEL)
+    interrupts = 0
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt
+        print("\ninterrupt: every member stops after its current poll; operations Azure accepted keep running "
+              "there and are in the members' journals (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+        run.cancel()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    started = time.monotonic()
+    try:
+        result = run.run()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    took = fmt_seconds(time.monotonic() - started)
     if json_out:
-        doc: dict[str, Any] = {"type": "fleet-plan", "ok": ok, "members": [pl.to_dict() for pl in plans],
-                               "preflight": preflight.to_dict()}
-        print(json.dumps(doc, default=str))
+        print(json.dumps({"type": "result", "status": result.status, "elapsed": took,
+                          "members": [{"member": m.name, "status": m.status, "failed_step": m.failed_step,
+                                       "kubeconfig": str(m.kubeconfig) if m.kubeconfig else None,
+                                       "journal": str(m.journal) if m.journal else None,
+                                       "failure": m.failure.to_dict() if hasattr(m.failure, "to_dict") else m.failure}
+                                      for m in result.members]}, default=str), flush=True)
     else:
-        print(plans_text(plans, args.verbose > 0))
-        print("\n" + preflight.text(), flush=True)
-    if args.command == "plan":
-        return EXIT_OK if ok else EXIT_PLAN
-    if not ok and not getattr(args, "skip_preflight", False):
-        print("Nothing was written to Azure: the whole fleet stops on a failed item.", file=sys.stderr)
-        return EXIT_PLAN
-    print(f"`apply` of a fleet is not available in this version; nothing was written. `aks-ai-wizard export "
-          f"{args.file} --format arm|az` writes the fleet for Azure's deployment engine or a script.",
-          file=sys.stderr)
-    return EXIT_INVALID
+        if result.shared is not None and result.shared.status != "done":
+            print(f"\nThe subscription-wide steps ended {result.shared.status} "
+                  f"({result.shared.failed_step or 'interrupted'}); no member was started.")
+        if result.members:
+            print("\n" + table(summary_rows(result)))
+        print(f"\nFleet {result.status} in {took}. Re-run the same command to resume: finished steps are not "
+              "repeated." if result.status != "done" else f"\nFleet done in {took}.")
+    return {"done": EXIT_OK, "failed": EXIT_AZURE, "locked": EXIT_INVALID}.get(result.status, EXIT_INTERRUPTED)

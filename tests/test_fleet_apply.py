@@ -1,0 +1,52 @@
+"""Fleet apply through the same engine: subscription-wide steps once, members concurrently (bounded), each with
+its own journal and lock; a fleet interrupted by lost connections resumes without sending any write twice."""
+from __future__ import annotations
+
+import json
+import stat
+from collections import Counter
+from pathlib import Path
+
+from tests.test_apply_sim import run, writes
+from tests.test_fleet import MINIMAL, SMALL_GPU, granted
+
+
+def test_fleet_of_3_applies_resumes_after_lost_connections_and_writes_each_thing_once(tmp_path: Path, capsys):
+    granted(tmp_path, standardNCSv3Family=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "kueue: {install: false}\n"
+                       "fleet: {count: 3, cluster_name: 'aks-ai-{n:02d}', resource_group: shared}\n")
+    kdir = tmp_path / "kubeconfigs"
+    # every member's cluster PUT is accepted, then the connection drops: the operations go on in Azure
+    assert run(tmp_path, "apply", str(answers), "--parallel", "2", "--output", "json",
+               faults=("connection-drop",)) == 3
+    first = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    result = first[-1]
+    assert result["type"] == "result" and {m["status"] for m in result["members"]} == {"failed"}
+    assert {m["failed_step"] for m in result["members"]} == {"cluster"}
+    events = [e for e in first if e["type"] == "event"]
+    assert events and all(e["member"] for e in events), "every JSON event carries its member"
+    assert {e["member"] for e in events} == {"subscription", "aks-ai-01", "aks-ai-02", "aks-ai-03"}
+    for n in (1, 2, 3):
+        journal = tmp_path / f"fleet.aks-ai-0{n}.journal.jsonl"
+        assert any(r["event"] == "operation" and r["step"] == "cluster"
+                   for r in map(json.loads, journal.read_text().splitlines())), "each member journals its own PUT"
+
+    assert run(tmp_path, "apply", str(answers), "--kubeconfig-dir", str(kdir)) == 0  # the fault cleared: resume
+    out = capsys.readouterr().out
+    for n in (1, 2, 3):
+        assert f"aks-ai-0{n}  done" in out
+        config = kdir / f"aks-ai-0{n}.kubeconfig"
+        assert stat.S_IMODE(config.stat().st_mode) == 0o600 and "clusters:" in config.read_text()
+    assert stat.S_IMODE(kdir.stat().st_mode) == 0o700
+
+    sent = writes(tmp_path)
+    puts = Counter(r["path"].rsplit("/", 1)[1] for r in sent if r["method"] == "PUT" and 200 <= r["status"] < 300
+                   and r["path"].lower().split("/")[-2] == "managedclusters")
+    assert puts == {"aks-ai-01": 1, "aks-ai-02": 1, "aks-ai-03": 1}, "re-attached, never sent twice"
+    flags = [r for r in sent if r["method"] == "POST" and "/features/" in r["path"]]
+    assert len(flags) == 1, "preview flags once per subscription, not per member"
+
+    before = len(writes(tmp_path))
+    assert run(tmp_path, "apply", str(answers)) == 0
+    assert len(writes(tmp_path)) == before, "a re-run of a finished fleet writes nothing"

@@ -1,0 +1,195 @@
+"""Apply a fleet through the same engine: the subscription-wide steps (preview flags, provider re-registration)
+once, then every member's own plan, at most `parallel` members at a time, each with its own journal and lock
+beside the answers file (so a re-run after Ctrl-C or kill -9 resumes every member where it stopped).
+
+The members share one connection (one set of SDK clients and their retry policy). Events carry the member.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from wizard.events import Event, EventSink
+
+if TYPE_CHECKING:
+    from wizard.engine import Engine, RunResult
+    from wizard.journal import Journal
+    from wizard.plan import Plan
+
+SHARED_KINDS = ("feature", "provider")  # once per subscription
+SUBSCRIPTION = "subscription"  # the 'member' of the shared steps' events
+# Members started at once by default: each member's PUTs and polls stay far below ARM's per-subscription read
+# and write limits at 4, and AKS serialises operations per cluster anyway.
+DEFAULT_PARALLEL = 4
+
+
+def member_journal(answers_path: Path, name: str) -> "Journal":
+    from wizard.journal import Journal, journal_path_for
+
+    base = journal_path_for(answers_path)
+    return Journal(base.with_name(base.name.replace(".journal.jsonl", f".{name}.journal.jsonl")))
+
+
+def shared_journal(answers_path: Path) -> "Journal":
+    return member_journal(answers_path, "fleet")
+
+
+def _kind(step_id: str) -> str:
+    return step_id.split(":")[0]
+
+
+def shared_plan(plan: "Plan") -> "Plan":
+    """The subscription-wide steps of a member's plan (the same for every member)."""
+    return dataclasses.replace(plan, steps=[s for s in plan.steps if _kind(s.id) in SHARED_KINDS])
+
+
+def member_plan(plan: "Plan") -> "Plan":
+    """A member's own steps; what they waited for in the shared part is done before they start."""
+    steps = [dataclasses.replace(s, deps=tuple(d for d in s.deps if _kind(d) not in SHARED_KINDS))
+             for s in plan.steps if _kind(s.id) not in SHARED_KINDS]
+    return dataclasses.replace(plan, steps=steps)
+
+
+def tagged(sink: EventSink, member: str) -> EventSink:
+    """A sink that adds the member to every event."""
+    return lambda e: sink(dataclasses.replace(e, data={**e.data, "member": member}))
+
+
+@dataclass
+class MemberResult:
+    name: str
+    status: str  # done | failed | cancelled | locked
+    elapsed: float = 0.0
+    failed_step: str | None = None
+    failure: Any = None
+    kubeconfig: Path | None = None
+    journal: Path | None = None
+
+
+@dataclass
+class FleetResult:
+    shared: "RunResult | None"
+    members: list[MemberResult] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        states = [m.status for m in self.members] or [self.shared.status if self.shared else "done"]
+        if self.shared is not None and self.shared.status != "done":
+            return self.shared.status
+        for s in ("failed", "locked", "cancelled"):
+            if s in states:
+                return s
+        return "done"
+
+
+class FleetRun:
+    """One fleet apply; cancel() stops every member after its current poll (operations stay journalled)."""
+
+    def __init__(self, conn: Any, plans: list["Plan"], answers_path: Path, sink: EventSink,
+                 options: Callable[[str], Any], parallel: int = DEFAULT_PARALLEL) -> None:
+        self.conn, self.plans, self.answers_path, self.sink = conn, plans, answers_path, sink
+        self.options = options  # member name -> RunOptions (its own kubeconfig path)
+        self.parallel = max(1, parallel)
+        self.cancelled = threading.Event()
+        self._engines: list["Engine"] = []
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            for e in self._engines:
+                e.cancel()
+
+    def _engine(self, plan: "Plan", sink: EventSink, journal: "Journal", opts: Any) -> "Engine":
+        from wizard.engine import Engine
+
+        engine = Engine(self.conn, plan, sink, journal, opts)
+        with self._lock:
+            self._engines.append(engine)
+            if self.cancelled.is_set():
+                engine.cancel()
+        return engine
+
+    def run(self) -> FleetResult:
+        from wizard.journal import JournalLocked
+
+        first = shared_plan(self.plans[0])
+        shared = None
+        if first.steps:
+            journal = shared_journal(self.answers_path)
+            with journal.lock():
+                shared = self._engine(first, tagged(self.sink, SUBSCRIPTION), journal,
+                                      self.options(SUBSCRIPTION)).run()
+            if shared.status != "done":
+                return FleetResult(shared)
+
+        def one(plan: "Plan") -> MemberResult:
+            name = plan.answers.cluster.name
+            journal = member_journal(self.answers_path, name)
+            if self.cancelled.is_set():
+                return MemberResult(name, "cancelled", journal=journal.path)
+            opts = self.options(name)
+            started = time.monotonic()
+            try:
+                with journal.lock():
+                    r = self._engine(member_plan(plan), tagged(self.sink, name), journal, opts).run()
+            except JournalLocked as exc:
+                return MemberResult(name, "locked", failure=str(exc), journal=journal.path)
+            return MemberResult(name, r.status, time.monotonic() - started, r.failed_step, r.failure,
+                                opts.kubeconfig_out if r.status == "done" else None, journal.path)
+
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="member") as pool:
+            members = list(pool.map(one, self.plans))
+        return FleetResult(shared, members)
+
+
+def summary_rows(result: FleetResult) -> list[tuple[str, ...]]:
+    from wizard.render import fmt_seconds
+
+    rows = [("member", "result", "elapsed", "failed step", "kubeconfig")]
+    for m in result.members:
+        rows.append((m.name, m.status, fmt_seconds(m.elapsed) if m.elapsed else "-", m.failed_step or "-",
+                     str(m.kubeconfig) if m.kubeconfig else "-"))
+    return rows
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+class FleetPrinter:
+    """Headless progress of a fleet: a line per event, the member first (JSON lines carry it as `member`)."""
+
+    def __init__(self, json_lines: bool, verbose: bool, stream: Any = None) -> None:
+        import sys
+
+        from wizard.render import EventPrinter
+
+        self.json_lines = json_lines
+        self.stream = stream or sys.stdout
+        self._printer = EventPrinter(stream=self.stream, json_lines=False, verbose=verbose)
+        self.verbose = verbose
+        self._lock = threading.Lock()
+        self.current: dict[str, tuple[str, str]] = {}  # member -> (step, Azure's status)
+
+    def __call__(self, event: Event) -> None:
+        import json
+
+        member = str(event.data.get("member", ""))
+        if event.status or event.kind == "started":
+            self.current[member] = (event.step, event.status or event.kind)
+        if event.kind == "log" and not self.verbose and not self.json_lines:
+            return
+        data = {k: v for k, v in event.data.items() if k != "member"}
+        plain = dataclasses.replace(event, data=data)
+        line = (json.dumps({"type": "event", "member": member, **plain.to_dict()}, default=str) if self.json_lines
+                else f"{member:<14} {self._printer.format(plain)}")
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
