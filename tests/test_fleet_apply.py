@@ -50,3 +50,24 @@ def test_fleet_of_3_applies_resumes_after_lost_connections_and_writes_each_thing
     before = len(writes(tmp_path))
     assert run(tmp_path, "apply", str(answers)) == 0
     assert len(writes(tmp_path)) == before, "a re-run of a finished fleet writes nothing"
+
+
+def test_what_members_share_is_created_once_and_claimed_once(tmp_path: Path, capsys):
+    granted(tmp_path, standardNCSv3Family=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "kueue: {install: false}\n"
+                       "fleet: {count: 3, cluster_name: 'aks-ai-{n:02d}', resource_group: shared}\n")
+    assert run(tmp_path, "apply", str(answers), "--parallel", "3") == 0
+    sent = writes(tmp_path)
+    groups = [r for r in sent if r["method"] == "PUT" and r["path"].lower().endswith("/resourcegroups/rg-aks-ai")]
+    workspaces = [r for r in sent if r["method"] == "PUT" and "/microsoft.monitor/accounts/" in r["path"].lower()]
+    assert len(groups) == 1 and len(workspaces) == 1, "the shared group and the region's workspace: one PUT each"
+    claims = Counter()
+    for path in tmp_path.glob("fleet.*.journal.jsonl"):
+        for r in map(json.loads, path.read_text().splitlines()):
+            if r["event"] == "done" and r.get("created"):
+                claims[r["step"]] += 1
+            for rid in r.get("created_ids") or []:
+                claims[rid.rsplit("/", 1)[1]] += 1
+    assert claims["resource-group"] == 1 and claims["DefaultAzureMonitorWorkspace-eastus2"] == 1
+    assert claims["cluster"] == 3

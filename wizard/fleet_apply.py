@@ -1,5 +1,5 @@
 """Apply a fleet through the same engine: the subscription-wide steps (preview flags, provider re-registration)
-once, then every member's own plan, at most `parallel` members at a time, each with its own journal and lock
+and a resource group the members share once, then every member's own plan, at most `parallel` members at a time, each with its own journal and lock
 beside the answers file (so a re-run after Ctrl-C or kill -9 resumes every member where it stopped).
 
 The members share one connection (one set of SDK clients and their retry policy). Events carry the member.
@@ -43,15 +43,24 @@ def _kind(step_id: str) -> str:
     return step_id.split(":")[0]
 
 
-def shared_plan(plan: "Plan") -> "Plan":
-    """The subscription-wide steps of a member's plan (the same for every member)."""
-    return dataclasses.replace(plan, steps=[s for s in plan.steps if _kind(s.id) in SHARED_KINDS])
+def _shares_group(plans: list["Plan"]) -> bool:
+    """Members in one resource group: it is created once, before them (else each would create it, and each journal
+    would claim it)."""
+    return len({pl.answers.resource_group.name.lower() for pl in plans}) < len(plans)
 
 
-def member_plan(plan: "Plan") -> "Plan":
+def shared_plan(plans: list["Plan"]) -> "Plan":
+    """The steps done once for the fleet, from the first member's plan: the subscription-wide ones (the same for
+    every member) and the resource group when the members share it."""
+    kinds = SHARED_KINDS + (("resource-group",) if _shares_group(plans) else ())
+    return dataclasses.replace(plans[0], steps=[s for s in plans[0].steps if _kind(s.id) in kinds])
+
+
+def member_plan(plan: "Plan", shared: "Plan") -> "Plan":
     """A member's own steps; what they waited for in the shared part is done before they start."""
-    steps = [dataclasses.replace(s, deps=tuple(d for d in s.deps if _kind(d) not in SHARED_KINDS))
-             for s in plan.steps if _kind(s.id) not in SHARED_KINDS]
+    done = {_kind(s.id) for s in shared.steps} | set(SHARED_KINDS)
+    steps = [dataclasses.replace(s, deps=tuple(d for d in s.deps if _kind(d) not in done))
+             for s in plan.steps if _kind(s.id) not in done]
     return dataclasses.replace(plan, steps=steps)
 
 
@@ -118,7 +127,7 @@ class FleetRun:
     def run(self) -> FleetResult:
         from wizard.journal import JournalLocked
 
-        first = shared_plan(self.plans[0])
+        first = shared_plan(self.plans)
         shared = None
         if first.steps:
             journal = shared_journal(self.answers_path)
@@ -137,7 +146,7 @@ class FleetRun:
             started = time.monotonic()
             try:
                 with journal.lock():
-                    r = self._engine(member_plan(plan), tagged(self.sink, name), journal, opts).run()
+                    r = self._engine(member_plan(plan, first), tagged(self.sink, name), journal, opts).run()
             except JournalLocked as exc:
                 return MemberResult(name, "locked", failure=str(exc), journal=journal.path)
             return MemberResult(name, r.status, time.monotonic() - started, r.failed_step, r.failure,

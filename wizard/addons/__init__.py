@@ -14,6 +14,7 @@ and bounded (every wait has a timeout from AddonOptions).
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -148,13 +149,26 @@ def _kube(engine: "Engine", opts: AddonOptions) -> Any:
     return Kube(engine.kube_client(), timeout=opts.kube_timeout)
 
 
+_WORKSPACE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _workspace_lock(workspace_id: str) -> threading.Lock:
+    """One wiring at a time per Azure Monitor workspace in this process: the members of a fleet share the default
+    workspace of their region, and only the one that created it may record it as created."""
+    with _LOCKS_GUARD:
+        return _WORKSPACE_LOCKS.setdefault(workspace_id.lower(), threading.Lock())
+
+
 def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from wizard.azure.monitor import ensure_monitoring
 
     opts = options_of(engine)
     names = step.payload if step.payload is not None else monitor_names(engine.answers, engine.conn.subscription_id)
-    result = ensure_monitoring(engine.conn, names, dict(engine.answers.cluster.tags) or None,
-                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout)
+    with _workspace_lock(names.workspace_id):
+        result = ensure_monitoring(engine.conn, names, dict(engine.answers.cluster.tags) or None,
+                                   _reporter(engine, step, started), engine.sleep, _poll(engine, opts),
+                                   opts.azure_timeout)
     names = result.names
     if result.changed:
         msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)
