@@ -170,3 +170,21 @@ def test_fleet_preflight_checks_each_members_location_and_the_names_derived_for_
         "eastus2", "westus3"}, "quota is counted per region"
     assert writes(tmp_path) == []
 
+
+
+def test_members_share_one_read_of_the_shared_facts(tmp_path: Path, capsys):
+    from wizard.sim import read_requests
+
+    granted(tmp_path, standardNCSv3Family=1000, cores=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "fleet:\n  count: 6\n"
+                       "  members: [{member: 6, location: westus3, gpu_vm_size: Standard_NC4as_T4_v3}]\n")
+    assert run(tmp_path, "plan", str(answers)) == 0
+    gets = [r["path"].lower() for r in read_requests(tmp_path / "sim.json") if r["method"] == "GET"]
+    assert sum(p.endswith("/kubernetesversions") for p in gets) == 2, "versions once per location"
+    assert sum(p.endswith("/meshrevisionprofiles") for p in gets) == 2
+    assert sum("/microsoft.compute/skus" in p for p in gets) == 2 and sum(p.endswith("/usages") for p in gets) == 2
+    assert sum("/features/managedgatewayapipreview" in p for p in gets) == 1, "flags once per subscription"
+    assert sum(p.endswith("/providers/microsoft.containerservice") for p in gets) == 1
+    assert sum(p.split("?")[0].endswith("/managedclusters/aks-ai-06") for p in gets) == 0, \
+        "no cluster is read in a group that does not exist"
