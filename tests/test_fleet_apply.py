@@ -71,3 +71,25 @@ def test_what_members_share_is_created_once_and_claimed_once(tmp_path: Path, cap
                 claims[rid.rsplit("/", 1)[1]] += 1
     assert claims["resource-group"] == 1 and claims["DefaultAzureMonitorWorkspace-eastus2"] == 1
     assert claims["cluster"] == 3
+
+
+def test_on_a_terminal_progress_is_one_row_per_member_redrawn_in_place():
+    import io
+
+    from wizard.events import Event
+    from wizard.fleet_apply import FleetPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    printer = FleetPrinter(json_lines=False, verbose=False, stream=out)
+    printer(Event("started", "cluster", "create", data={"member": "aks-ai-01"}))
+    printer(Event("progress", "cluster", "Azure reports", "InProgress", 95.0, 360.0, {"member": "aks-ai-02"}))
+    printer(Event("progress", "cluster", "Azure reports", "Succeeded", 300.0, 360.0, {"member": "aks-ai-01"}))
+    last = out.getvalue().split("\x1b[3F")[-1]  # the table drawn last, after moving up over the previous one
+    rows = [line.replace("\x1b[2K", "") for line in last.splitlines()]
+    assert rows[0].split() == ["member", "step", "Azure", "reports", "elapsed"]
+    assert rows[1].split()[:3] == ["aks-ai-01", "cluster", "Succeeded"] and "5m00s of typ. 6m00s" in rows[1]
+    assert rows[2].split()[:3] == ["aks-ai-02", "cluster", "InProgress"] and len(rows) == 3

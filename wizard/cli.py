@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -329,25 +328,13 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
         print("\n" + preflight.text() + "\n", flush=True)
     engine = Engine(session.conn, plan, printer, journal, session.run_options(
         kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None))
-    interrupts = 0
+    from wizard.interrupts import run_until_interrupted
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts > 1:
-            raise KeyboardInterrupt
-        print("\ninterrupt: stopping after the current poll; operations Azure accepted keep running there "
-              "and are in the journal (press Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
-        engine.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     started = time.monotonic()
-    try:
-        result = engine.run()
-    except KeyboardInterrupt:
+    result = run_until_interrupted(engine.run, engine.cancel, "stopping after the current poll; operations Azure "
+                                   "accepted keep running there and are in the journal")
+    if result is None:
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGINT, previous)
     took = fmt_seconds(time.monotonic() - started)
     summary: dict[str, Any] = {"type": "result", "status": result.status, "elapsed": took,
                                "journal": str(journal.path)}

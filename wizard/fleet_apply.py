@@ -173,7 +173,9 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 
 class FleetPrinter:
-    """Headless progress of a fleet: a line per event, the member first (JSON lines carry it as `member`)."""
+    """Headless progress of a fleet. On a terminal: one row per member (current step, what Azure reports, elapsed
+    against typical), redrawn in place. In a pipe or a file: a line per event, the member first. JSON lines carry
+    the member as `member` on every event."""
 
     def __init__(self, json_lines: bool, verbose: bool, stream: Any = None) -> None:
         import sys
@@ -182,23 +184,42 @@ class FleetPrinter:
 
         self.json_lines = json_lines
         self.stream = stream or sys.stdout
+        self.live = not json_lines and self.stream.isatty()
         self._printer = EventPrinter(stream=self.stream, json_lines=False, verbose=verbose)
         self.verbose = verbose
         self._lock = threading.Lock()
-        self.current: dict[str, tuple[str, str]] = {}  # member -> (step, Azure's status)
+        self.rows: dict[str, tuple[str, ...]] = {}  # member -> (step, Azure's status, elapsed of typical)
+        self._drawn = 0
 
     def __call__(self, event: Event) -> None:
         import json
 
         member = str(event.data.get("member", ""))
-        if event.status or event.kind == "started":
-            self.current[member] = (event.step, event.status or event.kind)
-        if event.kind == "log" and not self.verbose and not self.json_lines:
-            return
-        data = {k: v for k, v in event.data.items() if k != "member"}
-        plain = dataclasses.replace(event, data=data)
-        line = (json.dumps({"type": "event", "member": member, **plain.to_dict()}, default=str) if self.json_lines
-                else f"{member:<14} {self._printer.format(plain)}")
+        plain = dataclasses.replace(event, data={k: v for k, v in event.data.items() if k != "member"})
         with self._lock:
-            self.stream.write(line + "\n")
+            if self.live:
+                self._row(member, plain)
+                self._draw()
+                return
+            if event.kind == "log" and not self.verbose and not self.json_lines:
+                return
+            self.stream.write((json.dumps({"type": "event", "member": member, **plain.to_dict()}, default=str)
+                               if self.json_lines else f"{member:<14} {self._printer.format(plain)}") + "\n")
             self.stream.flush()
+
+    def _row(self, member: str, e: Event) -> None:
+        from wizard.render import fmt_seconds
+
+        if e.kind == "log":
+            return
+        timing = fmt_seconds(e.elapsed) + (f" of typ. {fmt_seconds(e.typical)}" if e.typical else "")
+        status = e.status or {"started": "started", "skipped": "skipped"}.get(e.kind, e.kind)
+        self.rows[member] = (e.step, status if e.kind != "failed" else f"FAILED: {e.message}"[:60], timing)
+
+    def _draw(self) -> None:
+        rows = [("member", "step", "Azure reports", "elapsed")] + [(m, *r) for m, r in self.rows.items()]
+        text = table(rows)
+        up = f"\x1b[{self._drawn}F" if self._drawn else ""
+        self.stream.write(up + "\n".join("\x1b[2K" + line for line in text.splitlines()) + "\n")
+        self.stream.flush()
+        self._drawn = len(rows)

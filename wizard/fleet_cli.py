@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.plan import Plan
+    from wizard.session import Session
 
 EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -34,9 +35,27 @@ def plans_text(plans: list["Plan"], verbose: bool) -> str:
     return "\n".join(lines)
 
 
-def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
+def planned(args: argparse.Namespace, answers: "Answers", journal: Any = None) -> "tuple[Session, list[Plan]] | int":
+    """Open the session and plan every member (reads only); an exit code when that failed (explained). The caller
+    closes the session."""
     from wizard.cli import _failed, _open
     from wizard.fleet import plan_members
+
+    json_out = getattr(args, "output", "text") == "json"
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
+        return _failed(exc, json_out)
+    try:
+        return session, plan_members(session.conn, answers, session.subscription,
+                                     allow_update=getattr(args, "allow_update", False), journal=journal)
+    except Exception as exc:  # noqa: BLE001
+        session.close()
+        return _failed(exc, json_out)
+
+
+def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
+    from wizard.cli import _failed
     from wizard.fleet_apply import member_journal
     from wizard.preflight.fleet import run_fleet_preflight
 
@@ -47,15 +66,12 @@ def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
         return EXIT_INVALID
     json_out = getattr(args, "output", "text") == "json"
     answers_path = args.file.resolve()
-    try:
-        session = _open(args, answers)
-    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
-        return _failed(exc, json_out)
+    got = planned(args, answers, lambda name: member_journal(answers_path, name))
+    if isinstance(got, int):
+        return got
+    session, plans = got
     try:
         try:
-            plans = plan_members(session.conn, answers, session.subscription,
-                                 allow_update=getattr(args, "allow_update", False),
-                                 journal=lambda name: member_journal(answers_path, name))
             preflight = run_fleet_preflight(session.conn, plans, prices=session.prices())
         except Exception as exc:  # noqa: BLE001
             return _failed(exc, json_out)
@@ -78,10 +94,10 @@ def run_fleet(args: argparse.Namespace, answers: "Answers") -> int:
 
 
 def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_path: Any, json_out: bool) -> int:
-    import signal
     import time
 
     from wizard.fleet_apply import DEFAULT_PARALLEL, SUBSCRIPTION, FleetPrinter, FleetRun, summary_rows, table
+    from wizard.interrupts import run_until_interrupted
     from wizard.render import fmt_seconds
 
     kdir = getattr(args, "kubeconfig_dir", None)
@@ -94,25 +110,11 @@ def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_
 
     run = FleetRun(session.conn, plans, answers_path, FleetPrinter(json_out, args.verbose > 0), options,
                    getattr(args, "parallel", None) or DEFAULT_PARALLEL)
-    interrupts = 0
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts > 1:
-            raise KeyboardInterrupt
-        print("\ninterrupt: every member stops after its current poll; operations Azure accepted keep running "
-              "there and are in the members' journals (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
-        run.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
     started = time.monotonic()
-    try:
-        result = run.run()
-    except KeyboardInterrupt:
+    result = run_until_interrupted(run.run, run.cancel, "every member stops after its current poll; operations "
+                                   "Azure accepted keep running there and are in the members' journals")
+    if result is None:
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGINT, previous)
     took = fmt_seconds(time.monotonic() - started)
     if json_out:
         print(json.dumps({"type": "result", "status": result.status, "elapsed": took,

@@ -35,21 +35,15 @@ def add_export_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
 
 
 def run_export(args: argparse.Namespace, answers: "Answers") -> int:
-    from wizard.cli import _failed, _open, _version
+    from wizard.cli import _version
     from wizard.export import render
-    from wizard.fleet import plan_members
+    from wizard.fleet_cli import planned
 
-    try:
-        session = _open(args, answers)
-    except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
-        return _failed(exc, False)
-    try:
-        try:
-            plans = plan_members(session.conn, answers, session.subscription, allow_update=args.allow_update)
-        except Exception as exc:  # noqa: BLE001
-            return _failed(exc, False)
-    finally:
-        session.close()
+    got = planned(args, answers)
+    if isinstance(got, int):
+        return got
+    session, plans = got
+    session.close()  # everything was read
     problems = [f"{pl.answers.cluster.name}: {pr}" for pl in plans for pr in pl.problems]
     if problems:
         print("The plan cannot be applied, so it was not exported:\n" + "\n".join(f"  - {x}" for x in problems),

@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wizard.plan import Plan, Step
 
-MONITOR_PROVIDERS_NOTE = "registered first when not Registered (Microsoft.Insights, Microsoft.AlertsManagement, " \
-                         "Microsoft.Monitor)"
-
 
 @dataclass(frozen=True)
 class ArmRequest:

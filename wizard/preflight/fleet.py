@@ -35,9 +35,6 @@ class FleetPreflight:
         return ([(None, i) for i in self.items if i.failed] +
                 [(name, i) for name, r in self.members for i in r.failures])
 
-    def get(self, item_id: str) -> CheckResult:
-        return next(i for i in self.items if i.id == item_id)
-
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "items": [i.to_dict() for i in self.items],
                 "members": [{"cluster": name, **r.to_dict()} for name, r in self.members]}
