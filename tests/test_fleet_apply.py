@@ -32,10 +32,17 @@ def test_fleet_of_3_applies_resumes_after_lost_connections_and_writes_each_thing
         assert any(r["event"] == "operation" and r["step"] == "cluster"
                    for r in map(json.loads, journal.read_text().splitlines())), "each member journals its own PUT"
 
-    assert run(tmp_path, "apply", str(answers), "--kubeconfig-dir", str(kdir)) == 0  # the fault cleared: resume
-    out = capsys.readouterr().out
+    reports = tmp_path / "reports"
+    assert run(tmp_path, "apply", str(answers), "--kubeconfig-dir", str(kdir), "--report", str(reports)) == 0
+    out = capsys.readouterr().out  # the fault cleared: resumed, then every member verified
+    header = next(line for line in out.splitlines() if line.startswith("member ") and "dra_support" in line)
+    assert header.split()[-1] == "MUST" and "gang_scheduling" in header
     for n in (1, 2, 3):
         assert f"aks-ai-0{n}  done" in out
+        row = next(line for line in out.splitlines() if line.startswith(f"aks-ai-0{n} ") and "pass" in line)
+        assert row.split()[1] == "pass", "DRA support is proven on every member"
+        assert "FAIL" in row.split()[3], "no Kueue in these answers: gang scheduling cannot pass"
+        assert json.loads((reports / f"aks-ai-0{n}" / "report.json").read_text())["must_ok"] is False
         config = kdir / f"aks-ai-0{n}.kubeconfig"
         assert stat.S_IMODE(config.stat().st_mode) == 0o600 and "clusters:" in config.read_text()
     assert stat.S_IMODE(kdir.stat().st_mode) == 0o700

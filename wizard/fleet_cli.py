@@ -131,4 +131,27 @@ def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_
             print("\n" + table(summary_rows(result)))
         print(f"\nFleet {result.status} in {took}. Re-run the same command to resume: finished steps are not "
               "repeated." if result.status != "done" else f"\nFleet done in {took}.")
+    if result.status == "done":
+        _closing_verification(args, plans, session, json_out)
     return {"done": EXIT_OK, "failed": EXIT_AZURE, "locked": EXIT_INVALID}.get(result.status, EXIT_INTERRUPTED)
+
+
+def _closing_verification(args: argparse.Namespace, plans: list["Plan"], session: Any, json_out: bool) -> None:
+    """As one cluster's apply ends: every member proven against the checklist, one table for the fleet."""
+    from wizard.fleet_apply import DEFAULT_PARALLEL, table
+    from wizard.fleet_verify import matrix, verify_members
+
+    report_dir = getattr(args, "report", None)
+    if not json_out:
+        print(f"\nVerifying {len(plans)} members against Kubernetes AI Conformance "
+              f"v{plans[0].answers.verify.checklist}", flush=True)
+    results = verify_members(session, plans, getattr(args, "parallel", None) or DEFAULT_PARALLEL, report_dir)
+    if json_out:
+        print(json.dumps({"type": "fleet-verification",
+                          "members": [{"member": name, "error": why or None,
+                                       **({"report": report.to_dict()} if report else {})}
+                                      for name, report, why in results]}, default=str), flush=True)
+        return
+    print(table(matrix(results)))
+    if report_dir is not None:
+        print(f"reports: {report_dir}/<cluster>/ (report.md, report.json, PRODUCT.yaml)")
