@@ -54,7 +54,8 @@ def test_az_script_is_runnable_bash_with_every_option_and_export_writes_nothing(
     provider = text.index("az provider register --namespace Microsoft.ContainerService")
     group = text.index('az group create -n "${RESOURCE_GROUP}" -l "${LOCATION}"')
     creates = [line for line in text.splitlines() if line.startswith("az aks create ")]
-    assert flag < wait < provider < group < text.index(creates[0])
+    assert text.index("az extension add --name aks-preview --upgrade --yes") < flag < wait < provider < group \
+        < text.index(creates[0]), "aks-preview carries --enable-gateway-api"
     assert len(creates) == 1
     for option in ("-g \"${RESOURCE_GROUP}\"", "-n \"${CLUSTER_NAME}\"", "--kubernetes-version \"${KUBERNETES_VERSION}\"",
                    "--dns-name-prefix \"${DNS_PREFIX}\"", "--tier standard", "--k8s-support-plan KubernetesOfficial",

@@ -210,7 +210,11 @@ def script(plans: list["Plan"], source: str, version: str) -> str:
             'WORKDIR="$(mktemp -d)"', "trap 'rm -rf \"${WORKDIR}\"' EXIT", ""]
     first = plans[0]
     shared = first.observed.subscription_id
-    body: list[str] = ["az account set --subscription \"${SUBSCRIPTION_ID}\"", ""]
+    body: list[str] = ["az account set --subscription \"${SUBSCRIPTION_ID}\""]
+    if any(pl.answers.cluster.gateway_api or (pl.answers.gpu_pool and pl.answers.gpu_pool.managed_gpu) for pl in plans):
+        # --enable-gateway-api (and --enable-managed-gpu) are options of the aks-preview extension (19.0.0b4 or newer)
+        body.append("az extension add --name aks-preview --upgrade --yes")
+    body.append("")
     for step in first.steps:
         if step.id.split(":")[0] in SHARED_KINDS:
             body += step_lines(first, step, []) + [""]
