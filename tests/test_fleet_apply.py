@@ -100,3 +100,27 @@ def test_on_a_terminal_progress_is_one_row_per_member_redrawn_in_place():
     assert rows[0].split() == ["member", "step", "Azure", "reports", "elapsed"]
     assert rows[1].split()[:3] == ["aks-ai-01", "cluster", "Succeeded"] and "5m00s of typ. 6m00s" in rows[1]
     assert rows[2].split()[:3] == ["aks-ai-02", "cluster", "InProgress"] and len(rows) == 3
+
+
+def test_throttling_on_one_request_holds_every_other_request_of_the_connection(make_sim):
+    import pytest
+    from azure.core.exceptions import HttpResponseError
+    from azure.mgmt.containerservice import models as m
+
+    from wizard.azure import clusters, groups
+    from wizard.azure.clouds import resolve_cloud
+    from wizard.azure.connection import ArmConnection
+
+    sim = make_sim(faults=["throttle"])
+    conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
+                         allow_http=True, polling_interval=0, retry_total=0)
+    held: list[float] = []
+    conn.budget.sleep = held.append  # record the waits instead of sleeping them
+    groups.create_group(conn, "rg-one", "eastus2", {})
+    assert held == [] and conn.budget.throttled == 0
+    with pytest.raises(HttpResponseError) as exc:  # one member's cluster PUT: 429, Retry-After 1
+        clusters.begin_cluster(conn, "rg-one", "aks-one", m.ManagedCluster(location="eastus2"))
+    assert exc.value.status_code == 429 and conn.budget.throttled == 1
+    assert groups.get_group(conn, "rg-two") is None  # another member's read, through another client
+    assert len(held) == 1 and 0 < held[0] <= 1.0, "held back for what is left of the Retry-After"
+    conn.close()

@@ -56,6 +56,9 @@ class ArmConnection:
         self.user_agent = user_agent
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        from wizard.azure.throttle import RateBudget
+
+        self.budget = RateBudget()  # one rate budget for every client of this connection
 
     def __repr__(self) -> str:
         return f"ArmConnection(cloud={self.cloud.name!r}, base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
@@ -68,13 +71,15 @@ class ArmConnection:
             "polling_interval": self.polling_interval,
             "user_agent": self.user_agent,
         }
+        gate = self.budget.policy()
+        kw["per_retry_policies"] = [gate]
         if self.allow_http:
             # per-call: before everything; per-retry (right after RetryPolicy, before the bearer-token policy): also
             # covers requests the SDK synthesises mid-pipeline, e.g. ARMAutoResourceProviderRegistrationPolicy's
             # register POST / GET, which get a fresh context and skip the per-call policies.
             policy = allow_http_policy()
             kw["per_call_policies"] = [policy]
-            kw["per_retry_policies"] = [policy]
+            kw["per_retry_policies"] = [policy, gate]
         if self.retry_total is not None:
             kw["retry_total"] = self.retry_total
         return kw
