@@ -687,7 +687,7 @@ def test_json_schema():
     assert schema["$id"] and schema["title"].startswith("aks-ai-wizard answers")
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
-        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "kueue", "verify"}
+        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "kueue", "verify", "fleet"}
     assert set(schema["required"]) == {"azure", "resource_group", "cluster"}
     for name, sub in schema["$defs"].items():
         assert sub.get("additionalProperties") is False, name

@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -155,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conformance-not-required", action="store_true",
                    help=f"exit {EXIT_OK}, not {EXIT_NOT_CONFORMANT}, when the closing verification finds a MUST "
                         "requirement that did not pass (as verify.require_conformance: false)")
+    p.add_argument("--parallel", type=int, metavar="N", default=None,
+                   help="fleet: apply at most N members at a time (default 4)")
+    p.add_argument("--kubeconfig-dir", type=Path, metavar="DIR",
+                   help="fleet: write each member's user kubeconfig to DIR/<cluster>.kubeconfig (mode 0600)")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")
@@ -169,9 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("completion", "print the shell completion script for bash, zsh or fish")
     p.add_argument("shell", choices=SHELLS)
 
+    from wizard.export.cli import add_export_parser
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
 
+    add_export_parser(sub, lambda p: _global_options(p, suppress=True))
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
@@ -348,28 +353,27 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
                         "name a cloud az knows (az cloud list), or give a cloud file")
     if args.command == "teardown":
         return _teardown(args, answers, out)
+    if args.command == "export":
+        from wizard.export.cli import run_export
+
+        return run_export(args, answers, out)
+    if answers.fleet is not None:
+        from wizard.fleet_cli import run_fleet
+
+        return run_fleet(args, answers, out)
     return _plan_or_apply(args, answers, out)
 
 
 def _run_engine(engine: Any, out: Output) -> Any:
     """Run the engine in the foreground: the first Ctrl-C stops it after the current poll (what Azure accepted
     stays in the journal), a second one quits at once (KeyboardInterrupt, exit 130)."""
-    interrupts = 0
+    from wizard.interrupts import run_until_interrupted
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts > 1:
-            raise KeyboardInterrupt
-        out.note("interrupt: stopping after the current poll; operations Azure accepted keep running there and "
-                 "are in the journal (press Ctrl-C again to quit at once)")
-        engine.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        return engine.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    result = run_until_interrupted(engine.run, engine.cancel, "stopping after the current poll; operations Azure "
+                                   "accepted keep running there and are in the journal")
+    if result is None:
+        raise KeyboardInterrupt
+    return result
 
 
 def _locked(out: Output, exc: Exception) -> int:

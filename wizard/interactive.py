@@ -288,10 +288,15 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
             allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
     """Read-only: observe Azure and resolve the plan (the review screen shows it). `recreate_failed` is the
     user's consent to delete a cluster whose creation ended Failed and create it again (default: retry)."""
-    from wizard.plan import plan_for
+    from wizard.plan import Problem, plan_for
 
-    return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
+    plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
                     recreate_failed=recreate_failed, addon_options=session.addon_options())
+    if answers.fleet is not None:  # the wizard builds one cluster: never the base names of a fleet by mistake
+        plan.problems.append(Problem("fleet", f"these answers describe a fleet of {answers.fleet.count} clusters; "
+                                     "the interactive wizard builds one.",
+                                     "apply the fleet with `aks-ai-wizard apply FILE`, or remove the fleet section."))
+    return plan
 
 
 def failed_cluster(plan: "Plan") -> Any:

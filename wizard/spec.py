@@ -340,14 +340,24 @@ def az(*args: Any) -> str:
 
 
 def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
+    """`az aks create` with every option of desired_cluster()'s body (the GPU pool follows as `nodepool add`:
+    az creates one pool per command)."""
     c = answers.cluster
     args: list[Any] = ["aks", "create", "-g", answers.resource_group.name, "-n", c.name,
                        "-l", answers.azure.location, "--kubernetes-version", resolved.kubernetes_version,
-                       "--tier", c.tier.lower(), "--nodepool-name", c.system_pool.name,
+                       "--dns-name-prefix", dns_prefix(answers, resolved.subscription_id),
+                       "--tier", c.tier.lower(), "--k8s-support-plan", c.support_plan,
+                       "--nodepool-name", c.system_pool.name,
                        "--node-count", c.system_pool.count, "--node-vm-size", c.system_pool.vm_size,
                        "--network-plugin", c.network.plugin]
+    if c.system_pool.zones:
+        args += ["--zones", *c.system_pool.zones]
     if c.network.plugin == "azure" and c.network.plugin_mode:
         args += ["--network-plugin-mode", c.network.plugin_mode]
+    if c.network.dataplane:
+        args += ["--network-dataplane", c.network.dataplane]
+    if c.tags:
+        args += ["--tags", *[f"{k}={v}" for k, v in c.tags.items()]]
     if c.istio.enabled and resolved.istio_revision:
         args += ["--enable-azure-service-mesh", "--revision", resolved.istio_revision]
     if c.gateway_api:
@@ -358,7 +368,7 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
         args += ["--enable-ai-toolchain-operator", "--enable-oidc-issuer"]
     if c.addons.managed_prometheus:
         args += ["--enable-azure-monitor-metrics"]
-    return az(*args, "--generate-ssh-keys")
+    return az(*args, "--no-ssh-key")  # the wizard's body has no linuxProfile
 
 
 def az_pool_add(answers: "Answers") -> str:
@@ -366,7 +376,9 @@ def az_pool_add(answers: "Answers") -> str:
     assert p is not None
     args: list[Any] = ["aks", "nodepool", "add", "-g", answers.resource_group.name,
                        "--cluster-name", answers.cluster.name, "-n", p.name, "--node-vm-size", p.vm_size,
-                       "--node-count", p.count, "--gpu-driver", "install"]
+                       "--node-count", p.count, "--mode", "User", "--gpu-driver", "Install"]
+    if p.zones:
+        args += ["--zones", *p.zones]
     for t in p.taints:
         args += ["--node-taints", t]
     if p.labels:

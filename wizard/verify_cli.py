@@ -11,8 +11,6 @@ arguments, an unreadable kubeconfig, a cluster that does not exist), 3 the clust
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any, Callable
 

@@ -41,6 +41,8 @@ __all__ = [
     "Autoscale",
     "KueueAnswers",
     "VerifyAnswers",
+    "FleetAnswers",
+    "FleetMember",
     "RULE_ERROR",
     "CROSS_ERROR",
 ]
@@ -376,6 +378,38 @@ class VerifyAnswers(_Model):
     )
 
 
+# ---------------------------------------------------------------------- fleet
+
+FleetPattern = Annotated[str, _rule(rules.check_fleet_pattern)]
+
+
+class FleetMember(_Model):
+    """Overrides for one member of the fleet (to spread a workshop over regions or GPU sizes)."""
+
+    member: Annotated[int, _rule(rules.check_count, 1, rules.FLEET_MAX)] = Field(
+        description="The member's number (1-based, as {n} in the name patterns).")
+    location: Annotated[str, _rule(rules.check_location)] | None = Field(
+        default=None, description="Azure region of this member; null: azure.location.")
+    gpu_vm_size: VmSize | None = Field(default=None, description="GPU VM size of this member; null: gpu_pool.vm_size.")
+
+
+class FleetAnswers(_Model):
+    """Several identical clusters from this one file (a workshop): the names derive from the base names."""
+
+    count: Annotated[int, _rule(rules.check_count, 1, rules.FLEET_MAX)] = Field(
+        description=f"Number of clusters (1-{rules.FLEET_MAX}).")
+    cluster_name: FleetPattern = Field(
+        default="{cluster}-{n:02d}", description="Name pattern of each cluster: {n} the member's number (e.g. "
+        "{n:02d}), {cluster} cluster.name, {resource_group} resource_group.name.")
+    resource_group: Literal["per_cluster", "shared"] = Field(
+        default="per_cluster", description="per_cluster: a resource group per member (resource_group_name); "
+        "shared: every member in resource_group.name.")
+    resource_group_name: FleetPattern = Field(
+        default="{resource_group}-{n:02d}", description="Name pattern of each member's resource group "
+        "(per_cluster); the same fields as cluster_name.")
+    members: list[FleetMember] = Field(default_factory=list, description="Per-member overrides.")
+
+
 # ----------------------------------------------------------------- top level
 
 def _check_features_shape(value: Any) -> Any:
@@ -416,12 +450,19 @@ class Answers(_Model):
     gpu_pool: GpuPoolAnswers | None = Field(default=None, description="GPU node pool; null: none.")
     kueue: KueueAnswers = Field(default_factory=KueueAnswers, description="Kueue job queueing.")
     verify: VerifyAnswers = Field(default_factory=VerifyAnswers, description="Conformance verification.")
+    fleet: FleetAnswers | None = Field(
+        default=None, description="Several clusters from this file; null: one cluster with the names above.")
 
     @model_validator(mode="after")
     def _cross(self) -> "Answers":
         if self.gpu_pool is not None:
             if message := rules.check_pool_names_differ(self.cluster.system_pool.name, self.gpu_pool.name):
                 raise _fail(message, "gpu_pool.name")
+        if f := self.fleet:
+            for path, message in rules.fleet_errors(f.count, f.cluster_name, f.resource_group, f.resource_group_name,
+                                                    self.cluster.name, self.resource_group.name, f.members,
+                                                    self.gpu_pool is not None):
+                raise _fail(message, f"fleet.{path}")
         return self
 
 

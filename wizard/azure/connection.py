@@ -74,6 +74,9 @@ class ArmConnection:
         self.user_agent = user_agent
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        from wizard.azure.throttle import RateBudget
+
+        self.budget = RateBudget()  # one rate budget for every client of this connection
 
     def __repr__(self) -> str:
         return f"ArmConnection(cloud={self.cloud.name!r}, base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
@@ -87,6 +90,8 @@ class ArmConnection:
             "user_agent": self.user_agent,
             "policies": self._policies(client_class),
         }
+        # per-retry (right after RetryPolicy): every attempt waits for the connection's shared rate budget
+        kw["per_retry_policies"] = [self.budget.policy()]
         if self.allow_http:  # per-call: before everything, so the bearer-token policy sees it (retries too)
             kw["per_call_policies"] = [allow_http_policy()]
         return kw

@@ -643,9 +643,16 @@ class Arm:
                                               if c["body"].get("location") == loc)
         return used
 
+    def quota(self) -> dict[str, Any]:
+        """The subscription's vCPU limits: the catalog's defaults, with the limits granted to it (World.quota_limits)."""
+        q = self.catalog["quota"]
+        granted = self.world.quota_limits
+        return {**q, "cores": granted.get("cores", q["cores"]),
+                "families": {**q["families"], **{k: v for k, v in granted.items() if k != "cores"}}}
+
     def list_usages(self, req: Request, loc: str) -> Response:
         loc = self._check_location(loc, "Microsoft.Compute/locations/usages")
-        q = self.catalog["quota"]
+        q = self.quota()
         used = self._usage(loc)
         items = [
             {"unit": "Count", "currentValue": used["cores"], "limit": q["cores"],
@@ -665,7 +672,7 @@ class Arm:
         the usage reads and the PUTs alike."""
         if "gpu-quota" in self.faults and fam in self._gpu_families:
             return used.get(fam, 0)
-        return self.catalog["quota"]["families"].get(fam, 0)
+        return self.quota()["families"].get(fam, 0)
 
     # ------------------------------------------------------------------------------------ clusters: reads
     def _ckey(self, rg: str, name: str) -> str:
@@ -829,7 +836,7 @@ class Arm:
         """Raise ErrCode_InsufficientVCPUQuota when the target pools need more vCPUs than left (or the
         gpu-quota fault is on and they add GPU nodes). Returns the GPU pools that add nodes."""
         delta, gpu_pools = self._new_gpu_vcpus(ckey, targets, loc)
-        q = self.catalog["quota"]
+        q = self.quota()
         # the targets' current nodes count as used: the delta only counts growth
         used_with_old = self._usage(loc)
         for fam, need in delta.items():

@@ -40,6 +40,16 @@ class LoggedRequest:
     request_id: str
     at: float = field(default_factory=time.time)
     dropped: bool = False            # the connection closed on purpose without a response
+    body: Any = None  # the JSON body of an ARM write as received (never a Kubernetes request's: Secrets go there)
+
+
+def _arm_write_body(method: str, path: str, body: bytes) -> Any:
+    if method not in ("PUT", "PATCH", "POST") or not body or path.lower().startswith("/k8s/"):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 class Headers(dict):
@@ -266,6 +276,13 @@ class Simulator:
         else:
             self._kube = cls()
 
+    def set_quota(self, name: str, limit: int) -> None:
+        """Grant the subscription a vCPU limit ("cores" or a VM family, e.g. standardNCSv3Family), as an approved
+        quota request would; persisted with the world."""
+        with self.world.lock:
+            self.world.quota_limits[name] = int(limit)
+        self._autosave()
+
     def _autosave(self) -> None:
         if self.state_file is None:
             return
@@ -375,7 +392,8 @@ class Simulator:
                 resp = sim._dispatch(self.command, self.path, headers, body)
                 path = urlsplit(self.path)
                 sim._record(LoggedRequest(self.command, unquote(path.path), parse_qs(path.query, keep_blank_values=True),
-                                          resp.status, request_id, dropped=resp.drop))
+                                          resp.status, request_id, dropped=resp.drop,
+                                          body=_arm_write_body(self.command, path.path, body)))
                 if resp.drop:
                     self.close_connection = True
                     try:
