@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_INVALID, EXIT_PLAN, EXIT_AZURE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 SIM_FAULTS = ("gpu-quota", "sku-unavailable", "throttle", "lro-failed", "conflict", "connection-drop")
+SIM_DEGRADE = ("no-gpus", "gpu-leak", "autoscaler-stuck", "monitoring-blind", "operator-stuck", "dra-only",
+               "metrics-off")  # wizard.sim.kube.degrade.NAMES (kept here: --help imports no simulator)
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -31,6 +33,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                    help="simulated operations run N times faster than Azure's typical durations (default 60)")
     g.add_argument("--sim-fault", action="append", choices=SIM_FAULTS, metavar="NAME", default=d(None),
                    help=f"inject a named fault into the simulator (repeatable): {', '.join(SIM_FAULTS)}")
+    g.add_argument("--sim-degrade", action="append", choices=SIM_DEGRADE, metavar="NAME", default=d(None),
+                   help=f"make the simulated cluster fall short (repeatable): {', '.join(SIM_DEGRADE)}")
     g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
                    help="keep the simulated world in FILE so a later command continues in it")
     g.add_argument("--cloud", metavar="NAME", default=d(None),
@@ -161,7 +165,8 @@ def _load(args: argparse.Namespace) -> "Answers":
 def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
     from wizard.session import SimOptions, open_session
 
-    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
+    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state,
+                     list(args.sim_degrade or [])) if args.simulate else None
     return open_session(answers, sim)
 
 
@@ -361,20 +366,16 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
 
 def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session") -> int:
     """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
-    from wizard.conformance import VerifyOptions, VerifyTarget
-    from wizard.verify_cli import azure_target, verify_and_report
+    from wizard.verify_cli import azure_verify_target, options_from_answers, verify_and_report
 
     rg, name = answers.resource_group.name, answers.cluster.name
     if args.output != "json":
         print("", flush=True)
-    cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
     # probe waits are real time: in simulation they follow the simulator's clock like everything else
     paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                    "poll_interval": session.poll_interval}
-    opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                         resource_group=rg, cluster_name=name, **paced)
-    verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts, f"{name} ({rg})",
-                      args.output == "json", args.report)
+    verify_and_report(azure_verify_target(session.conn, rg, name), options_from_answers(answers, **paced),
+                      f"{name} ({rg})", args.output == "json", args.report)
     return EXIT_OK
 
 

@@ -377,15 +377,11 @@ def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
            on_result: Callable[[Any], None] | None = None) -> Any:
     """Run wizard.conformance against the cluster the answers describe; returns its Report."""
-    from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
-    from wizard.verify_cli import azure_target
+    from wizard.conformance import run_verification
+    from wizard.verify_cli import azure_verify_target, options_from_answers
 
-    rg, name = answers.resource_group.name, answers.cluster.name
-    cluster, pools, _ = azure_target(session.conn, rg, name, kubeconfig=False)
-    options = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                            resource_group=rg, cluster_name=name)
-    return run_verification(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), options,
-                            on_result=on_result)
+    target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
+    return run_verification(target, options_from_answers(answers), on_result=on_result)
 
 
 def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from wizard.conformance.checklist import VERSIONS as CHECKLISTS
+from wizard.conformance.requirements import REGISTRY
+
+log = logging.getLogger(__name__)
 EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_INTERRUPTED = 0, 1, 2, 130
-CHECKLISTS = ("1.34", "1.35", "1.36")
 
 
 def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], None] | None = None
@@ -38,6 +42,13 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json and PRODUCT.yaml to DIR")
     p.add_argument("--output", choices=("text", "json"), default="text")
     p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
+    p.add_argument("--only", metavar="ID", action="append", default=[], choices=tuple(REGISTRY),
+                   help="verify only this requirement (repeatable; e.g. to retry an inconclusive probe)")
+    p.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="upper bound of each probe wait (default 120)")
+    p.add_argument("--billable-probe", metavar="ID", action="append", default=[], choices=tuple(k for k, v in REGISTRY.items() if v.billable),
+                   help="also run this probe that creates billable cloud resources (cluster_autoscaling: a GPU node "
+                        "for 10-30 minutes)")
     p.set_defaults(handler=run_verify)
     return p
 
@@ -73,10 +84,39 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
     return body, pools, user_kubeconfig(conn, rg, name) if kubeconfig else None
 
 
+def azure_verify_target(conn: Any, rg: str, name: str, kubeconfig: bytes | None = None,
+                        context: str | None = None) -> Any:
+    """The VerifyTarget of an AKS cluster: its ARM view, its kubeconfig (fetched unless given) and the Prometheus
+    query API of the Azure Monitor workspace its managed Prometheus sends to (None when there is none)."""
+    from wizard.azure import prometheus
+    from wizard.conformance import VerifyTarget
+
+    cluster, pools, user_kc = azure_target(conn, rg, name, kubeconfig=kubeconfig is None)
+    endpoint, query = None, None
+    try:
+        endpoint = prometheus.query_endpoint(conn, str(cluster.get("id") or ""))
+    except Exception as exc:  # noqa: BLE001 - the verification goes on; the probe says it cannot read back
+        log.info("Azure Monitor workspace of %s not found: %s", name, exc)
+    if endpoint:
+        query = prometheus.querier(conn, endpoint)
+    return VerifyTarget(kubeconfig=kubeconfig or user_kc, context=context, cluster=cluster, pools=pools,
+                        prometheus=query, prometheus_endpoint=endpoint or "")
+
+
+def options_from_answers(answers: Any, **extra: Any) -> Any:
+    """VerifyOptions of the answers file's `verify:` section (apply's closing verification and the TUI)."""
+    from wizard.conformance import VerifyOptions
+
+    return VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
+                         billable=tuple(answers.verify.billable_probes), resource_group=answers.resource_group.name,
+                         cluster_name=answers.cluster.name, **extra)
+
+
 # ------------------------------------------------------------------------------------------------------ run
 def _print_row(r: Any, stream: Any = None) -> None:
     stream = stream or sys.stdout
-    tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "skipped": "N/A    "}[r.status]
+    tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "inconclusive": "UNSURE ",
+           "skipped": "N/A    "}[r.status]
     print(f"{tag} {r.id:<27} {r.level:<6} {r.summary}", file=stream, flush=True)
     if r.status != "pass" and r.fix:
         for line in r.fix.split("\n"):
@@ -100,8 +140,10 @@ def verify_and_report(target: Any, opts: Any, where: str, json_out: bool, report
     else:
         c = report.counts()
         print(f"\n{'Every MUST requirement passed' if report.must_ok else 'Not every MUST requirement passed'}: "
-              f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['skipped']} n/a "
-              f"({report.metadata.get('requests', 0)} API requests)")
+              f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['inconclusive']} inconclusive, "
+              f"{c['skipped']} n/a ({report.metadata.get('requests', 0)} API requests)")
+        if report.undecided:
+            print(f"Inconclusive (retry, nothing was disproven): {', '.join(report.undecided)}")
         for p in written:
             print(f"wrote {p}")
     return report
@@ -121,7 +163,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if getattr(args, "checklist", "1.34") not in CHECKLISTS:
         print(f"verify: --checklist must be one of {', '.join(CHECKLISTS)}", file=sys.stderr)
         return EXIT_BAD_ARGS
-    cluster, pools, kubeconfig, session = None, [], None, None
+    target, kubeconfig, session = None, None, None
     try:
         if kc_path is not None:
             try:
@@ -134,7 +176,7 @@ def run_verify(args: argparse.Namespace) -> int:
                 from wizard.session import open_for_args
 
                 session = open_for_args(args)
-                cluster, pools, user_kc = azure_target(session.conn, rg, name)
+                target = azure_verify_target(session.conn, rg, name, kubeconfig, getattr(args, "context", None))
             except _ArgError as exc:
                 print(f"verify: {exc}", file=sys.stderr)
                 return EXIT_BAD_ARGS
@@ -144,12 +186,14 @@ def run_verify(args: argparse.Namespace) -> int:
                 print(f"verify: could not read cluster {name} from Azure: {translate(exc).render()}",
                       file=sys.stderr)
                 return EXIT_BAD_ARGS
-            kubeconfig = kubeconfig or user_kc
+        else:
+            target = VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None))
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
-                             resource_group=rg, cluster_name=name)
+                             resource_group=rg, cluster_name=name, only=tuple(getattr(args, "only", ()) or ()),
+                             probe_timeout=float(getattr(args, "probe_timeout", 120.0) or 120.0),
+                             billable=tuple(getattr(args, "billable_probe", ()) or ()))
         try:
-            report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
-                                                    cluster=cluster, pools=pools), opts,
+            report = verify_and_report(target, opts,
                                        f"{name} ({rg})" if rg else str(kc_path),
                                        getattr(args, "output", "text") == "json", getattr(args, "report", None))
         except KeyboardInterrupt:

@@ -366,8 +366,12 @@ class VerifyAnswers(_Model):
     probes: bool = Field(
         default=False, description="Also run probes that create workloads (not only read-only checks)."
     )
-    checklist: Literal["1.34", "1.35", "1.36"] = Field(
+    checklist: Literal["1.34", "1.35", "1.36", "1.37"] = Field(
         default="1.34", description="Kubernetes AI Conformance checklist version to verify against."
+    )
+    billable_probes: list[Literal["cluster_autoscaling"]] = Field(
+        default_factory=list, description="Probes that create billable cloud resources, run only when listed "
+        "(cluster_autoscaling: a GPU node for 10-30 minutes)."
     )
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .model import Report
 
 VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
-ICON = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "skipped": "N/A"}
+ICON = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "N/A"}
 
 # Public AKS documentation per requirement (from AKS's own PRODUCT.yaml submissions, v1.34-v1.36)
 DOCS = {

@@ -251,10 +251,8 @@ def _selector_ok(c: Cluster, wh: dict, obj: dict, res) -> bool:
     return True
 
 
-def _call_generic(c: Cluster, wh: dict, dry_run: bool) -> None:
+def _call_generic(c: Cluster, wh: dict) -> None:
     """A webhook the simulator has no handler for: it 'answers' when its Service has ready endpoints."""
-    if dry_run and wh.get("sideEffects") not in ("None", "NoneOnDryRun"):
-        raise E.bad_request(f'admission webhook "{wh["name"]}" does not support dry run')
     svc_ref = (wh.get("clientConfig") or {}).get("service")
     if not svc_ref:
         return
@@ -286,14 +284,16 @@ def run_webhooks(c: Cluster, kind: str, res, op: str, obj: dict, old: dict | Non
                     continue
                 if not _selector_ok(c, wh, obj, res):
                     continue
+                if dry_run and wh.get("sideEffects") not in ("None", "NoneOnDryRun"):  # the API server's own rule
+                    raise E.bad_request(f'admission webhook "{wh["name"]}" does not support dry run')
                 handler = HANDLERS.get(wh["name"])
                 if handler is None and wh["name"].endswith("sidecar-injector.istio.io"):
                     handler = istio_inject
                 if handler is None:
-                    _call_generic(c, wh, dry_run)
+                    _call_generic(c, wh)
                     continue
                 if not _backend_up(c, wh):
-                    _call_generic(c, wh, dry_run)
+                    _call_generic(c, wh)
                     continue
                 result = handler(c, wh, op, obj, old)
                 if result is not None:
@@ -303,7 +303,7 @@ def run_webhooks(c: Cluster, kind: str, res, op: str, obj: dict, old: dict | Non
 
 def _backend_up(c: Cluster, wh: dict) -> bool:
     try:
-        _call_generic(c, {**wh, "failurePolicy": "Fail"}, False)
+        _call_generic(c, {**wh, "failurePolicy": "Fail"})
         return True
     except E.KubeError:
         return False

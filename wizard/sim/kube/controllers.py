@@ -542,6 +542,8 @@ def is_dcgm_pod(pod: dict) -> bool:
 
 def node_gpus(c: Cluster) -> None:
     plugin_nodes = {p["spec"].get("nodeName") for p in _pods(c) if _is_device_plugin(p) and _pod_ready(p)}
+    if c.degraded & {"no-gpus", "dra-only"}:  # no GPU on the VMs, or only the DRA driver publishes them
+        plugin_nodes = set()
     for node in c.list("", "nodes"):
         size = sizes.lookup((node["metadata"].get("labels") or {}).get(N.LABEL_INSTANCE_TYPE))
         status = copy.deepcopy(node.get("status", {}))
@@ -650,13 +652,17 @@ def _qos(pod: dict) -> str:
 
 
 _LONG_RUNNING = re.compile(r"sleep\s+(infinity|\d{2,})|tail\s+-f|while\s+true|serve|server|netexec|http")
+SERVER_IMAGES = ("prometheus-example-app",)  # images whose default entrypoint is a server
 
 
 def _runs_to_completion(pod: dict) -> bool:
     if pod["spec"].get("restartPolicy", "Always") == "Always":
         return False
+    containers = pod["spec"].get("containers", []) or []
+    if any(not ctr.get("command") and any(i in (ctr.get("image") or "") for i in SERVER_IMAGES) for ctr in containers):
+        return False
     words = " ".join(" ".join(ctr.get("command") or []) + " " + " ".join(ctr.get("args") or [])
-                     for ctr in pod["spec"].get("containers", []) or [])
+                     for ctr in containers)
     return not _LONG_RUNNING.search(words)
 
 
@@ -996,3 +1002,8 @@ CONTROLLERS.append(_kueue.controller)
 from . import keda as _keda, kueue_admission as _kueue_admission  # noqa: E402
 
 CONTROLLERS += [_kueue_admission.controller, _keda.controller]
+
+# the cluster autoscaler of the autoscaled pools and KAITO's workspace controller: see autoscaler.py, kaito.py
+from . import autoscaler as _autoscaler, kaito as _kaito  # noqa: E402
+
+CONTROLLERS += [_autoscaler.controller, _kaito.controller]
