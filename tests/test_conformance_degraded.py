@@ -107,6 +107,14 @@ def test_dry_run_refusal_is_not_a_denial(sim):
     assert any("does not support dry run" in e and "creating it for real" in e for e in r.evidence)
 
 
+def test_dra_only_gpu_nodes_use_resource_claims(sim):
+    kc, arm = _direct(sim, "d-dra", "dra-only")
+    report = verify(kc, arm, only=("secure_accelerator_access",))
+    r = report.result("secure_accelerator_access")
+    assert any("allocation mode DRA" in e for e in r.evidence), r.evidence
+    assert r.status == "pass" and "ResourceClaim" in r.summary, r.summary
+
+
 @pytest.mark.parametrize("degrade, status, text", [
     ("monitoring-blind", "inconclusive", "probe could not decide"),
     ("metrics-off", "fail", "azureMonitorProfile.metrics.enabled = false"),

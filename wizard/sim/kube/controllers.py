@@ -596,6 +596,8 @@ def scheduler(c: Cluster) -> None:
             continue
         if pod["spec"].get("schedulerName", "default-scheduler") != "default-scheduler":
             continue
+        if pod["spec"].get("resourceClaims"):  # the DRA plugin allocates and binds (dra.py)
+            continue
         if (pod["spec"].get("schedulingGates") or []):
             _set_status(c, pod, {"phase": "Pending", "conditions": [cond(
                 "PodScheduled", "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates",
@@ -992,6 +994,11 @@ def garbage_collect(c: Cluster) -> None:
 
 CONTROLLERS = [namespaces, crds, apiservice_autoregistration, deployments, replicasets, daemonsets, statefulsets,
                jobs, node_gpus, scheduler, kubelet, release_gpus, services, apiservices, gateway_api, garbage_collect]
+
+# the NVIDIA DRA driver, the resource claim controller and the scheduler's DRA plugin (dra-only clusters): dra.py
+from . import dra as _dra  # noqa: E402
+
+CONTROLLERS.insert(CONTROLLERS.index(scheduler), _dra.controller)
 
 # Kueue's controller manager (cert rotation, queue conditions) once an install runs it: see kueue.py
 from . import kueue as _kueue  # noqa: E402 (after CONTROLLERS: kueue.py uses helpers defined above)
