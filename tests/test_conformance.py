@@ -79,7 +79,8 @@ def test_everything_passes_with_probes(sim, tmp_path):
     assert all(r.checklist_status == "Implemented" and r.fix is None for r in report.results)
     assert validate_product(report.to_product_yaml(), "1.34", strict=True) == []
     files = report.write(tmp_path / "out")
-    assert [p.name for p in files] == ["report.md", "report.json", "PRODUCT.yaml"]
+    assert [p.name for p in files] == ["report.md", "report.json", "junit.xml", "results.json", "PRODUCT.yaml"]
+    _check_evidence_files(report, tmp_path / "out")
     assert validate_product((tmp_path / "out" / "PRODUCT.yaml").read_text(), "1.34", base_dir=tmp_path / "out",
                             strict=True) == []
     # the probe namespace and the cluster-scoped Kueue objects are gone
@@ -283,6 +284,7 @@ def test_reports_of_a_failing_cluster(make_cluster, tmp_path):
     kc, body, _ = make_cluster(kueue=False, keda=False)
     report = verify(kc, body)
     files = report.write(tmp_path)
+    _check_evidence_files(report, tmp_path)
     md = (tmp_path / "report.md").read_text()
     for rid in MUST:
         assert f"## {rid}" in md
@@ -295,12 +297,35 @@ def test_reports_of_a_failing_cluster(make_cluster, tmp_path):
     assert items["gang_scheduling"]["status"] == "Not Implemented" and "kueue.install" in items["gang_scheduling"]["notes"]
     assert items["ai_inference"]["status"] == "Partially Implemented"
     assert items["dra_support"]["status"] == "Implemented"
-    assert "report.md" in items["dra_support"]["evidence"]
-    assert product["metadata"]["platformVersion"] == "v1.34.3"
-    errors = validate_product(files[2].read_text(), "1.34", base_dir=tmp_path)
+    assert "file://results/junit.xml#TestDRASupport" in items["dra_support"]["evidence"]
+    assert "file://results/junit.xml#TestGangScheduling" in items["gang_scheduling"]["evidence"]
+    assert product["metadata"]["platformVersion"] == "v1.34"  # the AKS version line, not the patch
+    assert not product["metadata"]["description"].startswith("[SIMULATED")
+    errors = validate_product(files[-1].read_text(), "1.34", base_dir=tmp_path)
     assert errors == ["Metadata field contactEmailAddress is empty"]
-    strict = validate_product(files[2].read_text(), "1.34", base_dir=tmp_path, strict=True)
+    strict = validate_product(files[-1].read_text(), "1.34", base_dir=tmp_path, strict=True)
     assert any("gang_scheduling' is MUST level" in e for e in strict)
+
+
+def _check_evidence_files(report, out) -> None:
+    """junit.xml: one testcase per requirement (the official suite's names) and per sub-check; results.json: go test
+    -json events for the same tests, ending with the package's verdict."""
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(out / "results" / "junit.xml").getroot().find("testsuite")
+    names = [c.get("name") for c in suite.findall("testcase")]
+    wanted = ("TestSecureAcceleratorAccess/PositiveAccessTest", "TestSecureAcceleratorAccess/NegativeIsolationTest",
+                     "TestSecureAcceleratorAccess/MultiContainerIsolationTest", "TestGangScheduling",
+                     "TestAcceleratorClusterAutoscaling/ScaleUp", "TestRobustCRDControllerOperation/WebhookRejectsInvalidCR",
+                     "TestRobustCRDControllerOperation/ControllerReconcilesCR", "TestAIServiceMetrics")
+    for official in wanted if report.probes else [w for w in wanted if "/" not in w]:
+        assert official in names, names
+    assert int(suite.get("failures")) == sum(r.status == "fail" for r in report.results) + sum(
+        s.status == "fail" for r in report.results for s in r.subchecks)
+    events = [json.loads(x) for x in (out / "results" / "results.json").read_text().splitlines()]
+    assert {e["Action"] for e in events} >= {"start", "run", "output"}
+    assert [e["Test"] for e in events if e["Action"] == "run"] == names
+    assert events[-1]["Action"] == ("pass" if report.must_ok else "fail") and "Test" not in events[-1]
 
 
 def test_validator_rules():

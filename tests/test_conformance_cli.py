@@ -7,6 +7,7 @@ import functools
 import json
 
 import pytest
+import yaml
 
 from tests.test_conformance_support import (cluster_body, create_via_arm, install_kueue, kube, kubeconfig,
                                             wire_managed_prometheus)
@@ -65,7 +66,9 @@ def test_read_only_exit_2_with_reports(cluster_kc, tmp_path, capsys):
     assert rc == 2
     out = capsys.readouterr().out
     assert "PASS    dra_support" in out and "PARTIAL gang_scheduling" in out and "fix:" in out
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["PRODUCT.yaml", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["PRODUCT.yaml", "report.json", "report.md",
+                                                                  "results"]
+    assert sorted(p.name for p in (tmp_path / "r" / "results").iterdir()) == ["junit.xml", "results.json"]
 
 
 def test_json_output(cluster_kc, capsys):
@@ -92,7 +95,8 @@ def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
 
     monkeypatch.setattr(session, "open_for_args", lambda args: session.Session(conn, (sim.subscription_id, "s"), 0.05))
     rc = run_verify(parse(["-g", "rg-ai", "-n", "aks-ai", "--probes", "--billable-probe", "cluster_autoscaling",
-                           "--probe-timeout", "8", "--report", str(tmp_path / "r")]))
+                           "--probe-timeout", "8", "--contact-email", "ops@example.com", "--report",
+                           str(tmp_path / "r")], simulate=True))
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Every MUST requirement passed: 9 pass" in out
@@ -100,8 +104,15 @@ def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
     assert ("https://prometheus.monitor.azure.com/.default",) in sim.credential.scopes
     assert any(r.path.startswith("/_dataplane/defaultazuremonitorworkspace-eastus2") for r in sim.request_log)
     from wizard.conformance import validate_product
-    assert validate_product((tmp_path / "r" / "PRODUCT.yaml").read_text(), "1.34", base_dir=tmp_path / "r",
-                            strict=True) == []
+    product = (tmp_path / "r" / "PRODUCT.yaml").read_text()
+    assert validate_product(product, "1.34", base_dir=tmp_path / "r", strict=True) == []
+    # a simulated run says so in every report file
+    assert product.startswith("# SIMULATED") and "[SIMULATED" in yaml.safe_load(product)["metadata"]["description"]
+    assert "SIMULATED" in (tmp_path / "r" / "report.md").read_text().split("\n")[2]
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["simulated"] is True
+    assert 'name="SIMULATED' in (tmp_path / "r" / "results" / "junit.xml").read_text()
+    assert all("[SIMULATED]" in json.loads(x)["Package"]
+               for x in (tmp_path / "r" / "results" / "results.json").read_text().splitlines())
 
 
 def test_kubeconfig_only_cluster_autoscaling_partial(cluster_kc, capsys):

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-preflight", action="store_true",
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
-                   help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+                   help="write the closing conformance verification to DIR (report.md, report.json, "
+                        "results/junit.xml, results/results.json, PRODUCT.yaml)")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")
@@ -374,7 +375,8 @@ def _closing_verification(args: argparse.Namespace, answers: "Answers", session:
     # probe waits are real time: in simulation they follow the simulator's clock like everything else
     paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                    "poll_interval": session.poll_interval}
-    verify_and_report(azure_verify_target(session.conn, rg, name), options_from_answers(answers, **paced),
+    verify_and_report(azure_verify_target(session.conn, rg, name),
+                      options_from_answers(answers, simulated=session.simulator is not None, **paced),
                       f"{name} ({rg})", args.output == "json", args.report)
     return EXIT_OK
 

@@ -381,7 +381,8 @@ def verify(session: Session, answers: "Answers", kubeconfig: bytes,
     from wizard.verify_cli import azure_verify_target, options_from_answers
 
     target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
-    return run_verification(target, options_from_answers(answers), on_result=on_result)
+    return run_verification(target, options_from_answers(answers, simulated=session.simulator is not None),
+                            on_result=on_result)
 
 
 def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:

@@ -26,7 +26,7 @@ EXIT_OK, EXIT_BAD_ARGS, EXIT_NOT_CONFORMANT, EXIT_INTERRUPTED = 0, 1, 2, 130
 def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], None] | None = None
                       ) -> argparse.ArgumentParser:
     help_ = ("verify a cluster against the CNCF Kubernetes AI Conformance checklist (read-only unless --probes); "
-             "writes report.md, report.json and PRODUCT.yaml with --report")
+             "writes report.md, report.json, results/junit.xml, results/results.json and PRODUCT.yaml with --report")
     p = subparsers.add_parser("verify", help=help_, description=help_,
                               epilog="Exit codes: 0 every MUST requirement passed, 2 not every MUST passed, "
                                      "1 bad arguments, 130 interrupted.")
@@ -39,7 +39,8 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current-context)")
     p.add_argument("--probes", action="store_true",
                    help="also run probes: short-lived workloads in a throw-away namespace aicv-<random>")
-    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json and PRODUCT.yaml to DIR")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json, results/junit.xml, results/results.json (go test -json) "
+                        "and PRODUCT.yaml to DIR")
     p.add_argument("--output", choices=("text", "json"), default="text")
     p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
     p.add_argument("--only", metavar="ID", action="append", default=[], choices=tuple(REGISTRY),
@@ -49,6 +50,9 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--billable-probe", metavar="ID", action="append", default=[], choices=tuple(k for k, v in REGISTRY.items() if v.billable),
                    help="also run this probe that creates billable cloud resources (cluster_autoscaling: a GPU node "
                         "for 10-30 minutes)")
+    for flag, key in (("--contact-email", "contactEmailAddress"), ("--vendor", "vendorName"),
+                      ("--platform-name", "platformName"), ("--platform-version", "platformVersion")):
+        p.add_argument(flag, metavar="TEXT", dest=f"product_{key}", help=f"PRODUCT.yaml {key}")
     p.set_defaults(handler=run_verify)
     return p
 
@@ -109,7 +113,7 @@ def options_from_answers(answers: Any, **extra: Any) -> Any:
 
     return VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
                          billable=tuple(answers.verify.billable_probes), resource_group=answers.resource_group.name,
-                         cluster_name=answers.cluster.name, **extra)
+                         cluster_name=answers.cluster.name, metadata=answers.verify.product.overrides(), **extra)
 
 
 # ------------------------------------------------------------------------------------------------------ run
@@ -191,7 +195,10 @@ def run_verify(args: argparse.Namespace) -> int:
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
                              resource_group=rg, cluster_name=name, only=tuple(getattr(args, "only", ()) or ()),
                              probe_timeout=float(getattr(args, "probe_timeout", 120.0) or 120.0),
-                             billable=tuple(getattr(args, "billable_probe", ()) or ()))
+                             billable=tuple(getattr(args, "billable_probe", ()) or ()),
+                             simulated=bool(getattr(args, "simulate", False)),
+                             metadata={k.removeprefix("product_"): v for k, v in vars(args).items()
+                                       if k.startswith("product_") and v})
         try:
             report = verify_and_report(target, opts,
                                        f"{name} ({rg})" if rg else str(kc_path),

@@ -46,6 +46,7 @@ class VerifyOptions:
     scale_up_timeout: float = 1200.0  # cluster autoscaling probe: a node added (AKS: typically 3-10 minutes)
     scale_down_timeout: float = 1800.0  # ... and removed again (scale-down-unneeded-time is 10 minutes)
     only: tuple[str, ...] = ()  # verify only these requirement ids (a retry)
+    simulated: bool = False  # the cluster is the embedded simulator's: every report file says so
     gang_negative_seconds: float = 30.0  # how long a too-big gang must stay without pods
     poll_interval: float = 1.0  # probe polling period
     concurrency: int = 12

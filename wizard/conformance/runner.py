@@ -160,6 +160,8 @@ def run_verification(target: VerifyTarget, options: VerifyOptions | None = None,
         metadata["notes"] = cleanup_notes
     if opts.metadata:
         metadata["product_overrides"] = dict(opts.metadata)
+    if opts.simulated:
+        metadata["simulated"] = True
     if kube is not None:
         metadata["requests"] = kube.request_count
         kube.close()
