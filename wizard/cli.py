@@ -258,6 +258,7 @@ def _failed(exc: BaseException, json_out: bool) -> int:
 
 
 def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
+    from wizard.conformance.forecast import forecast
     from wizard.journal import Journal, JournalLocked
     from wizard.plan import plan_for
     from wizard.preflight import run_preflight
@@ -281,10 +282,11 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers") -> int:
 
         def show() -> None:
             if json_out:
-                print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str))
+                print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict(),
+                                  "conformance": forecast(answers).to_dict()}, default=str))
             else:
                 print(plan_text(plan, show_az=args.command == "plan" or args.verbose > 0))
-                print("\n" + preflight.text(), flush=True)
+                print("\n" + preflight.text() + "\n\n" + forecast(answers).text(), flush=True)
 
         if args.command == "plan":
             show()
@@ -312,12 +314,14 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
 
     json_out = args.output == "json"
     printer = EventPrinter(json_lines=json_out, verbose=args.verbose > 0)
+    from wizard.conformance.forecast import forecast
+
     if json_out:
-        print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict()}, default=str),
-              flush=True)
+        print(json.dumps({"type": "plan", **plan.to_dict(), "preflight": preflight.to_dict(),
+                          "conformance": forecast(plan.answers).to_dict()}, default=str), flush=True)
     else:
         print(plan_text(plan, show_az=args.verbose > 0), flush=True)
-        print("\n" + preflight.text() + "\n", flush=True)
+        print("\n" + preflight.text() + "\n\n" + forecast(plan.answers).text() + "\n", flush=True)
     engine = Engine(session.conn, plan, printer, journal, session.run_options(
         kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None))
     interrupts = 0

@@ -31,7 +31,7 @@ __all__ = [
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
+    "verify", "conformance_forecast", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown",
 ]
 
@@ -383,6 +383,13 @@ def verify(session: Session, answers: "Answers", kubeconfig: bytes,
     target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
     return run_verification(target, options_from_answers(answers, simulated=session.simulator is not None),
                             on_result=on_result)
+
+
+def conformance_forecast(answers: "Answers") -> Any:
+    """Which MUST requirements the answers cannot satisfy, why, and what to change (no Azure call)."""
+    from wizard.conformance.forecast import forecast
+
+    return forecast(answers)
 
 
 def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:
