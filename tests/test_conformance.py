@@ -341,7 +341,7 @@ def test_validator_rules():
     assert any("k8sConformanceUrl" in e for e in errors)
 
 
-@pytest.mark.parametrize("version", ["1.35", "1.36"])
+@pytest.mark.parametrize("version", ["1.35", "1.36", "1.37"])
 def test_newer_checklists_report_should_items(make_cluster, version):
     kc, body, _ = make_cluster(autoscaled_gpu_pool=version != "1.35")
     report = verify(kc, body, checklist=version, metadata={"contactEmailAddress": "ops@example.com"})

@@ -134,3 +134,36 @@ def test_monitoring_falls_short(sim, degrade, status, text):
     r = run_verification(target, VerifyOptions(**FAST, only=("ai_service_metrics",))).result("ai_service_metrics")
     assert r.status == status and text in r.summary, r.summary
     assert r.status != "pass"
+
+
+def _sandbox_cluster(sim, kid: str, runtime: str = "KataVmIsolation"):
+    arm = cluster_body()
+    arm["properties"]["agentPoolProfiles"].append({"name": "kata", "mode": "User", "count": 1,
+                                                   "vmSize": "Standard_D4ds_v5", "osSKU": "AzureLinux",
+                                                   "workloadRuntime": runtime})
+    sim.kube.sync_cluster(kid, arm, [])
+    return kubeconfig(f"{sim.base_url}/k8s/{kid}"), arm
+
+
+def test_workload_sandboxing_1_37(sim):
+    kc, arm = _sandbox_cluster(sim, "d-kata")
+    report = verify(kc, arm, checklist="1.37", only=("workload_sandboxing",))
+    r = report.result("workload_sandboxing")
+    assert r.status == "pass" and r.level == "SHOULD", r.summary
+    assert any("kernel 6.6" in e and "control pod on the same node: kernel 5.15" in e for e in r.evidence)
+    assert {s.name: s.status for s in r.subchecks} == {"SchedulingAndExecution": "pass",
+                                                       "KernelAndMemoryIsolation": "pass"}
+    # a RuntimeClass whose handler gives no kernel boundary (runc under a sandbox-looking name) fails the probe
+    k = kube(kc)
+    k.request("POST", "/apis/node.k8s.io/v1/runtimeclasses", body={
+        "apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "sandboxed-runc"},
+        "handler": "runc"})
+    k.request("DELETE", "/apis/node.k8s.io/v1/runtimeclasses/kata-vm-isolation")
+    r = verify(kc, arm, checklist="1.37", only=("workload_sandboxing",)).result("workload_sandboxing")
+    assert r.status == "fail" and "sees the node's own kernel" in r.summary
+
+
+def test_no_sandbox_runtime_is_not_implemented_for_1_37(sim):
+    kc, arm = _direct(sim, "d-nokata")
+    r = verify(kc, arm, probes=False, checklist="1.37", only=("workload_sandboxing",)).result("workload_sandboxing")
+    assert r.status == "fail" and "--workload-runtime KataVmIsolation" in r.fix

@@ -29,6 +29,25 @@ def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict:
 # ------------------------------------------------------------------------------------------------------
 # defaulting (what the API server's defaulters and strategies do)
 
+def runtime_class(c: Cluster, pod: dict) -> None:
+    """The RuntimeClass admission plugin: an unknown runtimeClassName is refused; the class's scheduling
+    nodeSelector and tolerations are merged into the pod (a conflicting nodeSelector is refused)."""
+    name = (pod.get("spec") or {}).get("runtimeClassName")
+    if not name:
+        return
+    rc = c.get("node.k8s.io", "runtimeclasses", "", name)
+    if rc is None:
+        raise E.KubeError(403, "Forbidden", f'pod rejected: RuntimeClass "{name}" not found')
+    sched = rc.get("scheduling") or {}
+    sel = pod["spec"].setdefault("nodeSelector", {})
+    for k, v in (sched.get("nodeSelector") or {}).items():
+        if k in sel and sel[k] != v:
+            raise E.KubeError(403, "Forbidden", f"pod rejected: conflict: nodeSelector {k}={sel[k]} of the pod and "
+                                                f"{k}={v} of RuntimeClass {name}")
+        sel[k] = v
+    pod["spec"].setdefault("tolerations", []).extend(sched.get("tolerations") or [])
+
+
 def apply_defaults(obj: dict) -> None:
     kind = obj.get("kind")
     spec = obj.get("spec")
