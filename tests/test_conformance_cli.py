@@ -52,6 +52,22 @@ def test_parser_options():
     assert a.handler is run_verify
     with pytest.raises(SystemExit):
         parse(["--checklist", "1.33"])
+    b = parse(["-g", "rg", "-n", "c", "--checklist", "1.37", "--only", "workload_sandboxing", "--only",
+               "pod_autoscaling", "--probe-timeout", "600", "--billable-probe", "cluster_autoscaling",
+               "--contact-email", "ops@example.com", "--platform-version", "v1.37"])
+    assert (b.checklist, b.only, b.probe_timeout, b.billable_probe) == \
+        ("1.37", ["workload_sandboxing", "pod_autoscaling"], 600.0, ["cluster_autoscaling"])
+    assert (b.product_contactEmailAddress, b.product_platformVersion) == ("ops@example.com", "v1.37")
+    for bad in (["--only", "no_such_requirement"], ["--billable-probe", "pod_autoscaling"]):
+        with pytest.raises(SystemExit):
+            parse(bad)
+
+
+def test_only_retries_one_requirement(cluster_kc, capsys):
+    path, _ = cluster_kc
+    run_verify(parse(["--kubeconfig", str(path), "--checklist", "1.37", "--only", "gang_scheduling"]))
+    out = capsys.readouterr().out
+    assert "v1.37" in out and "gang_scheduling" in out and "dra_support" not in out and "ai_inference" not in out
 
 
 @pytest.mark.parametrize("argv", [[], ["-g", "rg"], ["-n", "c"], ["--kubeconfig", "/nonexistent/kubeconfig"]])

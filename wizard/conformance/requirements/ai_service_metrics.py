@@ -135,7 +135,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
         try:
             doc = query(promql)
         except Exception as exc:  # noqa: BLE001 - a query API out of reach decides nothing
-            raise KubeFailure("unreachable", f"{where}: {type(exc).__name__}: {str(exc)[:160]}") from None
+            raise KubeFailure("error", f"{where} not reached: {type(exc).__name__}: {str(exc)[:160]}") from None
         if not isinstance(doc, dict) or doc.get("status") != "success":
             raise KubeFailure("error", f"unreadable query answer from {where}: {str(doc)[:120]}")
         result = (doc.get("data") or {}).get("result") or []

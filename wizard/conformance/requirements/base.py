@@ -69,3 +69,15 @@ def fail_fast(out: Out, line: str, fix: str | None = None) -> Outcome:
     """A required part is missing: Not Implemented, with the reason and fix."""
     out.problem(line, fix)
     return Outcome("fail", out.problems[0], out, "read-only")
+
+
+def framework_installed(ctx: Ctx, crds: tuple[str, ...], present: str, missing: str, fix: str) -> Outcome:
+    """A SHOULD item shown by a framework's CRDs: Established CRDs are presence (partial), none is a fail."""
+    out = Out()
+    found = [n for n in crds if n in ctx.crds()]
+    if not found:
+        return fail_fast(out, missing, fix)
+    for n in found:
+        ok, line = ctx.crd_ok(n)
+        (out.ev if ok else out.problem)(line)
+    return Outcome(status_from(out, False), summary(out, "", present, False), out, "read-only")

@@ -74,6 +74,16 @@ def _pod_ready(p: dict) -> bool:
         x.get("type") == "Ready" and x.get("status") == "True" for x in p.get("status", {}).get("conditions", []))
 
 
+def deployment_running(c: Cluster, ns: str, name: str) -> bool:
+    """The Deployment exists and one of its pods is ready (its controller is running)."""
+    from .patch import selector_matches
+    dep = c.get("apps", "deployments", ns, name)
+    if dep is None:
+        return False
+    sel = (dep.get("spec") or {}).get("selector") or {}
+    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {}) for p in c.list("", "pods", ns))
+
+
 def _terminal(p: dict) -> bool:
     return p.get("status", {}).get("phase") in ("Succeeded", "Failed")
 
@@ -588,9 +598,22 @@ def _fits(req: dict[str, Decimal], free: dict[str, Decimal]) -> str:
     return ""
 
 
+def _usage(pods: list[dict]) -> dict[str, dict[str, Decimal]]:
+    """node -> summed requests of its pods that are not finished (one pass, for the whole scheduling round)."""
+    used: dict[str, dict[str, Decimal]] = {}
+    for p in pods:
+        node = p["spec"].get("nodeName")
+        if node and not _terminal(p):
+            into = used.setdefault(node, {})
+            for k, v in Q.pod_requests(p).items():
+                into[k] = into.get(k, Decimal(0)) + v
+    return used
+
+
 def scheduler(c: Cluster) -> None:
     nodes = [n for n in c.list("", "nodes")]
     all_pods = _pods(c)
+    used = _usage(all_pods)
     for pod in all_pods:
         if pod["spec"].get("nodeName") or _terminal(pod) or pod["metadata"].get("deletionTimestamp"):
             continue
@@ -616,7 +639,9 @@ def scheduler(c: Cluster) -> None:
             if not ok:
                 reasons[reason] = reasons.get(reason, 0) + 1
                 continue
-            free = _node_free(c, node, all_pods)
+            alloc = {k: Q.parse(v) for k, v in (node.get("status", {}).get("allocatable") or {}).items()}
+            taken = used.get(node["metadata"]["name"], {})
+            free = {k: alloc.get(k, Decimal(0)) - taken.get(k, Decimal(0)) for k in set(alloc) | set(taken)}
             reason = _fits(req, free)
             if reason:
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -636,7 +661,9 @@ def scheduler(c: Cluster) -> None:
         bound = copy.deepcopy(pod)
         bound["spec"]["nodeName"] = best["metadata"]["name"]
         c.write(bound)
-        all_pods = _pods(c)
+        into = used.setdefault(best["metadata"]["name"], {})
+        for k, v in req.items():
+            into[k] = into.get(k, Decimal(0)) + v
 
 
 def _qos(pod: dict) -> str:

@@ -13,13 +13,8 @@ from .store import Cluster
 
 
 def _running(c: Cluster) -> bool:
-    from .controllers import _pod_ready
-    dep = c.get("apps", "deployments", N.KAITO_NAMESPACE, N.KAITO_DEPLOYMENT)
-    if dep is None:
-        return False
-    sel = (dep.get("spec") or {}).get("selector") or {}
-    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {})
-               for p in c.list("", "pods", N.KAITO_NAMESPACE))
+    from .controllers import deployment_running
+    return deployment_running(c, N.KAITO_NAMESPACE, N.KAITO_DEPLOYMENT)
 
 
 def controller(c: Cluster) -> None:

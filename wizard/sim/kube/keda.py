@@ -34,13 +34,8 @@ TERMINAL = ("Succeeded", "Failed")
 
 
 def _running(c: Cluster) -> bool:
-    from .controllers import _pod_ready
-    dep = c.get("apps", "deployments", N.KUBE_SYSTEM, N.KEDA_OPERATOR)
-    if dep is None:
-        return False
-    sel = (dep.get("spec") or {}).get("selector") or {}
-    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {})
-               for p in c.list("", "pods", N.KUBE_SYSTEM))
+    from .controllers import deployment_running
+    return deployment_running(c, N.KUBE_SYSTEM, N.KEDA_OPERATOR)
 
 
 def parse_selector(text: str) -> dict:

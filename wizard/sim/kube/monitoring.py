@@ -21,13 +21,8 @@ def _metrics_enabled(c: Cluster) -> bool:
 
 
 def _collector_running(c: Cluster) -> bool:
-    from .controllers import _pod_ready
-    dep = c.get("apps", "deployments", N.KUBE_SYSTEM, "ama-metrics")
-    if dep is None:
-        return False
-    sel = (dep.get("spec") or {}).get("selector") or {}
-    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {})
-               for p in c.list("", "pods", N.KUBE_SYSTEM))
+    from .controllers import deployment_running
+    return deployment_running(c, N.KUBE_SYSTEM, "ama-metrics")
 
 
 def _port(pod: dict, name: str) -> str:
