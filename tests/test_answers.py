@@ -505,7 +505,8 @@ def test_unknown_key_lists_allowed_keys_when_nothing_is_close():
     """)
     (e,) = err.errors
     assert (e.path, e.line, e.column) == ("verify.zzz", 6, 3)
-    assert e.message == "unknown key 'zzz'; allowed keys: probes, checklist, require_conformance"
+    assert e.message == ("unknown key 'zzz'; allowed keys: probes, checklist, require_conformance, billable_probes, "
+                         "product")
 
 
 def test_wrong_type_message():

@@ -29,6 +29,8 @@ from wizard.exit_codes import InvalidInput
 from wizard.output import Output, output_option, wants_json
 
 SIM_FAULTS = FAULT_NAMES  # wizard.sim.faults, kept cheap to import
+SIM_DEGRADE = ("no-gpus", "gpu-leak", "autoscaler-stuck", "monitoring-blind", "operator-stuck", "dra-only",
+               "metrics-off")  # wizard.sim.kube.degrade.NAMES (kept here: --help imports no simulator)
 SHELLS = ("bash", "zsh", "fish")
 
 # examples shown at the end of each command's --help (sub-commands in verify_cli / preflight_cli keep theirs)
@@ -80,6 +82,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                    help="simulated operations run N times faster than Azure's typical durations (default 60)")
     g.add_argument("--sim-fault", action="append", choices=SIM_FAULTS, metavar="NAME", default=d(None),
                    help=f"inject a named fault into the simulator (repeatable): {', '.join(SIM_FAULTS)}")
+    g.add_argument("--sim-degrade", action="append", choices=SIM_DEGRADE, metavar="NAME", default=d(None),
+                   help=f"make the simulated cluster fall short (repeatable): {', '.join(SIM_DEGRADE)}")
     g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
                    help="keep the simulated world in FILE so a later command continues in it")
     g.add_argument("--cloud", metavar="NAME", default=d(None),
@@ -144,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-preflight", action="store_true",
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
-                   help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+                   help="write the closing conformance verification to DIR (report.md, report.json, "
+                        "results/junit.xml, results/results.json, PRODUCT.yaml)")
     p.add_argument("--registration-timeout", type=_minutes, metavar="MINUTES", default=90.0,
                    help="longest wait for a preview flag or provider to register (default 90; Azure can take an "
                         "hour); past it the run stops and says what to check later")
@@ -286,7 +291,8 @@ def _load(args: argparse.Namespace) -> "Answers":
 def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
     from wizard.session import SimOptions, open_session
 
-    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
+    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state,
+                     list(args.sim_degrade or [])) if args.simulate else None
     session = open_session(answers, sim)
     session.no_prices = bool(getattr(args, "no_prices", False))
     return session
@@ -454,6 +460,7 @@ def _result_doc(out: Output, command: str, result: Any, code: int, started: floa
 
 
 def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
+    from wizard.conformance.forecast import forecast
     from wizard.journal import Journal, JournalLocked
     from wizard.plan import plan_for
     from wizard.preflight import run_preflight
@@ -475,7 +482,12 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
                                    prices_note=session.prices_note)
 
     def listing() -> str:
-        return plan_text(plan, show_az=args.command == "plan" or args.verbose > 0) + "\n\n" + preflight.text()
+        return (plan_text(plan, show_az=args.command == "plan" or args.verbose > 0) + "\n\n" + preflight.text()
+                + "\n\n" + forecast(answers).text())
+
+    def plan_doc() -> None:
+        out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
+                         "preflight": preflight.to_dict(), "conformance": forecast(answers).to_dict()})
 
     def refused() -> int:
         out.result(listing())
@@ -492,8 +504,7 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
         except Exception as exc:  # noqa: BLE001
             return out.failure(exc)
         applicable = plan.ok and preflight.ok
-        out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
-                         "preflight": preflight.to_dict()})
+        plan_doc()
         if args.command == "plan":
             if args.quiet and applicable:
                 out.result(plan_summary(plan))
@@ -518,8 +529,7 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
                         plan, preflight = observe()
                     except Exception as exc:  # noqa: BLE001
                         return out.failure(exc)
-                    out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
-                                     "preflight": preflight.to_dict()})
+                    plan_doc()
                     if not plan.ok or (not preflight.ok and not args.skip_preflight):
                         return refused()
                     out.progress(listing() + "\n")
@@ -581,18 +591,15 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
 
 def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session", out: Output) -> Any:
     """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
-    from wizard.conformance import VerifyOptions, VerifyTarget
-    from wizard.verify_cli import azure_target, verify_and_report
+    from wizard.verify_cli import azure_verify_target, options_from_answers, verify_and_report
 
     rg, name = answers.resource_group.name, answers.cluster.name
     out.progress("")
-    cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
     # probe waits are real time: in simulation they follow the simulator's clock like everything else
     paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                    "poll_interval": session.poll_interval}
-    opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                         resource_group=rg, cluster_name=name, **paced)
-    return verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts,
+    return verify_and_report(azure_verify_target(session.conn, rg, name),
+                             options_from_answers(answers, simulated=session.simulator is not None, **paced),
                              f"{name} ({rg})", out, args.report)
 
 

@@ -17,23 +17,21 @@ CELL = {"pass": "pass", "partial": "partial", "fail": "FAIL", "skipped": "n/a"}
 def verify_members(session: Any, plans: list["Plan"], parallel: int, report_dir: Path | None
                    ) -> list[tuple[str, "Report | None", str]]:
     """(cluster, its report or None, why none) for every member."""
-    from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
-    from wizard.verify_cli import azure_target
+    from wizard.conformance import run_verification
+    from wizard.verify_cli import azure_verify_target, options_from_answers
 
     def one(plan: "Plan") -> tuple[str, "Report | None", str]:
         a = plan.answers
         rg, name = a.resource_group.name, a.cluster.name
         try:
-            cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
+            target = azure_verify_target(session.conn, rg, name)
         except Exception as exc:  # noqa: BLE001 - one member that cannot be read does not hide the others
             from wizard.azure.errors import translate
 
             return name, None, translate(exc).what
         paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                        "poll_interval": session.poll_interval}
-        opts = VerifyOptions(probes=a.verify.probes, checklist=a.verify.checklist, resource_group=rg,
-                             cluster_name=name, **paced)
-        report = run_verification(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts)
+        report = run_verification(target, options_from_answers(a, simulated=session.simulator is not None, **paced))
         if report_dir is not None:
             report.write(report_dir / name)
         return name, report, ""

@@ -363,19 +363,38 @@ class KueueAnswers(_Model):
     default_queues: bool = Field(default=True, description="Create a default ClusterQueue and LocalQueue.")
 
 
+class ProductAnswers(_Model):
+    """PRODUCT.yaml metadata of the CNCF submission (the rest is AKS's public product facts)."""
+
+    contact_email: str | None = Field(default=None, description="contactEmailAddress of the submitter.")
+    vendor: str | None = Field(default=None, description="vendorName (default Microsoft).")
+    name: str | None = Field(default=None, description="platformName (default Azure Kubernetes Service (AKS)).")
+    version: str | None = Field(default=None, description="platformVersion: the product's version (default the "
+                                                          "AKS version line, e.g. v1.34).")
+
+    def overrides(self) -> dict[str, str]:
+        return {k: v for k, v in (("contactEmailAddress", self.contact_email), ("vendorName", self.vendor),
+                                  ("platformName", self.name), ("platformVersion", self.version)) if v}
+
+
 class VerifyAnswers(_Model):
     """Conformance verification after the run."""
 
     probes: bool = Field(
         default=False, description="Also run probes that create workloads (not only read-only checks)."
     )
-    checklist: Literal["1.34", "1.35", "1.36"] = Field(
+    checklist: Literal["1.34", "1.35", "1.36", "1.37"] = Field(
         default="1.34", description="Kubernetes AI Conformance checklist version to verify against."
     )
     require_conformance: bool = Field(
         default=True, description="apply exits 4 when its closing verification finds a MUST requirement that did "
         "not pass; false: it reports them and exits 0 (also --conformance-not-required)."
     )
+    billable_probes: list[Literal["cluster_autoscaling"]] = Field(
+        default_factory=list, description="Probes that create billable cloud resources, run only when listed "
+        "(cluster_autoscaling: a GPU node for 10-30 minutes)."
+    )
+    product: ProductAnswers = Field(default_factory=ProductAnswers, description="PRODUCT.yaml metadata.")
 
 
 # ---------------------------------------------------------------------- fleet

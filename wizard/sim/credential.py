@@ -1,4 +1,5 @@
-"""A TokenCredential for the simulated Azure: hands out a fixed fake token and records the scopes asked for."""
+"""A TokenCredential for the simulated Azure: hands out a fixed fake token per audience (ARM, the Azure Monitor
+workspace's Prometheus endpoint) and records the scopes asked for."""
 from __future__ import annotations
 
 import threading
@@ -10,6 +11,11 @@ if TYPE_CHECKING:
 
 
 ARM_TOKEN = "sim-arm-token"
+PROMETHEUS_TOKEN = "sim-prometheus-token"  # for https://prometheus.monitor.azure.com/.default
+
+
+def _token_for(default: str, scopes: tuple[str, ...]) -> str:
+    return PROMETHEUS_TOKEN if any("prometheus.monitor." in s for s in scopes) else default
 
 
 class SimCredential:
@@ -26,14 +32,14 @@ class SimCredential:
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessToken(self.token, int(time.time()) + self.lifetime)
+        return AccessToken(_token_for(self.token, scopes), int(time.time()) + self.lifetime)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> "AccessTokenInfo":
         from azure.core.credentials import AccessTokenInfo
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessTokenInfo(self.token, int(time.time()) + self.lifetime, token_type="Bearer")
+        return AccessTokenInfo(_token_for(self.token, scopes), int(time.time()) + self.lifetime, token_type="Bearer")
 
     def close(self) -> None:
         pass
