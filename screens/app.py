@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 class WizardApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "aks-ai-wizard"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # classes on the screen: app.tcss sizes panes by them
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),
@@ -133,6 +135,18 @@ class WizardApp(App[int]):
                "review": ReviewScreen}[key]
         return cls(self.state)
 
+    def on_resize(self, event: events.Resize) -> None:
+        from screens.modals import MIN_SIZE, TooSmallModal
+
+        small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
+        notice = next((s for s in self.screen_stack if isinstance(s, TooSmallModal)), None)
+        if small and notice is None:
+            self.push_screen(TooSmallModal())
+        elif small and notice is not None:
+            notice.show(event.size.width, event.size.height)
+        elif notice is not None and self.screen is notice:
+            notice.dismiss(None)
+
     def warm_up(self) -> None:
         """Once the first screen is up: import what the next steps need, off the UI thread."""
 
@@ -162,6 +176,7 @@ class WizardApp(App[int]):
         from wizard.answers import AnswersError, save_answers, save_partial
 
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 save_answers(self.state.draft.to_answers(), path)
             except AnswersError as exc:
@@ -173,6 +188,7 @@ class WizardApp(App[int]):
             return f"Cannot write {path}: {exc.strerror or exc}"
         self.state.answers_path = path
         self.state.saved_snapshot = self.state.draft.copy()
+        self.state.written("answers", path)
         return None
 
     def _store_current(self) -> None:
@@ -232,11 +248,27 @@ class WizardApp(App[int]):
 
         self.push_screen(QuitModal(str(self.state.save_path), offer, note), chosen)
 
+    def action_quit(self) -> None:
+        """The palette's built-in Quit asks like ^q does (a run in progress, unsaved answers)."""
+        self.action_request_quit()
+
     async def quit_wizard(self) -> None:
         run = self.running_screen()
         if run is not None:
             run.cancel()  # the engine stops after the current poll; Azure keeps what it accepted
+            # wait for it before the connection (and a simulator) closes, so the journal records a cancel,
+            # not a refused connection
+            engines = [w for w in self.workers if w.group in ("engine", "teardown")]
+            try:
+                await asyncio.wait_for(self.workers.wait_for_complete(engines), timeout=30)
+            except asyncio.TimeoutError:
+                pass
         self.exit(0)
+
+    def exit_lines(self) -> list[str]:
+        """Where this session's files are, printed once the terminal is back (nothing when nothing was written)."""
+        lines = [f"{what}: {path}" for what, path in self.state.outputs.items()]
+        return (["aks-ai-wizard wrote:"] + ["  " + line for line in lines]) if lines else []
 
     def on_unmount(self) -> None:
         link = self.state.link
@@ -282,4 +314,6 @@ def run_app(args: "argparse.Namespace") -> int:
     sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
     app = WizardApp(sim=sim, answers_path=args.answers, cloud=args.cloud, subscription=args.subscription)
     app.run()
+    for line in app.exit_lines():
+        print(line)
     return app.return_code or 0

@@ -11,14 +11,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from screens.base import NEXT, Nav
 from screens.state import WizardState
 from screens.widgets import KeyBar, StepHeader
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim"}
-COLUMNS = ("Requirement", "Status", "Evidence", "Fix")
+COLUMNS = ("Requirement", "Status", "Evidence and fix")
+FIXED = 25 + 8 + 3 * 2 + 2  # requirement and status columns, cell padding, the scrollbar
 
 
 def status_cell(status: str) -> Text:
@@ -30,9 +32,20 @@ def one_line(text: str | None, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def result_cells(r: Any, width: int) -> tuple[Text, Text, Text]:
+    """Two lines a row: the first evidence, then the fix (or the summary when there is nothing to fix), so each
+    row's fix reads without selecting it; the details pane has the rest."""
+    lines = [one_line(t, width) for t in [*r.evidence, r.summary] if t]
+    lines = list(dict.fromkeys(lines)) or [""]
+    second = Text("fix: " + one_line(r.fix, width - 5), style="italic") if r.fix else Text(
+        lines[1] if len(lines) > 1 else "", style="dim")
+    evidence = lines[0]
+    return Text(r.id), status_cell(r.status), Text.assemble(evidence, "\n", second)
+
+
 class VerifyScreen(Screen[Nav]):
     BINDINGS = [
-        Binding("escape", "back", "Back to review"),
+        Binding("escape", "back", "Back"),
         Binding("ctrl+e", "export", "Export report", priority=True),
         Binding("ctrl+n", "finish", "Finish"),
     ]
@@ -53,6 +66,8 @@ class VerifyScreen(Screen[Nav]):
         self.start = start
         self.report: Any = None
         self.results: dict[str, Any] = {}
+        self.order: list[str] = []  # the checklist's order of requirements
+        self.text_width = 40
 
     def compose(self) -> ComposeResult:
         yield StepHeader("verify", "Verification", self.state.simulated)
@@ -64,20 +79,38 @@ class VerifyScreen(Screen[Nav]):
             detail.border_title = "Details"
             yield detail
         with Horizontal(id="nav"):
-            yield Input("conformance-report", id="export-dir", placeholder="directory for the report", compact=True)
             yield Button("Export report", id="export", disabled=True, compact=True)
-            yield Button("Tear down what this wizard created", id="teardown", variant="error", compact=True)
+            yield Button("Tear down", id="teardown", variant="error", compact=True,
+                         tooltip="Delete what this wizard created (asks first)")
+            yield Static("", classes="nav-gap")
             yield Button("Finish", id="finish", variant="primary", compact=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
-        if self.app.is_headless:
-            self.query_one("#export-dir", Input).cursor_blink = False
+        from wizard.conformance import load_checklist
+
+        self.order = load_checklist(self.state.draft.get("verify.checklist") or "1.34").ids()
         table = self.query_one("#results", DataTable)
         for col in COLUMNS:
             table.add_column(col, key=col)
+        self.fit_columns()
         if self.start:
             self.start_verification()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Fixed widths so no column runs into the next; the text column takes what the screen leaves."""
+        table = self.query_one("#results", DataTable)
+        width = max(20, (self.size.width or 80) - FIXED - 2)
+        if width == self.text_width and table.row_count:
+            return
+        self.text_width = width
+        for key, w in zip(COLUMNS, (25, 8, width)):
+            column = table.columns[ColumnKey(key)]
+            column.width, column.auto_width = w, False
+        self.rebuild()
 
     def start_verification(self) -> None:
         self.run_worker(self._verify, thread=True, group="verify", exclusive=True, exit_on_error=False,
@@ -101,19 +134,22 @@ class VerifyScreen(Screen[Nav]):
         self.add_result(message.result)
 
     def add_result(self, r: Any) -> None:
-        table = self.query_one("#results", DataTable)
+        first = not self.results
         self.results[r.id] = r
-        avail = max(30, (self.size.width or 80) - 42)  # what the id and status columns leave
-        cells = (Text(r.id), status_cell(r.status),
-                 Text(one_line(r.evidence[0] if r.evidence else r.summary, avail * 3 // 5)),
-                 Text(one_line(r.fix or "-", avail * 2 // 5)))
-        if r.id in table.rows:
-            for col, cell in zip(COLUMNS, cells):
-                table.update_cell(r.id, col, cell)
-        else:
-            table.add_row(*cells, key=r.id)
-        if table.row_count == 1:
+        self.rebuild()
+        if first:
             self.show_detail(r.id)
+
+    def rebuild(self) -> None:
+        """Rows in the checklist's order, whatever order the checks finish in; the highlighted row is kept."""
+        table = self.query_one("#results", DataTable)
+        current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
+        rank = {rid: i for i, rid in enumerate(self.order)}
+        table.clear()
+        for rid in sorted(self.results, key=lambda k: (rank.get(k, len(rank)), k)):
+            table.add_row(*result_cells(self.results[rid], self.text_width), key=rid, height=2)
+        if current in self.results:
+            table.move_cursor(row=table.get_row_index(current), animate=False)
 
     @on(Done)
     def _done(self, message: Done) -> None:
@@ -158,23 +194,28 @@ class VerifyScreen(Screen[Nav]):
         if self.report is None:
             self.app.bell()
             return
-        directory = Path(self.query_one("#export-dir", Input).value.strip() or "conformance-report")
+        from screens.modals import PathModal
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.export(Path(value).expanduser())
+
+        self.app.push_screen(PathModal("Export the conformance report",
+                                       "report.md, report.json and PRODUCT.yaml are written to this folder:",
+                                       str(self.state.beside("-conformance-report"))), chosen)
+
+    def export(self, directory: Path) -> None:
         try:
-            written = self.report.write(directory)
+            self.report.write(directory)
         except OSError as exc:
             self.notify(f"Could not write the report to {directory}: {exc}", severity="error", markup=False)
             return
-        names = ", ".join(str(p) for p in written)
-        self.query_one("#verify-status", Static).update(f"Report written: {names}")
+        self.state.written("conformance report", directory)
+        self.query_one("#verify-status", Static).update(f"Report written to {directory.resolve()}")
         self.notify(f"Report written to {directory}", markup=False)
 
     @on(Button.Pressed, "#export")
     def _export(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_export()
-
-    @on(Input.Submitted, "#export-dir")
-    def _export_submit(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_export()
 

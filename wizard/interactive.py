@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from wizard.plan import Plan
 
 __all__ = [
-    "DEFAULT_ANSWERS_FILE", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
+    "ANSWERS_NAME", "new_run_folder", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
@@ -35,7 +35,7 @@ __all__ = [
     "run_teardown",
 ]
 
-DEFAULT_ANSWERS_FILE = Path("aks-ai-wizard.yaml")
+ANSWERS_NAME = "aks-ai-wizard.yaml"
 MIN_MINOR = (1, 34)
 PROVIDER = "Microsoft.ContainerService"
 GATEWAY_MIN_REVISION = (1, 26)
@@ -90,6 +90,29 @@ class FlagInfo:
     @property
     def registered(self) -> bool:
         return self.state.lower() == "registered"
+
+
+def wizard_home() -> Path:
+    """Where the interactive wizard keeps runs started without --answers: $AKS_AI_WIZARD_HOME, else the XDG
+    data folder. Never the current directory (a checkout of this repository, a workshop's shared folder)."""
+    import os
+
+    home = os.environ.get("AKS_AI_WIZARD_HOME")
+    if home:
+        return Path(home).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "aks-ai-wizard"
+
+
+def new_run_folder() -> Path:
+    """A fresh folder for one wizard session (not created until something is written): two wizards, or two
+    attendees of a served session, never share answers, journal or report."""
+    import os
+    import secrets
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return wizard_home() / "runs" / f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
 def warm_up() -> None:
