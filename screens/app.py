@@ -52,6 +52,7 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         if self.start:
             self.run_wizard()
+        self.call_after_refresh(lambda: self.check_size(self.size.width, self.size.height))
 
     async def prefill(self) -> None:
         path = self.state.answers_path
@@ -73,13 +74,20 @@ class WizardApp(App[int]):
     async def run_wizard(self) -> None:
         await self.prefill()
         index = 0
+        passed: list[str] = []
         while True:
             key = STEP_KEYS[index]
             if key in self.state.skip:
                 if await self.pass_automatically(key):
+                    passed.append(key)
                     index += 1
                     continue
                 self.state.skip.discard(key)
+            if passed and self.state.answers_path is not None:
+                numbers = [str(STEP_KEYS.index(k) + 1) for k in passed]
+                self.state.note = (f"Step{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} answered by "
+                                   f"{self.state.answers_path.name}; Back shows them.")
+            passed = []
             self.step_key = key
             nav = await self.push_screen_wait(self.make_screen(key))
             if nav is None or nav.kind == "quit":
@@ -136,16 +144,21 @@ class WizardApp(App[int]):
         return cls(self.state)
 
     def on_resize(self, event: events.Resize) -> None:
+        self.check_size(event.size.width, event.size.height)
+
+    def check_size(self, width: int, height: int) -> None:
+        """Below the minimum a notice covers the screen (no clipped form), and goes once there is room."""
         from screens.modals import MIN_SIZE, TooSmallModal
 
-        small = event.size.width < MIN_SIZE[0] or event.size.height < MIN_SIZE[1]
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         notice = next((s for s in self.screen_stack if isinstance(s, TooSmallModal)), None)
+        if notice is not None and (not small or self.screen is not notice):
+            notice.dismiss(None)  # gone, or buried under a screen pushed since: shown again on top
+            notice = None
         if small and notice is None:
             self.push_screen(TooSmallModal())
         elif small and notice is not None:
-            notice.show(event.size.width, event.size.height)
-        elif notice is not None and self.screen is notice:
-            notice.dismiss(None)
+            notice.show(width, height)
 
     def warm_up(self) -> None:
         """Once the first screen is up: import what the next steps need, off the UI thread."""

@@ -68,6 +68,10 @@ def passed_lines(report: Any) -> list[str]:
             if i.status in ("pass", "skip")]
 
 
+def is_unknown_key(message: str) -> bool:
+    return message.startswith("unknown key")
+
+
 def check_lines(plan: "Plan") -> list[str]:
     """What the read-only checks found (the Observed state the plan was built on)."""
     obs, r, a = plan.observed, plan.resolved, plan.answers
@@ -116,6 +120,8 @@ class ReviewScreen(StepScreen):
         self.query_one("#next", Button).disabled = True
         self.state.plan = None
         errors = self.draft.errors()
+        self.query_one("#plan").display = not errors  # no empty boxes while there is no plan
+        self.query_one("#fold").display = not errors
         if errors:
             self._show_problems([(e.path, e.message, "") for e in errors])
             self.query_one("#review-status", Static).update("Some answers are missing or invalid:")
@@ -232,7 +238,10 @@ class ReviewScreen(StepScreen):
             row = Horizontal(classes="problem")
             box.mount(row)
             row.mount(Static(text, classes="problem-text", markup=False))
-            if step not in ("review", self.STEP) and step not in seen:
+            if is_unknown_key(message):  # no step has a field for it: the way out is to drop it
+                row.mount(Button("Drop it", id=f"drop-{i}", classes="drop", compact=True))
+                row.drop_path = path  # type: ignore[attr-defined]
+            elif step not in ("review", self.STEP) and step not in seen:
                 seen.add(step)
                 row.mount(Button(f"Go to {step_info(step).title}", id=f"goto-{step}", classes="goto", compact=True))
 
@@ -245,6 +254,16 @@ class ReviewScreen(StepScreen):
 
         self.app.push_screen(TextModal("az equivalents", az_script(plan), self.state.beside(".az.sh"),
                                        "Whole commands, never wrapped: copy them all, or save them as a script."))
+
+    @on(Button.Pressed, ".drop")
+    def _drop(self, event: Button.Pressed) -> None:
+        """Remove a key the answers model does not know from the draft (the file changes only when saved)."""
+        event.stop()
+        path = getattr(event.button.parent, "drop_path", "")
+        self.draft.delete(path)
+        self.notify(f"Dropped {path} from the answers; the file keeps it until you save.", markup=False)
+        self.query_one("#problems", Vertical).remove_children()
+        self.load()
 
     @on(Button.Pressed, ".goto")
     def _goto(self, event: Button.Pressed) -> None:

@@ -155,6 +155,7 @@ class WizardState:
     run_in_flight: bool = False
     gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
     outputs: dict[str, Path] = field(default_factory=dict)  # what this session wrote, listed on exit
+    note: str = ""  # said once by the next step screen (e.g. which steps a prefilled file answered)
 
     @property
     def simulated(self) -> bool:

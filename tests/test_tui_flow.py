@@ -339,7 +339,8 @@ async def test_partial_answers_file_asks_only_for_what_is_missing(tmp_path: Path
         await sign_in(pilot)
         # subscription and location are answered: the wizard goes straight to the cluster name
         screen = await wait_screen(pilot, "ClusterScreen")
-        assert screen.query_one("#name", Input).value == ""
+        assert screen.query_one("#name", Input).value == "aks-ai"  # the default is a value, not a placeholder
+        assert "answered by partial.yaml" in text_of(screen, "#nav-status")  # says why it starts here
         await type_into(pilot, "#name", "aks-partial")
         await pilot.press("ctrl+n")
         # mesh (defaults), features, GPU pool and add-ons are answered too: review is next

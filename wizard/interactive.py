@@ -31,7 +31,7 @@ __all__ = [
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
+    "verify", "gpu_sizes", "option_default", "broken_musts", "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown",
 ]
 
@@ -234,6 +234,34 @@ def _value_at(draft: Mapping[str, Any], path: str) -> Any:
             return option_default(path)
         node = node[part]
     return node
+
+
+# the answers option each checklist requirement relies on in this wizard: switched off, it cannot pass
+REQUIREMENT_OF_OPTION = {
+    "cluster.gateway_api": ("ai_inference", "Gateway API"),
+    "gpu_pool": ("accelerator_metrics", "GPU nodes"),
+    "gpu_pool.autoscale": ("cluster_autoscaling", "the cluster autoscaler on the GPU pool"),
+    "cluster.addons.keda": ("pod_autoscaling", "KEDA"),
+    "cluster.addons.kaito": ("robust_controller", "KAITO"),
+    "cluster.addons.managed_prometheus": ("ai_service_metrics", "managed Prometheus"),
+    "kueue.install": ("gang_scheduling", "Kueue"),
+}
+
+
+def broken_musts(draft: Mapping[str, Any], checklist: str | None = None) -> dict[str, str]:
+    """answers path -> why the choice there breaks a MUST of the checklist (flagged on the step that asks)."""
+    from wizard.conformance import load_checklist
+
+    wanted = load_checklist(checklist or str(_value_at(draft, "verify.checklist") or "1.34"))
+    out = {}
+    for path, (rid, what) in REQUIREMENT_OF_OPTION.items():
+        requirement = wanted.get(rid)
+        if requirement is None or requirement.level != "MUST" or _value_at(draft, path):
+            continue
+        if path.startswith("gpu_pool.") and not _value_at(draft, "gpu_pool"):
+            continue  # no GPU pool at all: said once, on the pool itself
+        out[path] = f"Without {what} the cluster fails the MUST requirement {rid} of checklist {wanted.version}."
+    return out
 
 
 def flag_rules_for(draft: Mapping[str, Any]) -> list[FlagInfo]:
