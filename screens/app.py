@@ -33,6 +33,9 @@ class WizardApp(App[int]):
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f12", "screenshot", "Save a screenshot", show=False),
     ]
 
     class DeviceCode(Message):
@@ -288,6 +291,57 @@ class WizardApp(App[int]):
         if link is not None:
             self.state.link = None
             link.close()
+
+    # ------------------------------------------------------------------------------------------ help, screenshot
+    def action_help(self) -> None:
+        from screens.modals import HelpModal, TooSmallModal
+
+        screen = self.screen
+        if isinstance(screen, (HelpModal, TooSmallModal)):
+            return
+        keys: list[tuple[str, str, str, bool]] = []
+        seen: set[str] = set()
+        for node, binding, enabled, _tooltip in screen.active_bindings.values():
+            if not binding.description or binding.action in seen or binding.action == "help":
+                continue
+            seen.add(binding.action)
+            where = "Everywhere" if node is self else "This screen"
+            keys.append((where, self.get_key_display(binding), binding.description, enabled))
+        keys.append(("Everywhere", "f1  ?", "This help", True))
+        keys.append(("Everywhere", "tab  shift+tab", "Next / previous field or button", True))
+        keys.sort(key=lambda k: k[0] != "This screen")
+        header = screen.query("StepHeader")
+        title = header.first().heading if header else type(screen).__name__  # type: ignore[attr-defined]
+        self.push_screen(HelpModal(title, keys))
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot, written beside the answers file (or a folder the user chooses), never a
+        Downloads folder that may not exist; in a browser (serve) the file is offered as a download."""
+        if path is not None:
+            self.take_screenshot(filename, Path(path))
+            return
+        from screens.modals import PathModal
+
+        def chosen(folder: str | None) -> None:
+            if folder:  # once the dialog is gone, so the picture is of the screen underneath
+                self.call_after_refresh(self.take_screenshot, filename, Path(folder).expanduser())
+
+        self.push_screen(PathModal("Save a screenshot", "An SVG of the current screen is written to this folder:",
+                                   str(self.state.save_path.parent), ok="Save"), chosen)
+
+    def take_screenshot(self, filename: str | None, folder: Path) -> None:
+        from textual._files import generate_datetime_filename
+
+        name = filename or generate_datetime_filename(self.title, ".svg")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(f"Cannot create {folder}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.deliver_screenshot(name, str(folder))
+        if not self.is_web:
+            self.state.written("screenshot", folder / name)
+            self.notify(f"Screenshot saved: {folder / name}", markup=False)
 
     # ------------------------------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

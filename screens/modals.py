@@ -212,3 +212,38 @@ class TooSmallModal(ModalScreen[None]):
         self.query_one("#too-small", Static).update(
             f"Terminal too small: {width}x{height}.\naks-ai-wizard needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]} "
             "(80x24 or larger reads best). Enlarge the window; the wizard carries on where it was.")
+
+
+class HelpModal(ModalScreen[None]):
+    """Every key of the screen it was opened from (shown in the key bar or not), and what it does."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), Binding("f1", "dismiss(None)", "Close", show=False)]
+
+    def __init__(self, title: str, keys: list[tuple[str, str, str, bool]]) -> None:
+        super().__init__(classes="modal help")
+        self.title_text, self.keys = title, keys  # (where, key, what, available now)
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        with Vertical(classes="dialog"):
+            yield Static(f"Keys: {self.title_text}", classes="dialog-title", markup=False)
+            with VerticalScroll(id="help-keys"):
+                where = None
+                for group, key, what, enabled in self.keys:
+                    if group != where:
+                        where = group
+                        yield Static(group, classes="help-group", markup=False)
+                    yield Static(f"  {key:<14} {what}" + ("" if enabled else "  (not now)"),
+                                 classes="help-key" if enabled else "help-key -disabled", markup=False)
+            yield Static("The command palette (^p) has the rest: save a screenshot, change the theme, go to a step.",
+                         classes="dialog-body", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)

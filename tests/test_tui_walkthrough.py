@@ -183,3 +183,34 @@ async def test_key_bar_keeps_the_palette_key_at_80_columns() -> None:
         await pilot.pause()
         line = app.screen.query_one(KeyBar).render().plain
         assert len(line) <= 80 and line.rstrip().endswith("^p palette") and "^e Export report" in line
+
+
+async def test_help_lists_every_key_of_the_current_screen() -> None:
+    app = make_app(None)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_events(app, pilot, failed=False)
+        await pilot.press("f1")
+        modal = await wait_screen(pilot, "HelpModal")
+        lines = [str(w.content) for w in modal.query(".help-key")]
+        assert any("Cancel / back" in line for line in lines)
+        assert any("Verify" in line and "(not now)" in line for line in lines)  # not until the run is done
+        assert any("Quit" in line for line in lines) and any("Save a screenshot" in line for line in lines)
+        assert "10/11  Run" in str(modal.query_one(".dialog-title", Static).content)
+        await pilot.press("escape")
+        await wait_screen(pilot, "RunScreen")
+
+
+async def test_screenshot_goes_beside_the_answers_file(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "no-home"))  # no ~/Downloads anywhere
+    app = make_app(None)
+    app.state.answers_path = tmp_path / "answers" / "mine.yaml"
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(app.make_screen("welcome"))
+        await pilot.pause()
+        await pilot.press("f12")
+        ask = await wait_screen(pilot, "PathModal")
+        assert ask.query_one("#path").value == str(tmp_path / "answers")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: list((tmp_path / "answers").glob("*.svg")), what="screenshot file")
+        svg = next((tmp_path / "answers").glob("*.svg")).read_text()
+        assert "Sign" in svg and app.state.outputs["screenshot"].parent == tmp_path / "answers"
