@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("schema", "print the answers file's JSON Schema")
 
+    p = command("serve", "serve the wizard to web browsers (textual-serve): each browser tab runs its own wizard")
+    from screens.serve import add_serve_options  # argparse only: Textual is imported when serving
+
+    add_serve_options(p)
+
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
 
@@ -172,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from screens.app import run_app
 
         return run_app(args)
+    if args.command == "serve":
+        from screens.serve import run_serve
+
+        return run_serve(args)
     if args.command == "schema":
         from wizard.answers import json_schema
 
