@@ -10,15 +10,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Button, DataTable, Static
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Checkbox, DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from screens.base import NEXT, Nav
 from screens.state import WizardState
 from screens.widgets import KeyBar, StepHeader
 
-STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim"}
+STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim",
+                "checking": "bold cyan", "probing": "bold cyan"}
 COLUMNS = ("Requirement", "Status", "Evidence and fix")
 FIXED = 25 + 8 + 3 * 2 + 2  # requirement and status columns, cell padding, the scrollbar
 
@@ -30,6 +32,15 @@ def status_cell(status: str) -> Text:
 def one_line(text: str | None, limit: int = 60) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pending_cells(rid: str, doing: str, before: Any, width: int) -> tuple[Text, Text, Text]:
+    """A requirement being checked (or probed): what is happening, and what the last run found."""
+    what = ("probe under way (throw-away namespace)" if doing == "probing"
+            else "reading the cluster and Azure")
+    was = Text(one_line(f"was {before.status.upper()}: {before.evidence[0] if before.evidence else before.summary}",
+                        width), style="dim") if before is not None else Text("")
+    return Text(rid), status_cell(doing), Text.assemble(Text(one_line(what, width), style="italic"), "\n", was)
 
 
 def result_cells(r: Any, width: int) -> tuple[Text, Text, Text]:
@@ -46,6 +57,7 @@ def result_cells(r: Any, width: int) -> tuple[Text, Text, Text]:
 class VerifyScreen(Screen[Nav]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "probes", "Run probes"),
         Binding("ctrl+e", "export", "Export report", priority=True),
         Binding("ctrl+n", "finish", "Finish"),
     ]
@@ -68,6 +80,9 @@ class VerifyScreen(Screen[Nav]):
         self.results: dict[str, Any] = {}
         self.order: list[str] = []  # the checklist's order of requirements
         self.text_width = 40
+        self.pending: dict[str, str] = {}  # requirement -> "checking" | "probing" while a run is on
+        self.started_at = 0.0
+        self.with_probes = False
 
     def compose(self) -> ComposeResult:
         yield StepHeader("verify", "Verification", self.state.simulated)
@@ -79,6 +94,8 @@ class VerifyScreen(Screen[Nav]):
             detail.border_title = "Details"
             yield detail
         with Horizontal(id="nav"):
+            yield Button("Run probes", id="probes", disabled=True, compact=True,
+                         tooltip="Prove the requirements with short-lived workloads (asks first)")
             yield Button("Export report", id="export", disabled=True, compact=True)
             yield Button("Tear down", id="teardown", variant="error", compact=True,
                          tooltip="Delete what this wizard created (asks first)")
@@ -112,22 +129,48 @@ class VerifyScreen(Screen[Nav]):
             column.width, column.auto_width = w, False
         self.rebuild()
 
-    def start_verification(self) -> None:
-        self.run_worker(self._verify, thread=True, group="verify", exclusive=True, exit_on_error=False,
-                        description="verify conformance")
+    def start_verification(self, probes: bool | None = None, billable: tuple[str, ...] = ()) -> None:
+        """Read-only checks (or, with `probes`, checks and probes); every row says it is being worked on until
+        its result arrives."""
+        import time
 
-    def _verify(self) -> None:
+        self.with_probes = bool(probes)
+        self.pending = {rid: "probing" if probes else "checking" for rid in self.order}
+        self.started_at = time.monotonic()
+        for button in ("#probes", "#export"):
+            self.query_one(button, Button).disabled = True
+        self.rebuild()
+        self.show_progress()
+        self.run_worker(lambda: self._verify(probes, billable), thread=True, group="verify", exclusive=True,
+                        exit_on_error=False, description="verify conformance")
+        if not self.app.is_headless:
+            self._clock = self.set_interval(1.0, self.show_progress)
+
+    def _verify(self, probes: bool | None, billable: tuple[str, ...]) -> None:
         from wizard.interactive import failure_of, fetch_kubeconfig, verify
 
         try:
             answers = self.state.draft.to_answers()
             kubeconfig = self.state.kubeconfig or fetch_kubeconfig(self.state.session, answers)  # type: ignore[arg-type]
             report = verify(self.state.session, answers, kubeconfig,  # type: ignore[arg-type]
-                            on_result=lambda r: self.post_message(self.Result(r)))
+                            on_result=lambda r: self.post_message(self.Result(r)), probes=probes, billable=billable)
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.Done(None, failure_of(exc)))
             return
         self.post_message(self.Done(report))
+
+    def show_progress(self) -> None:
+        if not self.pending:
+            return
+        import time
+
+        from wizard.render import fmt_seconds
+
+        done = len(self.order) - len(self.pending)
+        what = "Probing" if self.with_probes else "Checking (read-only)"
+        self.query_one("#verify-status", Static).update(
+            f"{what}: {done} of {len(self.order)} requirements done, {fmt_seconds(time.monotonic() - self.started_at)}"
+            " elapsed.")
 
     @on(Result)
     def _result(self, message: Result) -> None:
@@ -136,6 +179,8 @@ class VerifyScreen(Screen[Nav]):
     def add_result(self, r: Any) -> None:
         first = not self.results
         self.results[r.id] = r
+        self.pending.pop(r.id, None)
+        self.show_progress()
         self.rebuild()
         if first:
             self.show_detail(r.id)
@@ -146,8 +191,10 @@ class VerifyScreen(Screen[Nav]):
         current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         rank = {rid: i for i, rid in enumerate(self.order)}
         table.clear()
-        for rid in sorted(self.results, key=lambda k: (rank.get(k, len(rank)), k)):
-            table.add_row(*result_cells(self.results[rid], self.text_width), key=rid, height=2)
+        for rid in sorted(set(self.results) | set(self.pending), key=lambda k: (rank.get(k, len(rank)), k)):
+            cells = (pending_cells(rid, self.pending[rid], self.results.get(rid), self.text_width)
+                     if rid in self.pending else result_cells(self.results[rid], self.text_width))
+            table.add_row(*cells, key=rid, height=2)
         if current in self.results:
             table.move_cursor(row=table.get_row_index(current), animate=False)
 
@@ -157,16 +204,24 @@ class VerifyScreen(Screen[Nav]):
 
     def show_report(self, report: Any, failure: Any = None) -> None:
         status = self.query_one("#verify-status", Static)
+        clock = getattr(self, "_clock", None)
+        if clock is not None:
+            clock.stop()
+        self.pending = {}
+        self.query_one("#probes", Button).disabled = False
         if failure is not None:
+            self.rebuild()
             status.update("Verification could not run:\n" + failure.render())
             return
         self.report = report
         for r in report.results:
-            self.add_result(r)
+            self.results[r.id] = r
+        self.rebuild()
         counts = report.counts()
         verdict = "all MUST requirements pass" if report.must_ok else "some MUST requirements do not pass yet"
-        status.update(f"Checklist {report.checklist_version}: {verdict}. " +
-                      ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ". Select a row for details.")
+        how = "with probes" if report.probes else "read-only; ^r runs the probes that prove more"
+        status.update(f"Checklist {report.checklist_version} ({how}): {verdict}. " +
+                      ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".")
         self.query_one("#export", Button).disabled = False
         self.query_one("#results", DataTable).focus()
 
@@ -219,6 +274,25 @@ class VerifyScreen(Screen[Nav]):
         event.stop()
         self.action_export()
 
+    def action_probes(self) -> None:
+        if self.pending or self.report is None:
+            self.app.bell()
+            return
+        from wizard.interactive import billable_probes_offered
+
+        def chosen(choice: tuple[str, ...] | None) -> None:
+            if choice is not None:
+                self.start_verification(probes=True, billable=choice)
+
+        pool = self.state.draft.get("gpu_pool") or {}
+        self.app.push_screen(ProbeModal(bool(billable_probes_offered()), pool.get("vm_size"),
+                                        self.state.simulated), chosen)
+
+    @on(Button.Pressed, "#probes")
+    def _probes(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_probes()
+
     def action_teardown(self) -> None:
         from screens.teardown import TeardownModal
 
@@ -246,3 +320,44 @@ class VerifyScreen(Screen[Nav]):
     def _finish(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_finish()
+
+
+class ProbeModal(ModalScreen["tuple[str, ...] | None"]):
+    """Ask before probing: what probes create, and the opt-in probe that costs money, with its cost said.
+    Dismisses with the billable probes chosen (empty: the free ones only), or None (not now)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, scaling_offered: bool, gpu_size: str | None, simulated: bool) -> None:
+        super().__init__(classes="modal")
+        self.scaling_offered, self.gpu_size, self.simulated = scaling_offered, gpu_size, simulated
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Run the conformance probes?", classes="dialog-title", markup=False)
+            yield Static("Probes prove what reading cannot: short-lived workloads (a DRA claim, a gang of pods, an "
+                         "HPA scaling on a metric, a route through the Gateway, ...) in a throw-away namespace "
+                         "aicv-<random>, deleted afterwards. They use the nodes the cluster already has; a few "
+                         "minutes on Azure.", classes="dialog-body", markup=False)
+            if self.scaling_offered:
+                size = self.gpu_size or "the GPU pool's size"
+                cost = ("simulated: nothing is billed" if self.simulated else
+                        f"Azure bills the extra {size} node at its hourly price for the time it runs")
+                yield Checkbox(Content("Also the cluster autoscaling probe: it makes the autoscaler add one node and "
+                                       f"waits for it to go again (up to about 30 minutes). Costs money: {cost}."),
+                               id="scaling", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run probes", id="run", variant="primary", compact=True)
+                yield Button("Not now", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#run", Button).focus()
+
+    @on(Button.Pressed, "#run")
+    def _run(self) -> None:
+        scaling = self.query("#scaling")
+        self.dismiss(("cluster_autoscaling",) if scaling and scaling.first(Checkbox).value else ())
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)

@@ -176,6 +176,17 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         await pilot.pause()
         detail = text_of(verify, "#detail")
         assert "checklist status" in detail
+        assert not verify.report.probes and any(r.status == "partial" for r in verify.report.results)
+        # the probes prove what reading cannot: every row says it is being probed until its result arrives
+        await pilot.press("ctrl+r")
+        await wait_screen(pilot, "ProbeModal")
+        await pilot.click("#run")
+        await wait_screen(pilot, "VerifyScreen")
+        assert {r[1] for r in table_rows(verify, "#results")} >= {"PROBING"} and verify.report is not None
+        await wait_for(pilot, lambda: not verify.pending and verify.report.probes, timeout=90, what="probes")
+        statuses = {r.id: r.status for r in verify.report.results}
+        assert all(s == "pass" for s in statuses.values()), statuses
+        assert "with probes" in text_of(verify, "#verify-status")
         # export of the report: the folder is asked for, prefilled beside the answers file
         await pilot.press("ctrl+e")
         ask = await wait_screen(pilot, "PathModal")

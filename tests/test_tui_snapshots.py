@@ -255,6 +255,26 @@ def test_verification(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
+def test_verification_probing(snap_compare: Any) -> None:
+    """Probes under way: rows still probing say so with what the read-only run found; results replace them."""
+    from screens.verify import VerifyScreen
+
+    app = make_app(None)
+
+    async def run_before(pilot: Any) -> None:
+        screen = VerifyScreen(app.state, start=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.show_report(fixed_report())
+        screen.run_worker = lambda *a, **k: None  # type: ignore[method-assign] - no cluster: results fed below
+        screen.start_verification(probes=True)
+        first = fixed_report().results[0]
+        screen.add_result(first)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_verification_120x40(snap_compare: Any) -> None:
     from screens.verify import VerifyScreen
 

@@ -31,7 +31,7 @@ __all__ = [
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "gpu_sizes", "option_default", "broken_musts", "teardown_preview", "teardown_summary", "teardown_kept",
+    "verify", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered", "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown",
 ]
 
@@ -425,16 +425,36 @@ def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal
 
 
 # ----------------------------------------------------------------------------------------------- verification
+def billable_probes_offered() -> tuple[str, ...]:
+    """Requirements whose probe costs money and runs only when asked (the cluster autoscaler adding a node);
+    empty while wizard.conformance offers none."""
+    from dataclasses import fields
+
+    from wizard.conformance import VerifyOptions
+
+    return ("cluster_autoscaling",) if any(f.name == "billable" for f in fields(VerifyOptions)) else ()
+
+
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
-           on_result: Callable[[Any], None] | None = None) -> Any:
-    """Run wizard.conformance against the cluster the answers describe; returns its Report."""
+           on_result: Callable[[Any], None] | None = None, probes: bool | None = None,
+           billable: tuple[str, ...] = ()) -> Any:
+    """Run wizard.conformance against the cluster the answers describe; returns its Report.
+
+    `probes` overrides answers.verify.probes (the verification screen's "Run probes"); `billable` names the
+    opt-in probes that cost money. In simulation the probe waits follow the simulator's clock, like every other
+    wait: a 30 s wait for a too-big gang to stay unscheduled takes 30 s of simulated time."""
     from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
     from wizard.verify_cli import azure_target
 
     rg, name = answers.resource_group.name, answers.cluster.name
     cluster, pools, _ = azure_target(session.conn, rg, name, kubeconfig=False)
-    options = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                            resource_group=rg, cluster_name=name)
+    extra: dict[str, Any] = {}
+    if session.simulator is not None:
+        extra = {"gang_negative_seconds": max(0.5, 30 * session.time_scale), "poll_interval": session.poll_interval}
+    if billable:
+        extra["billable"] = tuple(billable)
+    options = VerifyOptions(probes=answers.verify.probes if probes is None else probes,
+                            checklist=answers.verify.checklist, resource_group=rg, cluster_name=name, **extra)
     return run_verification(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), options,
                             on_result=on_result)
 
