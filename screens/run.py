@@ -63,6 +63,7 @@ class RunScreen(Screen[Nav]):
     BINDINGS = [
         Binding("escape", "cancel_or_back", "Cancel / back"),
         Binding("ctrl+n", "continue", "Verify"),
+        Binding("t", "toggle_timeline", "Timeline / log"),
     ]
 
     class EngineEvent(Message, bubble=False):
@@ -87,6 +88,7 @@ class RunScreen(Screen[Nav]):
         self.started_at: float | None = None
         self.last: dict[str, tuple[float, float]] = {}  # step -> (elapsed reported, monotonic when reported)
         self.step_state: dict[str, str] = {}
+        self.spans: dict[str, list[float]] = {}  # step -> [start, end] in seconds since the run started
 
     def compose(self) -> ComposeResult:
         yield StepHeader("run", "Run", self.state.simulated)
@@ -94,6 +96,9 @@ class RunScreen(Screen[Nav]):
             yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
             yield VerticalScroll(id="failure")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
+            timeline = Static("", id="timeline", markup=False)
+            timeline.display = False
+            yield timeline
         yield Static("", id="run-status", markup=False)
         with Horizontal(id="nav"):
             yield Button("Cancel run", id="cancel", variant="error", compact=True)
@@ -102,7 +107,8 @@ class RunScreen(Screen[Nav]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#log").border_title = "Log"
+        self.query_one("#log").border_title = "Log (t: timeline)"
+        self.query_one("#timeline").border_title = "Timeline: what ran in parallel, where the time went (t: log)"
         table = self.query_one("#steps", DataTable)
         for col in COLUMNS:
             table.add_column(col, key=col, width=WIDTHS.get(col, 20))
@@ -152,7 +158,11 @@ class RunScreen(Screen[Nav]):
         self.running = True
         self.state.run_in_flight = True
         self.started_at = time.monotonic()
-        self.query_one("#run-status", Static).update(f"Running. Journal: {journal.path}")
+        clock = ""
+        if self.state.sim is not None:
+            clock = (f" Elapsed is this run's time against the simulated Azure ({self.state.sim.speed:g}x faster); "
+                     "Azure typ. is how long Azure itself usually takes.")
+        self.query_one("#run-status", Static).update(f"Running. Journal: {journal.path}.{clock}")
         self.run_worker(self._run, thread=True, group="engine", exclusive=True, exit_on_error=False,
                         description="run the plan")
 
@@ -192,6 +202,7 @@ class RunScreen(Screen[Nav]):
                 table.update_cell(e.step, "Azure status", Text(e.status, overflow="ellipsis", no_wrap=True))
             if e.kind != "log":
                 self.last[e.step] = (e.elapsed, time.monotonic())
+                self.track(e)
                 if e.elapsed or e.kind in ("done", "failed"):
                     table.update_cell(e.step, "Elapsed", fmt_seconds(e.elapsed))
         if e.kind == "progress" and not e.message:
@@ -200,6 +211,46 @@ class RunScreen(Screen[Nav]):
         if e.kind in ("done", "failed") and e.elapsed:
             line += f" [{fmt_seconds(e.elapsed)}]"
         self.query_one("#log", RichLog).write(Text(line))
+
+    def track(self, e: "Event") -> None:
+        """A step's span on the run's clock: it starts when the engine says so and lasts what the engine
+        reports as elapsed (Azure's own progress), so the timeline never invents durations."""
+        now = time.monotonic() - (self.started_at or time.monotonic())
+        span = self.spans.setdefault(e.step, [max(0.0, now - e.elapsed), 0.0])
+        span[1] = span[0] + e.elapsed
+        if self.query_one("#timeline").display:
+            self.draw_timeline()
+
+    def timeline_lines(self, width: int) -> list[str]:
+        from wizard.render import fmt_seconds
+
+        if not self.spans:
+            return ["Nothing has started yet."]
+        total = max(end for _, end in self.spans.values()) or 1.0
+        name_width = min(24, max(len(s) for s in self.spans))
+        bar_width = max(10, width - name_width - 10)
+        lines = []
+        for s in self.plan.steps:
+            if s.id not in self.spans:
+                continue
+            start, end = self.spans[s.id]
+            a = int(bar_width * start / total)
+            b = max(a + 1, round(bar_width * end / total))
+            fill = "▒" if self.step_state.get(s.id) == "running" else "█"
+            lines.append(f"{s.id[:name_width]:<{name_width}} {' ' * a}{fill * (b - a)}{' ' * (bar_width - b)} "
+                         f"{fmt_seconds(end - start)}")
+        lines.append(f"{'':<{name_width}} 0{' ' * (bar_width - 1 - len(fmt_seconds(total)))}{fmt_seconds(total)}")
+        return lines
+
+    def draw_timeline(self) -> None:
+        timeline = self.query_one("#timeline", Static)
+        timeline.update("\n".join(self.timeline_lines((self.size.width or 80) - 6)))
+
+    def action_toggle_timeline(self) -> None:
+        log, timeline = self.query_one("#log"), self.query_one("#timeline")
+        timeline.display, log.display = not timeline.display, timeline.display
+        if timeline.display:
+            self.draw_timeline()
 
     def _tick(self) -> None:
         from wizard.render import fmt_seconds
@@ -212,6 +263,10 @@ class RunScreen(Screen[Nav]):
             if state == "running" and step in self.last:
                 elapsed, at = self.last[step]
                 table.update_cell(step, "Elapsed", fmt_seconds(elapsed + now - at))
+                if step in self.spans:
+                    self.spans[step][1] = self.spans[step][0] + elapsed + now - at
+        if self.query_one("#timeline").display:
+            self.draw_timeline()
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:

@@ -539,9 +539,6 @@ class GpuScreen(StepScreen):
                               "Accelerator requirements (DRA, accelerator metrics, secure access) need GPU nodes.",
                               must="gpu_pool")
         with Vertical(id="gpu-fields"):
-            catalog = Static("", id="gpu-catalog", markup=False)
-            catalog.display = False  # shown when a sizing catalog is available
-            yield catalog
             with Horizontal(classes="pair"):
                 yield Field("Pool name", Input(compact=True, value=pool.get("name", "gpunp"), id="gpu-name",
                                               validators=[Rule(r.check_pool_name)]), "gpu_pool.name")
@@ -566,6 +563,12 @@ class GpuScreen(StepScreen):
                                                    type="integer",
                                                    validators=[Rule(r.check_count, 0, 1000, integer=True)]),
                             "gpu_pool.autoscale.max")
+            catalog: DataTable[Any] = DataTable(id="gpu-catalog", cursor_type="row", zebra_stripes=True)
+            catalog.display = False  # shown when a sizing catalog is available; Enter or a click picks a size
+            yield catalog
+            chart = Static("", id="gpu-chart", markup=False)
+            chart.display = False
+            yield chart
             taints = pool.get("taints", ["sku=gpu:NoSchedule"])
             yield Field("Taints", Input(compact=True, value=", ".join(taints), id="gpu-taints", placeholder="key=value:NoSchedule, ...",
                                         validators=[Rule(self._check_taints, optional=True)]), "gpu_pool.taints")
@@ -609,18 +612,80 @@ class GpuScreen(StepScreen):
     def fetched(self, key: str, result: Any) -> None:
         if not result.rows:
             return  # no GPU size offered here: the VM size stays free text
+        from wizard.preflight.gpu_models import gpu_memory_gb
+
+        self.sizing = result
         status = {"fits": "fits quota", "quota-request": "needs quota", "unavailable": "not offered",
-                  "unknown-quota": "quota unknown"}
-        lines = [f"GPU sizes in {result.location} (max nodes counts surge; list prices, estimate):"]
+                  "unknown-quota": "quota ?"}
+        table = self.query_one("#gpu-catalog", DataTable)
+        table.clear(columns=True)
+        for col in ("VM size", "GPUs", "GB/GPU", "Quota", "Max", "$/h"):
+            table.add_column(col, key=col)
         for r in result.rows:
             g = r.size
-            hourly = r.price.price.hourly if r.price and r.price.price else None
-            lines.append(f"  {g.name:<26} {g.gpus}x {g.gpu_model:<6} {status[r.status]:<13} "
-                         f"max {'?' if g.max_nodes is None else g.max_nodes:>3} nodes  "
-                         + (f"${hourly:,.2f}/h" if hourly is not None else "price n/a"))
-        catalog = self.query_one("#gpu-catalog", Static)
-        catalog.update("\n".join(lines))  # Azure's names and figures, shown without markup
-        catalog.display = True
+            memory = gpu_memory_gb(g.name)
+            table.add_row(Text(g.name.removeprefix("Standard_")), Text(f"{g.gpus}x {g.gpu_model}"),
+                          Text("?" if memory is None else f"{memory:g}", justify="right"),
+                          Text(status[r.status]), Text("?" if g.max_nodes is None else str(g.max_nodes),
+                                                       justify="right"),
+                          Text("n/a" if self.hourly(r) is None else f"{self.hourly(r):,.2f}", justify="right"),
+                          key=g.name)
+        table.border_title = f"GPU sizes in {result.location}: Enter picks one (list prices, estimate)"
+        table.display = True
+        self.draw_chart()
+
+    @staticmethod
+    def hourly(row: Any) -> float | None:
+        return row.price.price.hourly if row.price and row.price.price else None
+
+    def node_range(self) -> tuple[int, int]:
+        if self.query_one("#gpu-autoscale", Checkbox).value:
+            lo, hi = int_or_none(self.query_one("#gpu-min", Input).value), int_or_none(
+                self.query_one("#gpu-max", Input).value)
+        else:
+            lo = hi = int_or_none(self.query_one("#gpu-count", Input).value)
+        lo = max(0, lo if lo is not None else 1)
+        return lo, max(lo, hi if hi is not None else lo)
+
+    def draw_chart(self) -> None:
+        """Cost per hour at the pool's node range for each size: a bar from min (solid) to max (light) nodes,
+        on one log scale so a T4 and an 8-GPU node both read."""
+        import math
+
+        sizing = getattr(self, "sizing", None)
+        if sizing is None:
+            return
+        lo, hi = self.node_range()
+        priced = [(r.size.name.removeprefix("Standard_"), self.hourly(r)) for r in sizing.rows
+                  if self.hourly(r) is not None]
+        chart = self.query_one("#gpu-chart", Static)
+        if not priced or hi == 0:
+            chart.display = False
+            return
+        top = math.log10(max(p * hi for _, p in priced) + 1)
+        width = max(10, (self.size.width or 80) - 48)
+        chosen = self.query_one("#gpu-size", Input).value.strip().removeprefix("Standard_")
+        lines = [f"Cost per hour for {lo}-{hi} node(s) (list price, estimate; solid: {lo}, light: {hi})"]
+        for name, price in priced:
+            a = round(width * math.log10(price * lo + 1) / top) if lo else 0
+            b = max(a, round(width * math.log10(price * hi + 1) / top))
+            mark = ">" if name.lower() == chosen.lower() else " "
+            lines.append(f"{mark}{name:<22} {'█' * a}{'░' * (b - a)}{' ' * (width - b)} "
+                         f"${price * lo:,.2f}-{price * hi:,.2f}")
+        chart.update("\n".join(lines))
+        chart.display = True
+
+    @on(DataTable.RowSelected, "#gpu-catalog")
+    def _pick(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.query_one("#gpu-size", Input).value = event.row_key.value
+            self.draw_chart()
+            self.notify(f"VM size: {event.row_key.value}", markup=False)
+
+    @on(Input.Changed, "#gpu-count, #gpu-min, #gpu-max, #gpu-size")
+    def _range_changed(self) -> None:
+        self.draw_chart()
 
     def fetch_failed(self, key: str, failure: "AzureFailure") -> None:
         pass  # the catalog is optional
@@ -640,6 +705,7 @@ class GpuScreen(StepScreen):
     @on(Checkbox.Changed)
     def _switch(self, event: Checkbox.Changed) -> None:
         self._sync()
+        self.draw_chart()
 
     def extra_checks(self) -> dict[str, str]:
         if not self.query_one("#gpu-on", Checkbox).value:

@@ -197,19 +197,27 @@ async def run_events(app: WizardApp, pilot: Any, failed: bool) -> Any:
     return screen
 
 
-def run_snapshot(snap_compare: Any, failed: bool, theme: str | None = None, size: tuple[int, int] = SIZE) -> bool:
+def run_snapshot(snap_compare: Any, failed: bool, theme: str | None = None, size: tuple[int, int] = SIZE,
+                 press: tuple[str, ...] = ()) -> bool:
     app = make_app(None)
 
     async def run_before(pilot: Any) -> None:
         if theme:
             app.theme = theme
         await run_events(app, pilot, failed)
+        if press:
+            await pilot.press(*press)
+            await pilot.pause()
 
     return snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_run_in_progress(snap_compare: Any) -> None:
     assert run_snapshot(snap_compare, failed=False)
+
+
+def test_run_timeline(snap_compare: Any) -> None:
+    assert run_snapshot(snap_compare, failed=False, press=("t",))
 
 
 def test_run_failed_with_fix(snap_compare: Any) -> None:
@@ -354,3 +362,16 @@ def test_quit_during_a_run_says_what_keeps_running(snap_compare: Any) -> None:
 
 def test_quit_offers_to_save(snap_compare: Any, link: Link) -> None:
     assert step_snapshot(snap_compare, link, "addons", press=("ctrl+q",))
+
+
+def test_readme_opens_with_a_screenshot_that_is_a_snapshot(request: Any) -> None:
+    """The README's picture is the verification snapshot above, so it shows what the wizard really draws;
+    `--snapshot-update` refreshes it with the snapshots."""
+    repo = Path(__file__).resolve().parents[1]
+    source = Path(__file__).with_name("__snapshots__") / "test_tui_snapshots" / "test_verification_120x40.svg"
+    target = repo / "docs" / "wizard-verification.svg"
+    if request.config.getoption("--snapshot-update", default=False):
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+    opening = (repo / "README.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
+    assert "](docs/wizard-verification.svg)" in opening

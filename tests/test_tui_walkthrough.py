@@ -214,3 +214,25 @@ async def test_screenshot_goes_beside_the_answers_file(tmp_path: Path, monkeypat
         await wait_for(pilot, lambda: list((tmp_path / "answers").glob("*.svg")), what="screenshot file")
         svg = next((tmp_path / "answers").glob("*.svg")).read_text()
         assert "Sign" in svg and app.state.outputs["screenshot"].parent == tmp_path / "answers"
+
+
+async def test_gpu_catalog_picks_a_size_and_charts_cost_over_the_node_range(link: Any) -> None:
+    from textual.widgets import DataTable, Input
+
+    app = make_app(link)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await show(app, pilot, "gpu")
+        table = screen.query_one("#gpu-catalog", DataTable)
+        await wait_for(pilot, lambda: table.row_count, what="GPU catalog")
+        t4 = [str(c) for c in table.get_row("Standard_NC4as_T4_v3")]
+        assert t4[1] == "1x T4" and t4[2] == "16"  # GPU memory beside model and count
+        chart = str(screen.query_one("#gpu-chart", Static).content)
+        assert "1-3 node(s)" in chart and "$0.53-1.58" in chart  # min to max of the pool's autoscale range
+        table.focus()
+        table.move_cursor(row=table.get_row_index("Standard_NC6s_v3"))
+        await pilot.press("enter")
+        assert screen.query_one("#gpu-size", Input).value == "Standard_NC6s_v3"
+        screen.query_one("#gpu-max", Input).value = "5"
+        await pilot.pause()
+        chart = str(screen.query_one("#gpu-chart", Static).content)
+        assert "1-5 node(s)" in chart and ">NC6s_v3" in chart and "$3.06-15.30" in chart
