@@ -80,6 +80,9 @@ class StepScreen(Screen[Nav]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
+        # the form scrolls from wherever focus is (a list or table that has focus pages itself first)
+        Binding("pagedown", "scroll_body('page_down')", "Scroll the form down", show=False),
+        Binding("pageup", "scroll_body('page_up')", "Scroll the form up", show=False),
     ]
 
     @dataclass
@@ -95,6 +98,7 @@ class StepScreen(Screen[Nav]):
         self.state = state
         self.draft = state.draft
         self.leaving = False  # store() runs for Next/Back/goto (True) or for a save or quit on the way (False)
+        self.left = False  # dismissed: a late key press or live read must not dismiss it twice
 
     # ------------------------------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -248,7 +252,15 @@ class StepScreen(Screen[Nav]):
         return errors
 
     # ------------------------------------------------------------------------------------------ navigation
+    def dismiss(self, result: Nav | None = None) -> Any:
+        if self.left:
+            return None
+        self.left = True
+        return super().dismiss(result)
+
     def action_next(self) -> None:
+        if self.left:
+            return
         self.leaving = True
         self.store()
         reason = self.ready()
@@ -269,6 +281,10 @@ class StepScreen(Screen[Nav]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The first step has no Back: hidden from the key bar, and escape does nothing there."""
         return not (action == "back" and self.STEP == "welcome")
+
+    def action_scroll_body(self, how: str) -> None:
+        body = self.query_one("#body")
+        getattr(body, f"scroll_{how}")(animate=False)
 
     def action_back(self) -> None:
         self.leaving = True

@@ -12,8 +12,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 
+DIALOG_KEYS = [Binding("left", "app.focus_previous", "Previous button", show=False),
+               Binding("right", "app.focus_next", "Next button", show=False)]
+"""Left and right move between a dialog's buttons (an input that has focus keeps them for its cursor)."""
+
+
 class ConfirmModal(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "No")]
+    BINDINGS = [Binding("escape", "dismiss(False)", "No"), *DIALOG_KEYS]
 
     def __init__(self, title: str, body: str, yes: str = "Yes", no: str = "No") -> None:
         super().__init__(classes="modal")
@@ -42,7 +47,7 @@ class ConfirmModal(ModalScreen[bool]):
 class PathModal(ModalScreen["str | None"]):
     """Ask for a file or folder, prefilled with where the wizard would put it: the path, or None (cancelled)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *DIALOG_KEYS]
 
     def __init__(self, title: str, body: str, path: str, ok: str = "Write") -> None:
         super().__init__(classes="modal")
@@ -75,7 +80,7 @@ class PathModal(ModalScreen["str | None"]):
 class TextModal(ModalScreen[None]):
     """Text to copy whole (commands): a read-only, unwrapped text area, Copy all, Save to a file."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), *DIALOG_KEYS]
 
     def __init__(self, title: str, text: str, save_to: Path, note: str = "") -> None:
         super().__init__(classes="modal text-modal")
@@ -123,7 +128,7 @@ class TextModal(ModalScreen[None]):
 class QuitModal(ModalScreen["tuple[str, str] | None"]):
     """Quit, offering to save the answers first: ("save", path) | ("quit", "") | None (stay)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Stay")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Stay"), *DIALOG_KEYS]
 
     def __init__(self, path: str, offer_save: bool, running_note: str = "") -> None:
         super().__init__(classes="modal")
@@ -167,7 +172,7 @@ class QuitModal(ModalScreen["tuple[str, str] | None"]):
 
 
 class DeviceCodeModal(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Close"), *DIALOG_KEYS]
 
     def __init__(self, uri: str, code: str, expires: Any) -> None:
         super().__init__(classes="modal")

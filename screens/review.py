@@ -55,7 +55,7 @@ def attention_lines(report: Any, width: int = 70) -> list[str]:
     out = []
     for item in sorted((i for i in report.items if i.status in ("fail", "warn")), key=lambda i: i.status != "fail"):
         head = f"{'FAIL' if item.status == 'fail' else 'warn'}  {item.title}"
-        out += textwrap.wrap(head, width, subsequent_indent="      ", break_on_hyphens=False)
+        out += textwrap.wrap(head, width, subsequent_indent="      ", break_on_hyphens=False, break_long_words=False)
         for text in (item.detail, f"fix: {item.fix}" if item.fix else ""):
             if text:
                 out += textwrap.wrap(text, width, initial_indent="      ", subsequent_indent="      ",
@@ -198,7 +198,7 @@ class ReviewScreen(StepScreen):
         self.preflight_report = report
         if report is not None:
             c = report.counts()
-            attention = attention_lines(report, max(30, (self.size.width or 80) - 8))
+            attention = attention_lines(report, max(30, (self.size.width or 80) - 10))
             box = self.query_one("#preflight", Static)
             box.border_title = f"Preflight: {c['fail']} failed, {c['warn']} warning(s)"
             box.update("\n".join(attention))

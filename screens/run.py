@@ -128,12 +128,19 @@ class RunScreen(Screen[Nav]):
         self.fit_columns()
 
     def fit_columns(self) -> None:
-        """Fixed widths: Elapsed and the typical time always show; a long step id is cut with an ellipsis."""
+        """Fixed widths: Elapsed and the typical time always show; a long step id is cut with an ellipsis.
+        Narrow terminals get narrower status and time columns."""
         table = self.query_one("#steps", DataTable)
-        fixed = sum(WIDTHS.values()) + 2 * len(COLUMNS) + 2
+        width = self.size.width or 80
+        widths = dict(WIDTHS) if width >= 76 else {"State": 9, "Azure status": 9, "Elapsed": 7, "Azure typ.": 6}
+        for key, w in widths.items():
+            table.columns[ColumnKey(key)].width = w
+        table.columns[ColumnKey("Azure typ.")].label = Text("Azure typ." if width >= 76 else "Az.typ")
+        fixed = sum(widths.values()) + 2 * len(COLUMNS) + 2
         column = table.columns[ColumnKey("Step")]
-        column.width = max(12, min(34, (self.size.width or 80) - 2 - fixed))
-        column.auto_width = False
+        column.width = max(10, min(34, width - 2 - fixed))
+        for c in table.columns.values():
+            c.auto_width = False
         table.refresh()
 
     def state_cell(self, state: str, detail: str = "") -> Text:

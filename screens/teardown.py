@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
+from screens.modals import DIALOG_KEYS
 from screens.state import WizardState
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ COLUMNS = ("Step", "State", "Azure status", "Elapsed")
 class TeardownModal(ModalScreen[str]):
     """Dismisses with the outcome: "done", "failed", "cancelled", or "" when nothing was deleted."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close"), *DIALOG_KEYS]
 
     class Planned(Message, bubble=False):
         def __init__(self, td: Any = None, failure: Any = None) -> None:

@@ -16,13 +16,15 @@ from textual.widgets import Button, Checkbox, DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from screens.base import NEXT, Nav
+from screens.modals import DIALOG_KEYS
 from screens.state import WizardState
 from screens.widgets import KeyBar, StepHeader
 
 STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim",
                 "checking": "bold cyan", "probing": "bold cyan"}
 COLUMNS = ("Requirement", "Status", "Evidence and fix")
-FIXED = 25 + 8 + 3 * 2 + 2  # requirement and status columns, cell padding, the scrollbar
+REQ_WIDTH = {True: 25, False: 18}  # the requirement column, wide and narrow terminals
+FIXED = 8 + 3 * 2 + 2  # the status column, cell padding, the scrollbar
 
 
 def status_cell(status: str) -> Text:
@@ -40,7 +42,7 @@ def pending_cells(rid: str, doing: str, before: Any, width: int) -> tuple[Text, 
             else "reading the cluster and Azure")
     was = Text(one_line(f"was {before.status.upper()}: {before.evidence[0] if before.evidence else before.summary}",
                         width), style="dim") if before is not None else Text("")
-    return Text(rid), status_cell(doing), Text.assemble(Text(one_line(what, width), style="italic"), "\n", was)
+    return Text(rid, overflow="ellipsis", no_wrap=True), status_cell(doing), Text.assemble(Text(one_line(what, width), style="italic"), "\n", was)
 
 
 def result_cells(r: Any, width: int) -> tuple[Text, Text, Text]:
@@ -51,7 +53,7 @@ def result_cells(r: Any, width: int) -> tuple[Text, Text, Text]:
     second = Text("fix: " + one_line(r.fix, width - 5), style="italic") if r.fix else Text(
         lines[1] if len(lines) > 1 else "", style="dim")
     evidence = lines[0]
-    return Text(r.id), status_cell(r.status), Text.assemble(evidence, "\n", second)
+    return Text(r.id, overflow="ellipsis", no_wrap=True), status_cell(r.status), Text.assemble(evidence, "\n", second)
 
 
 class VerifyScreen(Screen[Nav]):
@@ -120,11 +122,12 @@ class VerifyScreen(Screen[Nav]):
     def fit_columns(self) -> None:
         """Fixed widths so no column runs into the next; the text column takes what the screen leaves."""
         table = self.query_one("#results", DataTable)
-        width = max(20, (self.size.width or 80) - FIXED - 2)
+        req = REQ_WIDTH[(self.size.width or 80) >= 76]
+        width = max(16, (self.size.width or 80) - FIXED - req - 2)
         if width == self.text_width and table.row_count:
             return
         self.text_width = width
-        for key, w in zip(COLUMNS, (25, 8, width)):
+        for key, w in zip(COLUMNS, (req, 8, width)):
             column = table.columns[ColumnKey(key)]
             column.width, column.auto_width = w, False
         self.rebuild()
@@ -326,7 +329,7 @@ class ProbeModal(ModalScreen["tuple[str, ...] | None"]):
     """Ask before probing: what probes create, and the opt-in probe that costs money, with its cost said.
     Dismisses with the billable probes chosen (empty: the free ones only), or None (not now)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), *DIALOG_KEYS]
 
     def __init__(self, scaling_offered: bool, gpu_size: str | None, simulated: bool) -> None:
         super().__init__(classes="modal")

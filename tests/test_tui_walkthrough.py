@@ -236,3 +236,39 @@ async def test_gpu_catalog_picks_a_size_and_charts_cost_over_the_node_range(link
         await pilot.pause()
         chart = str(screen.query_one("#gpu-chart", Static).content)
         assert "1-5 node(s)" in chart and ">NC6s_v3" in chart and "$3.06-15.30" in chart
+
+
+async def test_page_down_scrolls_the_review_from_the_start_button_and_arrows_move_between_dialog_buttons(
+        link: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app(link)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, "review")
+        await wait_for(pilot, lambda: not screen.query_one("#next", Button).disabled, what="plan and preflight")
+        assert screen.query_one("#next", Button).has_focus
+        body = screen.query_one("#body")
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert body.scroll_y > 0
+        await pilot.press("ctrl+q")
+        modal = await wait_screen(pilot, "QuitModal")
+        assert modal.query_one("#save", Button).has_focus
+        await pilot.press("right")
+        assert modal.query_one("#quit", Button).has_focus
+        await pilot.press("left")
+        assert modal.query_one("#save", Button).has_focus
+
+
+async def test_next_pressed_again_while_signing_in_signs_in_once(tmp_path: Path) -> None:
+    from screens.app import WizardApp
+    from wizard.session import SimOptions
+
+    app = WizardApp(sim=SimOptions(speed=3000.0), answers_path=tmp_path / "a.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, "WelcomeScreen")
+        welcome = app.screen
+        await pilot.press("ctrl+n", "ctrl+n", "ctrl+n")  # the later presses reach later steps, or nothing
+        await wait_for(pilot, lambda: app.screen is not welcome, what="signed in")
+        await pilot.pause(0.3)
+        assert app.is_running and app.return_code is None and welcome.left
+        assert type(app.screen).__name__ in ("SubscriptionScreen", "LocationScreen", "ClusterScreen")
