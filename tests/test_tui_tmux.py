@@ -64,7 +64,9 @@ def test_simulated_run_by_keys_reaches_the_conformance_table(tmp_path: Path) -> 
         pane.keys("C-n")
         pane.wait("4/11", "1.34  (newest")
         pane.keys("C-u")  # the name field starts with the default, aks-ai
+        pane.wait("4/11", "Cluster name\n\n")  # cleared
         pane.keys("aks-tmux", literal=True)
+        pane.wait("aks-tmux")
         pane.keys("C-n")
         pane.wait("5/11", "auto  (newest compatible")
         pane.keys("C-n")
