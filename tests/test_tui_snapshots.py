@@ -246,7 +246,8 @@ def fixed_report() -> Any:
     return Report(results, "1.34")
 
 
-def test_verification(snap_compare: Any) -> None:
+def verify_snapshot(snap_compare: Any, size: tuple[int, int] = SIZE, then: Any = None) -> bool:
+    """The verification screen with the fixed report; `then(screen, pilot)` does more before the picture."""
     from screens.verify import VerifyScreen
 
     app = make_app(None)
@@ -257,45 +258,32 @@ def test_verification(snap_compare: Any) -> None:
         await pilot.pause()
         screen.show_report(fixed_report())
         await pilot.pause()
-        await pilot.press("down", "down")
-        await pilot.pause()
+        if then is not None:
+            await then(screen, pilot)
+            await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_verification(snap_compare: Any) -> None:
+    async def down(screen: Any, pilot: Any) -> None:
+        await pilot.press("down", "down")
+
+    assert verify_snapshot(snap_compare, then=down)
 
 
 def test_verification_probing(snap_compare: Any) -> None:
     """Probes under way: rows still probing say so with what the read-only run found; results replace them."""
-    from screens.verify import VerifyScreen
-
-    app = make_app(None)
-
-    async def run_before(pilot: Any) -> None:
-        screen = VerifyScreen(app.state, start=False)
-        await app.push_screen(screen)
-        await pilot.pause()
-        screen.show_report(fixed_report())
-        screen.run_worker = lambda *a, **k: None  # type: ignore[method-assign] - no cluster: results fed below
+    async def probing(screen: Any, pilot: Any) -> None:
+        screen.run_worker = lambda *a, **k: None  # no cluster: a result is fed below
         screen.start_verification(probes=True)
-        first = fixed_report().results[0]
-        screen.add_result(first)
-        await pilot.pause()
+        screen.add_result(fixed_report().results[0])
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert verify_snapshot(snap_compare, then=probing)
 
 
 def test_verification_120x40(snap_compare: Any) -> None:
-    from screens.verify import VerifyScreen
-
-    app = make_app(None)
-
-    async def run_before(pilot: Any) -> None:
-        screen = VerifyScreen(app.state, start=False)
-        await app.push_screen(screen)
-        await pilot.pause()
-        screen.show_report(fixed_report())
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=LARGE, run_before=run_before)
+    assert verify_snapshot(snap_compare, size=LARGE)
 
 
 def fixed_teardown() -> Any:
