@@ -27,7 +27,7 @@ from screens.state import WizardState, step_info
 from screens.widgets import Field, KeyBar, NavButton, StepHeader, field_id
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 class Rule(Validator):

@@ -17,7 +17,7 @@ from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
     from wizard.events import Event
 
 

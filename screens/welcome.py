@@ -11,7 +11,7 @@ from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 def _check_tenant(value: str) -> str | None:

@@ -15,7 +15,7 @@ from textual.widgets import Button, Static
 from screens.state import STEP_KEYS
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 def field_id(path: str) -> str:

@@ -153,7 +153,7 @@ def fixed_plan() -> Any:
 
 
 def quota_failure() -> Any:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
     return AzureFailure(
         "quota", "ErrCode_InsufficientVCPUQuota", "The cluster request was refused: not enough GPU vCPU quota.",

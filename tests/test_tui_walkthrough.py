@@ -14,7 +14,6 @@ from screens.state import WizardState
 from screens.widgets import ErrorPanel, Field, KeyBar
 from tests.test_tui_snapshots import DRAFT, fixed_plan, link, make_app, run_events, settle  # noqa: F401 - fixture
 from tests.test_tui_support import wait_for, wait_screen
-from wizard.events import Event
 
 pytestmark = pytest.mark.timeout(120)
 SIZE = (80, 24)

@@ -21,7 +21,7 @@ from wizard.session import (  # noqa: F401 - re-exported: the screens sign in th
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.catalog import KubeVersion, MeshRevision
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
     from wizard.engine import Engine, RunResult
     from wizard.events import EventSink
     from wizard.journal import Journal
@@ -384,7 +384,7 @@ def failure_of(exc: BaseException) -> "AzureFailure":
     from wizard.journal import JournalLocked
 
     if isinstance(exc, JournalLocked):
-        from wizard.azure.errors import AzureFailure
+        from wizard.failure import AzureFailure
 
         return AzureFailure("journal", None, "Another run of these answers is in progress.", str(exc),
                             "Wait for it to finish, or stop it, then start again.", None, None, None, "", None)

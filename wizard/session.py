@@ -172,7 +172,7 @@ class Link:
         """A subscription id or display name -> (id, name). None: the current default, else the only one
         visible. The simulator has one subscription: any name maps to it."""
         from wizard.azure.connection import resolve_subscription
-        from wizard.azure.errors import AzureFailure, AzureLayerError
+        from wizard.failure import AzureFailure, AzureLayerError
 
         if self.simulator is not None:
             try:
