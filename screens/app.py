@@ -51,6 +51,7 @@ class WizardApp(App[int]):
         self.overrides = {k: v for k, v in (("azure.cloud", cloud), ("azure.subscription", subscription)) if v}
         self.start = start
         self.step_key: str | None = None
+        self.last_save_wrote = True  # False: the last save found the file already holding these answers
 
     # ------------------------------------------------------------------------------------------ flow
     def on_mount(self) -> None:
@@ -195,7 +196,8 @@ class WizardApp(App[int]):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                save_answers(self.state.draft.to_answers(), path, self.state.draft.copy())  # comments kept
+                # comments kept; a file that already holds these answers is left untouched
+                self.last_save_wrote = save_answers(self.state.draft.to_answers(), path, self.state.draft.copy())
             except AnswersError as exc:
                 if not allow_partial:
                     missing = "; ".join(f"{e.path}: {e.message}" for e in exc.errors[:3])
@@ -219,7 +221,12 @@ class WizardApp(App[int]):
         if error:
             self.notify(error, title="Not saved", severity="warning", markup=False)
         else:
-            self.notify(f"Answers saved to {self.state.save_path}", markup=False)
+            self.notify(self.saved_words(self.state.save_path), markup=False)
+
+    def saved_words(self, path: Path) -> str:
+        """What the last successful save did, in words."""
+        return f"Answers saved to {path}" if self.last_save_wrote else \
+            f"{path} already holds these answers (not rewritten)"
 
     def running_screen(self) -> Any:
         """The run screen or teardown dialog whose engine is working (quitting stops following it)."""

@@ -295,8 +295,9 @@ class ReviewScreen(StepScreen):
         if error:
             self.show_errors({"save_path": error})
             return None
-        self.set_status(f"Saved {path}")
-        self.notify(f"Answers saved to {path}", markup=False)
+        said = app.saved_words(path)
+        self.set_status(said)
+        self.notify(said, markup=False)
         return path
 
     @on(Button.Pressed, "#save")

@@ -85,7 +85,12 @@ class DevTools:
     async def wait_text(self, *texts: str, timeout: float = 40.0) -> str:
         deadline = time.monotonic() + timeout
         while True:
-            shown = await self.screen_text()
+            try:
+                shown = await self.screen_text()
+            except AssertionError as exc:  # the page navigated (a reload while the app starts): read again
+                if "Cannot find context" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                shown = ""
             if all(t in shown for t in texts):
                 return shown
             if time.monotonic() > deadline:

@@ -228,13 +228,18 @@ async def test_gpu_catalog_picks_a_size_and_charts_cost_over_the_node_range(link
         chart = str(screen.query_one("#gpu-chart", Static).content)
         assert "1-3 node(s)" in chart and "$0.53-1.58" in chart  # min to max of the pool's autoscale range
         table.focus()
-        table.move_cursor(row=table.get_row_index("Standard_NC6s_v3"))
+        a100 = "Standard_NC24ads_A100_v4"
+        hourly = float(str(table.get_row(a100)[5]).replace(",", ""))  # $/h as the table shows it
+        table.move_cursor(row=table.get_row_index(a100))
         await pilot.press("enter")
-        assert screen.query_one("#gpu-size", Input).value == "Standard_NC6s_v3"
+        assert screen.query_one("#gpu-size", Input).value == a100
         screen.query_one("#gpu-max", Input).value = "5"
         await pilot.pause()
         chart = str(screen.query_one("#gpu-chart", Static).content)
-        assert "1-5 node(s)" in chart and ">NC6s_v3" in chart and "$3.06-15.30" in chart
+        row = next(line for line in chart.splitlines() if line.startswith(">"))  # the chosen size, marked
+        low, high = (float(x) for x in row.rsplit("$", 1)[1].replace(",", "").split("-"))
+        assert "1-5 node(s)" in chart and row.startswith(">NC24ads_A100_v4"), chart
+        assert low == hourly and abs(high - 5 * low) < 0.05, row  # 1 to 5 nodes (the table rounds the price)
 
 
 async def test_page_down_scrolls_the_review_from_the_start_button_and_arrows_move_between_dialog_buttons(
