@@ -428,7 +428,8 @@ def _cross_errors(data: Any, root: yaml.Node | None) -> list[FieldError]:
     out = []
     index: _Index = {}
     for path, message in rules.cross_field_errors(data):
-        loc = tuple(path.split("."))
+        # "gpu_pools[1].name" -> ("gpu_pools", 1, "name")
+        loc = tuple(int(part) if part.isdigit() else part for part in re.split(r"\.|\[(\d+)\]\.?", path) if part)
         node = _find_node(root, loc, index=index)
         line, column = _mark(node.start_mark) if node is not None else (None, None)
         out.append(FieldError(path, message, line, column))
