@@ -8,6 +8,7 @@ they blame through the error context (``field``), which the loader appends to th
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Annotated, Any, Literal, Union
@@ -78,9 +79,11 @@ def _zone_int_to_str(value: Any) -> Any:
     return value
 
 
-def _int_to_float(value: Any) -> Any:
-    # `spot_max_price: -1` is an integer in YAML; a price is a number either way (never a boolean)
+def _price(value: Any) -> Any:
+    # the loader reads no float (`1.30` stays text, see loader._Loader): a price is `-1` (an integer) or a decimal
     if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(?:\.\d+)?", value.strip()):
         return float(value)
     return value
 
@@ -417,7 +420,7 @@ class GpuPoolAnswers(_Model):
     eviction_policy: Literal["Delete", "Deallocate"] | None = Field(
         default=None, description="With priority Spot (required): Delete or Deallocate evicted nodes."
     )
-    spot_max_price: Annotated[float, BeforeValidator(_int_to_float), _rule(rules.check_spot_max_price)] = Field(
+    spot_max_price: Annotated[float, BeforeValidator(_price), _rule(rules.check_spot_max_price)] = Field(
         default=-1.0, description="With priority Spot: most US dollars per node-hour; -1: up to the on-demand price."
     )
 
