@@ -324,8 +324,9 @@ class Engine:
         from wizard.azure import clusters
 
         a = self.answers
-        assert a.gpu_pool is not None
-        rg, name, pool = a.resource_group.name, a.cluster.name, a.gpu_pool.name
+        # "gpu-pool" is the gpu_pool key's pool, "gpu-pool:NAME" a pool of gpu_pools
+        pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name
+        rg, name = a.resource_group.name, a.cluster.name
         if step.action == "attach":
             token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
             if token:

@@ -66,9 +66,9 @@ def _step(plan: "Plan", step_id: str) -> Any:
 
 
 def _existing_pool_props(plan: "Plan", name: str) -> dict[str, Any] | None:
-    obs = plan.observed
-    if obs.pool:
-        return obs.pool.get("properties") or {}
+    observed = plan.observed.pools.get(name)
+    if observed:
+        return observed.get("properties") or {}
     return _existing_profile(plan, name)
 
 
