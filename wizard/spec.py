@@ -52,7 +52,6 @@ def addon_count(answers: "Answers") -> int:
 
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"  # AKS puts it on every Spot node itself
 SPOT_LABEL = ("kubernetes.azure.com/scalesetpriority", "spot")
-AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # the AKS AAD server application, every cloud
 
 
 def oidc_issuer_on(answers: "Answers") -> bool:
@@ -496,7 +495,7 @@ def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str
     if p.autoscale:
         args += ["--enable-cluster-autoscaler", "--min-count", p.autoscale.min, "--max-count", p.autoscale.max]
     if p.priority == "Spot":
-        args += ["--priority", "Spot", "--eviction-policy", p.eviction_policy, "--spot-max-price", p.spot_max_price]
+        args += ["--priority", "Spot", "--eviction-policy", p.eviction_policy, "--spot-max-price", f"{p.spot_max_price:g}"]
     if answers.cluster.network.vnet_subnet_id:
         args += ["--vnet-subnet-id", answers.cluster.network.vnet_subnet_id]
     if p.managed_gpu:

@@ -68,7 +68,7 @@ def _serialize(model: Any) -> dict:
 
 def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict, list[dict], bytes | None]:
     """ARM JSON of the cluster and its pools, and (unless told not to) the user kubeconfig."""
-    from wizard.azure.clusters import get_cluster, user_kubeconfig
+    from wizard.azure.clusters import get_cluster, kubeconfig_for_this_run
 
     cluster = get_cluster(conn, rg, name)
     if cluster is None:
@@ -78,7 +78,7 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
     body.setdefault("name", getattr(cluster, "name", name))
     body.setdefault("location", getattr(cluster, "location", None))
     pools = [_serialize(p) for p in conn.aks.agent_pools.list(rg, name)]
-    return body, pools, user_kubeconfig(conn, rg, name) if kubeconfig else None
+    return body, pools, kubeconfig_for_this_run(conn, rg, name) if kubeconfig else None
 
 
 # ------------------------------------------------------------------------------------------------------ run
@@ -140,6 +140,8 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
                "cluster lives in (the one a simulated apply kept)")
     if bad:
         return out.fail(exit_codes.INVALID, bad, "see aks-ai-wizard verify --help", category="usage")
+    from wizard.azure.entra import signed_in
+
     cluster, pools, kubeconfig, session = None, [], None, None
     try:
         if kc_path is not None:
@@ -160,6 +162,8 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
                 return out.failure(exc, f"verify: could not read cluster {name} from Azure" if rg else "verify")
             if kubeconfig is not None and session.simulator is not None:
                 kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
+            if kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID (kubelogin): signed in here
+                kubeconfig = signed_in(kubeconfig, session.conn.credential)
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
                              resource_group=rg, cluster_name=name)
         report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),

@@ -170,7 +170,7 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
     """Mark the add-on steps whose work is in place as skipped, when the cluster and its pools are left as they
     are (after a successful apply: "no changes"). Reads only; a cluster that cannot be read now leaves the steps
     planned (their runners check again before writing) with a note saying why."""
-    from wizard.azure.clusters import user_kubeconfig
+    from wizard.azure.clusters import kubeconfig_for_this_run
     from wizard.kubeconfig import api_client
     from wizard.plan import is_arm_step
 
@@ -181,7 +181,7 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
         return
     a = plan.answers
     try:
-        kube_client = api_client(user_kubeconfig(conn, a.resource_group.name, a.cluster.name))
+        kube_client = api_client(kubeconfig_for_this_run(conn, a.resource_group.name, a.cluster.name))
         try:
             done = in_place(conn, a, plan, kube_client, opts or AddonOptions())
         finally:

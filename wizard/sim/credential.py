@@ -12,6 +12,17 @@ if TYPE_CHECKING:
 ARM_TOKEN = "sim-arm-token"
 
 
+from wizard.azure.entra import AKS_SERVER_APP_ID
+
+ENTRA_KUBE_TOKEN = "sim-entra-aks-token"  # what a sign-in for the AKS API server's scope returns here
+
+
+def _token_for(scopes: tuple[str, ...], arm_token: str) -> str:
+    """A token for AKS's Entra server application (what kubelogin exchanges) is not an ARM token: the simulated
+    Kubernetes API of an Entra cluster takes only that one."""
+    return ENTRA_KUBE_TOKEN if any(s.startswith(AKS_SERVER_APP_ID) for s in scopes) else arm_token
+
+
 class SimCredential:
     """azure.core TokenCredential (and SupportsTokenInfo). `scopes` lists every scope tuple requested."""
 
@@ -26,14 +37,14 @@ class SimCredential:
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessToken(self.token, int(time.time()) + self.lifetime)
+        return AccessToken(_token_for(scopes, self.token), int(time.time()) + self.lifetime)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> "AccessTokenInfo":
         from azure.core.credentials import AccessTokenInfo
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessTokenInfo(self.token, int(time.time()) + self.lifetime, token_type="Bearer")
+        return AccessTokenInfo(_token_for(scopes, self.token), int(time.time()) + self.lifetime, token_type="Bearer")
 
     def close(self) -> None:
         pass

@@ -66,6 +66,9 @@ class World:
     # lower-case resource id -> {"rg": rg lower, "type": .., "body": .., "ready_at": epoch | None}: Azure Monitor
     # resources (Microsoft.Monitor/accounts, Microsoft.Insights DCE/DCR/DCRA); see sim/monitor.py
     monitor: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # lower-case virtual network id -> {"rg", "name", "location", "addressPrefixes", "subnets": [..], "tags"}: see
+    # sim/network.py
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +90,7 @@ class World:
                 "providers": self.providers,
                 "operations": self.operations,
                 "monitor": self.monitor,
+                "networks": self.networks,
             }))
 
     @classmethod
@@ -100,6 +104,7 @@ class World:
             providers=dict(d.get("providers") or {}),
             operations=dict(d.get("operations") or {}),
             monitor=dict(d.get("monitor") or {}),
+            networks=dict(d.get("networks") or {}),
         )
 
 
