@@ -51,6 +51,8 @@ class Reads:
     skus_error: str = ""
     usages_error: str = ""
     extra_flag_states: dict[str, str] | None = None
+    subnet: Any = None  # azure-mgmt-network Subnet of cluster.network.vnet_subnet_id (None: none there, or unread)
+    subnet_error: str = ""  # why it could not be read
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -577,6 +579,99 @@ def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> Che
     return CheckResult(cid, title, "pass", f"Unmanaged GPU pool with a fixed count of {gp.count}.")
 
 
+def check_subnet(answers: "Answers", intents: list[PoolIntent], reads: Reads) -> list[CheckResult]:
+    """Your own subnet: it exists, is not delegated to another service, and has a free address for every node at
+    every pool's peak (autoscaler max plus surge), and with Azure CNI without overlay for every pod too."""
+    from wizard.answers.rules import AZURE_SUBNET_RESERVED, subnet_ips_needed
+    from wizard.preflight.quota import surge_nodes
+
+    net = answers.cluster.network
+    sid = net.vnet_subnet_id
+    if not sid:
+        return []
+    field, name = "cluster.network.vnet_subnet_id", sid.rsplit("/", 1)[-1]
+    title = f"subnet {name} for the nodes"
+    create = (f"az network vnet subnet create -g {sid.split('/')[4]} --vnet-name {sid.split('/')[8]} -n {name} "
+              "--address-prefixes <a free range>")
+    if reads.subnet_error:
+        return [CheckResult("subnet", title, "warn", f"Could not read the subnet: {reads.subnet_error}",
+                            f"check it yourself: az network vnet subnet show --ids {sid}", field)]
+    sub = reads.subnet
+    if sub is None:
+        return [CheckResult("subnet", title, "fail", f"Subnet {sid} does not exist (or this identity cannot see it); "
+                            "AKS refuses a pool whose subnet is missing.",
+                            f"give the id of an existing subnet, or create it: {create}.", field)]
+    foreign = [d.service_name for d in sub.delegations or []
+               if (d.service_name or "").lower() != "microsoft.containerservice/managedclusters"]
+    if foreign:
+        return [CheckResult("subnet", title, "fail", f"Subnet {name} is delegated to {', '.join(foreign)}: AKS cannot "
+                            "put nodes in a subnet delegated to another service.",
+                            "use a subnet without delegations (or remove the delegation: az network vnet subnet "
+                            f"update --ids {sid} --remove delegations).", field)]
+    import ipaddress
+
+    prefix = sub.address_prefix or (sub.address_prefixes or [""])[0]
+    usable = ipaddress.ip_network(prefix).num_addresses - AZURE_SUBNET_RESERVED
+    overlay = net.plugin != "azure" or net.plugin_mode == "overlay"
+    peak = sum(it.nodes + surge_nodes(it.nodes) for it in intents)
+    ours = sum(it.existing_nodes for it in intents if it.state != "new")  # already among the addresses in use
+    need = subnet_ips_needed(peak, overlay, net.plugin)
+    in_use = max(0, len(sub.ip_configurations or []) - subnet_ips_needed(ours, overlay, net.plugin))
+    per = "1 per node" if overlay else "1 per node + 30 per node for its pods (Azure CNI without overlay)"
+    detail = (f"{prefix}: {usable} usable addresses (Azure keeps 5), {in_use} in use by others; the pools need "
+              f"{need} at their peak ({peak} nodes at autoscale max or count, plus surge; {per}).")
+    data = {"prefix": prefix, "usable": usable, "in_use": in_use, "needed": need, "peak_nodes": peak}
+    if need > usable - in_use:
+        bits = next(b for b in range(32, 0, -1) if 2 ** (32 - b) - AZURE_SUBNET_RESERVED >= need + in_use)
+        return [CheckResult("subnet", title, "fail", detail + f" Short by {need - (usable - in_use)}.",
+                            f"use a bigger subnet (at least a /{bits}), lower the pools' autoscale max, or use Azure "
+                            "CNI Overlay (plugin_mode: overlay), where pods do not take subnet addresses.", field, data)]
+    return [CheckResult("subnet", title, "pass", detail + f" Fits ({usable - in_use - need} to spare).", data=data)]
+
+
+AKS_RBAC_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
+AKS_USER_ROLE = "Azure Kubernetes Service Cluster User Role"
+
+
+def check_access(answers: "Answers", subscription_id: str | None) -> list[CheckResult]:
+    """With Entra ID the wizard signs in to Kubernetes as you: say which role assignments that needs."""
+    access, c = answers.cluster.access, answers.cluster
+    if not access.entra_id:
+        return []
+    scope = (f"/subscriptions/{subscription_id or '<subscription id>'}/resourceGroups/{answers.resource_group.name}"
+             f"/providers/Microsoft.ContainerService/managedClusters/{c.name}")
+    grant = (f"az role assignment create --assignee <your object id> --role \"{AKS_RBAC_ADMIN}\" --scope {scope}"
+             if access.azure_rbac else "add yourself to one of cluster.access.admin_group_object_ids")
+    how = (f"the role {AKS_RBAC_ADMIN} on the cluster (Azure RBAC decides; an Owner of the subscription has no "
+           "Kubernetes rights by that alone)" if access.azure_rbac else
+           "membership of one of the admin groups (Kubernetes RBAC decides)")
+    local = ("Local accounts are disabled, so there is no other way in. " if not access.local_accounts else "")
+    detail = (f"The kubeconfig and the verification sign in through Microsoft Entra ID with this run's own "
+              f"credential (no kubelogin needed). {local}Fetching the kubeconfig needs {AKS_USER_ROLE}; installing "
+              f"the GPU stack and Kueue and running the verification's probes need {how}.")
+    return [CheckResult("entra-access", "sign-in to Kubernetes through Microsoft Entra ID",
+                        "warn" if not access.local_accounts else "pass", detail,
+                        f"before apply's Kubernetes steps: {grant} (or be a member of an admin group)", None,
+                        {"roles": [AKS_USER_ROLE, AKS_RBAC_ADMIN if access.azure_rbac else "admin group member"],
+                         "scope": scope})]
+
+
+def check_private(answers: "Answers") -> list[CheckResult]:
+    """A private API server is reached only from its VNet: say what that means for apply and verify."""
+    if not answers.cluster.network.api_server.private:
+        return []
+    rg, name = answers.resource_group.name, answers.cluster.name
+    return [CheckResult(
+        "private-api-server", "private API server", "warn",
+        "The API server has no public endpoint. The cluster PUT goes through Azure Resource Manager and works from "
+        "anywhere; apply's Kubernetes steps (GPU stack, DCGM scraping, Kueue) and verify reach the API server only "
+        "from a machine that reaches the VNet (peered network, VPN, ExpressRoute, a jump box or self-hosted agent). "
+        "From elsewhere they stop with a clear error after the cluster is created; re-running apply from inside is "
+        "safe and does only what is left.",
+        f"run apply and verify from inside the VNet; from outside, run single commands through Azure with `az aks "
+        f"command invoke -g {rg} -n {name} --command \"kubectl get nodes\"`.", "cluster.network.api_server.private")]
+
+
 def check_features(answers: "Answers", plan: "Plan", reads: Reads) -> list[CheckResult]:
     from wizard.plan import _option_on, flag_rules, needed_flags
 
@@ -676,7 +771,10 @@ def evaluate(answers: "Answers", plan: "Plan", reads: Reads, subscription_id: st
         sys_reserved = sum(d.needed for d in demands([i for i in intents if i.key == "system"], reads.skus))
     report.items.extend(check_skus(answers, intents, reads, sys_reserved))
     report.items.extend(check_quota(answers, intents, reads, subscription_id))
+    report.items.extend(check_subnet(answers, intents, reads))
     report.items.extend(check_gpu_autoscaler(answers))
+    report.items.extend(check_access(answers, subscription_id))
+    report.items.extend(check_private(answers))
     report.items.extend(check_features(answers, plan, reads))
     report.items.extend(check_other_problems(plan, HANDLED_FIELDS))
     return report
