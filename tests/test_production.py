@@ -1,0 +1,228 @@
+"""Production options end to end (issue 19): Entra ID with Azure RBAC and no local accounts, a private API server,
+your own subnet, several GPU pools with a Spot pool that scales to zero. The CLI, the real SDK clients and the
+real kubernetes client against the simulator; request bodies checked against the SDK's models."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError
+
+from tests.conftest import arm_clients
+from wizard.answers import answers_from_dict, load_answers
+from wizard.cli import main
+from wizard.sim import read_requests
+
+REPO = Path(__file__).resolve().parents[1]
+FAST = ["--simulate", "--sim-speed", "100000"]
+SUBNETS = ("/subscriptions/3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513/resourceGroups/rg-network/providers/"
+           "Microsoft.Network/virtualNetworks/vnet-ai/subnets/")
+
+
+def production(directory: Path, **replace: str) -> Path:
+    """examples/production.yaml, its closing verification read-only (probes have tests of their own)."""
+    text = (REPO / "examples" / "production.yaml").read_text().replace("probes: true", "probes: false")
+    text += "  require_conformance: false\n"
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = directory / "production.yaml"
+    path.write_text(text)
+    return path
+
+
+def run(directory: Path, *args: str) -> int:
+    return main([*FAST, "--sim-state", str(directory / "sim.json"), *args])
+
+
+def writes(directory: Path) -> list[dict]:
+    state = directory / "sim.json"
+    if not (directory / "sim.requests.jsonl").exists() and not state.exists():
+        return []
+    return [r for r in read_requests(state) if r["method"] in ("PUT", "POST", "PATCH", "DELETE")
+            and not r["path"].startswith("/k8s/") and not r["path"].lower().endswith("credential")]
+
+
+def unknown_keys(model: Any, path: str = "") -> list[str]:
+    """Keys of a request body the SDK model does not know (a typo or a field of another API version)."""
+    from azure.mgmt.containerservice._utils.model_base import Model
+
+    fields = {f._rest_name: attr for attr, f in type(model)._attr_to_rest_field.items()}
+    out = []
+    for key in model.keys():
+        if key not in fields:
+            out.append(path + key)
+            continue
+        value = getattr(model, fields[key])
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Model):
+                out += unknown_keys(item, f"{path}{key}.")
+    return out
+
+
+def test_production_example_is_planned_applied_and_then_has_no_changes(tmp_path: Path, capsys):
+    answers = production(tmp_path)
+    assert run(tmp_path, "apply", str(answers)) == 0
+    out = capsys.readouterr().out
+    assert "signed in through Microsoft Entra ID" in out
+    world = json.loads((tmp_path / "sim.json").read_text())["arm"]
+    rec = next(c for c in world["clusters"].values() if c["name"] == "aks-prod")
+    props = rec["body"]["properties"]
+    assert props["aadProfile"]["managed"] and props["aadProfile"]["enableAzureRBAC"]
+    assert props["aadProfile"]["adminGroupObjectIDs"] == ["4b8f3c2e-9d1a-4f6b-8e7c-2a5d9f0b1c3e"]
+    assert props["disableLocalAccounts"] is True
+    assert props["apiServerAccessProfile"]["enablePrivateCluster"] is True and props["privateFQDN"]
+    assert props["securityProfile"]["workloadIdentity"]["enabled"] and props["oidcIssuerProfile"]["enabled"]
+    pools = rec["pools"]
+    assert {p["properties"]["vnetSubnetID"] for p in pools.values()} == {SUBNETS + "aks-nodes"}
+    spot = pools["a100spot"]["properties"]
+    assert (spot["scaleSetPriority"], spot["scaleSetEvictionPolicy"], spot["spotMaxPrice"]) == ("Spot", "Delete", -1)
+    assert (spot["minCount"], spot["maxCount"], spot["count"]) == (0, 2, 0)
+    assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in spot["nodeTaints"]  # AKS adds it
+    assert pools["t4infer"]["properties"].get("scaleSetPriority") in (None, "Regular")
+    puts = [r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")]
+    assert len(puts) == 1  # the cluster, its Entra ID, network and both GPU pools in the one PUT
+    assert not [r for r in writes(tmp_path) if "/agentpools/" in r["path"].lower()]
+    # a re-plan reads the Spot taint AKS added, the private API server and Entra ID as they were asked for
+    assert run(tmp_path, "plan", str(answers), "--detailed-exitcode") == 0
+
+
+def test_production_request_body_matches_the_azure_api_models():
+    from azure.mgmt.containerservice import models as m
+
+    from wizard.spec import Resolved, desired_cluster, desired_pool
+
+    answers = load_answers(REPO / "examples" / "production.yaml")
+    resolved = Resolved("3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513", "Simulated Subscription", "1.34.3", "asm-1-28", ())
+    body = desired_cluster(answers, resolved).as_dict()
+    cluster = m.ManagedCluster(body)
+    assert unknown_keys(cluster) == []
+    p = cluster.properties
+    assert p.aad_profile.managed and p.aad_profile.enable_azure_rbac and p.disable_local_accounts
+    assert p.api_server_access_profile.enable_private_cluster and p.security_profile.workload_identity.enabled
+    assert p.network_profile.network_plugin_mode == "overlay" and p.network_profile.outbound_type == "loadBalancer"
+    by_name = {a.name: a for a in p.agent_pool_profiles}
+    assert set(by_name) == {"system", "t4infer", "a100spot"}
+    assert all(a.vnet_subnet_id == SUBNETS + "aks-nodes" for a in by_name.values())
+    assert (by_name["a100spot"].scale_set_priority, by_name["a100spot"].scale_set_eviction_policy) == ("Spot", "Delete")
+    assert by_name["a100spot"].min_count == 0 and by_name["t4infer"].scale_set_priority is None
+    pool = m.AgentPool(desired_pool(answers, resolved, pool=answers.gpu_pools[1]).as_dict())
+    assert unknown_keys(pool) == [] and pool.properties.spot_max_price == -1
+
+
+@pytest.mark.parametrize("replace, field", [
+    ({"    eviction_policy: Delete            # evicted nodes are deleted; the autoscaler adds them back\n": ""},
+     "gpu_pools[1].eviction_policy"),
+    ({"4b8f3c2e-9d1a-4f6b-8e7c-2a5d9f0b1c3e": "platform-admins"}, "cluster.access.admin_group_object_ids[0]"),
+    ({"entra_id: true ": "entra_id: false "}, "cluster.access.local_accounts"),
+    ({"oidc_issuer: true": "oidc_issuer: false"}, "cluster.workload_identity"),
+])
+def test_invalid_production_answers_are_refused_before_any_request(tmp_path: Path, capsys, replace, field):
+    answers = production(tmp_path, **replace)
+    assert run(tmp_path, "apply", str(answers)) == 1
+    err = capsys.readouterr().err
+    assert field in err and "production.yaml:" in err  # the field, with its line
+    assert writes(tmp_path) == [] and not (tmp_path / "sim.json").exists()
+
+
+def test_a_subnet_too_small_for_max_nodes_plus_surge_is_refused_before_any_write(tmp_path: Path, capsys):
+    # Azure CNI without overlay: every node holds 1 + 30 pod addresses; the /28 has 11
+    answers = production(tmp_path, **{"subnets/aks-nodes": "subnets/small",
+                                      "plugin_mode: overlay ": "plugin_mode: null "})
+    assert run(tmp_path, "plan", str(answers)) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "[FAIL] subnet small" in out and "10.10.8.0/28: 11 usable addresses" in out
+    assert "the pools need 310 at their peak (10 nodes" in out and "at least a /23" in out
+    assert run(tmp_path, "apply", str(answers)) == 2
+    assert writes(tmp_path) == []
+
+
+@pytest.mark.parametrize("subnet, said", [("webapps", "delegated to Microsoft.Web/serverFarms"),
+                                          ("missing", "does not exist")])
+def test_a_delegated_or_missing_subnet_is_refused(tmp_path: Path, capsys, subnet, said):
+    answers = production(tmp_path, **{"subnets/aks-nodes": f"subnets/{subnet}"})
+    assert run(tmp_path, "plan", str(answers)) == 2
+    assert said in capsys.readouterr().out
+
+
+def test_spot_pools_count_against_the_low_priority_quota(tmp_path: Path, capsys):
+    # 3 nodes at max + 1 surge of a 24-vCPU size = 96 fits the simulated 100 low-priority vCPUs; 4 + 1 does not,
+    # and the A100 family quota (24) is not what decides
+    answers = production(tmp_path, **{"autoscale: {min: 0, max: 2}": "autoscale: {min: 0, max: 4}"})
+    assert run(tmp_path, "plan", str(answers)) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "[FAIL] vCPU quota: lowPriorityCores" in out and "(4 nodes at autoscale max + 1 surge) x 24" in out
+    assert "vCPU quota: standardNCADSA100v4Family" not in out
+
+
+def test_the_simulator_refuses_what_aks_refuses(sim: Any):
+    from wizard.spec import Resolved, desired_cluster
+
+    c = arm_clients(sim, retry_total=0)
+    c.resources.resource_groups.create_or_update("rg-p", {"location": "eastus2"})
+    base = {"azure": {"subscription": "Simulated Subscription", "location": "eastus2"},
+            "resource_group": {"name": "rg-p"}, "cluster": {"name": "p", "istio": {"enabled": False},
+                                                            "gateway_api": False}}
+    resolved = Resolved(sim.subscription_id, "Simulated Subscription", "1.34.3", None, ())
+    body = desired_cluster(answers_from_dict(base), resolved).as_dict()
+    body["properties"]["disableLocalAccounts"] = True  # without Entra ID nobody could sign in
+    with pytest.raises(HttpResponseError) as err:
+        c.aks.managed_clusters.begin_create_or_update("rg-p", "p", body)
+    assert err.value.status_code == 400 and "Local accounts can only be disabled" in str(err.value)
+    body["properties"]["disableLocalAccounts"] = False
+    body["properties"]["securityProfile"] = {"workloadIdentity": {"enabled": True}}
+    body["properties"].pop("oidcIssuerProfile", None)
+    with pytest.raises(HttpResponseError) as err:
+        c.aks.managed_clusters.begin_create_or_update("rg-p", "p", body)
+    assert "requires enabling OIDC issuer" in str(err.value)
+    # Azure CNI on the /28: InsufficientSubnetSize at PUT too (preflight skipped)
+    small = dict(base, cluster=dict(base["cluster"], network={"plugin_mode": None,
+                                                              "vnet_subnet_id": SUBNETS.replace(
+                                                                  "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513",
+                                                                  sim.subscription_id) + "small"}))
+    with pytest.raises(HttpResponseError) as err:
+        c.aks.managed_clusters.begin_create_or_update("rg-p", "p", desired_cluster(answers_from_dict(small), resolved))
+    assert "InsufficientSubnetSize" in str(err.value)
+
+
+def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim: Any):
+    import base64
+
+    import yaml
+
+    from wizard.azure.entra import signed_in, uses_entra
+    from wizard.kubeconfig import api_client
+    from wizard.spec import Resolved, desired_cluster
+
+    c = arm_clients(sim)
+    c.resources.resource_groups.create_or_update("rg-e", {"location": "eastus2"})
+    base = {"azure": {"subscription": "Simulated Subscription", "location": "eastus2"},
+            "resource_group": {"name": "rg-e"},
+            "cluster": {"name": "e", "istio": {"enabled": False}, "gateway_api": False,
+                        "access": {"entra_id": True, "local_accounts": False}}}
+    resolved = Resolved(sim.subscription_id, "Simulated Subscription", "1.34.3", None, ())
+    c.aks.managed_clusters.begin_create_or_update("rg-e", "e", desired_cluster(answers_from_dict(base),
+                                                                               resolved)).result()
+    with pytest.raises(HttpResponseError) as err:  # no static credential without local accounts
+        c.aks.managed_clusters.list_cluster_admin_credentials("rg-e", "e")
+    assert "disable local accounts" in str(err.value)
+    raw = base64.b64decode(c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value) \
+        if isinstance(c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value, str) \
+        else c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value
+    assert uses_entra(raw) and "token" not in yaml.safe_load(raw)["users"][0]["user"]  # kubelogin, no secret
+    from kubernetes.client import CoreV1Api
+
+    signed = signed_in(raw, sim.credential)
+    assert yaml.safe_load(signed)["users"][0]["user"]["token"]
+    assert any(s == ("6dae42f8-4368-4678-94ff-3960e28e3630/.default",) for s in sim.credential.scopes)
+    nodes = CoreV1Api(api_client(signed)).list_node()
+    assert nodes.items
+    static = yaml.safe_load(signed)
+    static["users"][0]["user"] = {"token": "sim-kube-token"}  # the static token: refused without local accounts
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as kerr:
+        CoreV1Api(api_client(yaml.safe_dump(static).encode())).list_node()
+    assert kerr.value.status == 401
