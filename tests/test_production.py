@@ -188,8 +188,6 @@ def test_the_simulator_refuses_what_aks_refuses(sim: Any):
 
 
 def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim: Any):
-    import base64
-
     import yaml
 
     from wizard.azure.entra import signed_in, uses_entra
@@ -208,9 +206,8 @@ def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim
     with pytest.raises(HttpResponseError) as err:  # no static credential without local accounts
         c.aks.managed_clusters.list_cluster_admin_credentials("rg-e", "e")
     assert "disable local accounts" in str(err.value)
-    raw = base64.b64decode(c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value) \
-        if isinstance(c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value, str) \
-        else c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value
+    value = c.aks.managed_clusters.list_cluster_user_credentials("rg-e", "e").kubeconfigs[0].value
+    raw = value if isinstance(value, bytes) else bytes(value)
     assert uses_entra(raw) and "token" not in yaml.safe_load(raw)["users"][0]["user"]  # kubelogin, no secret
     from kubernetes.client import CoreV1Api
 
@@ -226,3 +223,19 @@ def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim
     with pytest.raises(ApiException) as kerr:
         CoreV1Api(api_client(yaml.safe_dump(static).encode())).list_node()
     assert kerr.value.status == 401
+
+
+def test_a_private_api_server_from_outside_the_vnet_stops_clearly_and_a_rerun_inside_finishes(tmp_path: Path,
+                                                                                             capsys):
+    answers = production(tmp_path)
+    assert run(tmp_path, "--sim-fault", "outside-vnet", "apply", str(answers)) == 3
+    out = " ".join(capsys.readouterr().out.split())
+    assert "failed kubeconfig" in out and "is private and does not answer from this machine" in out
+    assert 'az aks command invoke -g rg-aks-prod -n aks-prod --command "kubectl get nodes"' in out
+    assert not [r for r in read_requests(tmp_path / "sim.json") if r["path"].startswith("/k8s/")
+                and not r.get("dropped")]  # nothing reached Kubernetes
+    assert run(tmp_path, "--sim-fault", "outside-vnet", "verify", "-g", "rg-aks-prod", "-n", "aks-prod") == 3
+    assert "cannot reach the private API server of aks-prod" in capsys.readouterr().err
+    before = len([r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")])
+    assert run(tmp_path, "apply", str(answers)) == 0  # from inside: only what was left
+    assert len([r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")]) == before

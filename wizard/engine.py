@@ -472,6 +472,11 @@ class Engine:
         said = ["kubeconfig fetched (kept in memory)"]
         if uses_entra(raw):
             said.append("signed in through Microsoft Entra ID (the kubeconfig Azure returned uses kubelogin)")
+        if a.cluster.network.api_server.private:
+            from wizard.azure.private import check_reachable
+
+            check_reachable(self.kube_client(), a.resource_group.name, a.cluster.name)
+            said.append("the private API server answers from here")
         if self.options.kubeconfig_out:
             write_private(self.options.kubeconfig_out, raw)
             said[0] = f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"

@@ -109,6 +109,10 @@ def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_di
     return report
 
 
+def _private(cluster: dict | None) -> bool:
+    return bool(((cluster or {}).get("properties") or {}).get("apiServerAccessProfile", {}).get("enablePrivateCluster"))
+
+
 def simulated_kubeconfig(kubeconfig: bytes, base_url: str) -> bytes:
     """A kubeconfig a simulated apply wrote points at the simulator of that run; this run's simulator (started
     from the same --sim-state) may listen on another port: point every simulated server at it."""
@@ -164,6 +168,14 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
                 kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
             if kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID (kubelogin): signed in here
                 kubeconfig = signed_in(kubeconfig, session.conn.credential)
+            if kubeconfig is not None and rg is not None and _private(cluster):
+                from wizard.azure.private import check_reachable
+                from wizard.kubeconfig import api_client
+
+                try:  # refused clearly, not nine inconclusive requirements
+                    check_reachable(api_client(kubeconfig), rg, name)
+                except Exception as exc:  # noqa: BLE001
+                    return out.failure(exc, f"verify: cannot reach the private API server of {name}")
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
                              resource_group=rg, cluster_name=name)
         report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
