@@ -239,3 +239,32 @@ def test_a_private_api_server_from_outside_the_vnet_stops_clearly_and_a_rerun_in
     before = len([r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")])
     assert run(tmp_path, "apply", str(answers)) == 0  # from inside: only what was left
     assert len([r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")]) == before
+
+
+def test_an_existing_cluster_shows_the_identity_and_network_differences_and_applies_the_ones_aks_can(tmp_path: Path,
+                                                                                                    capsys):
+    demo = (REPO / "examples" / "answers.yaml").read_text().replace("probes: true", "probes: false") \
+        .replace("require_conformance: true", "require_conformance: false")
+    path = tmp_path / "answers.yaml"
+    path.write_text(demo)
+    assert run(tmp_path, "apply", str(path)) == 0
+    capsys.readouterr()
+    entra = demo.replace("  gateway_api: true\n", "  gateway_api: true\n  access:\n    entra_id: true\n"
+                         "    admin_group_object_ids: [4b8f3c2e-9d1a-4f6b-8e7c-2a5d9f0b1c3e]\n"
+                         "  workload_identity: true\n  oidc_issuer: true\n")
+    path.write_text(entra)
+    assert run(tmp_path, "plan", str(path)) == 2  # differences need consent
+    out = " ".join(capsys.readouterr().out.split())
+    assert "cluster.access.entra_id: False -> True" in out and "cluster.workload_identity: False -> True" in out
+    assert "--allow-update" in out
+    assert "az aks update -g rg-aks-ai -n aks-ai --enable-aad" in out and "--enable-workload-identity" in out
+    assert run(tmp_path, "apply", str(path), "--allow-update") == 0
+    world = json.loads((tmp_path / "sim.json").read_text())["arm"]
+    props = next(c for c in world["clusters"].values() if c["name"] == "aks-ai")["body"]["properties"]
+    assert props["aadProfile"]["managed"] and props["securityProfile"]["workloadIdentity"]["enabled"]
+    # what AKS cannot change in place is refused, even with consent: Entra ID off, a private API server
+    path.write_text(demo.replace("    plugin_mode: overlay\n", "    plugin_mode: overlay\n    api_server: {private: true}\n"))
+    assert run(tmp_path, "apply", str(path), "--allow-update") == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "cannot be changed in place" in out and "cluster.access.entra_id: True -> False" in out
+    assert "cluster.network.api_server.private: False -> True" in out

@@ -18,7 +18,7 @@ from wizard.azure.clusters import in_progress
 from wizard.azure.features import is_registered
 from wizard.provenance import with_provenance
 from wizard.spec import (
-    Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, az_pools_add, cluster_differences,
+    Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, az_pools_add, cluster_differences,
     desired_cluster, desired_pool, fixed, fixed_rule, pool_differences,
 )
 
@@ -467,7 +467,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         elif any(d.field == "cluster.gateway_api" for d in diffs):
             typical_update = durations.GATEWAY_API_UPDATE
         plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
-                               az("aks", "update", "-g", answers.resource_group.name, "-n", name),
+                               az_cluster_update(answers, diffs),
                                deps=deps, typical=typical_update, differences=diffs))
     else:
         plan.steps.append(Step("cluster", f"cluster {name} exists with these settings", "skip",

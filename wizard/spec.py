@@ -506,3 +506,28 @@ def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str
 def az_pools_add(answers: "Answers") -> str:
     """`az aks nodepool add` of every GPU pool, one line each."""
     return "\n".join(az_pool_add(answers, p) for p in answers.all_gpu_pools)
+
+
+def az_cluster_update(answers: "Answers", diffs: list[Difference]) -> str:
+    """`az aks update` with the flags of the differences it can apply (those it has a flag for)."""
+    c = answers.cluster
+    fields = {d.field for d in diffs}
+    args: list[Any] = ["aks", "update", "-g", answers.resource_group.name, "-n", c.name]
+    access = c.access
+    if "cluster.access.entra_id" in fields:
+        args += ["--enable-aad"]
+    if "cluster.access.azure_rbac" in fields:
+        args += ["--enable-azure-rbac" if access.azure_rbac else "--disable-azure-rbac"]
+    if "cluster.access.admin_group_object_ids" in fields:
+        args += ["--aad-admin-group-object-ids", ",".join(access.admin_group_object_ids)]
+    if "cluster.access.local_accounts" in fields:
+        args += ["--enable-local-accounts" if access.local_accounts else "--disable-local-accounts"]
+    if "cluster.oidc_issuer" in fields:
+        args += ["--enable-oidc-issuer"]
+    if "cluster.workload_identity" in fields:
+        args += ["--enable-workload-identity" if c.workload_identity else "--disable-workload-identity"]
+    if "cluster.network.api_server.authorized_ip_ranges" in fields:
+        args += ["--api-server-authorized-ip-ranges", ",".join(c.network.api_server.authorized_ip_ranges) or '""']
+    if "cluster.tier" in fields:
+        args += ["--tier", c.tier.lower()]
+    return az(*args)
