@@ -268,3 +268,19 @@ def test_an_existing_cluster_shows_the_identity_and_network_differences_and_appl
     out = " ".join(capsys.readouterr().out.split())
     assert "cannot be changed in place" in out and "cluster.access.entra_id: True -> False" in out
     assert "cluster.network.api_server.private: False -> True" in out
+
+
+def test_the_json_schema_accepts_the_production_example_and_has_the_defaults():
+    import yaml
+    jsonschema = pytest.importorskip("jsonschema")
+
+    from wizard.answers import json_schema
+
+    schema = json_schema()
+    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load((REPO / "examples" / "production.yaml").read_text()))
+    defs = schema["$defs"]
+    assert defs["Access"]["properties"]["local_accounts"]["default"] is True
+    assert defs["Network"]["properties"]["outbound_type"]["default"] == "loadBalancer"
+    assert defs["ApiServer"]["properties"]["private"]["default"] is False
+    assert defs["GpuPoolAnswers"]["properties"]["priority"]["default"] == "Regular"
+    assert defs["GpuPoolAnswers"]["properties"]["spot_max_price"]["default"] == -1

@@ -485,6 +485,11 @@ def gpu_pool_steps(answers: "Answers") -> list[tuple[str, "GpuPoolAnswers", str]
     return [(f"gpu-pool:{p.name}", p, f"gpu_pools[{i}]") for i, p in enumerate(answers.gpu_pools)]
 
 
+def pool_suffix(step_id: str) -> str:
+    """":NAME" of a gpu_pools pool's step id, "" for the gpu_pool key's: ids of what belongs to that pool."""
+    return step_id[len("gpu-pool"):]
+
+
 def is_arm_step(step_id: str) -> bool:
     """The cluster and GPU pool steps: the writes of the cluster and its pools through ARM."""
     return step_id == "cluster" or step_id.split(":")[0] == "gpu-pool"

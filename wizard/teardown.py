@@ -130,14 +130,14 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
                             payload={"created_by": "cluster"})
     elif cluster is not None and "cluster" not in owned.steps:
         out.kept.append(f"cluster {name}: not created by this wizard")
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan import gpu_pool_steps, pool_suffix
 
     for step_id, gp, _ in gpu_pool_steps(answers):
         if step_id not in owned.steps or cluster is None or cluster_step is not None:
             continue
         pool = get_pool(conn, rg, name, gp.name)
         if pool is not None and confirmed(f"GPU pool {gp.name}", pool):
-            plan.steps.append(Step("delete-pool" + step_id.partition(":")[1] + step_id.partition(":")[2],
+            plan.steps.append(Step("delete-pool" + pool_suffix(step_id),
                                    f"delete GPU pool {gp.name} (added by this wizard)", "update",
                                    az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
                                    typical=durations.AGENT_POOL, payload={"created_by": step_id}))

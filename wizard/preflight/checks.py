@@ -102,12 +102,12 @@ def pool_intents(answers: "Answers", plan: "Plan") -> list[PoolIntent]:
         if same_size:
             system.existing_nodes = int(existing_sp.get("count") or 0)
     out.append(system)
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan import gpu_pool_steps, pool_suffix
 
     for step_id, gp, path in gpu_pool_steps(answers):
         nodes, source, count_field = ((gp.autoscale.max, "autoscale max", f"{path}.autoscale.max") if gp.autoscale
                                       else (gp.count, "count", f"{path}.count"))
-        intent = PoolIntent("gpu" + step_id.partition(":")[1] + step_id.partition(":")[2],
+        intent = PoolIntent("gpu" + pool_suffix(step_id),
                             f"GPU pool {gp.name}" + (" (Spot)" if gp.priority == "Spot" else ""), path, gp.vm_size,
                             tuple(gp.zones), nodes, source, count_field, "new",
                             min_nodes=gp.autoscale.min if gp.autoscale else gp.count, spot=gp.priority == "Spot")
@@ -333,8 +333,10 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
 
 
 def _check_pool_name(answers: "Answers", plan: "Plan", step_id: str, gp: Any, path: str) -> CheckResult:
+    from wizard.plan import pool_suffix
+
     name, obs = answers.cluster.name, plan.observed
-    cid = "gpu-pool-name" + step_id.partition(":")[1] + step_id.partition(":")[2]
+    cid = "gpu-pool-name" + pool_suffix(step_id)
     ptitle = f"GPU pool name {gp.name} in cluster {name}"
     existing = _existing_pool_props(plan, gp.name) if obs.cluster is not None else None
     if existing is None:
@@ -557,7 +559,9 @@ def check_gpu_autoscaler(answers: "Answers") -> list[CheckResult]:
 
 
 def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> CheckResult:
-    cid = "gpu-autoscaler" + step_id.partition(":")[1] + step_id.partition(":")[2]
+    from wizard.plan import pool_suffix
+
+    cid = "gpu-autoscaler" + pool_suffix(step_id)
     title = "managed GPU and the cluster autoscaler" + (f" ({gp.name})" if path != "gpu_pool" else "")
     if gp.managed_gpu and gp.autoscale:
         nap = NAP_COMMAND.format(rg=answers.resource_group.name, name=answers.cluster.name)
