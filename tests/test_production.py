@@ -284,3 +284,27 @@ def test_the_json_schema_accepts_the_production_example_and_has_the_defaults():
     assert defs["ApiServer"]["properties"]["private"]["default"] is False
     assert defs["GpuPoolAnswers"]["properties"]["priority"]["default"] == "Regular"
     assert defs["GpuPoolAnswers"]["properties"]["spot_max_price"]["default"] == -1
+
+
+@pytest.mark.timeout(120)
+async def test_the_wizard_prefilled_with_the_production_file_reaches_review_and_keeps_it(tmp_path: Path) -> None:
+    from textual.widgets import Button
+
+    from tests.test_tui_flow import SIZE, make_app, sign_in
+    from tests.test_tui_support import wait_for, wait_screen
+
+    answers = production(tmp_path)
+    before = answers.read_bytes()
+    app = make_app(tmp_path, answers=answers)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        review = await wait_screen(pilot, "ReviewScreen")  # every step answered by the file, gpu_pools too
+        await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled,
+                       timeout=30, what="plan and preflight")
+        assert app.state.plan.ok
+        assert {s.id for s in app.state.plan.steps} >= {"cluster"}
+        assert len(app.state.plan.step("cluster").payload.agent_pool_profiles) == 3
+        review.query_one("#save", Button).press()
+        await wait_for(pilot, lambda: "already holds these answers" in str(review.query_one("#nav-status").render()),
+                       what="the save's status")
+    assert answers.read_bytes() == before
