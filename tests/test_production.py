@@ -308,3 +308,49 @@ async def test_the_wizard_prefilled_with_the_production_file_reaches_review_and_
         await wait_for(pilot, lambda: "already holds these answers" in str(review.query_one("#nav-status").render()),
                        what="the save's status")
     assert answers.read_bytes() == before
+
+
+def test_user_defined_routing_needs_a_route_table_on_the_subnet(tmp_path: Path, capsys):
+    answers = production(tmp_path, **{"outbound_type: loadBalancer ": "outbound_type: userDefinedRouting "})
+    assert run(tmp_path, "plan", str(answers)) == 2
+    out = " ".join(capsys.readouterr().out.split())
+    assert "outbound_type userDefinedRouting sends the nodes' egress through a route table" in out
+    assert writes(tmp_path) == []
+
+
+def test_a_vnet_made_with_the_network_sdk_carries_an_aks_cluster_with_user_defined_routing(sim: Any):
+    from azure.mgmt.network import NetworkManagementClient
+
+    from tests.conftest import _allow_http_policy
+    from wizard.spec import Resolved, desired_cluster
+
+    net = NetworkManagementClient(sim.credential, sim.subscription_id, base_url=sim.base_url, polling_interval=0,
+                                  per_call_policies=[_allow_http_policy()])
+    c = arm_clients(sim, retry_total=0)
+    c.resources.resource_groups.create_or_update("rg-n", {"location": "eastus2"})
+    rt = f"/subscriptions/{sim.subscription_id}/resourceGroups/rg-n/providers/Microsoft.Network/routeTables/fw"
+    net.virtual_networks.begin_create_or_update("rg-n", "v", {
+        "location": "eastus2", "properties": {"addressSpace": {"addressPrefixes": ["10.20.0.0/16"]}, "subnets": [
+            {"name": "routed", "properties": {"addressPrefix": "10.20.0.0/24", "routeTable": {"id": rt}}},
+            {"name": "plain", "properties": {"addressPrefix": "10.20.1.0/24"}}]}}).result()
+    sub = net.subnets.get("rg-n", "v", "routed")
+    assert sub.route_table.id == rt and sub.address_prefix == "10.20.0.0/24"
+    with pytest.raises(HttpResponseError) as err:  # a subnet outside the address space
+        net.virtual_networks.begin_create_or_update("rg-n", "w", {"location": "eastus2", "properties": {
+            "addressSpace": {"addressPrefixes": ["10.30.0.0/16"]},
+            "subnets": [{"name": "x", "properties": {"addressPrefix": "10.31.0.0/24"}}]}})
+    assert "NetcfgSubnetRangeOutsideVnet" in str(err.value)
+    vnet = f"/subscriptions/{sim.subscription_id}/resourceGroups/rg-n/providers/Microsoft.Network/virtualNetworks/v"
+
+    def body(subnet: str) -> Any:
+        return desired_cluster(answers_from_dict({
+            "azure": {"subscription": "Simulated Subscription", "location": "eastus2"}, "resource_group": {"name": "rg-n"},
+            "cluster": {"name": "u", "istio": {"enabled": False}, "gateway_api": False,
+                        "network": {"vnet_subnet_id": f"{vnet}/subnets/{subnet}", "outbound_type": "userDefinedRouting"}}}),
+            Resolved(sim.subscription_id, "", "1.34.3", None, ()))
+    with pytest.raises(HttpResponseError) as err:
+        c.aks.managed_clusters.begin_create_or_update("rg-n", "u", body("plain"))
+    assert "ExistingRouteTableNotAssociatedWithSubnet" in str(err.value)
+    mc = c.aks.managed_clusters.begin_create_or_update("rg-n", "u", body("routed")).result()
+    assert mc.properties.network_profile.outbound_type == "userDefinedRouting"
+    assert len(net.subnets.get("rg-n", "v", "routed").ip_configurations) == 2  # one per node with overlay

@@ -612,6 +612,16 @@ def check_subnet(answers: "Answers", intents: list[PoolIntent], reads: Reads) ->
                             "put nodes in a subnet delegated to another service.",
                             "use a subnet without delegations (or remove the delegation: az network vnet subnet "
                             f"update --ids {sid} --remove delegations).", field)]
+    egress = {"userDefinedRouting": ("route_table", "a route table (its 0.0.0.0/0 route to your firewall)",
+                                     f"az network vnet subnet update --ids {sid} --route-table <route table>"),
+              "userAssignedNATGateway": ("nat_gateway", "a NAT gateway",
+                                         f"az network vnet subnet update --ids {sid} --nat-gateway <NAT gateway>")}
+    if net.outbound_type in egress and getattr(sub, egress[net.outbound_type][0], None) is None:
+        _, what, cmd = egress[net.outbound_type]
+        return [CheckResult("subnet", title, "fail", f"outbound_type {net.outbound_type} sends the nodes' egress "
+                            f"through {what} on subnet {name}, and it has none: AKS refuses the cluster.",
+                            f"associate one ({cmd}), or set cluster.network.outbound_type: loadBalancer.",
+                            "cluster.network.outbound_type")]
     import ipaddress
 
     prefix = sub.address_prefix or (sub.address_prefixes or [""])[0]
@@ -661,8 +671,17 @@ def check_access(answers: "Answers", subscription_id: str | None) -> list[CheckR
 
 
 def check_private(answers: "Answers") -> list[CheckResult]:
-    """A private API server is reached only from its VNet: say what that means for apply and verify."""
-    if not answers.cluster.network.api_server.private:
+    """A private API server is reached only from its VNet, one with authorized ranges only from them: say what
+    that means for apply and verify."""
+    api = answers.cluster.network.api_server
+    if api.authorized_ip_ranges:
+        return [CheckResult(
+            "authorized-ip-ranges", "API server authorized IP ranges", "warn",
+            f"The API server answers only {', '.join(api.authorized_ip_ranges)}: apply's Kubernetes steps and verify "
+            "must run from an address in them (this wizard cannot see its own public address).",
+            "add this machine's public IPv4 address to cluster.network.api_server.authorized_ip_ranges if it is "
+            "not in them.", "cluster.network.api_server.authorized_ip_ranges")]
+    if not api.private:
         return []
     rg, name = answers.resource_group.name, answers.cluster.name
     return [CheckResult(

@@ -896,6 +896,14 @@ class Arm:
             if foreign:
                 raise _Reject(aks_error(400, "SubnetIsDelegated", f"Subnet {sid} is delegated to "
                                         f"{_get(foreign[0], 'properties', 'serviceName')} and cannot hold AKS nodes."))
+            if outbound == "userDefinedRouting" and not sub.get("routeTable"):
+                raise _Reject(aks_error(400, "ExistingRouteTableNotAssociatedWithSubnet", f"An existing route table "
+                                        f"has not been associated with subnet {sid}. Please update the route table "
+                                        "association (outboundType userDefinedRouting)."))
+            if outbound == "userAssignedNATGateway" and not sub.get("natGateway"):
+                raise _Reject(aks_error(400, "ExistingNatGatewayNotAssociatedWithSubnet", f"An existing NAT gateway "
+                                        f"has not been associated with subnet {sid} (outboundType "
+                                        "userAssignedNATGateway)."))
             mine = [k for k, p in targets.items() if str(p.get("vnetSubnetID") or "").lower() == sid.lower()]
             need = sum(network.pool_addresses(targets[k], overlay, int(targets[k].get("count") or 0)
                                               + _surge(targets[k], int(targets[k].get("count") or 0))) for k in mine)

@@ -112,7 +112,9 @@ def _vnet(arm: "Arm", req: "Request", rg: str, vnet: str) -> "Response":
             return _error(400, "NetcfgSubnetRangesOverlap", f"Subnet '{name}' is not valid because its IP address "
                           f"range overlaps with that of an existing subnet '{clash}' in the virtual network.")
         seen.append((name, net))
-        subnets.append({"name": name, "addressPrefix": str(net), "delegations": copy.deepcopy(sp.get("delegations") or [])})
+        subnets.append({"name": name, "addressPrefix": str(net), "delegations": copy.deepcopy(sp.get("delegations") or []),
+                        **{k: {"id": sp[k]["id"]} for k in ("routeTable", "natGateway")
+                           if isinstance(sp.get(k), dict) and sp[k].get("id")}})
     arm.world.networks[key] = {"rg": rg.lower(), "name": vnet, "location": body.get("location"),
                                "addressPrefixes": [str(n) for n in space], "subnets": subnets,
                                "tags": body.get("tags") or {}}
@@ -157,6 +159,7 @@ def _served_subnet(arm: "Arm", rec: dict[str, Any], sub: dict[str, Any]) -> dict
     return {"id": sid, "name": sub["name"], "type": SUBNET_TYPE,
             "properties": {"provisioningState": "Succeeded", "addressPrefix": sub["addressPrefix"],
                            "delegations": copy.deepcopy(sub["delegations"]),
+                           **{k: dict(sub[k]) for k in ("routeTable", "natGateway") if sub.get(k)},
                            "ipConfigurations": [{"id": f"{sid}/ipConfigurations/aks-node-{i}"} for i in range(used)]}}
 
 
