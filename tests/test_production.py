@@ -354,3 +354,19 @@ def test_a_vnet_made_with_the_network_sdk_carries_an_aks_cluster_with_user_defin
     mc = c.aks.managed_clusters.begin_create_or_update("rg-n", "u", body("routed")).result()
     assert mc.properties.network_profile.outbound_type == "userDefinedRouting"
     assert len(net.subnets.get("rg-n", "v", "routed").ip_configurations) == 2  # one per node with overlay
+
+
+def test_the_cost_estimate_uses_spot_prices_and_says_when_the_max_price_is_below_them(tmp_path: Path, capsys):
+    answers = production(tmp_path, **{"spot_max_price: -1 ": "spot_max_price: 0.01 "})
+    assert run(tmp_path, "plan", str(answers), "--output", "json") == 0
+    plan = next(json.loads(line) for line in capsys.readouterr().out.splitlines() if '"kind": "plan"' in line)
+    est = json.dumps(plan)
+    assert '"spot": true' in est and "a100spot" in est and "is above spot_max_price (0.01)" in est
+    from wizard.sim.prices import handle_prices  # the simulated Retail Prices API: Spot at 20% of on-demand
+    from wizard.pricing import pick_price, price_filter
+
+    _, _, data = handle_prices("/api/retail/prices", {"$filter": [price_filter("eastus2", "Standard_NC24ads_A100_v4")]})
+    items = json.loads(data)["Items"]
+    regular = pick_price(items, "eastus2", "Standard_NC24ads_A100_v4", "USD")
+    spot = pick_price(items, "eastus2", "Standard_NC24ads_A100_v4", "USD", spot=True)
+    assert spot is not None and regular is not None and spot.hourly < regular.hourly and "Spot" in spot.meter

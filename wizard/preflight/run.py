@@ -102,6 +102,9 @@ def _estimate(gpus: list[Any], found: dict[bool, dict[str, Any]]) -> dict[str, A
         est.update(pool=gp.name, size=gp.vm_size, min_nodes=lo, max_nodes=hi, spot=spot)
         if spot:
             est["text"] += " (Spot price: may change, nodes may be evicted)" if est["available"] else " (Spot)"
+            if est["available"] and gp.spot_max_price != -1 and est["hourly_per_node"] > gp.spot_max_price:
+                est["text"] += (f"; the Spot price now ({est['hourly_per_node']:g}) is above spot_max_price "
+                                f"({gp.spot_max_price:g}): Azure gives this pool no nodes until it drops")
         per_pool.append(est)
     if len(per_pool) == 1:
         return per_pool[0]
