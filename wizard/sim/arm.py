@@ -956,10 +956,14 @@ class Arm:
             limit = self._family_limit(fam, used_with_old)
             remaining = max(0, limit - used_with_old.get(fam, 0))
             if need > remaining and fam == LOW_PRIORITY:
+                used_lp = used_with_old.get(fam, 0)
                 raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota",
-                                        f"Insufficient regional low priority vcpu quota left for location {loc}. left "
-                                        f"low priority vcpu quota {remaining}, requested quota {need}. Spot node pools "
-                                        "count against the low priority quota; surge nodes would also consume it."))
+                                        "Operation could not be completed as it results in exceeding approved Low "
+                                        "Priority Cores quota. Additional details - Deployment Model: Resource "
+                                        f"Manager, Location: {loc}, Current Limit: {limit}, Current Usage: {used_lp}, "
+                                        f"Additional Required: {need}, (Minimum) New Limit Required: "
+                                        f"{used_lp + need}. Spot node pools count against the low priority quota; "
+                                        "surge nodes would also consume it."))
             if need > remaining:
                 raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota", FAULTS["gpu-quota"].message.format(
                     requested=need, remaining=remaining, family=fam, location=loc)))
