@@ -137,7 +137,10 @@ class ReviewScreen(StepScreen):
         self.query_one("#plan").loading = False
         self.query_one("#checks").border_title = "Read-only checks"
         self.query_one("#plan").border_title = "Plan"
-        self.query_one("#checks", Static).update("\n".join(check_lines(plan)))
+        from wizard.interactive import conformance_forecast
+
+        self.query_one("#checks", Static).update("\n".join(check_lines(plan)) + "\n\n" +
+                                                 conformance_forecast(plan.answers).text())
         writes = sum(1 for s in plan.steps if s.writes)
         self.show_recreate(plan)
         deletes = (f"The failed cluster {plan.answers.cluster.name} is deleted first, then created again."

@@ -17,7 +17,8 @@ from screens.base import NEXT, Nav
 from screens.state import WizardState
 from screens.widgets import KeyBar, StepHeader
 
-STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "skipped": "dim"}
+STATUS_STYLE = {"pass": "bold green", "partial": "bold yellow", "fail": "bold red", "inconclusive": "bold magenta",
+                "skipped": "dim"}
 COLUMNS = ("Requirement", "Status", "Evidence", "Fix")
 
 

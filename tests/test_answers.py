@@ -506,7 +506,8 @@ def test_unknown_key_lists_allowed_keys_when_nothing_is_close():
     """)
     (e,) = err.errors
     assert (e.path, e.line, e.column) == ("verify.zzz", 6, 3)
-    assert e.message == "unknown key 'zzz'; allowed keys: probes, checklist, require_conformance"
+    assert e.message == ("unknown key 'zzz'; allowed keys: probes, checklist, require_conformance, billable_probes, "
+                         "product")
 
 
 def test_wrong_type_message():
@@ -688,7 +689,8 @@ def test_json_schema():
     assert schema["$id"] and schema["title"].startswith("aks-ai-wizard answers")
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
-        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "gpu_pools", "kueue", "verify"}
+        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "gpu_pools", "kueue", "verify",
+        "fleet"}
     assert set(schema["required"]) == {"azure", "resource_group", "cluster"}
     for name, sub in schema["$defs"].items():
         assert sub.get("additionalProperties") is False, name

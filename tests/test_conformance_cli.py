@@ -7,8 +7,10 @@ import functools
 import json
 
 import pytest
+import yaml
 
-from tests.test_conformance_support import FakeControllers, cluster_body, install_kueue, kube, kubeconfig
+from tests.test_conformance_support import (cluster_body, create_via_arm, install_kueue, kube, kubeconfig,
+                                            wire_managed_prometheus)
 from wizard.verify_cli import add_verify_parser, run_verify
 
 
@@ -50,6 +52,22 @@ def test_parser_options():
     assert a.handler is run_verify
     with pytest.raises(SystemExit):
         parse(["--checklist", "1.33"])
+    b = parse(["-g", "rg", "-n", "c", "--checklist", "1.37", "--only", "workload_sandboxing", "--only",
+               "pod_autoscaling", "--probe-timeout", "600", "--billable-probe", "cluster_autoscaling",
+               "--contact-email", "ops@example.com", "--platform-version", "v1.37"])
+    assert (b.checklist, b.only, b.probe_timeout, b.billable_probe) == \
+        ("1.37", ["workload_sandboxing", "pod_autoscaling"], 600.0, ["cluster_autoscaling"])
+    assert (b.product_contactEmailAddress, b.product_platformVersion) == ("ops@example.com", "v1.37")
+    for bad in (["--only", "no_such_requirement"], ["--billable-probe", "pod_autoscaling"]):
+        with pytest.raises(SystemExit):
+            parse(bad)
+
+
+def test_only_retries_one_requirement(cluster_kc, capsys):
+    path, _ = cluster_kc
+    run_verify(parse(["--kubeconfig", str(path), "--checklist", "1.37", "--only", "gang_scheduling"]))
+    out = capsys.readouterr().out
+    assert "v1.37" in out and "gang_scheduling" in out and "dra_support" not in out and "ai_inference" not in out
 
 
 @pytest.mark.parametrize("argv", [[], ["-g", "rg"], ["-n", "c"], ["--kubeconfig", "/nonexistent/kubeconfig"]])
@@ -64,7 +82,9 @@ def test_read_only_exit_4_with_reports(cluster_kc, tmp_path, capsys):
     assert rc == 4  # not conformant: the read-only checks leave MUST requirements Partially
     out = capsys.readouterr().out
     assert "PASS    dra_support" in out and "PARTIAL gang_scheduling" in out and "fix:" in out
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["PRODUCT.yaml", "report.json", "report.md"]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["PRODUCT.yaml", "report.json", "report.md",
+                                                                  "results"]
+    assert sorted(p.name for p in (tmp_path / "r" / "results").iterdir()) == ["junit.xml", "results.json"]
 
 
 def test_json_output(cluster_kc, capsys):
@@ -75,35 +95,13 @@ def test_json_output(cluster_kc, capsys):
     assert "gpu_sharing" in [r["id"] for r in doc["results"]]
 
 
-def _create_via_arm(sim):
-    """The full cluster created through the real SDK (preview flags registered first); returns the connection."""
-    import time
-
-    from wizard.azure.clouds import resolve_cloud
-    from wizard.azure.connection import ArmConnection
-
-    conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
-                         allow_http=True, polling_interval=0.01)
-    conn.resources.resource_groups.create_or_update("rg-ai", {"location": "eastus2"})
-    for flag in ("ManagedGPUExperiencePreview", "ManagedGatewayAPIPreview"):
-        conn.features.features.register("Microsoft.ContainerService", flag)
-    time.sleep(0.05)
-    body = cluster_body()
-    body.pop("id"), body.pop("name")
-    body["properties"]["dnsPrefix"] = "aks-ai"
-    body["identity"] = {"type": "SystemAssigned"}
-    for p in body["properties"]["agentPoolProfiles"]:
-        p["osType"] = "Linux"
-    conn.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
-    return conn
-
-
 def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
     """-g/-n: Azure view + user kubeconfig from the (simulated) ARM, probes on; every MUST passes -> 0."""
     import wizard.conformance as conformance
     from wizard.azure.clusters import user_kubeconfig
 
-    conn = _create_via_arm(sim)
+    conn = create_via_arm(sim)
+    wire_managed_prometheus(conn, sim)
     kc = user_kubeconfig(conn, "rg-ai", "aks-ai")
     install_kueue(kube(kc))
     fast = functools.partial(conformance.VerifyOptions, probe_timeout=8.0, gang_negative_seconds=0.5,
@@ -112,14 +110,25 @@ def test_all_must_pass_exit_0(sim, monkeypatch, capsys, tmp_path):
     import wizard.session as session
 
     monkeypatch.setattr(session, "open_for_args", lambda args: session.Session(conn, (sim.subscription_id, "s"), 0.05))
-    with FakeControllers(kube(kc)):
-        rc = run_verify(parse(["-g", "rg-ai", "-n", "aks-ai", "--probes", "--report", str(tmp_path / "r")]))
+    rc = run_verify(parse(["-g", "rg-ai", "-n", "aks-ai", "--probes", "--billable-probe", "cluster_autoscaling",
+                           "--probe-timeout", "8", "--contact-email", "ops@example.com", "--report",
+                           str(tmp_path / "r")], simulate=True))
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Every MUST requirement passed: 9 pass" in out
+    # the collected value came from the workspace's query endpoint, with a token for the Prometheus audience
+    assert ("https://prometheus.monitor.azure.com/.default",) in sim.credential.scopes
+    assert any(r.path.startswith("/_dataplane/defaultazuremonitorworkspace-eastus2") for r in sim.request_log)
     from wizard.conformance import validate_product
-    assert validate_product((tmp_path / "r" / "PRODUCT.yaml").read_text(), "1.34", base_dir=tmp_path / "r",
-                            strict=True) == []
+    product = (tmp_path / "r" / "PRODUCT.yaml").read_text()
+    assert validate_product(product, "1.34", base_dir=tmp_path / "r", strict=True) == []
+    # a simulated run says so in every report file
+    assert product.startswith("# SIMULATED") and "[SIMULATED" in yaml.safe_load(product)["metadata"]["description"]
+    assert "SIMULATED" in (tmp_path / "r" / "report.md").read_text().split("\n")[2]
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["simulated"] is True
+    assert 'name="SIMULATED' in (tmp_path / "r" / "results" / "junit.xml").read_text()
+    assert all("[SIMULATED]" in json.loads(x)["Package"]
+               for x in (tmp_path / "r" / "results" / "results.json").read_text().splitlines())
 
 
 def test_kubeconfig_only_cluster_autoscaling_partial(cluster_kc, capsys):
@@ -162,7 +171,9 @@ def test_simulated_cluster_from_azure(tmp_path, capsys):
     res = {r["id"]: r for r in doc["results"]}
     assert doc["metadata"]["cluster_name"] == "aks-ai" and doc["metadata"]["resource_group"] == "rg-ai"
     assert any("Azure: GPU pool gpuas" in e for e in res["cluster_autoscaling"]["evidence"])
-    assert res["cluster_autoscaling"]["status"] == "pass"
+    # configuration read from Azure and the autoscaler's status: Partially, until the billable probe has run
+    assert res["cluster_autoscaling"]["status"] == "partial"
+    assert "--billable-probe cluster_autoscaling" in res["cluster_autoscaling"]["fix"]
     assert res["ai_inference"]["status"] == "fail" and "cluster.gateway_api: true" in res["ai_inference"]["fix"]
     assert "-g rg-ai -n aks-ai" in res["ai_inference"]["fix"]
 

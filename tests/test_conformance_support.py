@@ -1,6 +1,5 @@
 """Helpers for the conformance tests: ARM JSON of simulated clusters, kubeconfigs for the simulated Kubernetes
-API, objects the simulator does not install (Kueue) created through the real kubernetes client, stand-ins for the
-controllers it does not simulate (Kueue admission, KEDA's HPA), and a gate server in front of a simulated cluster
+API, objects the simulator does not install (Kueue) created through the real kubernetes client, the full cluster created through the real SDK (with managed Prometheus wired), and a gate server in front of a simulated cluster
 that answers chosen paths itself (RBAC 403, a group not served)."""
 from __future__ import annotations
 
@@ -111,70 +110,39 @@ def install_kueue(k) -> None:
                                      "operations": ["CREATE", "UPDATE"]}]}]})
 
 
-class FakeControllers:
-    """Stand-ins, through the kubernetes client, for controllers the simulator does not run: Kueue (admits a
-    suspended queue Job when its CPU fits the ClusterQueue quota of 1 CPU) and KEDA (turns a ScaledObject into
-    HPA keda-hpa-<name> whose status wants 2 replicas)."""
+# --------------------------------------------------------------------------------------------------- via ARM
+def create_via_arm(sim):
+    """The full cluster created through the real SDK (preview flags registered first); returns the connection."""
+    import time
 
-    def __init__(self, k, kueue: bool = True, keda: bool = True):
-        self.k, self.kueue, self.keda = k, kueue, keda
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+    from wizard.azure.clouds import resolve_cloud
+    from wizard.azure.connection import ArmConnection
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(5)
-
-    def _loop(self):
-        from wizard.conformance.kube import KubeFailure
-        while not self.stop.is_set():
-            try:
-                if self.kueue:
-                    self._kueue()
-                if self.keda:
-                    self._keda()
-            except KubeFailure:
-                pass
-            self.stop.wait(0.05)
-
-    def _kueue(self):
-        for job in self.k.request("GET", "/apis/batch/v1/jobs").get("items") or []:
-            labels = job["metadata"].get("labels") or {}
-            if "kueue.x-k8s.io/queue-name" not in labels or not job["spec"].get("suspend"):
-                continue
-            if job["spec"].get("parallelism", 1) * 0.1 <= 1.0:
-                ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
-                self.k.request("PATCH", f"/apis/batch/v1/namespaces/{ns}/jobs/{name}", body={"spec": {"suspend": False}},
-                               content_type="application/merge-patch+json")
-
-    def _keda(self):
-        for so in self.k.request("GET", "/apis/keda.sh/v1alpha1/scaledobjects").get("items") or []:
-            ns, name = so["metadata"]["namespace"], so["metadata"]["name"]
-            path = f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
-            try:
-                self.k.request("GET", f"{path}/keda-hpa-{name}")
-                continue
-            except Exception:  # noqa: BLE001
-                pass
-            hpa = self.k.request("POST", path, body={
-                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                "metadata": {"name": f"keda-hpa-{name}"},
-                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                            "name": so["spec"]["scaleTargetRef"]["name"]},
-                         "minReplicas": 1, "maxReplicas": 2,
-                         "metrics": [{"type": "External", "external": {
-                             "metric": {"name": "s0-workload-aicv", "selector": {"matchLabels": {
-                                 "scaledobject.keda.sh/name": name}}},
-                             "target": {"type": "AverageValue", "averageValue": "500m"}}}]}})
-            hpa["status"] = {"currentReplicas": 1, "desiredReplicas": 2}
-            self.k.request("PUT", f"{path}/keda-hpa-{name}/status", body=hpa)
+    conn = ArmConnection(sim.credential, sim.subscription_id, resolve_cloud("AzureCloud"), base_url=sim.base_url,
+                         allow_http=True, polling_interval=0.01, data_plane_base=sim.base_url)
+    conn.resources.resource_groups.create_or_update("rg-ai", {"location": "eastus2"})
+    for flag in ("ManagedGPUExperiencePreview", "ManagedGatewayAPIPreview"):
+        conn.features.features.register("Microsoft.ContainerService", flag)
+    time.sleep(0.05)
+    body = cluster_body()
+    body.pop("id"), body.pop("name")
+    body["properties"]["dnsPrefix"] = "aks-ai"
+    body["identity"] = {"type": "SystemAssigned"}
+    for p in body["properties"]["agentPoolProfiles"]:
+        p["osType"] = "Linux"
+    conn.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
+    return conn
 
 
-# --------------------------------------------------------------------------------------------------- gate
+def wire_managed_prometheus(conn, sim):
+    """What the wizard's monitor-workspace step does: workspace, data collection endpoint, rule, association."""
+    from wizard.azure.monitor import ensure_monitoring, names_for
+
+    ensure_monitoring(conn, names_for(sim.subscription_id, "rg-ai", "aks-ai", "eastus2"), None, lambda m: None,
+                      lambda s: None, poll=0.0, timeout=5.0)
+
+
+
 class Gate:
     """HTTP server in front of one simulated cluster: paths in `overrides` get a canned answer, the rest is
     forwarded to KubeWorld.handle. Counts requests."""

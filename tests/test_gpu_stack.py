@@ -159,7 +159,7 @@ def _apply(tmp_path: Path, monkeypatch, capsys, probes: bool, *extra: str) -> tu
     from wizard.cli import main
 
     doc = yaml.safe_load((REPO / "examples" / "answers.yaml").read_text())
-    doc["verify"] = {"probes": probes, "checklist": "1.34"}
+    doc["verify"] = {**doc["verify"], "probes": probes, "checklist": "1.34"}  # keeps billable_probes
     path = tmp_path / "answers.yaml"
     path.write_text(yaml.safe_dump(doc))
     # the closing verification builds VerifyOptions itself: shorten the probes' waits (the gang probe's negative
@@ -181,6 +181,7 @@ def test_simulated_apply_of_the_example_passes_every_must_with_probes(tmp_path, 
     assert list(status) == MUST
     assert status == {rid: "pass" for rid in MUST}, {r["id"]: r["summary"] for r in v["results"]}
     assert v["must_ok"] is True and v["probes"] is True
+    assert v["metadata"]["simulated"] is True
 
 
 def test_simulated_apply_of_the_example_read_only_fails_nothing(tmp_path, monkeypatch, capsys):

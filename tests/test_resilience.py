@@ -347,6 +347,9 @@ def test_following_the_vm_size_advice_applies(fault: str, step: str, workdir: Pa
     assert run(workdir, "apply", str(workdir / "answers.yaml"), *forced, faults=(fault,)) == 3
     out = "".join(capsys.readouterr())
     assert f"failed    {step}" in out and "Answer to change: gpu_pool.vm_size" in out
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:  # a family with free quota for 3 + surge
+        sim.set_quota("standardNCADSA100v4Family", 96)
+        sim.set_quota("cores", 200)
     edit(workdir, "vm_size: Standard_NC4as_T4_v3", "vm_size: Standard_NC24ads_A100_v4")
     assert run(workdir, "plan", str(workdir / "answers.yaml")) == 0
     assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0

@@ -454,7 +454,9 @@ def test_gpu_scheduling_and_probe_logs(api):
     core.create_namespaced_pod("aicv-gpu", pod("a", 1, "sleep 3600", "Always"))
     core.create_namespaced_pod("aicv-gpu", pod("b", 1, "sleep 3600", "Always"))
     assert core.read_namespaced_pod("b", "aicv-gpu").status.phase == "Running"
-    core.create_namespaced_pod("aicv-gpu", pod("c", 1, "sleep 3600", "Always"))
+    third = pod("c", 1, "sleep 3600", "Always")  # pinned to that node: the autoscaler cannot help it
+    third["spec"]["nodeSelector"]["kubernetes.io/hostname"] = core.read_namespaced_pod("b", "aicv-gpu").spec.node_name
+    core.create_namespaced_pod("aicv-gpu", third)
     c = core.read_namespaced_pod("c", "aicv-gpu")
     assert c.status.phase == "Pending" and c.spec.node_name is None
     sched = next(x for x in c.status.conditions if x.type == "PodScheduled")
@@ -552,20 +554,20 @@ def test_state_round_trip(world, api):
 
 def test_status_and_scale_subresources(api):
     co, apps, core = k8s.CustomObjectsApi(api), k8s.AppsV1Api(api), k8s.CoreV1Api(api)
-    ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "phi"},
-          "resource": {"instanceType": "Standard_NC24ads_A100_v4"}, "inference": {"preset": {"name": "phi-4"}},
-          "status": {"ignored": True}}
-    created = co.create_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", ws)
+    # a RAGEngine: no simulated controller writes its status (KAITO's workspace controller reconciles Workspaces)
+    ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "RAGEngine", "metadata": {"name": "phi"},
+          "spec": {"compute": {"instanceType": "Standard_NC24ads_A100_v4"}}, "status": {"ignored": True}}
+    created = co.create_namespaced_custom_object("kaito.sh", "v1beta1", "default", "ragengines", ws)
     assert "status" not in created  # status is dropped on create when the status subresource is enabled
-    co.patch_namespaced_custom_object_status("kaito.sh", "v1beta1", "default", "workspaces", "phi", {
+    co.patch_namespaced_custom_object_status("kaito.sh", "v1beta1", "default", "ragengines", "phi", {
         "status": {"conditions": [{"type": "WorkspaceSucceeded", "status": "True"}]}})
-    got = co.get_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", "phi")
+    got = co.get_namespaced_custom_object("kaito.sh", "v1beta1", "default", "ragengines", "phi")
     assert got["status"]["conditions"][0]["type"] == "WorkspaceSucceeded"
     assert got["metadata"]["generation"] == 1  # status writes do not bump generation
     # a main-resource patch cannot change status
-    co.patch_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", "phi",
+    co.patch_namespaced_custom_object("kaito.sh", "v1beta1", "default", "ragengines", "phi",
                                       {"status": {"conditions": []}, "metadata": {"labels": {"x": "y"}}})
-    got = co.get_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", "phi")
+    got = co.get_namespaced_custom_object("kaito.sh", "v1beta1", "default", "ragengines", "phi")
     assert got["status"]["conditions"] and got["metadata"]["labels"] == {"x": "y"}
     # scale a deployment through /scale; pods follow
     apps.patch_namespaced_deployment_scale(N.COREDNS_DEPLOYMENT, N.KUBE_SYSTEM, {"spec": {"replicas": 3}})

@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ from wizard.exit_codes import InvalidInput
 from wizard.output import Output, output_option, wants_json
 
 SIM_FAULTS = FAULT_NAMES  # wizard.sim.faults, kept cheap to import
+SIM_DEGRADE = ("no-gpus", "gpu-leak", "autoscaler-stuck", "monitoring-blind", "operator-stuck", "dra-only",
+               "metrics-off")  # wizard.sim.kube.degrade.NAMES (kept here: --help imports no simulator)
 SHELLS = ("bash", "zsh", "fish")
 
 # examples shown at the end of each command's --help (sub-commands in verify_cli / preflight_cli keep theirs)
@@ -81,6 +82,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                    help="simulated operations run N times faster than Azure's typical durations (default 60)")
     g.add_argument("--sim-fault", action="append", choices=SIM_FAULTS, metavar="NAME", default=d(None),
                    help=f"inject a named fault into the simulator (repeatable): {', '.join(SIM_FAULTS)}")
+    g.add_argument("--sim-degrade", action="append", choices=SIM_DEGRADE, metavar="NAME", default=d(None),
+                   help=f"make the simulated cluster fall short (repeatable): {', '.join(SIM_DEGRADE)}")
     g.add_argument("--sim-state", type=Path, metavar="FILE", default=d(None),
                    help="keep the simulated world in FILE so a later command continues in it")
     g.add_argument("--cloud", metavar="NAME", default=d(None),
@@ -145,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-preflight", action="store_true",
                    help="start even when preflight items fail (quota, SKU, zones, flags)")
     p.add_argument("--report", type=Path, metavar="DIR",
-                   help="write the closing conformance verification to DIR (report.md, report.json, PRODUCT.yaml)")
+                   help="write the closing conformance verification to DIR (report.md, report.json, "
+                        "results/junit.xml, results/results.json, PRODUCT.yaml)")
     p.add_argument("--registration-timeout", type=_minutes, metavar="MINUTES", default=90.0,
                    help="longest wait for a preview flag or provider to register (default 90; Azure can take an "
                         "hour); past it the run stops and says what to check later")
@@ -155,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--conformance-not-required", action="store_true",
                    help=f"exit {EXIT_OK}, not {EXIT_NOT_CONFORMANT}, when the closing verification finds a MUST "
                         "requirement that did not pass (as verify.require_conformance: false)")
+    p.add_argument("--parallel", type=int, metavar="N", default=None,
+                   help="fleet: apply at most N members at a time (default 4)")
+    p.add_argument("--kubeconfig-dir", type=Path, metavar="DIR",
+                   help="fleet: write each member's user kubeconfig to DIR/<cluster>.kubeconfig (mode 0600)")
 
     p = command("teardown", "delete exactly what this wizard created, as its journal records, after listing it "
                             "and a typed confirmation")
@@ -169,9 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("completion", "print the shell completion script for bash, zsh or fish")
     p.add_argument("shell", choices=SHELLS)
 
+    from wizard.export.cli import add_export_parser
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
 
+    add_export_parser(sub, lambda p: _global_options(p, suppress=True))
     add_verify_parser(sub, lambda p: _global_options(p, suppress=True))
     add_gpu_sizes_parser(sub, lambda p: _global_options(p, suppress=True))
     return parser
@@ -281,7 +291,8 @@ def _load(args: argparse.Namespace) -> "Answers":
 def _open(args: argparse.Namespace, answers: "Answers") -> "Session":
     from wizard.session import SimOptions, open_session
 
-    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state) if args.simulate else None
+    sim = SimOptions(args.sim_speed, list(args.sim_fault or []), args.sim_state,
+                     list(args.sim_degrade or [])) if args.simulate else None
     session = open_session(answers, sim)
     session.no_prices = bool(getattr(args, "no_prices", False))
     return session
@@ -348,28 +359,27 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
                         "name a cloud az knows (az cloud list), or give a cloud file")
     if args.command == "teardown":
         return _teardown(args, answers, out)
+    if args.command == "export":
+        from wizard.export.cli import run_export
+
+        return run_export(args, answers, out)
+    if answers.fleet is not None:
+        from wizard.fleet_cli import run_fleet
+
+        return run_fleet(args, answers, out)
     return _plan_or_apply(args, answers, out)
 
 
 def _run_engine(engine: Any, out: Output) -> Any:
     """Run the engine in the foreground: the first Ctrl-C stops it after the current poll (what Azure accepted
     stays in the journal), a second one quits at once (KeyboardInterrupt, exit 130)."""
-    interrupts = 0
+    from wizard.interrupts import run_until_interrupted
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        nonlocal interrupts
-        interrupts += 1
-        if interrupts > 1:
-            raise KeyboardInterrupt
-        out.note("interrupt: stopping after the current poll; operations Azure accepted keep running there and "
-                 "are in the journal (press Ctrl-C again to quit at once)")
-        engine.cancel()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        return engine.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    result = run_until_interrupted(engine.run, engine.cancel, "stopping after the current poll; operations Azure "
+                                   "accepted keep running there and are in the journal")
+    if result is None:
+        raise KeyboardInterrupt
+    return result
 
 
 def _locked(out: Output, exc: Exception) -> int:
@@ -450,6 +460,7 @@ def _result_doc(out: Output, command: str, result: Any, code: int, started: floa
 
 
 def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
+    from wizard.conformance.forecast import forecast
     from wizard.journal import Journal, JournalLocked
     from wizard.plan import plan_for
     from wizard.preflight import run_preflight
@@ -471,7 +482,12 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
                                    prices_note=session.prices_note)
 
     def listing() -> str:
-        return plan_text(plan, show_az=args.command == "plan" or args.verbose > 0) + "\n\n" + preflight.text()
+        return (plan_text(plan, show_az=args.command == "plan" or args.verbose > 0) + "\n\n" + preflight.text()
+                + "\n\n" + forecast(answers).text())
+
+    def plan_doc() -> None:
+        out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
+                         "preflight": preflight.to_dict(), "conformance": forecast(answers).to_dict()})
 
     def refused() -> int:
         out.result(listing())
@@ -488,8 +504,7 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
         except Exception as exc:  # noqa: BLE001
             return out.failure(exc)
         applicable = plan.ok and preflight.ok
-        out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
-                         "preflight": preflight.to_dict()})
+        plan_doc()
         if args.command == "plan":
             if args.quiet and applicable:
                 out.result(plan_summary(plan))
@@ -514,8 +529,7 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
                         plan, preflight = observe()
                     except Exception as exc:  # noqa: BLE001
                         return out.failure(exc)
-                    out.doc("plan", {"command": args.command, **plan.to_dict(), "changes": len(plan.changes),
-                                     "preflight": preflight.to_dict()})
+                    plan_doc()
                     if not plan.ok or (not preflight.ok and not args.skip_preflight):
                         return refused()
                     out.progress(listing() + "\n")
@@ -577,18 +591,15 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
 
 def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session", out: Output) -> Any:
     """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
-    from wizard.conformance import VerifyOptions, VerifyTarget
-    from wizard.verify_cli import azure_target, verify_and_report
+    from wizard.verify_cli import azure_verify_target, options_from_answers, verify_and_report
 
     rg, name = answers.resource_group.name, answers.cluster.name
     out.progress("")
-    cluster, pools, kubeconfig = azure_target(session.conn, rg, name)
     # probe waits are real time: in simulation they follow the simulator's clock like everything else
     paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
                                                    "poll_interval": session.poll_interval}
-    opts = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                         resource_group=rg, cluster_name=name, **paced)
-    return verify_and_report(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), opts,
+    return verify_and_report(azure_verify_target(session.conn, rg, name),
+                             options_from_answers(answers, simulated=session.simulator is not None, **paced),
                              f"{name} ({rg})", out, args.report)
 
 

@@ -33,7 +33,7 @@ __all__ = [
     "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
+    "verify", "conformance_forecast", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown",
 ]
 
@@ -288,10 +288,15 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
             allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
     """Read-only: observe Azure and resolve the plan (the review screen shows it). `recreate_failed` is the
     user's consent to delete a cluster whose creation ended Failed and create it again (default: retry)."""
-    from wizard.plan import plan_for
+    from wizard.plan import Problem, plan_for
 
-    return plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
+    plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
                     recreate_failed=recreate_failed, addon_options=session.addon_options())
+    if answers.fleet is not None:  # the wizard builds one cluster: never the base names of a fleet by mistake
+        plan.problems.append(Problem("fleet", f"these answers describe a fleet of {answers.fleet.count} clusters; "
+                                     "the interactive wizard builds one.",
+                                     "apply the fleet with `aks-ai-wizard apply FILE`, or remove the fleet section."))
+    return plan
 
 
 def failed_cluster(plan: "Plan") -> Any:
@@ -379,15 +384,19 @@ def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
            on_result: Callable[[Any], None] | None = None) -> Any:
     """Run wizard.conformance against the cluster the answers describe; returns its Report."""
-    from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
-    from wizard.verify_cli import azure_target
+    from wizard.conformance import run_verification
+    from wizard.verify_cli import azure_verify_target, options_from_answers
 
-    rg, name = answers.resource_group.name, answers.cluster.name
-    cluster, pools, _ = azure_target(session.conn, rg, name, kubeconfig=False)
-    options = VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                            resource_group=rg, cluster_name=name)
-    return run_verification(VerifyTarget(kubeconfig=kubeconfig, cluster=cluster, pools=pools), options,
+    target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
+    return run_verification(target, options_from_answers(answers, simulated=session.simulator is not None),
                             on_result=on_result)
+
+
+def conformance_forecast(answers: "Answers") -> Any:
+    """Which MUST requirements the answers cannot satisfy, why, and what to change (no Azure call)."""
+    from wizard.conformance.forecast import forecast
+
+    return forecast(answers)
 
 
 def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:

@@ -19,7 +19,8 @@ from wizard.events import log as events_log
 if TYPE_CHECKING:
     from wizard.azure.errors import AzureFailure
 
-KINDS = ("plan", "event", "result", "verification", "teardown-plan", "gpu-sizes", "error")
+KINDS = ("plan", "event", "result", "verification", "teardown-plan", "gpu-sizes", "error", "fleet-plan",
+         "fleet-verification")
 
 
 def schema_for(kind: str) -> dict[str, Any]:

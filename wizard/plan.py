@@ -104,7 +104,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pools = {gp.name: pool.submit(clusters.get_pool, conn, rg, name, gp.name)
                    for gp in answers.all_gpu_pools} if group is not None else {}
-        f_manifest = pool.submit(_kueue_manifest_problem, answers)
+        f_manifest = pool.submit(kueue_manifest_problem, answers)
         unreadable: list[bool] = []
 
         def provider_read(future: Any, empty: Any) -> Any:
@@ -137,7 +137,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         )
 
 
-def _kueue_manifest_problem(answers: "Answers") -> "Problem | None":
+def kueue_manifest_problem(answers: "Answers") -> "Problem | None":
     from wizard.addons.kueue import local_manifest_problem
 
     exc = local_manifest_problem(answers)

@@ -35,6 +35,7 @@ class SimOptions:
     speed: float = 60.0
     faults: list[str] = field(default_factory=list)
     state_file: Path | None = None
+    degrade: list[str] = field(default_factory=list)  # simulated clusters fall short (wizard.sim.kube.degrade)
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,8 @@ def connect(cloud: str | Mapping[str, Any] = "AzureCloud", auth: str = "default"
     from wizard.sim import Simulator
 
     try:
-        simulator = Simulator(speed=sim.speed, faults=sim.faults, state_file=sim.state_file).start()
+        simulator = Simulator(speed=sim.speed, faults=sim.faults, state_file=sim.state_file,
+                              degrade=sim.degrade).start()
     except ValueError as exc:  # a corrupt or foreign --sim-state file: the user's to fix, not Azure's
         from wizard.exit_codes import InvalidInput
 
@@ -227,7 +229,7 @@ def connect(cloud: str | Mapping[str, Any] = "AzureCloud", auth: str = "default"
                            "(delete a file that is damaged)") from None
     poll = max(0.01, min(REAL_POLL_INTERVAL, REAL_POLL_INTERVAL / sim.speed))
     conn = ArmConnection(simulator.credential, None, resolve_cloud("AzureCloud"), base_url=simulator.base_url,
-                         allow_http=True, polling_interval=poll)
+                         allow_http=True, polling_interval=poll, data_plane_base=simulator.base_url)
     return Link(conn, poll, simulator, "AzureCloud (simulated)", time_scale=1.0 / sim.speed)
 
 
@@ -258,7 +260,7 @@ def open_for_args(args: "argparse.Namespace") -> Session:
     sim = None
     if getattr(args, "simulate", False):
         sim = SimOptions(float(getattr(args, "sim_speed", None) or 60.0), list(getattr(args, "sim_fault", None) or []),
-                         getattr(args, "sim_state", None))
+                         getattr(args, "sim_state", None), list(getattr(args, "sim_degrade", None) or []))
     from wizard.azure.clouds import cloud_setting
 
     cloud = getattr(args, "cloud", None)

@@ -441,15 +441,23 @@ def az(*args: Any) -> str:
 
 
 def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
+    """`az aks create` with every option of desired_cluster()'s body (the GPU pool follows as `nodepool add`:
+    az creates one pool per command)."""
     c = answers.cluster
     net, access = c.network, c.access
     args: list[Any] = ["aks", "create", "-g", answers.resource_group.name, "-n", c.name,
                        "-l", answers.azure.location, "--kubernetes-version", resolved.kubernetes_version,
-                       "--tier", c.tier.lower(), "--nodepool-name", c.system_pool.name,
+                       "--dns-name-prefix", dns_prefix(answers, resolved.subscription_id),
+                       "--tier", c.tier.lower(), "--k8s-support-plan", c.support_plan,
+                       "--nodepool-name", c.system_pool.name,
                        "--node-count", c.system_pool.count, "--node-vm-size", c.system_pool.vm_size,
                        "--network-plugin", net.plugin]
+    if c.system_pool.zones:
+        args += ["--zones", *c.system_pool.zones]
     if net.plugin == "azure" and net.plugin_mode:
         args += ["--network-plugin-mode", net.plugin_mode]
+    if net.dataplane:
+        args += ["--network-dataplane", net.dataplane]
     if net.vnet_subnet_id:
         args += ["--vnet-subnet-id", net.vnet_subnet_id]
     if net.outbound_type != "loadBalancer":
@@ -466,6 +474,8 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
             args += ["--aad-tenant-id", access.tenant_id]
     if not access.local_accounts:
         args += ["--disable-local-accounts"]
+    if c.tags:
+        args += ["--tags", *[f"{k}={v}" for k, v in c.tags.items()]]
     if c.istio.enabled and resolved.istio_revision:
         args += ["--enable-azure-service-mesh", "--revision", resolved.istio_revision]
     if c.gateway_api:
@@ -480,14 +490,16 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
         args += ["--enable-workload-identity"]
     if c.addons.managed_prometheus:
         args += ["--enable-azure-monitor-metrics"]
-    return az(*args, "--generate-ssh-keys")
+    return az(*args, "--no-ssh-key")  # the wizard's body has no linuxProfile
 
 
 def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str:
     p = pool or answers.all_gpu_pools[0]
     args: list[Any] = ["aks", "nodepool", "add", "-g", answers.resource_group.name,
                        "--cluster-name", answers.cluster.name, "-n", p.name, "--node-vm-size", p.vm_size,
-                       "--node-count", p.count, "--gpu-driver", "install"]
+                       "--node-count", p.count, "--mode", "User", "--gpu-driver", "Install"]
+    if p.zones:
+        args += ["--zones", *p.zones]
     for t in p.taints:
         args += ["--node-taints", t]
     if p.labels:

@@ -11,25 +11,28 @@ arguments, an unreadable kubeconfig, a cluster that does not exist), 3 the clust
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+import logging
 from pathlib import Path
 from typing import Any, Callable
 
 from wizard import exit_codes
+from wizard.conformance.checklist import VERSIONS as CHECKLISTS
+from wizard.conformance.requirements import REGISTRY
 from wizard.output import Output, output_option
 
-CHECKLISTS = ("1.34", "1.35", "1.36")
+log = logging.getLogger(__name__)
 
 
 def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], None] | None = None
                       ) -> argparse.ArgumentParser:
     help_ = ("verify a cluster against the CNCF Kubernetes AI Conformance checklist (read-only unless --probes); "
-             "writes report.md, report.json and PRODUCT.yaml with --report")
+             "writes report.md, report.json, results/junit.xml, results/results.json and PRODUCT.yaml with --report")
     p = subparsers.add_parser("verify", help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
                               epilog="examples:\n"
                                      "  aks-ai-wizard verify -g rg-ai -n aks-ai --probes --report ./conformance\n"
                                      "  aks-ai-wizard verify --kubeconfig ~/.kube/config --context prod --output json\n"
+                                     "  aks-ai-wizard verify -g rg-ai -n aks-ai --probes --only pod_autoscaling "
+                                     "--probe-timeout 600\n"
                                      "  aks-ai-wizard --simulate --sim-state sim.json verify -g rg-ai -n aks-ai\n\n"
                                      + exit_codes.epilog())
     if add_global_options is not None:
@@ -41,9 +44,20 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current-context)")
     p.add_argument("--probes", action="store_true",
                    help="also run probes: short-lived workloads in a throw-away namespace aicv-<random>")
-    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json and PRODUCT.yaml to DIR")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json, results/junit.xml, "
+                   "results/results.json (go test -json) and PRODUCT.yaml to DIR")
     output_option(p)
     p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
+    p.add_argument("--only", metavar="ID", action="append", default=[], choices=tuple(REGISTRY),
+                   help="verify only this requirement (repeatable; e.g. to retry an inconclusive probe)")
+    p.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="upper bound of each probe wait (default 120)")
+    p.add_argument("--billable-probe", metavar="ID", action="append", default=[], choices=tuple(k for k, v in REGISTRY.items() if v.billable),
+                   help="also run this probe that creates billable cloud resources (cluster_autoscaling: a GPU node "
+                        "for 10-30 minutes)")
+    for flag, key in (("--contact-email", "contactEmailAddress"), ("--vendor", "vendorName"),
+                      ("--platform-name", "platformName"), ("--platform-version", "platformVersion")):
+        p.add_argument(flag, metavar="TEXT", dest=f"product_{key}", help=f"PRODUCT.yaml {key}")
     p.set_defaults(handler=run_verify)
     return p
 
@@ -81,9 +95,38 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
     return body, pools, kubeconfig_for_this_run(conn, rg, name) if kubeconfig else None
 
 
+def azure_verify_target(conn: Any, rg: str, name: str, kubeconfig: bytes | None = None,
+                        context: str | None = None) -> Any:
+    """The VerifyTarget of an AKS cluster: its ARM view, its kubeconfig (fetched unless given) and the Prometheus
+    query API of the Azure Monitor workspace its managed Prometheus sends to (None when there is none)."""
+    from wizard.azure import prometheus
+    from wizard.conformance import VerifyTarget
+
+    cluster, pools, user_kc = azure_target(conn, rg, name, kubeconfig=kubeconfig is None)
+    endpoint, query = None, None
+    try:
+        endpoint = prometheus.query_endpoint(conn, str(cluster.get("id") or ""))
+    except Exception as exc:  # noqa: BLE001 - the verification goes on; the probe says it cannot read back
+        log.info("Azure Monitor workspace of %s not found: %s", name, exc)
+    if endpoint:
+        query = prometheus.querier(conn, endpoint)
+    return VerifyTarget(kubeconfig=kubeconfig or user_kc, context=context, cluster=cluster, pools=pools,
+                        prometheus=query, prometheus_endpoint=endpoint or "")
+
+
+def options_from_answers(answers: Any, **extra: Any) -> Any:
+    """VerifyOptions of the answers file's `verify:` section (apply's closing verification and the TUI)."""
+    from wizard.conformance import VerifyOptions
+
+    return VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
+                         billable=tuple(answers.verify.billable_probes), resource_group=answers.resource_group.name,
+                         cluster_name=answers.cluster.name, metadata=answers.verify.product.overrides(), **extra)
+
+
 # ------------------------------------------------------------------------------------------------------ run
 def _print_row(r: Any, out: Output) -> None:
-    tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "skipped": "N/A    "}[r.status]
+    tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "inconclusive": "UNSURE ",
+           "skipped": "N/A    "}[r.status]
     lines = [f"{tag} {r.id:<27} {r.level:<6} {r.summary}"]
     if r.status != "pass" and r.fix:
         lines += [f"        fix: {line}" for line in r.fix.split("\n")]
@@ -102,8 +145,10 @@ def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_di
     out.doc("verification", {**report.to_dict(), "written": [str(p) for p in written]})
     c = report.counts()
     out.result(f"\n{'Every MUST requirement passed' if report.must_ok else 'Not every MUST requirement passed'}: "
-               f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['skipped']} n/a "
-               f"({report.metadata.get('requests', 0)} API requests)")
+               f"{c['pass']} pass, {c['partial']} partial, {c['fail']} fail, {c['inconclusive']} inconclusive, "
+               f"{c['skipped']} n/a ({report.metadata.get('requests', 0)} API requests)")
+    if report.undecided:
+        out.result(f"Inconclusive (retry, nothing was disproven): {', '.join(report.undecided)}")
     for p in written:
         out.result(f"wrote {p}")
     return report
@@ -146,7 +191,7 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
         return out.fail(exit_codes.INVALID, bad, "see aks-ai-wizard verify --help", category="usage")
     from wizard.azure.entra import signed_in
 
-    cluster, pools, kubeconfig, session = None, [], None, None
+    target, kubeconfig, session = None, None, None
     try:
         if kc_path is not None:
             try:
@@ -160,27 +205,36 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
             try:
                 session = open_for_args(args)
                 if rg is not None:
-                    cluster, pools, user_kc = azure_target(session.conn, rg, name)
-                    kubeconfig = kubeconfig or user_kc
+                    if kubeconfig is not None and session.simulator is not None:
+                        kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
+                    target = azure_verify_target(session.conn, rg, name, kubeconfig, getattr(args, "context", None))
             except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
                 return out.failure(exc, f"verify: could not read cluster {name} from Azure" if rg else "verify")
-            if kubeconfig is not None and session.simulator is not None:
+            if rg is None and kubeconfig is not None and session.simulator is not None:
                 kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
-            if kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID (kubelogin): signed in here
+            if rg is None and kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID: signed in here
                 kubeconfig = signed_in(kubeconfig, session.conn.credential)
-            if kubeconfig is not None and rg is not None and _private(cluster):
-                from wizard.azure.private import check_reachable
-                from wizard.kubeconfig import api_client
+            if target is not None and target.kubeconfig is not None:
+                target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
+                if _private(target.cluster):
+                    from wizard.azure.private import check_reachable
+                    from wizard.kubeconfig import api_client
 
-                try:  # refused clearly, not nine inconclusive requirements
-                    check_reachable(api_client(kubeconfig), rg, name)
-                except Exception as exc:  # noqa: BLE001
-                    return out.failure(exc, f"verify: cannot reach the private API server of {name}")
+                    try:  # refused clearly, not nine inconclusive requirements
+                        check_reachable(api_client(target.kubeconfig), rg, name)
+                    except Exception as exc:  # noqa: BLE001
+                        return out.failure(exc, f"verify: cannot reach the private API server of {name}")
+        if target is None:
+            target = VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None))
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
-                             resource_group=rg, cluster_name=name)
-        report = verify_and_report(VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None),
-                                                cluster=cluster, pools=pools), opts,
-                                   f"{name} ({rg})" if rg else str(kc_path), out, getattr(args, "report", None))
+                             resource_group=rg, cluster_name=name, only=tuple(getattr(args, "only", ()) or ()),
+                             probe_timeout=float(getattr(args, "probe_timeout", 120.0) or 120.0),
+                             billable=tuple(getattr(args, "billable_probe", ()) or ()),
+                             simulated=bool(getattr(args, "simulate", False)),
+                             metadata={k.removeprefix("product_"): v for k, v in vars(args).items()
+                                       if k.startswith("product_") and v})
+        report = verify_and_report(target, opts, f"{name} ({rg})" if rg else str(kc_path), out,
+                                   getattr(args, "report", None))
         return exit_codes.OK if report.must_ok else exit_codes.NOT_CONFORMANT
     finally:
         if session is not None:

@@ -14,6 +14,7 @@ and bounded (every wait has a timeout from AddonOptions).
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -63,6 +64,11 @@ def monitor_names(answers: "Answers", subscription_id: str, offered: list[str] |
                      answers.cluster.addons.monitor_workspace_id, _cloud_name(answers), offered)
 
 
+def plan_monitor_names(plan: "Plan") -> Any:
+    """The managed Prometheus names of a plan's cluster, placed where its observation says workspaces can go."""
+    return monitor_names(plan.answers, plan.observed.subscription_id, plan.observed.workspace_locations)
+
+
 def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.plan import Step, is_arm_step
     from wizard.spec import az
@@ -76,12 +82,11 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     arm_deps = tuple(s.id for s in plan.steps if is_arm_step(s.id))
     kube_deps = ("kubeconfig",) if "kubeconfig" in ids else arm_deps
     new_cluster = plan.observed.cluster is None
-    sub = plan.resolved.subscription_id if plan.resolved else plan.observed.subscription_id
 
     if a.managed_prometheus:
         from wizard.azure.monitor import az_equivalent
 
-        names = monitor_names(answers, sub, plan.observed.workspace_locations)
+        names = plan_monitor_names(plan)
         ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
               else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
         steps.append(Step(
@@ -210,19 +215,32 @@ def _kube(engine: "Engine", opts: AddonOptions) -> Any:
     return Kube(engine.kube_client(), timeout=opts.kube_timeout)
 
 
+_WORKSPACE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _workspace_lock(workspace_id: str) -> threading.Lock:
+    """One wiring at a time per Azure Monitor workspace in this process: the members of a fleet share the default
+    workspace of their region, and only the one that created it may record it as created."""
+    with _LOCKS_GUARD:
+        return _WORKSPACE_LOCKS.setdefault(workspace_id.lower(), threading.Lock())
+
+
 def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from wizard.azure.monitor import ensure_monitoring
 
     opts = options_of(engine)
-    names = step.payload if step.payload is not None else monitor_names(engine.answers, engine.conn.subscription_id)
+    names = step.payload if step.payload is not None else plan_monitor_names(engine.plan)
     from wizard.provenance import with_provenance
 
     journal = engine.journal
-    result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags,
-                                                                   engine.plan.provenance),
-                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout,
-                               intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
-                               if journal is not None else None)
+    with _workspace_lock(names.workspace_id):
+        result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags,
+                                                                       engine.plan.provenance),
+                                   _reporter(engine, step, started), engine.sleep, _poll(engine, opts),
+                                   opts.azure_timeout,
+                                   intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
+                                   if journal is not None else None)
     names = result.names
     if result.changed:
         msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)

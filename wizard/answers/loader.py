@@ -417,22 +417,26 @@ def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
             parent_tp = Answers
         message = _message(err, loc, tp, parent_tp, unknown[raw[:-1]] <= MAX_SUGGESTIONS)
         if err["type"] == CROSS_ERROR and err.get("ctx", {}).get("field"):
-            loc = loc + tuple(err["ctx"]["field"].split("."))
+            loc = loc + _split(err["ctx"]["field"])
         node = _find_node(root, loc, key=is_key or err["type"] == "extra_forbidden", index=index)
         line, column = _mark(node.start_mark) if node is not None else (None, None)
         out.append(FieldError(format_path(loc), message, line, column))
     return out
 
 
+def _split(dotted: str) -> tuple:
+    """'fleet.members.0.member' -> ('fleet', 'members', 0, 'member'): list indices as ints."""
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+
+
 def _cross_errors(data: Any, root: yaml.Node | None) -> list[FieldError]:
     out = []
     index: _Index = {}
     for path, message in rules.cross_field_errors(data):
-        # "gpu_pools[1].name" -> ("gpu_pools", 1, "name")
-        loc = tuple(int(part) if part.isdigit() else part for part in re.split(r"\.|\[(\d+)\]\.?", path) if part)
+        loc = _split(path)
         node = _find_node(root, loc, index=index)
         line, column = _mark(node.start_mark) if node is not None else (None, None)
-        out.append(FieldError(path, message, line, column))
+        out.append(FieldError(format_path(loc), message, line, column))
     return out
 
 
@@ -542,6 +546,8 @@ _HEADER = (
 def answers_to_yaml(answers: Answers) -> str:
     """Readable YAML in model key order, defaults included; parse_answers() reads it back equal."""
     data = answers.model_dump(mode="json")
+    if data.get("fleet") is None:
+        del data["fleet"]  # an optional section that is absent stays absent
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
     # a blank line between top-level sections
     lines = body.splitlines()

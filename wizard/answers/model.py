@@ -44,6 +44,8 @@ __all__ = [
     "Autoscale",
     "KueueAnswers",
     "VerifyAnswers",
+    "FleetAnswers",
+    "FleetMember",
     "RULE_ERROR",
     "CROSS_ERROR",
 ]
@@ -452,19 +454,70 @@ class KueueAnswers(_Model):
     default_queues: bool = Field(default=True, description="Create a default ClusterQueue and LocalQueue.")
 
 
+class ProductAnswers(_Model):
+    """PRODUCT.yaml metadata of the CNCF submission (the rest is AKS's public product facts)."""
+
+    contact_email: str | None = Field(default=None, description="contactEmailAddress of the submitter.")
+    vendor: str | None = Field(default=None, description="vendorName (default Microsoft).")
+    name: str | None = Field(default=None, description="platformName (default Azure Kubernetes Service (AKS)).")
+    version: str | None = Field(default=None, description="platformVersion: the product's version (default the "
+                                                          "AKS version line, e.g. v1.34).")
+
+    def overrides(self) -> dict[str, str]:
+        return {k: v for k, v in (("contactEmailAddress", self.contact_email), ("vendorName", self.vendor),
+                                  ("platformName", self.name), ("platformVersion", self.version)) if v}
+
+
 class VerifyAnswers(_Model):
     """Conformance verification after the run."""
 
     probes: bool = Field(
         default=False, description="Also run probes that create workloads (not only read-only checks)."
     )
-    checklist: Literal["1.34", "1.35", "1.36"] = Field(
+    checklist: Literal["1.34", "1.35", "1.36", "1.37"] = Field(
         default="1.34", description="Kubernetes AI Conformance checklist version to verify against."
     )
     require_conformance: bool = Field(
         default=True, description="apply exits 4 when its closing verification finds a MUST requirement that did "
         "not pass; false: it reports them and exits 0 (also --conformance-not-required)."
     )
+    billable_probes: list[Literal["cluster_autoscaling"]] = Field(
+        default_factory=list, description="Probes that create billable cloud resources, run only when listed "
+        "(cluster_autoscaling: a GPU node for 10-30 minutes)."
+    )
+    product: ProductAnswers = Field(default_factory=ProductAnswers, description="PRODUCT.yaml metadata.")
+
+
+# ---------------------------------------------------------------------- fleet
+
+FleetPattern = Annotated[str, _rule(rules.check_fleet_pattern)]
+
+
+class FleetMember(_Model):
+    """Overrides for one member of the fleet (to spread a workshop over regions or GPU sizes)."""
+
+    member: Annotated[int, _rule(rules.check_count, 1, rules.FLEET_MAX)] = Field(
+        description="The member's number (1-based, as {n} in the name patterns).")
+    location: Annotated[str, _rule(rules.check_location)] | None = Field(
+        default=None, description="Azure region of this member; null: azure.location.")
+    gpu_vm_size: VmSize | None = Field(default=None, description="GPU VM size of this member; null: gpu_pool.vm_size.")
+
+
+class FleetAnswers(_Model):
+    """Several identical clusters from this one file (a workshop): the names derive from the base names."""
+
+    count: Annotated[int, _rule(rules.check_count, 1, rules.FLEET_MAX)] = Field(
+        description=f"Number of clusters (1-{rules.FLEET_MAX}).")
+    cluster_name: FleetPattern = Field(
+        default="{cluster}-{n:02d}", description="Name pattern of each cluster: {n} the member's number (e.g. "
+        "{n:02d}), {cluster} cluster.name, {resource_group} resource_group.name.")
+    resource_group: Literal["per_cluster", "shared"] = Field(
+        default="per_cluster", description="per_cluster: a resource group per member (resource_group_name); "
+        "shared: every member in resource_group.name.")
+    resource_group_name: FleetPattern = Field(
+        default="{resource_group}-{n:02d}", description="Name pattern of each member's resource group "
+        "(per_cluster); the same fields as cluster_name.")
+    members: list[FleetMember] = Field(default_factory=list, description="Per-member overrides.")
 
 
 # ----------------------------------------------------------------- top level
@@ -512,6 +565,8 @@ class Answers(_Model):
     )
     kueue: KueueAnswers = Field(default_factory=KueueAnswers, description="Kueue job queueing.")
     verify: VerifyAnswers = Field(default_factory=VerifyAnswers, description="Conformance verification.")
+    fleet: FleetAnswers | None = Field(
+        default=None, description="Several clusters from this file; null: one cluster with the names above.")
 
     @model_validator(mode="after")
     def _cross(self) -> "Answers":
@@ -522,6 +577,11 @@ class Answers(_Model):
                 raise _fail(message, "gpu_pool.name")
         for i, message in rules.check_gpu_pool_names(self.cluster.system_pool.name, [p.name for p in self.gpu_pools]):
             raise _fail(message, f"gpu_pools.{i}.name")
+        if f := self.fleet:
+            for path, message in rules.fleet_errors(f.count, f.cluster_name, f.resource_group, f.resource_group_name,
+                                                    self.cluster.name, self.resource_group.name, f.members,
+                                                    self.gpu_pool is not None):
+                raise _fail(message, f"fleet.{path}")
         return self
 
     @property

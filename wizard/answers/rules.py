@@ -67,6 +67,9 @@ __all__ = [
     "check_gpu_pool_keys",
     "check_gpu_pool_names",
     "subnet_ips_needed",
+    "check_fleet_pattern",
+    "fleet_name",
+    "fleet_errors",
     "cross_field_errors",
 ]
 
@@ -666,6 +669,73 @@ def check_sha256(value: str) -> str | None:
     return f"must be a SHA-256 digest of 64 hexadecimal characters (got {len(value)} characters: {value!r})"
 
 
+# -------------------------------------------------------------------------- fleet
+
+FLEET_FIELDS = ("n", "cluster", "resource_group")
+FLEET_MAX = 100
+
+
+def check_fleet_pattern(value: str) -> str | None:
+    """A name pattern of a fleet member: Python format fields {n} (the member's number, 1-based, with an integer
+    format such as {n:02d}), {cluster} and {resource_group} (the base names)."""
+    import string
+
+    allowed = "{n} (the member's number, e.g. {n:02d}), {cluster} and {resource_group}"
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        if any(f not in FLEET_FIELDS for f in fields):
+            bad = next(f for f in fields if f not in FLEET_FIELDS)
+            return f"unknown field {{{bad}}} in the pattern; allowed: {allowed} {_got(value)}"
+        fleet_name(value, 1, "c", "g")
+    except (ValueError, IndexError, KeyError) as exc:
+        return f"is not a valid name pattern ({exc}); allowed fields: {allowed} {_got(value)}"
+    return None
+
+
+def fleet_name(pattern: str, n: int, cluster: str, resource_group: str) -> str:
+    return pattern.format(n=n, cluster=cluster, resource_group=resource_group)
+
+
+def fleet_errors(count: int, cluster_pattern: str, group_mode: str, group_pattern: str, cluster: str,
+                 resource_group: str, overrides: list[Any], has_gpu_pool: bool) -> list[tuple[str, str]]:
+    """Every derived name checked against Azure's rules and against the other members' (names are case-insensitive
+    in Azure); overrides naming a member the fleet does not have, or a GPU size without a GPU pool. Paths relative
+    to `fleet`."""
+    out: list[tuple[str, str]] = []
+    checks = [("cluster_name", cluster_pattern, check_cluster_name)]
+    if group_mode == "per_cluster":
+        checks.append(("resource_group_name", group_pattern, check_resource_group_name))
+    for field, pattern, check in checks:
+        if check_fleet_pattern(pattern):
+            continue  # the pattern's own rule reports it
+        seen: dict[str, int] = {}
+        for n in range(1, count + 1):
+            name = fleet_name(pattern, n, cluster, resource_group)
+            if msg := check(name):
+                out.append((field, f"member {n} would be named {name!r}, which {msg}"))
+                break
+            if (first := seen.setdefault(name.lower(), n)) != n:
+                out.append((field, f"members {first} and {n} would both be named {name!r}: put {{n}} in the "
+                                   f"pattern, e.g. \"{pattern}-{{n:02d}}\""))
+                break
+    given: dict[int, int] = {}
+    for i, o in enumerate(overrides):
+        member = o.get("member") if isinstance(o, dict) else getattr(o, "member", None)
+        if not _is_int(member):
+            continue
+        if not 1 <= member <= count:
+            out.append((f"members.{i}.member", f"member {member} is not in the fleet (1-{count})"))
+        elif member in given:
+            out.append((f"members.{i}.member", f"member {member} is already overridden at fleet.members.{given[member]}"))
+        given.setdefault(member, i)
+    for i, o in enumerate(overrides):
+        size = o.get("gpu_vm_size") if isinstance(o, dict) else getattr(o, "gpu_vm_size", None)
+        if size is not None and not has_gpu_pool:
+            out.append((f"members.{i}.gpu_vm_size", "there is no gpu_pool to size: add a gpu_pool section or remove "
+                                                     "gpu_vm_size"))
+    return out
+
+
 # ----------------------------------------------------------- over a raw mapping
 
 def _get(d: Any, key: str, default: Any) -> Any:
@@ -747,11 +817,23 @@ def cross_field_errors(data: Any) -> list[tuple[str, str]]:
             out.append(("gpu_pools", msg))
         for i, pool in enumerate(pools):
             if isinstance(pool, dict):
-                out += [(f"gpu_pools[{i}].{field}", msg) for field, msg in _spot_errors(pool)]
+                out += [(f"gpu_pools.{i}.{field}", msg) for field, msg in _spot_errors(pool)]
         names = [_get(p, "name", "gpunp") if isinstance(p, dict) else None for p in pools]
         system_name = _get(cluster.get("system_pool"), "name", "system")
         if all(isinstance(n, str) for n in names) and isinstance(system_name, str):
-            out += [(f"gpu_pools[{i}].name", msg) for i, msg in check_gpu_pool_names(system_name, names)]
+            out += [(f"gpu_pools.{i}.name", msg) for i, msg in check_gpu_pool_names(system_name, names)]
+    fleet = data.get("fleet")
+    if isinstance(fleet, dict) and _is_int(fleet.get("count")) and 1 <= fleet["count"] <= FLEET_MAX:
+        rg = data.get("resource_group")
+        names = (_get(cluster, "name", None), _get(rg, "name", None))
+        patterns = (_get(fleet, "cluster_name", "{cluster}-{n:02d}"), _get(fleet, "resource_group", "per_cluster"),
+                    _get(fleet, "resource_group_name", "{resource_group}-{n:02d}"))
+        overrides = _get(fleet, "members", [])
+        if all(isinstance(x, str) for x in names + patterns) and isinstance(overrides, list):
+            for path, msg in fleet_errors(fleet["count"], patterns[0], patterns[1], patterns[2], names[0], names[1],
+                                          overrides, isinstance(data.get("gpu_pool"), dict)):
+                out.append((f"fleet.{path}", msg))
+
     gpu = data.get("gpu_pool")
     if isinstance(gpu, dict):
         out += [(f"gpu_pool.{field}", msg) for field, msg in _spot_errors(gpu)]

@@ -63,17 +63,32 @@ class ArmConnection:
         polling_interval: float = 10.0,
         retry_total: Optional[int] = None,
         user_agent: str = "aks-ai-wizard",
+        data_plane_base: Optional[str] = None,
     ) -> None:
         self.credential = credential
         self.subscription_id = subscription_id
         self.cloud = cloud
         self.base_url = base_url or cloud.resource_manager
+        self.data_plane_base = data_plane_base  # the simulator's address for data-plane hosts (None on Azure)
         self.allow_http = allow_http
         self.polling_interval = polling_interval
         self.retry_total = retry_total
         self.user_agent = user_agent
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        from wizard.azure.throttle import RateBudget
+
+        self.budget = RateBudget()  # one rate budget for every client of this connection
+
+    def data_plane_url(self, url: str) -> str:
+        """A data-plane URL (e.g. the Prometheus query endpoint of an Azure Monitor workspace) as this connection
+        reaches it: as is on Azure; under the simulator's address when the connection is simulated."""
+        if self.data_plane_base is None:
+            return url
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        return f"{self.data_plane_base.rstrip('/')}/_dataplane/{u.hostname}{u.path}" + (f"?{u.query}" if u.query else "")
 
     def __repr__(self) -> str:
         return f"ArmConnection(cloud={self.cloud.name!r}, base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
@@ -87,6 +102,8 @@ class ArmConnection:
             "user_agent": self.user_agent,
             "policies": self._policies(client_class),
         }
+        # per-retry (right after RetryPolicy): every attempt waits for the connection's shared rate budget
+        kw["per_retry_policies"] = [self.budget.policy()]
         if self.allow_http:  # per-call: before everything, so the bearer-token policy sees it (retries too)
             kw["per_call_policies"] = [allow_http_policy()]
         return kw
@@ -125,6 +142,7 @@ class ArmConnection:
             polling_interval=self.polling_interval,
             retry_total=self.retry_total,
             user_agent=self.user_agent,
+            data_plane_base=self.data_plane_base,
         )
 
     def _require_subscription(self, what: str) -> str:

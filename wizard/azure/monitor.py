@@ -172,6 +172,40 @@ def resource_client(conn: "ArmConnection", subscription_id: str | None = None) -
     return cached(f"resources:{subscription_id}", make) if cached else make()
 
 
+# ------------------------------------------------------------------------------------------ bodies
+# The request bodies, as SDK models: what ensure_monitoring sends and what `export` writes into templates.
+def workspace_body(region: str, tags: dict[str, str] | None) -> Any:
+    from azure.mgmt.monitor import models as mm
+
+    return mm.AzureMonitorWorkspaceResource(location=region, tags=tags or None)
+
+
+def dce_body(region: str, tags: dict[str, str] | None) -> Any:
+    from azure.mgmt.monitor import models as mm
+
+    return mm.DataCollectionEndpointResource(location=region, kind="Linux", tags=tags or None)
+
+
+def dcr_body(region: str, dce_id: str, workspace_id: str, tags: dict[str, str] | None) -> Any:
+    from azure.mgmt.monitor import models as mm
+
+    return mm.DataCollectionRuleResource(
+        location=region, kind="Linux", tags=tags or None, description=DCR_DESCRIPTION,
+        data_collection_endpoint_id=dce_id,
+        data_sources=mm.DataCollectionRuleDataSources(prometheus_forwarder=[mm.PrometheusForwarderDataSource(
+            name="PrometheusDataSource", streams=[STREAM], label_include_filter={})]),
+        destinations=mm.DataCollectionRuleDestinations(monitoring_accounts=[mm.MonitoringAccountDestination(
+            account_resource_id=workspace_id, name="MonitoringAccount1")]),
+        data_flows=[mm.DataFlow(streams=[STREAM], destinations=["MonitoringAccount1"])])
+
+
+def dcra_body(dcr_id: str) -> Any:
+    from azure.mgmt.monitor import models as mm
+
+    return mm.DataCollectionRuleAssociationProxyOnlyResource(data_collection_rule_id=dcr_id,
+                                                            description=DCRA_DESCRIPTION)
+
+
 # ------------------------------------------------------------------------------------------ the work
 Report = Callable[[str], None]
 
@@ -290,8 +324,6 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
         if intend is not None:
             intend(rid)
 
-    from azure.mgmt.monitor import models as mm
-
     result = MonitorResult(names)
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
     for sub, namespaces in _providers(names):
@@ -310,9 +342,8 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
             rgs.create_or_update(names.workspace_rg, {"location": names.region})
             result.written.append(f"resource group {names.workspace_rg}")
         creating(names.workspace_id)
-        ws = mon_ws.azure_monitor_workspaces.create(
-            names.workspace_rg, names.workspace_name,
-            mm.AzureMonitorWorkspaceResource(location=names.region, tags=tags or None))
+        ws = mon_ws.azure_monitor_workspaces.create(names.workspace_rg, names.workspace_name,
+                                                     workspace_body(names.region, tags))
         result.written.append(f"Azure Monitor workspace {names.workspace_name}")
         report(f"created Azure Monitor workspace {names.workspace_name} in {names.workspace_rg}")
     else:
@@ -340,9 +371,8 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
     if dce is None:
         creating(names.dce_id())
-        dce = mon.data_collection_endpoints.create(
-            names.cluster_rg, names.dce_name,
-            body=mm.DataCollectionEndpointResource(location=dc_region, kind="Linux", tags=tags or None))
+        dce = mon.data_collection_endpoints.create(names.cluster_rg, names.dce_name,
+                                                   body=dce_body(dc_region, tags))
         result.written.append(f"data collection endpoint {names.dce_name}")
         report(f"created data collection endpoint {names.dce_name}")
     dce_id = dce.id or names.dce_id()
@@ -350,15 +380,7 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     # 4. data collection rule
     dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
     if dcr is None or not _rule_ok(dcr, dce_id, names.workspace_id):
-        body = mm.DataCollectionRuleResource(
-            location=dc_region, kind="Linux", tags=(tags or None) if dcr is None else dcr.tags,
-            description=DCR_DESCRIPTION,
-            data_collection_endpoint_id=dce_id,
-            data_sources=mm.DataCollectionRuleDataSources(prometheus_forwarder=[mm.PrometheusForwarderDataSource(
-                name="PrometheusDataSource", streams=[STREAM], label_include_filter={})]),
-            destinations=mm.DataCollectionRuleDestinations(monitoring_accounts=[mm.MonitoringAccountDestination(
-                account_resource_id=names.workspace_id, name="MonitoringAccount1")]),
-            data_flows=[mm.DataFlow(streams=[STREAM], destinations=["MonitoringAccount1"])])
+        body = dcr_body(dc_region, dce_id, names.workspace_id, tags if dcr is None else dcr.tags)
         verb = "created" if dcr is None else "updated"
         if dcr is None:
             creating(names.dcr_id())
@@ -373,8 +395,7 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
     if not _association_ok(dcra, dcr_id):
         mon.data_collection_rule_associations.create(
             cluster_id, names.dcra_name,
-            body=mm.DataCollectionRuleAssociationProxyOnlyResource(data_collection_rule_id=dcr_id,
-                                                                    description=DCRA_DESCRIPTION))
+            body=dcra_body(dcr_id))
         result.written.append(f"data collection rule association {names.dcra_name}")
         report(f"associated data collection rule {names.dcr_name} with cluster {names.cluster_name}")
     return result

@@ -1,5 +1,6 @@
 """The CNCF Kubernetes AI Conformance checklists (cncf/k8s-ai-conformance docs/AIConformance-<v>.yaml), shipped as
-package data, verbatim. v1.34 is the default; 1.35 and 1.36 add SHOULD items (and 1.36 drops dra_support)."""
+package data, verbatim. v1.34 is the default; 1.35 and 1.36 add SHOULD items (1.36 drops dra_support), 1.37 adds
+workload_sandboxing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from importlib import resources
 
 import yaml
 
-VERSIONS = ("1.34", "1.35", "1.36")
+VERSIONS = ("1.34", "1.35", "1.36", "1.37")
 DEFAULT_VERSION = "1.34"
 
 

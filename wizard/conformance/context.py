@@ -9,7 +9,7 @@ from typing import Any, Callable
 from .azure_view import AzureView
 from .fixes import Fixes
 from .kube import Kube, KubeFailure
-from .model import VerifyOptions
+from .model import SubCheck, VerifyOptions
 
 GPU = "nvidia.com/gpu"
 KS = "kube-system"
@@ -51,11 +51,19 @@ def quantity_int(v: Any) -> int:
 
 @dataclass
 class Out:
-    """What a check found: evidence (facts read), problems (each with a fix), notes."""
+    """What a check found: evidence (facts read), problems (each with a fix), notes, what could not be decided
+    (each with the command that retries it) and the sub-checks a probe ran (named as the official suite's)."""
     evidence: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    subchecks: list[SubCheck] = field(default_factory=list)
+
+    def undecided(self, line: str, retry: str | None = None) -> None:
+        self.inconclusive.append(line)
+        if retry and retry not in self.fixes:
+            self.fixes.append(retry)
 
     def ev(self, line: str) -> None:
         self.evidence.append(line)
@@ -79,8 +87,9 @@ class Outcome:
 
 class Ctx:
     def __init__(self, kube: Kube | None, kube_error: KubeFailure | None, az: AzureView | None,
-                 opts: VerifyOptions, probes: Any = None):
+                 opts: VerifyOptions, probes: Any = None, prometheus: Callable[[str], dict] | None = None):
         self.kube = kube
+        self.prometheus = prometheus
         self.kube_error = kube_error
         self.az = az
         self.opts = opts
@@ -188,6 +197,10 @@ class Ctx:
                     quantity_int(((n.get("status") or {}).get("capacity") or {}).get(GPU)) > 0:
                 out.append(n)
         return out
+
+    @staticmethod
+    def vm_sizes(nodes: list[dict]) -> list[str]:
+        return sorted({(n["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "") for n in nodes})
 
     def services(self) -> dict[tuple[str, str], dict]:
         return self.k().by_ns_name(PATHS["services"])

@@ -95,6 +95,28 @@ class Fixes:
         return _join("cluster.addons.managed_prometheus: true",
                      f"az aks update {self._c} --enable-azure-monitor-metrics")
 
+    def _verify(self) -> str:
+        return f"aks-ai-wizard verify -g {self.rg} -n {self.name}"
+
+    def retry(self, rid: str) -> str:
+        """The command that runs one requirement's probe again, with more time."""
+        return (f"retry: {self._verify()} --probes --only {rid} --probe-timeout 600"
+                + (f" --billable-probe {rid}" if rid == "cluster_autoscaling" else ""))
+
+    def retry_read(self) -> str:
+        return f"retry: {self._verify()} (once the API server answers)"
+
+    def verify_billable(self, rid: str) -> str:
+        return _join(f'verify: {{probes: true, billable_probes: [{rid}]}}',
+                     kubectl=f"or: {self._verify()} --probes --billable-probe {rid} (creates a billable GPU node "
+                             "for 10-30 minutes)")
+
+    def autoscaler_quota(self, pool: str) -> str:
+        return _join(kubectl=f"check the GPU family vCPU quota and the pool's maxCount: aks-ai-wizard gpu-sizes "
+                             f"--location <location>; az aks nodepool show -g {self.rg} --cluster-name {self.name} "
+                             f"-n {pool} --query '{{max: maxCount, count: count}}'; kubectl get events -A "
+                             "--field-selector reason=FailedScaleUp")
+
     def verify_probes(self) -> str:
         return _join("verify.probes: true", kubectl=f"or: aks-ai-wizard verify -g {self.rg} -n {self.name} --probes "
                                                      "(creates short-lived workloads in a throw-away namespace)")

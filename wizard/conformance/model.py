@@ -4,11 +4,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-STATUSES = ("pass", "partial", "fail", "skipped")
+STATUSES = ("pass", "partial", "fail", "inconclusive", "skipped")
+# inconclusive: a probe or a read could not decide (timeout, unreadable result, API error); never reported as
+# Not Implemented. In PRODUCT.yaml it is Partially Implemented when presence was read, else N/A (with the reason).
 CHECKLIST_STATUS = {"pass": "Implemented", "partial": "Partially Implemented", "fail": "Not Implemented",
-                    "skipped": "N/A"}
+                    "inconclusive": "Partially Implemented", "skipped": "N/A"}
+
+
+@dataclass
+class SubCheck:
+    """One sub-check of a requirement, named as the official suite's subtest where there is one
+    (e.g. PositiveAccessTest): status pass | fail | skip."""
+    name: str
+    status: str
+    message: str = ""
 
 
 @dataclass
@@ -19,6 +30,10 @@ class VerifyTarget:
     context: str | None = None
     cluster: dict | None = None
     pools: list[dict] = field(default_factory=list)
+    # PromQL instant query -> Prometheus HTTP API JSON, against the cluster's Azure Monitor workspace (managed
+    # Prometheus); None: the collected value cannot be read back (ai_service_metrics stays Partially Implemented)
+    prometheus: Callable[[str], dict] | None = None
+    prometheus_endpoint: str = ""
 
 
 @dataclass
@@ -27,6 +42,11 @@ class VerifyOptions:
     checklist: str = "1.34"
     timeout: float = 10.0  # seconds per Kubernetes API request
     probe_timeout: float = 120.0  # upper bound of each probe wait
+    billable: tuple[str, ...] = ()  # billable probes asked for by requirement id (e.g. cluster_autoscaling)
+    scale_up_timeout: float = 1200.0  # cluster autoscaling probe: a node added (AKS: typically 3-10 minutes)
+    scale_down_timeout: float = 1800.0  # ... and removed again (scale-down-unneeded-time is 10 minutes)
+    only: tuple[str, ...] = ()  # verify only these requirement ids (a retry)
+    simulated: bool = False  # the cluster is the embedded simulator's: every report file says so
     gang_negative_seconds: float = 30.0  # how long a too-big gang must stay without pods
     poll_interval: float = 1.0  # probe polling period
     concurrency: int = 12
@@ -49,6 +69,8 @@ class RequirementResult:
     notes: str = ""
     proof: str = ""  # read-only | azure | probe | "" : what established the status
     duration: float = 0.0
+    test: str = ""  # the official suite's test name (junit testcase), e.g. TestSecureAcceleratorAccess
+    subchecks: list[SubCheck] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,6 +88,11 @@ class Report:
     @property
     def must_ok(self) -> bool:
         return all(r.status == "pass" for r in self.results if r.level == "MUST")
+
+    @property
+    def undecided(self) -> list[str]:
+        """MUST requirements a probe or a read could not decide (to retry)."""
+        return [r.id for r in self.results if r.level == "MUST" and r.status == "inconclusive"]
 
     def result(self, rid: str) -> RequirementResult | None:
         return next((r for r in self.results if r.id == rid), None)

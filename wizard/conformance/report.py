@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import yaml
 
 from .checklist import load_checklist, normalize_version
+from .evidence import SIMULATED
 
 if TYPE_CHECKING:
     from .model import Report
 
 VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
-ICON = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "skipped": "N/A"}
+ICON = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "N/A"}
 
 # Public AKS documentation per requirement (from AKS's own PRODUCT.yaml submissions, v1.34-v1.36)
 DOCS = {
@@ -59,6 +60,9 @@ def _md_escape(s: str) -> str:
 def to_markdown(report: "Report") -> str:
     md = report.metadata
     lines = [f"# Kubernetes AI Conformance v{report.checklist_version}: verification report", ""]
+    if md.get("simulated"):
+        lines += [f"> **{SIMULATED}.** Every result below comes from the embedded simulated Azure and Kubernetes "
+                  "API; it shows what the verifier does, it proves nothing about a real cluster.", ""]
     facts = [("Platform", md.get("platform")), ("Cluster", md.get("cluster_name")),
              ("Resource group", md.get("resource_group")), ("Location", md.get("location")),
              ("Kubernetes", md.get("kubernetes_version")), ("API server", md.get("api_server")),
@@ -73,7 +77,7 @@ def to_markdown(report: "Report") -> str:
     c = report.counts()
     verdict = "every MUST requirement passed" if report.must_ok else "not every MUST requirement passed"
     lines += ["", f"**Result:** {verdict} ({c['pass']} pass, {c['partial']} partial, {c['fail']} fail, "
-                  f"{c['skipped']} n/a).", "",
+                  f"{c['inconclusive']} inconclusive, {c['skipped']} n/a).", "",
               "| Requirement | Level | Result | Checklist status | Summary |", "|---|---|---|---|---|"]
     for r in report.results:
         lines.append(f"| [{r.id}](#{r.id.replace('_', '-')}) | {r.level} | {ICON[r.status]} | {r.checklist_status} | "
@@ -98,8 +102,9 @@ def to_markdown(report: "Report") -> str:
 
 
 # ---------------------------------------------------------------------------------------------- PRODUCT.yaml
-def _product_notes(r) -> str:
-    parts = [f"aks-ai-wizard verify ({r.proof or 'read-only'}): {r.summary}."]
+def _product_notes(r, simulated: bool = False) -> str:
+    parts = ([f"[{SIMULATED}]"] if simulated else []) + [f"aks-ai-wizard verify ({r.proof or 'read-only'}): "
+                                                         f"{r.summary}."]
     if r.evidence:
         parts.append("Evidence: " + "; ".join(r.evidence) + ".")
     if r.notes:
@@ -109,17 +114,27 @@ def _product_notes(r) -> str:
     return " ".join(parts)
 
 
-def product_dict(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None) -> dict:
+def product_dict(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None,
+                 junit: bool = False) -> dict:
+    """The checklist filled in. Metadata: AKS's public product facts, platformVersion the AKS version line
+    (v1.34, as AKS's own submissions give it, not the Kubernetes patch), k8sConformanceUrl the CNCF Kubernetes
+    conformance entry of that version; overrides (contactEmailAddress, vendorName, platformName, platformVersion,
+    ...) from options or the answers file. junit: link each requirement's testcase in results/junit.xml."""
+    from .evidence import anchor
+
     cl = load_checklist(report.checklist_version)
     doc = yaml.safe_load(cl.text)
     md = dict(doc.get("metadata") or {})
     md.update(AKS_METADATA)
-    kv = str(report.metadata.get("kubernetes_version") or "")
+    kv = str(report.metadata.get("kubernetes_version") or "").lstrip("v")
     md["kubernetesVersion"] = f"v{cl.version}"
-    md["platformVersion"] = kv if kv.startswith("v") else (f"v{kv}" if kv else f"v{cl.version}")
+    md["platformVersion"] = "v" + ".".join(kv.split(".")[:2]) if kv else f"v{cl.version}"
     md["k8sConformanceUrl"] = f"https://github.com/cncf/k8s-conformance/tree/master/v{cl.version}/aks"
     md["contactEmailAddress"] = ""
     md.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    simulated = bool(report.metadata.get("simulated"))
+    if simulated:
+        md["description"] = f"[{SIMULATED}] " + str(md.get("description") or "")
     doc["metadata"] = md
     by_id = {r.id: r for r in report.results}
     for category, items in (doc.get("spec") or {}).items():
@@ -128,15 +143,17 @@ def product_dict(report: "Report", overrides: dict | None = None, local_evidence
             if r is None:
                 continue
             item["status"] = r.checklist_status
-            item["evidence"] = list(DOCS.get(r.id, [])) + list(local_evidence or [])
-            item["notes"] = _product_notes(r)
+            item["evidence"] = list(DOCS.get(r.id, [])) + ([anchor(r)] if junit else []) + list(local_evidence or [])
+            item["notes"] = _product_notes(r, simulated)
     return doc
 
 
-def to_product_yaml(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None) -> str:
+def to_product_yaml(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None,
+                    junit: bool = False) -> str:
     overrides = {**(report.metadata.get("product_overrides") or {}), **(overrides or {})}
-    doc = product_dict(report, overrides, local_evidence)
-    header = ("# Kubernetes AI Conformance Checklist\n"
+    doc = product_dict(report, overrides, local_evidence, junit)
+    header = (f"# {SIMULATED.upper()}: DO NOT SUBMIT\n" if report.metadata.get("simulated") else "") + (
+              "# Kubernetes AI Conformance Checklist\n"
               f"# Filled by aks-ai-wizard verify on {report.finished.isoformat() if report.finished else ''} "
               f"against {report.metadata.get('cluster_name') or report.metadata.get('api_server') or 'a cluster'}.\n"
               "# Statuses: Implemented only where a check proved it; Partially Implemented where only presence "
@@ -154,6 +171,11 @@ _METADATA_FIELDS = {"kubernetesVersion": True, "platformName": True, "platformVe
 def _snake(s: str) -> str:
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", s)
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _local(link: str) -> str:
+    """The file of a local evidence link: file://results/junit.xml#TestX -> results/junit.xml."""
+    return link.removeprefix("file://").split("#", 1)[0]
 
 
 def validate_product(product: str | dict, version: str, *, base_dir: Path | None = None,
@@ -227,18 +249,32 @@ def validate_product(product: str | dict, version: str, *, base_dir: Path | None
                 if not isinstance(link, str):
                     errors.append(f"Evidence of '{s['id']}' is not a string: {link!r}")
                 elif not link.startswith(("http://", "https://")) and base_dir is not None and \
-                        not (base_dir / link).exists():
-                    errors.append(f"Invalid evidence file for '{s['id']}': {link} (not found at {base_dir / link})")
+                        not (base_dir / _local(link)).exists():
+                    errors.append(f"Invalid evidence file for '{s['id']}': {link} (not found at "
+                                  f"{base_dir / _local(link)})")
     return errors
 
 
 # ---------------------------------------------------------------------------------------------- files
 def write_report(report: "Report", directory: Path) -> list[Path]:
+    """report.md, report.json, results/junit.xml, results/results.json and PRODUCT.yaml (linking the junit
+    testcases and the other files) in directory."""
+    from .evidence import to_go_test_json, to_junit
+
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / "results").mkdir(exist_ok=True)
     md = directory / "report.md"
     js = directory / "report.json"
+    junit = directory / "results" / "junit.xml"
+    events = directory / "results" / "results.json"
     product = directory / "PRODUCT.yaml"
     md.write_text(report.to_markdown(), encoding="utf-8")
-    js.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
-    product.write_text(to_product_yaml(report, local_evidence=["report.md", "report.json"]), encoding="utf-8")
-    return [md, js, product]
+    doc = report.to_dict()
+    if report.metadata.get("simulated"):
+        doc = {"simulated": True, "warning": SIMULATED, **doc}
+    js.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+    junit.write_text(to_junit(report), encoding="utf-8")
+    events.write_text(to_go_test_json(report), encoding="utf-8")
+    product.write_text(to_product_yaml(report, local_evidence=["file://results/results.json", "file://report.md"],
+                                       junit=True), encoding="utf-8")
+    return [md, js, junit, events, product]

@@ -10,29 +10,38 @@ from typing import Callable
 
 from .azure_view import AzureView
 from .checklist import Requirement, load_checklist
-from .checks import CHECKS
 from .context import GPU, Ctx, Out, Outcome, quantity_int
 from .kube import Kube, KubeFailure
 from .model import CHECKLIST_STATUS, Report, RequirementResult, VerifyOptions, VerifyTarget
+from .requirements import REGISTRY
 
 log = logging.getLogger(__name__)
 PLATFORM = "Azure Kubernetes Service (AKS)"
 
 
+UNDECIDED = ("unreachable", "timeout", "unauthorized", "forbidden")  # the API could not be read: not a finding
+
+
 def _run_one(ctx: Ctx, req: Requirement) -> RequirementResult:
     t0 = time.monotonic()
-    fn = CHECKS.get(req.id)
-    if fn is None:
+    spec = REGISTRY.get(req.id)
+    if spec is None:
         out = Out()
         out.note("no automated check for this requirement in this version of aks-ai-wizard")
         outcome = Outcome("skipped", "not checked (no automated check)", out)
     else:
         try:
-            outcome = fn(ctx)
+            outcome = spec.check(ctx)
         except KubeFailure as exc:
             out = Out()
-            out.problem(f"not verified: {exc.describe()}", exc.fix() or None)
-            outcome = Outcome("fail", f"not verified: {exc.describe()}", out)
+            if exc.kind in UNDECIDED or exc.status >= 500:
+                out.undecided(f"not verified: {exc.describe()}", exc.fix() or None)
+                if ctx.fix.retry_read() not in out.fixes:
+                    out.fixes.append(ctx.fix.retry_read())
+                outcome = Outcome("inconclusive", out.inconclusive[0], out)
+            else:
+                out.problem(f"not verified: {exc.describe()}", exc.fix() or None)
+                outcome = Outcome("fail", f"not verified: {exc.describe()}", out)
         except Exception as exc:  # noqa: BLE001 - a crashing check is a result, not a crash of the run
             log.exception("check %s crashed", req.id)
             out = Out()
@@ -44,12 +53,17 @@ def _run_one(ctx: Ctx, req: Requirement) -> RequirementResult:
         notes = [f"also: {p}" for p in out.problems[1:]] + notes
     if outcome.status == "skipped" and not notes:
         notes = [outcome.summary]
+    checklist_status = CHECKLIST_STATUS[outcome.status]
+    if outcome.status == "inconclusive" and outcome.proof != "probe":
+        checklist_status = "N/A"  # nothing was read: no claim either way (the notes say why)
+        notes.insert(0, f"inconclusive: {outcome.summary}")
     return RequirementResult(
         id=req.id, level=req.level, category=req.category, description=req.description, status=outcome.status,
-        checklist_status=CHECKLIST_STATUS[outcome.status], summary=outcome.summary, evidence=list(out.evidence),
+        checklist_status=checklist_status, summary=outcome.summary, evidence=list(out.evidence),
         fix="\n".join(out.fixes) if outcome.status != "pass" and out.fixes else
         (None if outcome.status == "pass" else _default_fix(ctx, outcome)),
-        notes=" ".join(n if n.rstrip().endswith((".", ")")) else n.rstrip() + "." for n in notes), proof=outcome.proof, duration=round(time.monotonic() - t0, 3))
+        notes=" ".join(n if n.rstrip().endswith((".", ")")) else n.rstrip() + "." for n in notes), proof=outcome.proof,
+        duration=round(time.monotonic() - t0, 3), test=spec.test if spec else "", subchecks=list(out.subchecks))
 
 
 def _default_fix(ctx: Ctx, outcome: Outcome) -> str | None:
@@ -91,6 +105,7 @@ def run_verification(target: VerifyTarget, options: VerifyOptions | None = None,
                      on_result: Callable[[RequirementResult], None] | None = None) -> Report:
     opts = options or VerifyOptions()
     checklist = load_checklist(opts.checklist)
+    wanted = [r for r in checklist.requirements if not opts.only or r.id in opts.only]
     started = dt.datetime.now(dt.timezone.utc)
     az = AzureView.from_arm(target.cluster, target.pools)
     kube, kube_error = None, None
@@ -102,7 +117,7 @@ def run_verification(target: VerifyTarget, options: VerifyOptions | None = None,
             kube_error = KubeFailure("error", f"the kubeconfig cannot be used: {exc}")
     else:
         kube_error = KubeFailure("error", "no kubeconfig: the Kubernetes view is not available")
-    ctx = Ctx(kube, kube_error, az, opts)
+    ctx = Ctx(kube, kube_error, az, opts, prometheus=target.prometheus)
     results: dict[str, RequirementResult] = {}
     executor = ThreadPoolExecutor(max_workers=max(2, opts.concurrency), thread_name_prefix="verify")
     probes = None
@@ -119,7 +134,7 @@ def run_verification(target: VerifyTarget, options: VerifyOptions | None = None,
                     cleanup_notes.append("removed leftovers of an earlier run: " + ", ".join(probes.left_over))
             except KubeFailure as exc:
                 cleanup_notes.append(f"leftover cleanup skipped: {exc.describe()}")
-        futures = [executor.submit(_run_one, ctx, req) for req in checklist.requirements]
+        futures = [executor.submit(_run_one, ctx, req) for req in wanted]
         for fut in as_completed(futures):
             r = fut.result()
             results[r.id] = r
@@ -145,9 +160,13 @@ def run_verification(target: VerifyTarget, options: VerifyOptions | None = None,
         metadata["notes"] = cleanup_notes
     if opts.metadata:
         metadata["product_overrides"] = dict(opts.metadata)
+    if opts.simulated:
+        metadata["simulated"] = True
     if kube is not None:
         metadata["requests"] = kube.request_count
         kube.close()
-    return Report(results=[results[r.id] for r in checklist.requirements], checklist_version=checklist.version,
+    if target.prometheus_endpoint:
+        metadata["prometheus_query_endpoint"] = target.prometheus_endpoint
+    return Report(results=[results[r.id] for r in wanted], checklist_version=checklist.version,
                   metadata=metadata, started=started, finished=dt.datetime.now(dt.timezone.utc),
                   probes=bool(opts.probes))

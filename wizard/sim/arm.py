@@ -646,9 +646,16 @@ class Arm:
                                               if c["body"].get("location") == loc)
         return used
 
+    def quota(self) -> dict[str, Any]:
+        """The subscription's vCPU limits: the catalog's defaults, with the limits granted to it (World.quota_limits)."""
+        q = self.catalog["quota"]
+        granted = self.world.quota_limits
+        return {**q, "cores": granted.get("cores", q["cores"]),
+                "families": {**q["families"], **{k: v for k, v in granted.items() if k != "cores"}}}
+
     def list_usages(self, req: Request, loc: str) -> Response:
         loc = self._check_location(loc, "Microsoft.Compute/locations/usages")
-        q = self.catalog["quota"]
+        q = self.quota()
         used = self._usage(loc)
         items = [
             {"unit": "Count", "currentValue": used["cores"], "limit": q["cores"],
@@ -673,7 +680,7 @@ class Arm:
             return self.catalog["quota"].get(LOW_PRIORITY, 0)
         if "gpu-quota" in self.faults and fam in self._gpu_families:
             return used.get(fam, 0)
-        return self.catalog["quota"]["families"].get(fam, 0)
+        return self.quota()["families"].get(fam, 0)
 
     # ------------------------------------------------------------------------------------ clusters: reads
     def _ckey(self, rg: str, name: str) -> str:
@@ -947,7 +954,7 @@ class Arm:
         """Raise ErrCode_InsufficientVCPUQuota when the target pools need more vCPUs than left (or the
         gpu-quota fault is on and they add GPU nodes). Returns the GPU pools that add nodes."""
         delta, gpu_pools = self._new_gpu_vcpus(ckey, targets, loc)
-        q = self.catalog["quota"]
+        q = self.quota()
         # the targets' current nodes count as used: the delta only counts growth
         used_with_old = self._usage(loc)
         for fam, need in delta.items():
@@ -1638,7 +1645,7 @@ def _surge(props: dict[str, Any], nodes: int) -> int:
 
 def _kubelogin_user(tenant: str) -> str:
     """The user entry AKS returns for a cluster with Entra ID: kubelogin as an exec credential plugin."""
-    from wizard.sim.credential import AKS_SERVER_APP_ID
+    from wizard.azure.entra import AKS_SERVER_APP_ID
 
     args = ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER_APP_ID, "--client-id",
             "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", tenant, "--login", "devicecode"]

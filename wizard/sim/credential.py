@@ -1,4 +1,5 @@
-"""A TokenCredential for the simulated Azure: hands out a fixed fake token and records the scopes asked for."""
+"""A TokenCredential for the simulated Azure: hands out a fixed fake token per audience (ARM, the Azure Monitor
+workspace's Prometheus endpoint) and records the scopes asked for."""
 from __future__ import annotations
 
 import threading
@@ -10,17 +11,20 @@ if TYPE_CHECKING:
 
 
 ARM_TOKEN = "sim-arm-token"
+PROMETHEUS_TOKEN = "sim-prometheus-token"  # for https://prometheus.monitor.azure.com/.default
 
 
-from wizard.azure.entra import AKS_SERVER_APP_ID
-
-ENTRA_KUBE_TOKEN = "sim-entra-aks-token"  # what a sign-in for the AKS API server's scope returns here
+ENTRA_KUBE_TOKEN = "sim-entra-aks-token"  # for <AKS server application>/.default (what kubelogin exchanges)
 
 
-def _token_for(scopes: tuple[str, ...], arm_token: str) -> str:
-    """A token for AKS's Entra server application (what kubelogin exchanges) is not an ARM token: the simulated
-    Kubernetes API of an Entra cluster takes only that one."""
-    return ENTRA_KUBE_TOKEN if any(s.startswith(AKS_SERVER_APP_ID) for s in scopes) else arm_token
+def _token_for(default: str, scopes: tuple[str, ...]) -> str:
+    """A token per audience: the simulated Kubernetes API of an Entra cluster takes only the AKS server
+    application's, the Prometheus endpoint only its own."""
+    from wizard.azure.entra import AKS_SERVER_APP_ID
+
+    if any(s.startswith(AKS_SERVER_APP_ID) for s in scopes):
+        return ENTRA_KUBE_TOKEN
+    return PROMETHEUS_TOKEN if any("prometheus.monitor." in s for s in scopes) else default
 
 
 class SimCredential:
@@ -37,14 +41,14 @@ class SimCredential:
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessToken(_token_for(scopes, self.token), int(time.time()) + self.lifetime)
+        return AccessToken(_token_for(self.token, scopes), int(time.time()) + self.lifetime)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> "AccessTokenInfo":
         from azure.core.credentials import AccessTokenInfo
 
         with self._lock:
             self.scopes.append(tuple(scopes))
-        return AccessTokenInfo(_token_for(scopes, self.token), int(time.time()) + self.lifetime, token_type="Bearer")
+        return AccessTokenInfo(_token_for(self.token, scopes), int(time.time()) + self.lifetime, token_type="Bearer")
 
     def close(self) -> None:
         pass

@@ -40,6 +40,16 @@ class LoggedRequest:
     request_id: str
     at: float = field(default_factory=time.time)
     dropped: bool = False            # the connection closed on purpose without a response
+    body: Any = None  # the JSON body of an ARM write as received (never a Kubernetes request's: Secrets go there)
+
+
+def _arm_write_body(method: str, path: str, body: bytes) -> Any:
+    if method not in ("PUT", "PATCH", "POST") or not body or path.lower().startswith("/k8s/"):
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 class Headers(dict):
@@ -104,7 +114,7 @@ class Simulator:
 
     def __init__(self, speed: float = 60.0, faults: Iterable[str] = (), state_file: Path | str | None = None,
                  tls: ssl.SSLContext | None = None, host: str = "127.0.0.1", port: int = 0,
-                 ca_pem: bytes | None = None) -> None:
+                 ca_pem: bytes | None = None, degrade: Iterable[str] = ()) -> None:
         if not speed or speed <= 0:
             raise ValueError(f"simulator speed must be > 0, got {speed!r}")
         self.speed = float(speed)
@@ -120,6 +130,7 @@ class Simulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._kube: Any = None
+        self.degrade = tuple(degrade)  # simulated clusters fall short in these ways (wizard.sim.kube.degrade)
         self._saved_port: int | None = None
         self._save_timer: threading.Timer | None = None
         self.world = World()
@@ -189,7 +200,7 @@ class Simulator:
     @property
     def kube(self) -> Any:
         if self._kube is None:
-            self._kube = _new_kube_world()
+            self._kube = _new_kube_world(self.degrade)
         return self._kube
 
     def set_faults(self, names: Iterable[str]) -> None:
@@ -245,7 +256,7 @@ class Simulator:
     def _load(self) -> None:
         if self.state_file is None or not self.state_file.exists():
             if self._kube is None:
-                self._kube = _new_kube_world()
+                self._kube = _new_kube_world(self.degrade)
             return
         try:
             data = read_json(self.state_file)
@@ -263,8 +274,16 @@ class Simulator:
             self._kube = None
         elif kube_data:
             self._kube = cls.from_dict(kube_data)
+            self._kube.degraded |= set(self.degrade)
         else:
-            self._kube = cls()
+            self._kube = cls(self.degrade)
+
+    def set_quota(self, name: str, limit: int) -> None:
+        """Grant the subscription a vCPU limit ("cores" or a VM family, e.g. standardNCSv3Family), as an approved
+        quota request would; persisted with the world."""
+        with self.world.lock:
+            self.world.quota_limits[name] = int(limit)
+        self._autosave()
 
     def _autosave(self) -> None:
         if self.state_file is None:
@@ -294,6 +313,13 @@ class Simulator:
 
             status, hdrs, data = releases.handle(method, path[len(releases.PREFIX):])
             return Response(status, data, hdrs)
+        if path.startswith("/_dataplane/") and method == "GET":  # data-plane hosts (the workspace's Prometheus API)
+            from wizard.sim import prometheus
+
+            host, _, rest = path[len("/_dataplane/"):].partition("/")
+            with self.world.lock:
+                status, doc = prometheus.handle(self.arm, self._kube, host, "/" + rest, query, headers)
+            return Response(status, doc, {"Content-Type": "application/json"})
         if path.lower().startswith("/api/retail/prices") and method == "GET":
             # the public, unauthenticated Azure Retail Prices API, with a small bundled price table
             from wizard.sim.prices import handle_prices
@@ -383,7 +409,8 @@ class Simulator:
                 resp = sim._dispatch(self.command, self.path, headers, body)
                 path = urlsplit(self.path)
                 sim._record(LoggedRequest(self.command, unquote(path.path), parse_qs(path.query, keep_blank_values=True),
-                                          resp.status, request_id, dropped=resp.drop))
+                                          resp.status, request_id, dropped=resp.drop,
+                                          body=_arm_write_body(self.command, path.path, body)))
                 if resp.drop:
                     self.close_connection = True
                     try:
@@ -426,9 +453,9 @@ def _kube_class() -> Any:
     return KubeWorld
 
 
-def _new_kube_world() -> Any:
+def _new_kube_world(degrade: tuple[str, ...] = ()) -> Any:
     cls = _kube_class()
-    return cls() if cls is not None else None
+    return cls(degrade) if cls is not None else None
 
 
 def validate_faults(names: Iterable[str]) -> list[str]:

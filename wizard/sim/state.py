@@ -69,6 +69,9 @@ class World:
     # lower-case virtual network id -> {"rg", "name", "location", "addressPrefixes", "subnets": [..], "tags"}: see
     # sim/network.py
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # usage name ("cores" or a VM family) -> vCPU limit approved for this subscription (a granted quota request),
+    # in place of the catalog's default limit, in every location
+    quota_limits: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -91,6 +94,7 @@ class World:
                 "operations": self.operations,
                 "monitor": self.monitor,
                 "networks": self.networks,
+                "quota_limits": self.quota_limits,
             }))
 
     @classmethod
@@ -105,6 +109,7 @@ class World:
             operations=dict(d.get("operations") or {}),
             monitor=dict(d.get("monitor") or {}),
             networks=dict(d.get("networks") or {}),
+            quota_limits=dict(d.get("quota_limits") or {}),
         )
 
 

@@ -29,6 +29,25 @@ def cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict:
 # ------------------------------------------------------------------------------------------------------
 # defaulting (what the API server's defaulters and strategies do)
 
+def runtime_class(c: Cluster, pod: dict) -> None:
+    """The RuntimeClass admission plugin: an unknown runtimeClassName is refused; the class's scheduling
+    nodeSelector and tolerations are merged into the pod (a conflicting nodeSelector is refused)."""
+    name = (pod.get("spec") or {}).get("runtimeClassName")
+    if not name:
+        return
+    rc = c.get("node.k8s.io", "runtimeclasses", "", name)
+    if rc is None:
+        raise E.KubeError(403, "Forbidden", f'pod rejected: RuntimeClass "{name}" not found')
+    sched = rc.get("scheduling") or {}
+    sel = pod["spec"].setdefault("nodeSelector", {})
+    for k, v in (sched.get("nodeSelector") or {}).items():
+        if k in sel and sel[k] != v:
+            raise E.KubeError(403, "Forbidden", f"pod rejected: conflict: nodeSelector {k}={sel[k]} of the pod and "
+                                                f"{k}={v} of RuntimeClass {name}")
+        sel[k] = v
+    pod["spec"].setdefault("tolerations", []).extend(sched.get("tolerations") or [])
+
+
 def apply_defaults(obj: dict) -> None:
     kind = obj.get("kind")
     spec = obj.get("spec")
@@ -251,10 +270,8 @@ def _selector_ok(c: Cluster, wh: dict, obj: dict, res) -> bool:
     return True
 
 
-def _call_generic(c: Cluster, wh: dict, dry_run: bool) -> None:
+def _call_generic(c: Cluster, wh: dict) -> None:
     """A webhook the simulator has no handler for: it 'answers' when its Service has ready endpoints."""
-    if dry_run and wh.get("sideEffects") not in ("None", "NoneOnDryRun"):
-        raise E.bad_request(f'admission webhook "{wh["name"]}" does not support dry run')
     svc_ref = (wh.get("clientConfig") or {}).get("service")
     if not svc_ref:
         return
@@ -286,14 +303,16 @@ def run_webhooks(c: Cluster, kind: str, res, op: str, obj: dict, old: dict | Non
                     continue
                 if not _selector_ok(c, wh, obj, res):
                     continue
+                if dry_run and wh.get("sideEffects") not in ("None", "NoneOnDryRun"):  # the API server's own rule
+                    raise E.bad_request(f'admission webhook "{wh["name"]}" does not support dry run')
                 handler = HANDLERS.get(wh["name"])
                 if handler is None and wh["name"].endswith("sidecar-injector.istio.io"):
                     handler = istio_inject
                 if handler is None:
-                    _call_generic(c, wh, dry_run)
+                    _call_generic(c, wh)
                     continue
                 if not _backend_up(c, wh):
-                    _call_generic(c, wh, dry_run)
+                    _call_generic(c, wh)
                     continue
                 result = handler(c, wh, op, obj, old)
                 if result is not None:
@@ -303,7 +322,7 @@ def run_webhooks(c: Cluster, kind: str, res, op: str, obj: dict, old: dict | Non
 
 def _backend_up(c: Cluster, wh: dict) -> bool:
     try:
-        _call_generic(c, {**wh, "failurePolicy": "Fail"}, False)
+        _call_generic(c, {**wh, "failurePolicy": "Fail"})
         return True
     except E.KubeError:
         return False

@@ -74,6 +74,16 @@ def _pod_ready(p: dict) -> bool:
         x.get("type") == "Ready" and x.get("status") == "True" for x in p.get("status", {}).get("conditions", []))
 
 
+def deployment_running(c: Cluster, ns: str, name: str) -> bool:
+    """The Deployment exists and one of its pods is ready (its controller is running)."""
+    from .patch import selector_matches
+    dep = c.get("apps", "deployments", ns, name)
+    if dep is None:
+        return False
+    sel = (dep.get("spec") or {}).get("selector") or {}
+    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {}) for p in c.list("", "pods", ns))
+
+
 def _terminal(p: dict) -> bool:
     return p.get("status", {}).get("phase") in ("Succeeded", "Failed")
 
@@ -542,6 +552,8 @@ def is_dcgm_pod(pod: dict) -> bool:
 
 def node_gpus(c: Cluster) -> None:
     plugin_nodes = {p["spec"].get("nodeName") for p in _pods(c) if _is_device_plugin(p) and _pod_ready(p)}
+    if c.degraded & {"no-gpus", "dra-only"}:  # no GPU on the VMs, or only the DRA driver publishes them
+        plugin_nodes = set()
     for node in c.list("", "nodes"):
         size = sizes.lookup((node["metadata"].get("labels") or {}).get(N.LABEL_INSTANCE_TYPE))
         status = copy.deepcopy(node.get("status", {}))
@@ -586,13 +598,28 @@ def _fits(req: dict[str, Decimal], free: dict[str, Decimal]) -> str:
     return ""
 
 
+def _usage(pods: list[dict]) -> dict[str, dict[str, Decimal]]:
+    """node -> summed requests of its pods that are not finished (one pass, for the whole scheduling round)."""
+    used: dict[str, dict[str, Decimal]] = {}
+    for p in pods:
+        node = p["spec"].get("nodeName")
+        if node and not _terminal(p):
+            into = used.setdefault(node, {})
+            for k, v in Q.pod_requests(p).items():
+                into[k] = into.get(k, Decimal(0)) + v
+    return used
+
+
 def scheduler(c: Cluster) -> None:
     nodes = [n for n in c.list("", "nodes")]
     all_pods = _pods(c)
+    used = _usage(all_pods)
     for pod in all_pods:
         if pod["spec"].get("nodeName") or _terminal(pod) or pod["metadata"].get("deletionTimestamp"):
             continue
         if pod["spec"].get("schedulerName", "default-scheduler") != "default-scheduler":
+            continue
+        if pod["spec"].get("resourceClaims"):  # the DRA plugin allocates and binds (dra.py)
             continue
         if (pod["spec"].get("schedulingGates") or []):
             _set_status(c, pod, {"phase": "Pending", "conditions": [cond(
@@ -612,7 +639,9 @@ def scheduler(c: Cluster) -> None:
             if not ok:
                 reasons[reason] = reasons.get(reason, 0) + 1
                 continue
-            free = _node_free(c, node, all_pods)
+            alloc = {k: Q.parse(v) for k, v in (node.get("status", {}).get("allocatable") or {}).items()}
+            taken = used.get(node["metadata"]["name"], {})
+            free = {k: alloc.get(k, Decimal(0)) - taken.get(k, Decimal(0)) for k in set(alloc) | set(taken)}
             reason = _fits(req, free)
             if reason:
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -632,7 +661,9 @@ def scheduler(c: Cluster) -> None:
         bound = copy.deepcopy(pod)
         bound["spec"]["nodeName"] = best["metadata"]["name"]
         c.write(bound)
-        all_pods = _pods(c)
+        into = used.setdefault(best["metadata"]["name"], {})
+        for k, v in req.items():
+            into[k] = into.get(k, Decimal(0)) + v
 
 
 def _qos(pod: dict) -> str:
@@ -650,13 +681,17 @@ def _qos(pod: dict) -> str:
 
 
 _LONG_RUNNING = re.compile(r"sleep\s+(infinity|\d{2,})|tail\s+-f|while\s+true|serve|server|netexec|http")
+SERVER_IMAGES = ("prometheus-example-app",)  # images whose default entrypoint is a server
 
 
 def _runs_to_completion(pod: dict) -> bool:
     if pod["spec"].get("restartPolicy", "Always") == "Always":
         return False
+    containers = pod["spec"].get("containers", []) or []
+    if any(not ctr.get("command") and any(i in (ctr.get("image") or "") for i in SERVER_IMAGES) for ctr in containers):
+        return False
     words = " ".join(" ".join(ctr.get("command") or []) + " " + " ".join(ctr.get("args") or [])
-                     for ctr in pod["spec"].get("containers", []) or [])
+                     for ctr in containers)
     return not _LONG_RUNNING.search(words)
 
 
@@ -987,6 +1022,11 @@ def garbage_collect(c: Cluster) -> None:
 CONTROLLERS = [namespaces, crds, apiservice_autoregistration, deployments, replicasets, daemonsets, statefulsets,
                jobs, node_gpus, scheduler, kubelet, release_gpus, services, apiservices, gateway_api, garbage_collect]
 
+# the NVIDIA DRA driver, the resource claim controller and the scheduler's DRA plugin (dra-only clusters): dra.py
+from . import dra as _dra  # noqa: E402
+
+CONTROLLERS.insert(CONTROLLERS.index(scheduler), _dra.controller)
+
 # Kueue's controller manager (cert rotation, queue conditions) once an install runs it: see kueue.py
 from . import kueue as _kueue  # noqa: E402 (after CONTROLLERS: kueue.py uses helpers defined above)
 
@@ -996,3 +1036,8 @@ CONTROLLERS.append(_kueue.controller)
 from . import keda as _keda, kueue_admission as _kueue_admission  # noqa: E402
 
 CONTROLLERS += [_kueue_admission.controller, _keda.controller]
+
+# the cluster autoscaler of the autoscaled pools and KAITO's workspace controller: see autoscaler.py, kaito.py
+from . import autoscaler as _autoscaler, kaito as _kaito  # noqa: E402
+
+CONTROLLERS += [_autoscaler.controller, _kaito.controller]

@@ -8,6 +8,8 @@ kube-controller-manager's HPA controller computes from the metric served by keda
 
 - `kubernetes-workload` trigger: metric = number of pods in the namespace matching podSelector that are not
   Succeeded/Failed; target AverageValue = `value`; desiredReplicas = ceil(metric / value), within min/max;
+- `metrics-api` trigger with format prometheus: metric = the first sample of `valueLocation` at `url`, fetched from
+  inside the cluster (a Service DNS name or a node/pod IP; unreachable: no value); target = `targetValue`;
 - other trigger types are not emulated: no metric value (ScalingActive=False), the replicas stay as they are.
 
 The HPA scales the Deployment (spec.replicas) to desiredReplicas, as the real controller does through /scale.
@@ -32,13 +34,8 @@ TERMINAL = ("Succeeded", "Failed")
 
 
 def _running(c: Cluster) -> bool:
-    from .controllers import _pod_ready
-    dep = c.get("apps", "deployments", N.KUBE_SYSTEM, N.KEDA_OPERATOR)
-    if dep is None:
-        return False
-    sel = (dep.get("spec") or {}).get("selector") or {}
-    return any(_pod_ready(p) and selector_matches(sel, p["metadata"].get("labels") or {})
-               for p in c.list("", "pods", N.KUBE_SYSTEM))
+    from .controllers import deployment_running
+    return deployment_running(c, N.KUBE_SYSTEM, N.KEDA_OPERATOR)
 
 
 def parse_selector(text: str) -> dict:
@@ -79,6 +76,12 @@ def _metric(c: Cluster, ns: str, trigger: dict) -> tuple[str, Decimal | None, De
                 and not p["metadata"].get("deletionTimestamp")
                 and selector_matches(sel, p["metadata"].get("labels") or {}))
         return f"workload-{ns}", Decimal(n), Q.parse(md.get("value") or "1"), activation
+    if kind == "metrics-api" and (md.get("format") or "json") == "prometheus":
+        from .proxy import fetch_url, sample
+        text = fetch_url(c, md.get("url", ""))
+        value = sample(text, md.get("valueLocation", "")) if text is not None else None
+        return (f"metric-api-{md.get('valueLocation', '')}", Decimal(str(value)) if value is not None else None,
+                Q.parse(md.get("targetValue") or "1"), activation)
     target = md.get("value") or md.get("threshold") or md.get("targetValue")
     return md.get("metricName") or kind, None, Q.parse(target) if target else None, activation
 

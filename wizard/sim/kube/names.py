@@ -105,3 +105,7 @@ OPT_GATEWAY_API = "gateway-api"
 OPT_KEDA = "keda"
 OPT_KAITO = "kaito"
 OPT_AMA = "managed-prometheus"
+OPT_SANDBOX = "pod-sandboxing"
+KATA_RUNTIME_CLASS = "kata-vm-isolation"  # AKS pod sandboxing
+LABEL_KATA = "kubernetes.azure.com/kata-vm-isolation"
+KATA_GUEST_KERNEL = "6.6.96.mshv1-1.azl3"  # the utility VM's kernel (Azure Linux 3)

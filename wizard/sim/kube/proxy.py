@@ -5,7 +5,11 @@
 - Node proxy: ":19400/metrics" on nodes labelled kubernetes.azure.com/dcgm-exporter=enabled (managed GPU host
   exporter), and kubelet "/metrics" (a few kubelet gauges).
 - agnhost netexec: /hostname, /echo?msg=, / .
-Anything else: 503 as when the backend refuses the connection.
+- prometheus-example-app (quay.io/brancz/prometheus-example-app): GET / counts into http_requests_total{code="200",
+  method="get"}, /metrics exposes it.
+Anything else: 503 as when the backend refuses the connection. fetch_url() is an in-cluster HTTP GET (a pod's view:
+Service DNS names, node and pod IPs) for the simulated controllers that scrape (KEDA metrics-api, managed
+Prometheus).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def dcgm_metrics(c: Cluster, node: dict) -> str:
     model = size.gpu or sizes.T4
     alloc = c.gpu_alloc.get(name, {})
     rows = []
-    for i in range(size.gpus):
+    for i in range(0 if "no-gpus" in c.degraded else size.gpus):
         owner = alloc.get(str(i))
         ns, pod, ctr = (owner.split("/") + ["", "", ""])[:3] if owner else ("", "", "")
         busy = bool(owner)
@@ -114,6 +118,18 @@ def _pod_app(c: Cluster, pod: dict, port: str, path: str, query: dict) -> Respon
         return _text("404 page not found\n", code=404)
     words = " ".join(" ".join(ctr.get("command") or []) + " " + " ".join(ctr.get("args") or []) + " " +
                      (ctr.get("image") or "") for ctr in pod["spec"].get("containers", []) or [])
+    if "prometheus-example-app" in words:
+        key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+        p = path.strip("/")
+        if p == "metrics":
+            return _text("# HELP http_requests_total Count of all HTTP requests\n# TYPE http_requests_total counter\n"
+                         f'http_requests_total{{code="200",method="get"}} {c.counters.get(key, 0)}\n'
+                         '# HELP version Version information about this binary\n# TYPE version gauge\n'
+                         'version{version="v0.5.0"} 1\n', PROM)
+        if p == "":
+            c.counters[key] = c.counters.get(key, 0) + 1
+            return _text("Hello from example application.")
+        return _text("404 page not found\n", code=404)
     if "agnhost" in words and "netexec" in words:
         p = path.strip("/")
         if p == "hostname":
@@ -192,6 +208,42 @@ def _ip(node: dict) -> str:
         if a.get("type") == "InternalIP":
             return a["address"]
     return ""
+
+
+def fetch_url(c: Cluster, url: str) -> str | None:
+    """GET url from inside the cluster; the body, or None when it cannot be reached (as a pod would see it)."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    host, port, path = u.hostname or "", str(u.port or (443 if u.scheme == "https" else 80)), u.path or "/"
+    try:
+        labels = host.split(".")
+        if len(labels) >= 3 and labels[2] == "svc":
+            code, _, body = service_proxy(c, labels[1], f"{labels[0]}:{port}", path, parse_query(u.query))
+        else:
+            node = next((n for n in c.list("", "nodes") if _ip(n) == host), None)
+            pod = next((p for p in c.list("", "pods") if (p.get("status") or {}).get("podIP") == host), None)
+            if node is not None and not (pod and not pod["spec"].get("hostNetwork")):
+                code, _, body = node_proxy(c, f"{node['metadata']['name']}:{port}", path, parse_query(u.query))
+            elif pod is not None and _pod_ready(pod):
+                code, _, body = _pod_app(c, pod, port, path, parse_query(u.query))
+            else:
+                return None
+    except E.KubeError:
+        return None
+    return body.decode() if code == 200 else None
+
+
+def sample(text: str, name: str) -> float | None:
+    """The value of the first sample of metric `name` in a Prometheus text exposition (what KEDA's metrics-api
+    scaler takes with format: prometheus)."""
+    for line in text.splitlines():
+        if line.startswith(name) and line[len(name):len(name) + 1] in ("{", " "):
+            try:
+                return float(line.rsplit(" ", 1)[1])
+            except (IndexError, ValueError):
+                return None
+    return None
 
 
 def parse_query(qs: str) -> dict:

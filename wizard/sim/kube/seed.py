@@ -217,7 +217,20 @@ def desired(kube_id: str, cluster: dict, agent_pools: list[dict]) -> dict[str, l
         out[N.OPT_KAITO] = kaito()
     if ((p.get("azureMonitorProfile") or {}).get("metrics") or {}).get("enabled"):
         out[N.OPT_AMA] = managed_prometheus()
+    if any(sandboxed(pl) for pl in pools):
+        out[N.OPT_SANDBOX] = [pod_sandboxing()]
     return out
+
+
+def sandboxed(pool: dict) -> bool:
+    """AKS pod sandboxing: a pool created with --workload-runtime KataVmIsolation (Azure Linux)."""
+    return str(pool.get("workloadRuntime") or "").lower() in ("katavmisolation", "katamshvvmisolation")
+
+
+def pod_sandboxing() -> dict:
+    """The RuntimeClass AKS installs with pod sandboxing (Kata Containers VMs), scheduled onto its nodes."""
+    return {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": N.KATA_RUNTIME_CLASS},
+            "handler": N.KATA_RUNTIME_CLASS, "scheduling": {"nodeSelector": {N.LABEL_KATA: "true"}}}
 
 
 def base() -> list[dict]:
@@ -295,6 +308,8 @@ def nodes(kube_id: str, cluster: dict, pools: list[dict], version: str) -> list[
                 if gpu_managed(pool):
                     labels[N.LABEL_DCGM_EXPORTER] = "enabled"
                     labels["kubernetes.azure.com/gpu-management-mode"] = "managed"
+            if sandboxed(pool):
+                labels[N.LABEL_KATA] = "true"
             labels.update(pool.get("nodeLabels") or {})
             taints = []
             for t in pool.get("nodeTaints") or []:

@@ -36,6 +36,9 @@ class Cluster:
         self.logs: dict[str, str] = {}  # "ns/pod/container" -> simulated output
         self.ip_next = 10  # service cluster IPs 10.0.x.y
         self.lb_next = 4  # load balancer IPs 20.x.y.z
+        self.degraded: set[str] = set()  # ways this cluster falls short on purpose (see degrade.py)
+        self.counters: dict[str, int] = {}  # "ns/pod" -> requests served by a metrics-exposing app
+        self.scraped: list[dict] = []  # samples the managed Prometheus collector sent (see monitoring.py)
 
     # --- identity --------------------------------------------------------------------------------------
     @staticmethod
@@ -208,6 +211,7 @@ class Cluster:
             "objects": [{"group": g, "plural": p, "object": o} for g, p, o in self.all_objects()],
             "seeded": dict(self.seeded), "arm": self.arm, "gpu_alloc": self.gpu_alloc,
             "ip_next": self.ip_next, "lb_next": self.lb_next, "logs": dict(self.logs),
+            "degraded": sorted(self.degraded), "counters": dict(self.counters), "scraped": list(self.scraped),
         }
 
     @classmethod
@@ -223,6 +227,9 @@ class Cluster:
         c.logs = dict(d.get("logs", {}))
         c.ip_next = d.get("ip_next", 10)
         c.lb_next = d.get("lb_next", 4)
+        c.degraded = set(d.get("degraded", []))
+        c.counters = dict(d.get("counters", {}))
+        c.scraped = list(d.get("scraped", []))
         return c
 
 

@@ -9,6 +9,7 @@ import time
 
 from . import api, controllers, seed
 from . import names as N
+from .degrade import check_names
 from .store import Cluster, now
 
 KUBE_TOKEN = "sim-kube-token"
@@ -34,9 +35,17 @@ def _signed_in(c: Cluster, auth: str) -> bool:
 class KubeWorld:
     """Thread-safe set of simulated clusters, addressed by kube_id."""
 
-    def __init__(self) -> None:
+    def __init__(self, degrade: tuple[str, ...] | list[str] = ()) -> None:
         self._lock = threading.RLock()
         self._clusters: dict[str, Cluster] = {}
+        self.degraded = check_names(degrade)  # applied to every cluster (see degrade.py)
+
+    def degrade(self, kube_id: str, *names: str) -> None:
+        """Make one cluster fall short in the named ways (degrade.NAMES); its controllers act on it at once."""
+        with self._lock:
+            c = self._clusters[kube_id]
+            c.degraded |= check_names(names)
+            controllers.reconcile(c)
 
     # --- ARM side ----------------------------------------------------------------------------------------
     def sync_cluster(self, kube_id: str, cluster: dict, agent_pools: list[dict]) -> None:
@@ -46,6 +55,7 @@ class KubeWorld:
             c = self._clusters.get(kube_id)
             if c is None:
                 c = self._clusters[kube_id] = Cluster(kube_id)
+                c.degraded |= self.degraded
             props = cluster.get("properties", cluster) if isinstance(cluster, dict) else {}
             version = props.get("currentKubernetesVersion") or props.get("kubernetesVersion") or "1.34.2"
             c.git_version = "v" + str(version).lstrip("v")
@@ -65,6 +75,8 @@ class KubeWorld:
                 if obj["kind"] not in ("CustomResourceDefinition", "Namespace"):
                     keep.add(self._seed_one(c, opt, obj))
             for key in [k for k in c.seeded if k not in keep]:
+                if "metrics-off" in c.degraded and c.seeded.get(key) == N.OPT_AMA:
+                    continue  # the collector's objects stay behind while Azure has metrics off
                 self._remove_seeded(c, key)
             controllers.reconcile(c)
 
@@ -119,6 +131,13 @@ class KubeWorld:
             c.store.pop((spec.get("group", ""), spec.get("names", {}).get("plural", "")), None)
         c.raw_delete(group, plural, ns, name)
         c.next_rv()
+
+    def collect(self, kube_id: str) -> list[dict]:
+        """What the cluster's managed Prometheus collector sends now (see monitoring.py)."""
+        from . import monitoring
+        with self._lock:
+            c = self._clusters.get(kube_id)
+            return monitoring.collect(c) if c is not None else []
 
     def remove_cluster(self, kube_id: str) -> None:
         with self._lock:

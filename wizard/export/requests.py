@@ -1,0 +1,129 @@
+"""The exact ARM requests a plan's writing steps send: method, path, api-version and body, built from the same
+SDK models the engine sends and serialised the way the SDK serialises them. Shared by the JSON plan and the
+ARM template, so an exported body can never drift from the wizard's PUT."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wizard.plan import Plan, Step
+
+
+@dataclass(frozen=True)
+class ArmRequest:
+    step: str
+    method: str
+    path: str
+    api_version: str
+    body: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"step": self.step, "method": self.method, "path": self.path,
+                               "api_version": self.api_version}
+        if self.body is not None:
+            out["body"] = self.body
+        return out
+
+
+def wire(model: Any) -> dict[str, Any]:
+    """A model as the SDK puts it on the wire: read-only properties left out. containerservice 41 models are
+    typespec models (`as_dict(exclude_readonly=True)` = what its SdkJSONEncoder sends); monitor models are msrest
+    models (`serialize()`)."""
+    if hasattr(model, "serialize"):
+        return model.serialize()
+    return model.as_dict(exclude_readonly=True)
+
+
+class _NoCredential:
+    """Only to read an SDK client's configuration; never asked for a token (no request is made)."""
+
+    def get_token(self, *scopes: str, **kw: Any) -> Any:  # pragma: no cover - never called
+        raise RuntimeError("no requests are sent while exporting")
+
+
+@cache
+def api_version(client: str) -> str:
+    """The api-version the SDK client sends by default (what the wizard's own requests carry)."""
+    from wizard.azure.monitor import DC_API, WORKSPACE_API
+
+    if client == "monitor-workspace":
+        return WORKSPACE_API
+    if client == "monitor-dc":
+        return DC_API
+    if client == "aks":
+        from azure.mgmt.containerservice import ContainerServiceClient as cls
+    elif client == "resources":
+        from azure.mgmt.resource.resources import ResourceManagementClient as cls  # type: ignore[no-redef]
+    elif client == "features":
+        from azure.mgmt.resource.features import FeatureClient as cls  # type: ignore[no-redef]
+    else:
+        raise KeyError(client)
+    return cls(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
+
+
+def group_path(sub: str, rg: str) -> str:
+    return f"/subscriptions/{sub}/resourcegroups/{rg}"  # the SDK's own spelling for resource groups
+
+
+def cluster_path(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
+
+
+def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
+    """The ARM writes of one step, in the order the engine sends them (empty for reads, skips, in-cluster steps)."""
+    from wizard.addons import plan_monitor_names
+    from wizard.azure import monitor
+    from wizard.plan import PROVIDER
+
+    a, sub = plan.answers, plan.observed.subscription_id
+    rg, name = a.resource_group.name, a.cluster.name
+    kind = step.id.split(":")[0]
+    if not step.writes:
+        return []
+    if kind == "resource-group":
+        return [ArmRequest(step.id, "PUT", group_path(sub, rg), api_version("resources"),
+                           {"location": a.azure.location, "tags": dict(a.resource_group.tags)})]
+    if kind == "feature":
+        ns, _, flag = str(step.payload).partition("/")
+        return [ArmRequest(step.id, "POST", f"/subscriptions/{sub}/providers/Microsoft.Features/providers/{ns}/"
+                                            f"features/{flag}/register", api_version("features"))]
+    if kind == "provider":
+        return [ArmRequest(step.id, "POST", f"/subscriptions/{sub}/providers/{PROVIDER}/register",
+                           api_version("resources"))]
+    if kind == "cluster" and step.payload is not None and step.action in ("create", "recreate"):
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(step.payload))]
+    if kind == "cluster" and step.action in ("update", "retry") and plan.observed.cluster and plan.resolved:
+        from azure.mgmt.containerservice import models as m
+
+        from wizard.spec import updated_cluster
+
+        body = updated_cluster(m.ManagedCluster(plan.observed.cluster), a, plan.resolved)  # as the engine builds it
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(body))]
+    if kind == "gpu-pool" and step.payload is not None and a.gpu_pool is not None:
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{a.gpu_pool.name}",
+                           api_version("aks"), wire(step.payload))]
+    if kind == "monitor-workspace":
+        names = step.payload if step.payload is not None else plan_monitor_names(plan)
+        tags = dict(a.cluster.tags) or None
+        out = []
+        if not names.workspace_given:
+            out += [ArmRequest(step.id, "PUT", group_path(sub, names.workspace_rg), api_version("resources"),
+                               {"location": names.region}),
+                    ArmRequest(step.id, "PUT", f"/subscriptions/{sub}/resourceGroups/{names.workspace_rg}/providers/"
+                                               f"Microsoft.Monitor/accounts/{names.workspace_name}",
+                               api_version("monitor-workspace"), wire(monitor.workspace_body(names.region, tags)))]
+        dc = api_version("monitor-dc")
+        out += [ArmRequest(step.id, "PUT", names.dce_id(), dc, wire(monitor.dce_body(names.region, tags))),
+                ArmRequest(step.id, "PUT", names.dcr_id(), dc,
+                           wire(monitor.dcr_body(names.region, names.dce_id(), names.workspace_id, tags))),
+                ArmRequest(step.id, "PUT", f"{names.cluster_id()}/providers/Microsoft.Insights/"
+                                           f"dataCollectionRuleAssociations/{names.dcra_name}", dc,
+                           wire(monitor.dcra_body(names.dcr_id())))]
+        return out
+    return []
+
+
+def plan_requests(plan: "Plan") -> list[ArmRequest]:
+    return [r for s in plan.steps for r in step_requests(plan, s)]
