@@ -370,3 +370,14 @@ def test_the_cost_estimate_uses_spot_prices_and_says_when_the_max_price_is_below
     regular = pick_price(items, "eastus2", "Standard_NC24ads_A100_v4", "USD")
     spot = pick_price(items, "eastus2", "Standard_NC24ads_A100_v4", "USD", spot=True)
     assert spot is not None and regular is not None and spot.hourly < regular.hourly and "Spot" in spot.meter
+
+
+def test_export_of_the_production_example_carries_both_pools_and_the_spot_toleration(tmp_path: Path, capsys):
+    answers = production(tmp_path)
+    assert run(tmp_path, "export", "--format", "json", "-o", str(tmp_path / "requests.json"), str(answers)) == 0
+    requests = (tmp_path / "requests.json").read_text()
+    assert '"a100spot"' in requests and '"scaleSetPriority": "Spot"' in requests and '"t4infer"' in requests
+    assert run(tmp_path, "export", "--format", "az", "-o", str(tmp_path / "run.sh"), str(answers)) == 0
+    script = (tmp_path / "run.sh").read_text()
+    assert "--priority Spot --eviction-policy Delete" in script
+    assert "kubernetes.azure.com/scalesetpriority" in script  # the GPU stack runs on the Spot nodes too
