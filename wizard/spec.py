@@ -165,7 +165,8 @@ def profile_kwargs(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
         kw["aad_profile"] = m.ManagedClusterAADProfile(
             managed=True, enable_azure_rbac=access.azure_rbac,
             admin_group_object_i_ds=list(access.admin_group_object_ids) or None, tenant_id=access.tenant_id)
-    kw["disable_local_accounts"] = not access.local_accounts
+    if not access.local_accounts:
+        kw["disable_local_accounts"] = True
     api = c.network.api_server
     if api.private or api.authorized_ip_ranges:
         kw["api_server_access_profile"] = m.ManagedClusterAPIServerAccessProfile(
@@ -223,6 +224,7 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
         api["authorizedIPRanges"] = list(answers.cluster.network.api_server.authorized_ip_ranges)
         props["apiServerAccessProfile"] = api
     props.update(wanted_props)
+    props["disableLocalAccounts"] = not answers.cluster.access.local_accounts  # re-enabling them is a change too
     for drop in ("id", "name", "type", "systemData"):
         body.pop(drop, None)
     return m.ManagedCluster(body)

@@ -103,10 +103,11 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.addons import gpu_stack
 
     if gpu_stack.wanted(answers):
-        names = ", ".join(p.name for p in gpu_stack.unmanaged_pools(answers))
+        names = [p.name for p in gpu_stack.unmanaged_pools(answers)]
         steps.append(Step(
             "gpu-stack", f"NVIDIA device plugin {gpu_stack.DEVICE_PLUGIN_VERSION} and DCGM exporter "
-            f"{gpu_stack.DCGM_VERSION} on GPU pool(s) {names} (managed_gpu: false: AKS installs only the driver)",
+            f"{gpu_stack.DCGM_VERSION} on GPU pool{'s' if len(names) > 1 else ''} {', '.join(names)} "
+            "(managed_gpu: false: AKS installs only the driver)",
             "create" if new_cluster else "update", gpu_stack.kubectl_equivalent(gpu_stack.pool_taints(answers)),
             deps=kube_deps, typical=TYPICAL["gpu-stack"],
             reason="skipped at run time when both are already applied and ready"))
