@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -29,9 +29,14 @@ if TYPE_CHECKING:
 class WizardApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "aks-ai-wizard"
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # classes on the screen: app.tcss sizes panes by them
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
     BINDINGS = [
         Binding("ctrl+q", "request_quit", "Quit", priority=True),
         Binding("ctrl+s", "save_answers", "Save answers"),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f12", "screenshot", "Save a screenshot", show=False),
     ]
 
     class DeviceCode(Message):
@@ -51,6 +56,7 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         if self.start:
             self.run_wizard()
+        self.call_after_refresh(lambda: self.check_size(self.size.width, self.size.height))
 
     async def prefill(self) -> None:
         path = self.state.answers_path
@@ -72,13 +78,20 @@ class WizardApp(App[int]):
     async def run_wizard(self) -> None:
         await self.prefill()
         index = 0
+        passed: list[str] = []
         while True:
             key = STEP_KEYS[index]
             if key in self.state.skip:
                 if await self.pass_automatically(key):
+                    passed.append(key)
                     index += 1
                     continue
                 self.state.skip.discard(key)
+            if passed and self.state.answers_path is not None:
+                numbers = [str(STEP_KEYS.index(k) + 1) for k in passed]
+                self.state.note = (f"Step{'s' if len(numbers) > 1 else ''} {', '.join(numbers)} answered by "
+                                   f"{self.state.answers_path.name}; Back shows them.")
+            passed = []
             self.step_key = key
             nav = await self.push_screen_wait(self.make_screen(key))
             if nav is None or nav.kind == "quit":
@@ -134,6 +147,23 @@ class WizardApp(App[int]):
                "review": ReviewScreen}[key]
         return cls(self.state)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.check_size(event.size.width, event.size.height)
+
+    def check_size(self, width: int, height: int) -> None:
+        """Below the minimum a notice covers the screen (no clipped form), and goes once there is room."""
+        from screens.modals import MIN_SIZE, TooSmallModal
+
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        notice = next((s for s in self.screen_stack if isinstance(s, TooSmallModal)), None)
+        if notice is not None and (not small or self.screen is not notice):
+            notice.dismiss(None)  # gone, or buried under a screen pushed since: shown again on top
+            notice = None
+        if small and notice is None:
+            self.push_screen(TooSmallModal())
+        elif small and notice is not None:
+            notice.show(width, height)
+
     def warm_up(self) -> None:
         """Once the first screen is up: import what the next steps need, off the UI thread."""
 
@@ -163,6 +193,7 @@ class WizardApp(App[int]):
         from wizard.answers import AnswersError, save_answers, save_partial
 
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 save_answers(self.state.draft.to_answers(), path, self.state.draft.copy())  # comments kept
             except AnswersError as exc:
@@ -174,6 +205,7 @@ class WizardApp(App[int]):
             return f"Cannot write {path}: {exc.strerror or exc}"
         self.state.answers_path = path
         self.state.saved_snapshot = self.state.draft.copy()
+        self.state.written("answers", path)
         return None
 
     def _store_current(self) -> None:
@@ -233,17 +265,84 @@ class WizardApp(App[int]):
 
         self.push_screen(QuitModal(str(self.state.save_path), offer, note), chosen)
 
+    def action_quit(self) -> None:
+        """The palette's built-in Quit asks like ^q does (a run in progress, unsaved answers)."""
+        self.action_request_quit()
+
     async def quit_wizard(self) -> None:
         run = self.running_screen()
         if run is not None:
             run.cancel()  # the engine stops after the current poll; Azure keeps what it accepted
+            # wait for it before the connection (and a simulator) closes, so the journal records a cancel,
+            # not a refused connection
+            engines = [w for w in self.workers if w.group in ("engine", "teardown")]
+            try:
+                await asyncio.wait_for(self.workers.wait_for_complete(engines), timeout=30)
+            except asyncio.TimeoutError:
+                pass
         self.exit(0)
+
+    def exit_lines(self) -> list[str]:
+        """Where this session's files are, printed once the terminal is back (nothing when nothing was written)."""
+        lines = [f"{what}: {path}" for what, path in self.state.outputs.items()]
+        return (["aks-ai-wizard wrote:"] + ["  " + line for line in lines]) if lines else []
 
     def on_unmount(self) -> None:
         link = self.state.link
         if link is not None:
             self.state.link = None
             link.close()
+
+    # ------------------------------------------------------------------------------------------ help, screenshot
+    def action_help(self) -> None:
+        from screens.modals import HelpModal, TooSmallModal
+
+        screen = self.screen
+        if isinstance(screen, (HelpModal, TooSmallModal)):
+            return
+        keys: list[tuple[str, str, str, bool]] = []
+        seen: set[str] = set()
+        for node, binding, enabled, _tooltip in screen.active_bindings.values():
+            if not binding.description or binding.action in seen or binding.action == "help":
+                continue
+            seen.add(binding.action)
+            where = "Everywhere" if node is self else "This screen"
+            keys.append((where, self.get_key_display(binding), binding.description, enabled))
+        keys.append(("Everywhere", "f1  ?", "This help", True))
+        keys.append(("Everywhere", "tab  shift+tab", "Next / previous field or button", True))
+        keys.sort(key=lambda k: k[0] != "This screen")
+        header = screen.query("StepHeader")
+        title = header.first().heading if header else type(screen).__name__  # type: ignore[attr-defined]
+        self.push_screen(HelpModal(title, keys))
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot, written beside the answers file (or a folder the user chooses), never a
+        Downloads folder that may not exist; in a browser (serve) the file is offered as a download."""
+        if path is not None:
+            self.take_screenshot(filename, Path(path))
+            return
+        from screens.modals import PathModal
+
+        def chosen(folder: str | None) -> None:
+            if folder:  # once the dialog is gone, so the picture is of the screen underneath
+                self.call_after_refresh(self.take_screenshot, filename, Path(folder).expanduser())
+
+        self.push_screen(PathModal("Save a screenshot", "An SVG of the current screen is written to this folder:",
+                                   str(self.state.save_path.parent), ok="Save"), chosen)
+
+    def take_screenshot(self, filename: str | None, folder: Path) -> None:
+        from textual._files import generate_datetime_filename
+
+        name = filename or generate_datetime_filename(self.title, ".svg")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notify(f"Cannot create {folder}: {exc.strerror or exc}", severity="error", markup=False)
+            return
+        self.deliver_screenshot(name, str(folder))
+        if not self.is_web:
+            self.state.written("screenshot", folder / name)
+            self.notify(f"Screenshot saved: {folder / name}", markup=False)
 
     # ------------------------------------------------------------------------------------------ palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -293,4 +392,6 @@ def run_app(args: "argparse.Namespace") -> int:
     app = WizardApp(sim=sim, answers_path=args.answers, cloud=cloud, subscription=args.subscription)
     app.state.no_prices = bool(getattr(args, "no_prices", False))
     app.run()
+    for line in app.exit_lines():
+        print(line)
     return app.return_code or 0

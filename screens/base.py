@@ -20,14 +20,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 
 from screens.choice import ChoiceList
 from screens.state import WizardState, step_info
 from screens.widgets import Field, KeyBar, NavButton, StepHeader, field_id
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 class Rule(Validator):
@@ -80,6 +80,9 @@ class StepScreen(Screen[Nav]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("ctrl+n", "next", "Next"),
+        # the form scrolls from wherever focus is (a list or table that has focus pages itself first)
+        Binding("pagedown", "scroll_body('page_down')", "Scroll the form down", show=False),
+        Binding("pageup", "scroll_body('page_up')", "Scroll the form up", show=False),
     ]
 
     @dataclass
@@ -94,6 +97,8 @@ class StepScreen(Screen[Nav]):
         super().__init__(classes=f"step step-{self.STEP}")
         self.state = state
         self.draft = state.draft
+        self.leaving = False  # store() runs for Next/Back/goto (True) or for a save or quit on the way (False)
+        self.left = False  # dismissed: a late key press or live read must not dismiss it twice
 
     # ------------------------------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -115,6 +120,10 @@ class StepScreen(Screen[Nav]):
                 inp.cursor_blink = False  # deterministic snapshots
         self.load()
         self.focus_first()
+        self.flag_musts()
+        if self.state.note:
+            self.set_status(self.state.note)
+            self.state.note = ""
 
     def focus_first(self) -> None:
         for widget in self.query("#body Input, #body OptionList, #body Select, #body RadioSet, #body Checkbox"):
@@ -158,6 +167,41 @@ class StepScreen(Screen[Nav]):
             field.set_error(None)
             return
         field.set_error(None if event.validation_result.is_valid else event.validation_result.failure_descriptions[0])
+
+    @on(Checkbox.Changed)
+    def flag_musts(self) -> None:
+        """Under each switch a MUST requirement relies on: the requirement it breaks while switched off."""
+        boxes = [b for b in self.query(Checkbox) if getattr(b, "must_path", None)]
+        if not boxes:
+            return
+        from screens.state import Draft
+        from wizard.interactive import broken_musts
+
+        probe = Draft(self.draft.copy())
+        off = {b.must_path for b in boxes if not b.value}  # type: ignore[attr-defined]
+        for box in boxes:  # what the switches say now, before Next stores them
+            path: str = box.must_path  # type: ignore[attr-defined]
+            if any(path.startswith(parent + ".") for parent in off):
+                continue  # under a switch that is off (the GPU pool): nothing to set
+            if path.startswith("gpu_pool"):
+                current = probe.get(path)
+                probe.set(path, (current if isinstance(current, dict) and current else {"min": 1, "max": 3})
+                          if box.value else None)
+            else:
+                probe.set(path, box.value)
+        broken = broken_musts(probe.data)
+        for box in boxes:
+            warning = self.query_one(f"#must-{box.id}", Static)
+            text = broken.get(box.must_path, "")  # type: ignore[attr-defined]
+            warning.update(text)
+            warning.display = bool(text)
+
+    @on(Select.Changed)
+    def _picked(self, event: Select.Changed) -> None:
+        """A valid pick clears the error under its field."""
+        field = next((a for a in event.select.ancestors if isinstance(a, Field)), None)
+        if field is not None and event.value not in (Select.NULL, ""):
+            field.set_error(None)
 
     def ready(self) -> str | None:
         """Anything else that must happen before Next (e.g. a list still loading); a reason or None."""
@@ -203,11 +247,21 @@ class StepScreen(Screen[Nav]):
         if errors:
             return errors
         for e in self.draft.errors_for(self.STEP):
-            errors.setdefault(e.path, e.message)
+            if not e.message.startswith("unknown key"):  # no field here can fix it: Review offers to drop it
+                errors.setdefault(e.path, e.message)
         return errors
 
     # ------------------------------------------------------------------------------------------ navigation
+    def dismiss(self, result: Nav | None = None) -> Any:
+        if self.left:
+            return None
+        self.left = True
+        return super().dismiss(result)
+
     def action_next(self) -> None:
+        if self.left:
+            return
+        self.leaving = True
         self.store()
         reason = self.ready()
         if reason:
@@ -228,11 +282,17 @@ class StepScreen(Screen[Nav]):
         """The first step has no Back: hidden from the key bar, and escape does nothing there."""
         return not (action == "back" and self.STEP == "welcome")
 
+    def action_scroll_body(self, how: str) -> None:
+        body = self.query_one("#body")
+        getattr(body, f"scroll_{how}")(animate=False)
+
     def action_back(self) -> None:
+        self.leaving = True
         self.store()
         self.dismiss(BACK)
 
     def goto(self, step: str) -> None:
+        self.leaving = True
         self.store()
         self.dismiss(Nav("goto", step))
 

@@ -36,6 +36,23 @@ class ChoiceList(OptionList):
         def control(self) -> "ChoiceList":
             return self.choice_list
 
+    def action_cursor_down(self) -> None:
+        """No wrap-around: Down at the last choice stays (from 1.34, never round to a preview at the top)."""
+        self._step(1)
+
+    def action_cursor_up(self) -> None:
+        self._step(-1)
+
+    def _step(self, direction: int) -> None:
+        from textual import _widget_navigation
+
+        if not self.options:
+            return
+        found = _widget_navigation.find_next_enabled_no_wrap(candidates=self.options, anchor=self.highlighted,
+                                                              direction=direction)  # type: ignore[arg-type]
+        if found is not None:
+            self.highlighted = found
+
     def action_choose(self) -> None:
         if self.value is not None:
             self.post_message(self.Chosen(self))
@@ -44,7 +61,7 @@ class ChoiceList(OptionList):
         super().__init__(id=id, classes=classes, markup=False, compact=True)
         self.items: list[ChoiceItem] = []
 
-    def set_items(self, items: Iterable[ChoiceItem], value: str | None = None) -> None:
+    def set_items(self, items: Iterable[ChoiceItem], value: str | None = None, fallback: str | None = None) -> bool:
         self.items = list(items)
         self.clear_options()
         options = []
@@ -54,14 +71,23 @@ class ChoiceList(OptionList):
                 label = f"{label}  - {item.reason}"
             options.append(Option(Content(label), id=item.value, disabled=not item.enabled))
         self.add_options(options)
-        self.select_value(value)
+        return self.select_value(value, fallback)
 
-    def select_value(self, value: str | None) -> None:
+    def select_value(self, value: str | None, fallback: str | None = None) -> bool:
+        """Highlight `value`; when it can't be chosen, `fallback` (else the first enabled choice). Returns
+        whether `value` itself was chosen, so a caller can say that an answer was not kept."""
+        def index_of(wanted: str | None) -> int | None:
+            return next((i for i, item in enumerate(self.items) if item.value == wanted and item.enabled), None)
+
         enabled = [i for i, item in enumerate(self.items) if item.enabled]
-        index = next((i for i, item in enumerate(self.items) if item.value == value and item.enabled), None)
+        index = index_of(value)
+        kept = index is not None
+        if index is None:
+            index = index_of(fallback)
         if index is None:
             index = enabled[0] if enabled else None
         self.highlighted = index
+        return kept
 
     @property
     def value(self) -> str | None:

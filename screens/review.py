@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.binding import Binding
+from textual.widgets import Button, Checkbox, Collapsible, Input, Static
 
 from screens.base import NEXT, StepScreen
 from screens.state import step_for_path, step_info
@@ -22,19 +23,53 @@ MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate":
 
 
 def plan_lines(plan: "Plan") -> list[str]:
+    """Each step with its typical Azure duration and differences; the az commands are in az_script()."""
     from wizard.render import fmt_seconds
 
     out: list[str] = []
     for s in plan.steps:
-        typical = f"  (typically {fmt_seconds(s.typical)})" if s.typical and s.writes else ""
+        typical = f"  (Azure typically {fmt_seconds(s.typical)})" if s.typical and s.writes else ""
         out.append(f"{MARK.get(s.action, ' ')} {s.title}{typical}")
         if s.reason and s.action == "skip":
             out.append(f"    = {s.reason}")
         for d in s.differences:
             out.append(f"    differs: {d}")
-        for line in (s.az or "").splitlines():
-            out.append(f"    $ {line}")
     return out
+
+
+def az_script(plan: "Plan") -> str:
+    """The plan's az equivalents as a shell script: whole commands, one per line, never wrapped."""
+    lines = ["#!/bin/sh", f"# az equivalents of the aks-ai-wizard plan for cluster {plan.answers.cluster.name}",
+             "# (what the wizard does through the Azure SDK; for reading and reuse)", "set -e"]
+    for s in plan.steps:
+        if s.az and s.writes:
+            lines += ["", f"# {s.title}", *s.az.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def attention_lines(report: Any, width: int = 70) -> list[str]:
+    """Failing and warning preflight items first, each with its facts and fix, wrapped to `width` with a
+    hanging indent (so a wrapped line never reads as a new item)."""
+    import textwrap
+
+    out = []
+    for item in sorted((i for i in report.items if i.status in ("fail", "warn")), key=lambda i: i.status != "fail"):
+        head = f"{'FAIL' if item.status == 'fail' else 'warn'}  {item.title}"
+        out += textwrap.wrap(head, width, subsequent_indent="      ", break_on_hyphens=False, break_long_words=False)
+        for text in (item.detail, f"fix: {item.fix}" if item.fix else ""):
+            if text:
+                out += textwrap.wrap(text, width, initial_indent="      ", subsequent_indent="      ",
+                                     break_on_hyphens=False, break_long_words=False)
+    return out
+
+
+def passed_lines(report: Any) -> list[str]:
+    return [f"{'ok  ' if i.status == 'pass' else 'skip'}  {i.title}" for i in report.items
+            if i.status in ("pass", "skip")]
+
+
+def is_unknown_key(message: str) -> bool:
+    return message.startswith("unknown key")
 
 
 def check_lines(plan: "Plan") -> list[str]:
@@ -59,18 +94,21 @@ def check_lines(plan: "Plan") -> list[str]:
 class ReviewScreen(StepScreen):
     STEP = "review"
     NEXT_LABEL = "Start"
+    BINDINGS = [Binding("ctrl+o", "az_commands", "az commands")]
 
     def form(self) -> ComposeResult:
         yield Static("Resolving the plan against Azure (read-only)...", id="review-status", markup=False)
         yield Vertical(id="problems")
-        yield Static("", id="checks", classes="panel", markup=False)
-        preflight = Static("", id="preflight", classes="panel", markup=False)
+        preflight = Static("", id="preflight", classes="panel attention", markup=False)
         preflight.display = False
-        yield preflight
+        yield preflight  # failures and warnings only; what passed is folded below
         skip = Checkbox("Start even though preflight items fail", id="skip-preflight", compact=True)
         skip.display = False
         yield skip
         yield Static("", id="plan", classes="panel", markup=False)
+        with Collapsible(title="Read-only checks and passed preflight items", collapsed=True, id="fold"):
+            yield Static("", id="checks", markup=False)
+            yield Static("", id="passed", markup=False)
         yield from switch_row("Allow updates to a cluster or pool that exists with different settings",
                               self.state.allow_update, "allow-update")
         with Horizontal(classes="save-row"):
@@ -82,6 +120,8 @@ class ReviewScreen(StepScreen):
         self.query_one("#next", Button).disabled = True
         self.state.plan = None
         errors = self.draft.errors()
+        self.query_one("#plan").display = not errors  # no empty boxes while there is no plan
+        self.query_one("#fold").display = not errors
         if errors:
             self._show_problems([(e.path, e.message, "") for e in errors])
             self.query_one("#review-status", Static).update("Some answers are missing or invalid:")
@@ -135,10 +175,10 @@ class ReviewScreen(StepScreen):
         plan = result
         self.state.plan = plan
         self.query_one("#plan").loading = False
-        self.query_one("#checks").border_title = "Read-only checks"
         self.query_one("#plan").border_title = "Plan"
         from wizard.interactive import conformance_forecast
 
+        self.query_one("#plan").border_subtitle = "^o az commands"
         self.query_one("#checks", Static).update("\n".join(check_lines(plan)) + "\n\n" +
                                                  conformance_forecast(plan.answers).text())
         writes = sum(1 for s in plan.steps if s.writes)
@@ -160,10 +200,18 @@ class ReviewScreen(StepScreen):
     def show_preflight(self, report: Any) -> None:
         self.preflight_report = report
         if report is not None:
+            c = report.counts()
+            attention = attention_lines(report, max(30, (self.size.width or 80) - 10))
             box = self.query_one("#preflight", Static)
-            box.border_title = "Preflight (read-only)"
-            box.update(report.text())
-            box.display = True
+            box.border_title = f"Preflight: {c['fail']} failed, {c['warn']} warning(s)"
+            box.update("\n".join(attention))
+            box.display = bool(attention)
+            self.query_one("#passed", Static).update(
+                f"\nPreflight in {report.location}: {c['pass']} passed, {c['skip']} skipped\n" +
+                "\n".join(passed_lines(report)) +
+                (f"\ncost  GPU pool: {report.estimate.get('text', '')}" if report.estimate else ""))
+            self.query_one("#fold", Collapsible).title = (
+                f"Read-only checks and {c['pass']} passed preflight items (Enter to unfold)")
         if report is not None and not report.ok:
             self.query_one("#review-status", Static).update(
                 "Some preflight items fail (see below): fix them, or tick the box to start anyway.")
@@ -193,9 +241,32 @@ class ReviewScreen(StepScreen):
             row = Horizontal(classes="problem")
             box.mount(row)
             row.mount(Static(text, classes="problem-text", markup=False))
-            if step not in ("review", self.STEP) and step not in seen:
+            if is_unknown_key(message):  # no step has a field for it: the way out is to drop it
+                row.mount(Button("Drop it", id=f"drop-{i}", classes="drop", compact=True))
+                row.drop_path = path  # type: ignore[attr-defined]
+            elif step not in ("review", self.STEP) and step not in seen:
                 seen.add(step)
                 row.mount(Button(f"Go to {step_info(step).title}", id=f"goto-{step}", classes="goto", compact=True))
+
+    def action_az_commands(self) -> None:
+        plan = self.state.plan
+        if plan is None:
+            self.app.bell()
+            return
+        from screens.modals import TextModal
+
+        self.app.push_screen(TextModal("az equivalents", az_script(plan), self.state.beside(".az.sh"),
+                                       "Whole commands, never wrapped: copy them all, or save them as a script."))
+
+    @on(Button.Pressed, ".drop")
+    def _drop(self, event: Button.Pressed) -> None:
+        """Remove a key the answers model does not know from the draft (the file changes only when saved)."""
+        event.stop()
+        path = getattr(event.button.parent, "drop_path", "")
+        self.draft.delete(path)
+        self.notify(f"Dropped {path} from the answers; the file keeps it until you save.", markup=False)
+        self.query_one("#problems", Vertical).remove_children()
+        self.load()
 
     @on(Button.Pressed, ".goto")
     def _goto(self, event: Button.Pressed) -> None:
@@ -218,23 +289,14 @@ class ReviewScreen(StepScreen):
         self.load()
 
     def save(self) -> Path | None:
-        from wizard.answers import AnswersError, save_answers
-
         path = self.save_path()
-        try:
-            # an existing file is edited in place (comments kept) and left untouched when it holds these answers
-            wrote = save_answers(self.draft.to_answers(), path, self.draft.copy())
-        except AnswersError as exc:
-            self.show_errors({"": str(exc)})
+        app: Any = self.app
+        error = app.save_answers(path)
+        if error:
+            self.show_errors({"save_path": error})
             return None
-        except OSError as exc:
-            self.show_errors({"save_path": f"cannot write {path}: {exc.strerror or exc}"})
-            return None
-        self.state.answers_path = path
-        self.state.saved_snapshot = self.draft.copy()
-        said = f"Answers saved to {path}" if wrote else f"{path} already holds these answers (not rewritten)"
-        self.set_status(said)
-        self.notify(said, markup=False)
+        self.set_status(f"Saved {path}")
+        self.notify(f"Answers saved to {path}", markup=False)
         return path
 
     @on(Button.Pressed, "#save")

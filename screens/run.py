@@ -13,10 +13,11 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, RichLog, Static
+from textual.widgets.data_table import ColumnKey
 
 from screens.base import NEXT, Nav
 from screens.modals import ConfirmModal
@@ -30,7 +31,22 @@ if TYPE_CHECKING:
 # which wizard step can fix a failed engine step when Azure names no answers path
 STEP_FIX = {"resource-group": "location", "feature": "features", "provider": "features", "cluster": "cluster",
             "gpu-pool": "gpu", "kubeconfig": "cluster"}
-COLUMNS = ("Step", "State", "Azure status", "Elapsed", "Typical")
+COLUMNS = ("Step", "State", "Azure status", "Elapsed", "Azure typ.")
+WIDTHS = {"State": 9, "Azure status": 14, "Elapsed": 7, "Azure typ.": 10}  # the step column takes the rest
+STATE_STYLE = {"waiting": "dim", "running": "bold $warning", "done": "bold $success", "failed": "bold $error",
+               "blocked": "$error", "cancelled": "bold $secondary", "skipped": "dim"}
+
+
+def blocked_by(plan: "Plan", states: dict[str, str]) -> dict[str, str]:
+    """Steps that can no longer run, each with the failed (or blocked) step it waits on."""
+    out: dict[str, str] = {}
+    for s in plan.steps:  # plan order is a topological order
+        if states.get(s.id) not in (None, "waiting"):
+            continue
+        cause = next((d for d in s.deps if states.get(d) in ("failed", "cancelled") or d in out), None)
+        if cause is not None:
+            out[s.id] = out.get(cause, cause)
+    return out
 
 
 def fix_step_for(failure: Any, failed_step: str | None) -> str | None:
@@ -47,6 +63,7 @@ class RunScreen(Screen[Nav]):
     BINDINGS = [
         Binding("escape", "cancel_or_back", "Cancel / back"),
         Binding("ctrl+n", "continue", "Verify"),
+        Binding("t", "toggle_timeline", "Timeline / log"),
     ]
 
     class EngineEvent(Message, bubble=False):
@@ -71,13 +88,17 @@ class RunScreen(Screen[Nav]):
         self.started_at: float | None = None
         self.last: dict[str, tuple[float, float]] = {}  # step -> (elapsed reported, monotonic when reported)
         self.step_state: dict[str, str] = {}
+        self.spans: dict[str, list[float]] = {}  # step -> [start, end] in seconds since the run started
 
     def compose(self) -> ComposeResult:
         yield StepHeader("run", "Run", self.state.simulated)
         with Vertical(id="body"):
             yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
-            yield Vertical(id="failure")
+            yield VerticalScroll(id="failure")
             yield RichLog(id="log", max_lines=2000, wrap=True, markup=False, highlight=False, min_width=20)
+            timeline = Static("", id="timeline", markup=False)
+            timeline.display = False
+            yield timeline
         yield Static("", id="run-status", markup=False)
         with Horizontal(id="nav"):
             yield Button("Cancel run", id="cancel", variant="error", compact=True)
@@ -86,19 +107,52 @@ class RunScreen(Screen[Nav]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#log").border_title = "Log"
+        self.query_one("#log").border_title = "Log (t: timeline)"
+        self.query_one("#timeline").border_title = "Timeline: what ran in parallel, where the time went (t: log)"
         table = self.query_one("#steps", DataTable)
         for col in COLUMNS:
-            table.add_column(col, key=col)
+            table.add_column(col, key=col, width=WIDTHS.get(col, 20))
+        self.fit_columns()
         from wizard.render import fmt_seconds
 
         for s in self.plan.steps:
-            table.add_row(Text(s.id), "waiting", "", "", fmt_seconds(s.typical) if s.typical else "", key=s.id)
+            table.add_row(Text(s.id, overflow="ellipsis", no_wrap=True), self.state_cell("waiting"), "", "",
+                          fmt_seconds(s.typical) if s.typical else "", key=s.id)
             self.step_state[s.id] = "waiting"
         if not self.app.is_headless:
             self.set_interval(1.0, self._tick)
         if self.start:
             self.start_run()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Fixed widths: Elapsed and the typical time always show; a long step id is cut with an ellipsis.
+        Narrow terminals get narrower status and time columns."""
+        table = self.query_one("#steps", DataTable)
+        width = self.size.width or 80
+        widths = dict(WIDTHS) if width >= 76 else {"State": 9, "Azure status": 9, "Elapsed": 7, "Azure typ.": 6}
+        for key, w in widths.items():
+            table.columns[ColumnKey(key)].width = w
+        table.columns[ColumnKey("Azure typ.")].label = Text("Azure typ." if width >= 76 else "Az.typ")
+        fixed = sum(widths.values()) + 2 * len(COLUMNS) + 2
+        column = table.columns[ColumnKey("Step")]
+        column.width = max(10, min(34, width - 2 - fixed))
+        for c in table.columns.values():
+            c.auto_width = False
+        table.refresh()
+
+    def state_cell(self, state: str, detail: str = "") -> Text:
+        style = STATE_STYLE.get(state, "")
+        if "$" in style:  # theme colours, so light themes read as well as dark ones
+            variables = self.app.theme_variables
+            style = " ".join(variables.get(w[1:], w) if w.startswith("$") else w for w in style.split())
+        return Text(state + detail, style=style)
+
+    def set_state(self, step: str, state: str) -> None:
+        self.step_state[step] = state
+        self.query_one("#steps", DataTable).update_cell(step, "State", self.state_cell(state))
 
     # ------------------------------------------------------------------------------------------ the run
     def start_run(self) -> None:
@@ -106,11 +160,16 @@ class RunScreen(Screen[Nav]):
 
         journal = journal_for(self.state.save_path)
         self.journal_path = journal.path
+        self.state.written("journal", journal.path)
         self.engine = make_engine(self.state.session, self.plan, self._sink, journal)  # type: ignore[arg-type]
         self.running = True
         self.state.run_in_flight = True
         self.started_at = time.monotonic()
-        self.query_one("#run-status", Static).update(f"Running. Journal: {journal.path}")
+        clock = ""
+        if self.state.sim is not None:
+            clock = (f" Elapsed is this run's time against the simulated Azure ({self.state.sim.speed:g}x faster); "
+                     "Azure typ. is how long Azure itself usually takes.")
+        self.query_one("#run-status", Static).update(f"Running. Journal: {journal.path}.{clock}")
         self.run_worker(self._run, thread=True, group="engine", exclusive=True, exit_on_error=False,
                         description="run the plan")
 
@@ -145,12 +204,12 @@ class RunScreen(Screen[Nav]):
         if e.step in table.rows:
             state = {"started": "running", "progress": "running", "log": None}.get(e.kind, e.kind)
             if state:
-                self.step_state[e.step] = state
-                table.update_cell(e.step, "State", Text(state), update_width=True)
+                self.set_state(e.step, state)
             if e.status:
-                table.update_cell(e.step, "Azure status", Text(e.status), update_width=True)
+                table.update_cell(e.step, "Azure status", Text(e.status, overflow="ellipsis", no_wrap=True))
             if e.kind != "log":
                 self.last[e.step] = (e.elapsed, time.monotonic())
+                self.track(e)
                 if e.elapsed or e.kind in ("done", "failed"):
                     table.update_cell(e.step, "Elapsed", fmt_seconds(e.elapsed))
         if e.kind == "progress" and not e.message:
@@ -160,15 +219,61 @@ class RunScreen(Screen[Nav]):
             line += f" [{fmt_seconds(e.elapsed)}]"
         self.query_one("#log", RichLog).write(Text(line))
 
+    def track(self, e: "Event") -> None:
+        """A step's span on the run's clock: it starts when the engine says so and lasts what the engine
+        reports as elapsed (Azure's own progress), so the timeline never invents durations."""
+        now = time.monotonic() - (self.started_at or time.monotonic())
+        span = self.spans.setdefault(e.step, [max(0.0, now - e.elapsed), 0.0])
+        span[1] = span[0] + e.elapsed
+        if self.query_one("#timeline").display:
+            self.draw_timeline()
+
+    def timeline_lines(self, width: int) -> list[str]:
+        from wizard.render import fmt_seconds
+
+        if not self.spans:
+            return ["Nothing has started yet."]
+        total = max(end for _, end in self.spans.values()) or 1.0
+        name_width = min(24, max(len(s) for s in self.spans))
+        bar_width = max(10, width - name_width - 10)
+        lines = []
+        for s in self.plan.steps:
+            if s.id not in self.spans:
+                continue
+            start, end = self.spans[s.id]
+            a = int(bar_width * start / total)
+            b = max(a + 1, round(bar_width * end / total))
+            fill = "▒" if self.step_state.get(s.id) == "running" else "█"
+            lines.append(f"{s.id[:name_width]:<{name_width}} {' ' * a}{fill * (b - a)}{' ' * (bar_width - b)} "
+                         f"{fmt_seconds(end - start)}")
+        lines.append(f"{'':<{name_width}} 0{' ' * (bar_width - 1 - len(fmt_seconds(total)))}{fmt_seconds(total)}")
+        return lines
+
+    def draw_timeline(self) -> None:
+        timeline = self.query_one("#timeline", Static)
+        timeline.update("\n".join(self.timeline_lines((self.size.width or 80) - 6)))
+
+    def action_toggle_timeline(self) -> None:
+        log, timeline = self.query_one("#log"), self.query_one("#timeline")
+        timeline.display, log.display = not timeline.display, timeline.display
+        if timeline.display:
+            self.draw_timeline()
+
     def _tick(self) -> None:
         from wizard.render import fmt_seconds
 
+        if not self.running:
+            return  # after a cancel or a failure nothing is being followed: no clock ticks
         table = self.query_one("#steps", DataTable)
         now = time.monotonic()
         for step, state in self.step_state.items():
             if state == "running" and step in self.last:
                 elapsed, at = self.last[step]
                 table.update_cell(step, "Elapsed", fmt_seconds(elapsed + now - at))
+                if step in self.spans:
+                    self.spans[step][1] = self.spans[step][0] + elapsed + now - at
+        if self.query_one("#timeline").display:
+            self.draw_timeline()
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
@@ -180,10 +285,12 @@ class RunScreen(Screen[Nav]):
 
         self.running = False
         self.status = status
+        self.refresh_bindings()
         self.state.run_in_flight = False
         self.state.run_result = RunRecord(status, kubeconfig, failed_step, failure)
         if kubeconfig:
             self.state.kubeconfig = kubeconfig
+        self.settle_rows(status)
         took = fmt_seconds(time.monotonic() - self.started_at) if self.started_at else ""
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#to-review", Button).disabled = False
@@ -196,17 +303,29 @@ class RunScreen(Screen[Nav]):
         elif status == "failed":
             step = next((s for s in self.plan.steps if s.id == failed_step), None)
             fix = fix_step_for(failure, failed_step)
-            status_line.update(f"Stopped: step {failed_step or '?'} failed. Fix the cause and start again: "
-                               f"finished steps are not repeated.")
+            status_line.update(f"Stopped: step {failed_step} failed. Fix the cause and start again: finished "
+                               "steps are not repeated." if failed_step else "Nothing was started.")
             if failure is not None:
                 panel = ErrorPanel(failure, step.title if step else failed_step, fix,
                                    step_info(fix).title if fix else None)
+                self.add_class("-failed")
                 self.query_one("#failure").mount(panel)
                 self.call_after_refresh(self._focus_fix)
         else:
             status_line.update(f"Cancelled after {took}. Operations Azure accepted keep running there; start "
                                f"again with the same answers to resume (journal {journal}).")
             self.query_one("#to-review", Button).focus()
+
+    def settle_rows(self, status: str) -> None:
+        """No row says running once the run is over; steps that can no longer run name what blocks them."""
+        table = self.query_one("#steps", DataTable)
+        for step, state in list(self.step_state.items()):
+            if state == "running":
+                self.set_state(step, "cancelled" if status == "cancelled" else "failed" if status == "failed"
+                               else state)
+        for step, cause in blocked_by(self.plan, self.step_state).items():
+            self.set_state(step, "blocked")
+            table.update_cell(step, "Azure status", Text(f"by {cause}", overflow="ellipsis", no_wrap=True))
 
     def _focus_fix(self) -> None:
         buttons = self.query("#fix")
@@ -221,6 +340,11 @@ class RunScreen(Screen[Nav]):
         running = self.in_flight_titles()
         what = ("\n".join(f"  - {t}" for t in running)) if running else "  (nothing is in flight right now)"
         journal = getattr(self, "journal_path", "the journal")
+        sim = self.state.sim
+        if sim is not None and sim.state_file is None:
+            return (f"In flight:\n{what}\nThis simulated Azure lives only as long as the wizard: quitting ends it "
+                    "and everything it holds, so a later start begins from an empty subscription (start with "
+                    "--sim-state FILE to keep the simulated world between runs).")
         return ("Operations Azure already accepted keep running in Azure even if you stop here:\n"
                 f"{what}\nThe journal ({journal}) records them: start again with the same answers and the wizard "
                 "re-attaches instead of sending them twice.")
@@ -238,6 +362,12 @@ class RunScreen(Screen[Nav]):
 
         self.app.push_screen(ConfirmModal("Stop following the run?", self.cancel_note(), "Stop the run",
                                           "Keep running"), done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Verify is offered (dimmed) until the run is done; then it works."""
+        if action == "continue":
+            return True if self.status == "done" else None
+        return True
 
     def action_continue(self) -> None:
         if self.status == "done":

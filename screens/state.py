@@ -155,16 +155,34 @@ class WizardState:
     run_in_flight: bool = False
     gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
     no_prices: bool = False  # --no-prices: no list-price look-ups
+    outputs: dict[str, Path] = field(default_factory=dict)  # what this session wrote, listed on exit
+    note: str = ""  # said once by the next step screen (e.g. which steps a prefilled file answered)
 
     @property
     def simulated(self) -> bool:
         return self.sim is not None
 
+    run_folder: Path | None = None  # this session's own folder when no answers file was given
+
     @property
     def save_path(self) -> Path:
-        from wizard.interactive import DEFAULT_ANSWERS_FILE
+        """The answers file; without --answers, one in this session's own folder (never the current directory)."""
+        if self.answers_path is not None:
+            return self.answers_path
+        from wizard.interactive import ANSWERS_NAME, new_run_folder
 
-        return self.answers_path or DEFAULT_ANSWERS_FILE
+        if self.run_folder is None:
+            self.run_folder = new_run_folder()
+        return self.run_folder / ANSWERS_NAME
+
+    def beside(self, suffix: str) -> Path:
+        """A file or folder next to the answers file: <stem><suffix> (report folder, screenshots, az script)."""
+        path = self.save_path
+        return path.with_name(path.stem + suffix)
+
+    def written(self, what: str, path: Path) -> None:
+        """Remember a file the session wrote, to be listed on exit."""
+        self.outputs[what] = path.resolve()
 
     @property
     def dirty(self) -> bool:

@@ -10,14 +10,14 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Checkbox, DataTable, Input, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, OptionList, RadioButton, RadioSet, Select, Static
 
 from screens.base import NEXT, Rule, StepScreen, int_or_none
 from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
     from wizard.events import Event
 
 
@@ -31,11 +31,19 @@ def _minor(version: str | None) -> str:
     return ".".join(str(version or "").split(".")[:2])
 
 
-def switch_row(label: str, value: bool, wid: str, hint: str = "") -> ComposeResult:
+def switch_row(label: str, value: bool, wid: str, hint: str = "", must: str | None = None) -> ComposeResult:
+    """A switch with its hint; `must` names the answers path whose switching off breaks a MUST requirement
+    (wizard.interactive.REQUIREMENT_OF_OPTION): the warning line under it says so while it is off."""
     with Vertical(classes="switch-row"):
-        yield Checkbox(Content(label), value=value, id=wid, compact=True)
+        box = Checkbox(Content(label), value=value, id=wid, compact=True)
+        box.must_path = must  # type: ignore[attr-defined]
+        yield box
         if hint:
             yield Static(hint, classes="field-hint", markup=False)
+        if must:
+            warning = Static("", id=f"must-{wid}", classes="must-warning", markup=False)
+            warning.display = False
+            yield warning
 
 
 # ================================================================================================ 2. subscription
@@ -105,7 +113,9 @@ class LocationScreen(StepScreen):
     STEP = "location"
 
     def form(self) -> ComposeResult:
-        loc = Select([], prompt="loading locations...", id="location", type_to_search=True, compact=True)
+        # no blank entry: type-to-search can't land on it and Enter can't clear the location
+        loc = Select([(Content("loading locations..."), "")], allow_blank=False, id="location", type_to_search=True,
+                     compact=True)
         yield Field("Location", loc, "azure.location", "Type to search; listed live for this subscription.")
         existing = self.state.draft.get("resource_group.name")
         radio = RadioSet(RadioButton("Create a new resource group", value=True, id="rg-new"),
@@ -132,11 +142,15 @@ class LocationScreen(StepScreen):
             with self.prevent(Select.Changed):
                 sel.set_options([(Content(loc.label), loc.name) for loc in result])
             wanted = self.draft.get("azure.location")
-            if wanted in {loc.name for loc in result}:
-                sel.value = wanted
-            elif "eastus2" in {loc.name for loc in result} and not wanted:
-                sel.value = "eastus2"
-            sel.prompt = "choose a location"
+            names = {loc.name for loc in result}
+            with self.prevent(Select.Changed):
+                if wanted in names:
+                    sel.value = wanted
+                elif "eastus2" in names:
+                    sel.value = "eastus2"
+            if wanted and wanted not in names:
+                self.query_one("#f-azure-location", Field).set_error(
+                    f"The answers ask for {wanted}, which this subscription does not offer; choose a location.")
         else:
             self.groups = result
             pick = self.query_one("#rg-pick", Select)
@@ -166,7 +180,7 @@ class LocationScreen(StepScreen):
 
     def extra_checks(self) -> dict[str, str]:
         out = {}
-        if self.query_one("#location", Select).is_blank():
+        if not self.query_one("#location", Select).value:
             out["azure.location"] = "choose a location"
         if self._existing_mode() and self.query_one("#rg-pick", Select).is_blank():
             out["resource_group.existing"] = "choose a resource group, or create a new one"
@@ -174,7 +188,7 @@ class LocationScreen(StepScreen):
 
     def store(self) -> None:
         loc = self.query_one("#location", Select)
-        if not loc.is_blank():
+        if loc.value and getattr(self, "locations", None):
             self.draft.set("azure.location", loc.value)
         if self._existing_mode():
             pick = self.query_one("#rg-pick", Select)
@@ -187,13 +201,15 @@ class LocationScreen(StepScreen):
 
 
 # ================================================================================================ 4. cluster
+DEFAULT_NAME = "aks-ai"
+
 class ClusterScreen(StepScreen):
     STEP = "cluster"
 
     def form(self) -> ComposeResult:
         r = _rules()
         d = self.draft
-        yield Field("Cluster name", Input(compact=True, value=d.get("cluster.name") or "", placeholder="aks-ai", id="name",
+        yield Field("Cluster name", Input(compact=True, value=d.get("cluster.name") or DEFAULT_NAME, id="name",
                                           validators=[Rule(r.check_cluster_name)]), "cluster.name",
                     "1-63 letters, digits, '-' or '_'; checked as you type.")
         yield Field("Kubernetes version", ChoiceList(id="version"), "cluster.kubernetes_version",
@@ -230,10 +246,28 @@ class ClusterScreen(StepScreen):
         choices = version_choices(result)
         lst = self.query_one("#version", ChoiceList)
         lst.loading = False
-        wanted = _minor(self.draft.get("cluster.kubernetes_version")) or None
-        if wanted is None:
-            wanted = next((c.minor for c in choices if c.is_default and c.selectable), None)
-        lst.set_items([ChoiceItem(c.minor, c.label, c.selectable, c.reason) for c in choices], wanted)
+        asked = _minor(self.draft.get("cluster.kubernetes_version")) or None
+        default = next((c.minor for c in choices if c.is_default and c.selectable), None)
+        kept = lst.set_items([ChoiceItem(c.minor, c.label, c.selectable, c.reason) for c in choices],
+                             asked or default, fallback=default)
+        if asked and not kept:  # never changed without saying so: the field says what was asked and why not
+            item = next((c for c in choices if c.minor == asked), None)
+            why = item.reason if item else f"not offered in {self.draft.get('azure.location')}"
+            self.query_one("#f-cluster-kubernetes_version", Field).set_error(
+                f"The answers ask for {asked}: {why}. {lst.value or 'Nothing'} is highlighted instead; choose a "
+                "version and press Next.")
+        self._preview_note()
+
+    @on(OptionList.OptionHighlighted, "#version")
+    def _preview_note(self) -> None:
+        lst = self.query_one("#version", ChoiceList)
+        item = next((v for v in getattr(self, "versions", []) if v.minor == lst.value), None)
+        field = self.query_one("#f-cluster-kubernetes_version", Field)
+        if item is not None and item.is_preview:
+            field.set_error(f"{item.minor} is a preview version: not supported for production; choose it only "
+                            "on purpose.")
+        elif field.error.endswith("on purpose."):
+            field.set_error(None)
 
     def fetch_failed(self, key: str, failure: "AzureFailure") -> None:
         self.query_one("#version").loading = False
@@ -259,9 +293,9 @@ class ClusterScreen(StepScreen):
     def store(self) -> None:
         d = self.draft
         name = self.query_one("#name", Input).value.strip()
-        if name:
-            d.set("cluster.name", name)
-        else:
+        if name and (name != DEFAULT_NAME or self.leaving or d.has("cluster.name")):
+            d.set("cluster.name", name)  # the untouched default becomes an answer on Next, not on quit
+        elif not name:
             d.delete("cluster.name")
         version = self.query_one("#version", ChoiceList).value
         if version and _minor(d.get("cluster.kubernetes_version")) != version:
@@ -291,7 +325,7 @@ class MeshScreen(StepScreen):
         yield Field("Istio revision", ChoiceList(id="revision"), "cluster.istio.revision",
                     f"Listed live for the location, filtered to Kubernetes {self.minor}.")
         gw = d.get("cluster.gateway_api")
-        yield from switch_row("Managed Gateway API", gw is not False, "gateway", GATEWAY_LINE)
+        yield from switch_row("Managed Gateway API", gw is not False, "gateway", GATEWAY_LINE, must="cluster.gateway_api")
 
     @property
     def minor(self) -> str:
@@ -509,11 +543,9 @@ class GpuScreen(StepScreen):
                          + "); they are kept as written. Edit them in the file; review checks them.",
                          id="gpu-pools-note", markup=False)
         yield from switch_row("Add a GPU node pool", on_, "gpu-on",
-                              "Accelerator requirements (DRA, accelerator metrics, secure access) need GPU nodes.")
+                              "Accelerator requirements (DRA, accelerator metrics, secure access) need GPU nodes.",
+                              must="gpu_pool")
         with Vertical(id="gpu-fields"):
-            catalog = Static("", id="gpu-catalog", markup=False)
-            catalog.display = False  # shown when a sizing catalog is available
-            yield catalog
             with Horizontal(classes="pair"):
                 yield Field("Pool name", Input(compact=True, value=pool.get("name", "gpunp"), id="gpu-name",
                                               validators=[Rule(r.check_pool_name)]), "gpu_pool.name")
@@ -521,7 +553,10 @@ class GpuScreen(StepScreen):
                                              suggester=SuggestFromList(GPU_SIZES, case_sensitive=False),
                                              validators=[Rule(r.check_vm_size)]), "gpu_pool.vm_size")
             auto = pool.get("autoscale") or {}
-            yield from switch_row("Cluster autoscaler on this pool", bool(pool.get("autoscale")), "gpu-autoscale")
+            # on by default: cluster_autoscaling is a MUST; a file that sets autoscale: null keeps it off
+            autoscale = bool(pool.get("autoscale")) if "autoscale" in pool else True
+            yield from switch_row("Cluster autoscaler on this pool", autoscale, "gpu-autoscale",
+                                  must="gpu_pool.autoscale")
             with Horizontal(classes="triple"):
                 yield Field("Node count", Input(compact=True, value=str(pool.get("count", 1)), id="gpu-count",
                                                 type="integer",
@@ -535,6 +570,12 @@ class GpuScreen(StepScreen):
                                                    type="integer",
                                                    validators=[Rule(r.check_count, 0, 1000, integer=True)]),
                             "gpu_pool.autoscale.max")
+            catalog: DataTable[Any] = DataTable(id="gpu-catalog", cursor_type="row", zebra_stripes=True)
+            catalog.display = False  # shown when a sizing catalog is available; Enter or a click picks a size
+            yield catalog
+            chart = Static("", id="gpu-chart", markup=False)
+            chart.display = False
+            yield chart
             taints = pool.get("taints", ["sku=gpu:NoSchedule"])
             yield Field("Taints", Input(compact=True, value=", ".join(taints), id="gpu-taints", placeholder="key=value:NoSchedule, ...",
                                         validators=[Rule(self._check_taints, optional=True)]), "gpu_pool.taints")
@@ -578,22 +619,82 @@ class GpuScreen(StepScreen):
     def fetched(self, key: str, result: Any) -> None:
         if not result.rows:
             return  # no GPU size offered here: the VM size stays free text
+        from wizard.preflight.gpu_models import gpu_memory_gb
+
+        self.sizing = result
         status = {"fits": "fits quota", "quota-request": "needs quota", "unavailable": "not offered",
-                  "unknown-quota": "quota unknown"}
-        note = self.state.session.prices_note if self.state.session is not None else None
-        lines = [f"GPU sizes in {result.location} (max nodes counts surge; "
-                 + ("no list prices):" if note else "list prices, estimate):")]
+                  "unknown-quota": "quota ?"}
+        table = self.query_one("#gpu-catalog", DataTable)
+        table.clear(columns=True)
+        for col in ("VM size", "GPUs", "GB/GPU", "Quota", "Max", "$/h"):
+            table.add_column(col, key=col)
         for r in result.rows:
             g = r.size
-            hourly = r.price.price.hourly if r.price and r.price.price else None
-            lines.append(f"  {g.name:<26} {g.gpus}x {g.gpu_model:<6} {status[r.status]:<13} "
-                         f"max {'?' if g.max_nodes is None else g.max_nodes:>3} nodes  "
-                         + (f"${hourly:,.2f}/h" if hourly is not None else "price n/a"))
-        if note:
-            lines.append(note)
-        catalog = self.query_one("#gpu-catalog", Static)
-        catalog.update("\n".join(lines))  # Azure's names and figures, shown without markup
-        catalog.display = True
+            memory = gpu_memory_gb(g.name)
+            table.add_row(Text(g.name.removeprefix("Standard_")), Text(f"{g.gpus}x {g.gpu_model}"),
+                          Text("?" if memory is None else f"{memory:g}", justify="right"),
+                          Text(status[r.status]), Text("?" if g.max_nodes is None else str(g.max_nodes),
+                                                       justify="right"),
+                          Text("n/a" if self.hourly(r) is None else f"{self.hourly(r):,.2f}", justify="right"),
+                          key=g.name)
+        note = self.state.session.prices_note if self.state.session is not None else None
+        table.border_title = (f"GPU sizes in {result.location}: Enter picks one "
+                              + (f"({note})" if note else "(list prices, estimate)"))
+        table.display = True
+        self.draw_chart()
+
+    @staticmethod
+    def hourly(row: Any) -> float | None:
+        return row.price.price.hourly if row.price and row.price.price else None
+
+    def node_range(self) -> tuple[int, int]:
+        if self.query_one("#gpu-autoscale", Checkbox).value:
+            lo, hi = int_or_none(self.query_one("#gpu-min", Input).value), int_or_none(
+                self.query_one("#gpu-max", Input).value)
+        else:
+            lo = hi = int_or_none(self.query_one("#gpu-count", Input).value)
+        lo = max(0, lo if lo is not None else 1)
+        return lo, max(lo, hi if hi is not None else lo)
+
+    def draw_chart(self) -> None:
+        """Cost per hour at the pool's node range for each size: a bar from min (solid) to max (light) nodes,
+        on one log scale so a T4 and an 8-GPU node both read."""
+        import math
+
+        sizing = getattr(self, "sizing", None)
+        if sizing is None:
+            return
+        lo, hi = self.node_range()
+        priced = [(r.size.name.removeprefix("Standard_"), self.hourly(r)) for r in sizing.rows
+                  if self.hourly(r) is not None]
+        chart = self.query_one("#gpu-chart", Static)
+        if not priced or hi == 0:
+            chart.display = False
+            return
+        top = math.log10(max(p * hi for _, p in priced) + 1)
+        width = max(10, (self.size.width or 80) - 48)
+        chosen = self.query_one("#gpu-size", Input).value.strip().removeprefix("Standard_")
+        lines = [f"Cost per hour for {lo}-{hi} node(s) (list price, estimate; solid: {lo}, light: {hi})"]
+        for name, price in priced:
+            a = round(width * math.log10(price * lo + 1) / top) if lo else 0
+            b = max(a, round(width * math.log10(price * hi + 1) / top))
+            mark = ">" if name.lower() == chosen.lower() else " "
+            lines.append(f"{mark}{name:<22} {'█' * a}{'░' * (b - a)}{' ' * (width - b)} "
+                         f"${price * lo:,.2f}-{price * hi:,.2f}")
+        chart.update("\n".join(lines))
+        chart.display = True
+
+    @on(DataTable.RowSelected, "#gpu-catalog")
+    def _pick(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.query_one("#gpu-size", Input).value = event.row_key.value
+            self.draw_chart()
+            self.notify(f"VM size: {event.row_key.value}", markup=False)
+
+    @on(Input.Changed, "#gpu-count, #gpu-min, #gpu-max, #gpu-size")
+    def _range_changed(self) -> None:
+        self.draw_chart()
 
     def fetch_failed(self, key: str, failure: "AzureFailure") -> None:
         pass  # the catalog is optional
@@ -611,8 +712,9 @@ class GpuScreen(StepScreen):
         self.query_one("#gpu-warning", Static).update(warn)
 
     @on(Checkbox.Changed)
-    def _switch(self) -> None:
+    def _switch(self, event: Checkbox.Changed) -> None:
         self._sync()
+        self.draw_chart()
 
     def extra_checks(self) -> dict[str, str]:
         if not self.query_one("#gpu-on", Checkbox).value:
@@ -674,7 +776,7 @@ class AddonsScreen(StepScreen):
                      "serves.", classes="lead", markup=False)
         for path, label, line in ADDONS:
             value = self.draft.get(path)
-            yield from switch_row(label, value is not False, "addon-" + path.rsplit(".", 1)[-1], line)
+            yield from switch_row(label, value is not False, "addon-" + path.rsplit(".", 1)[-1], line, must=path)
 
     def store(self) -> None:
         for path, _label, _line in ADDONS:

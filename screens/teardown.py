@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Static
 
+from screens.modals import DIALOG_KEYS
 from screens.state import WizardState
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ COLUMNS = ("Step", "State", "Azure status", "Elapsed")
 class TeardownModal(ModalScreen[str]):
     """Dismisses with the outcome: "done", "failed", "cancelled", or "" when nothing was deleted."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [Binding("escape", "close", "Close"), *DIALOG_KEYS]
 
     class Planned(Message, bubble=False):
         def __init__(self, td: Any = None, failure: Any = None) -> None:
@@ -46,9 +47,10 @@ class TeardownModal(ModalScreen[str]):
             super().__init__()
             self.status, self.failure = status, failure
 
-    def __init__(self, state: WizardState) -> None:
+    def __init__(self, state: WizardState, start: bool = True) -> None:
         super().__init__(classes="modal teardown")
         self.state = state
+        self.start = start
         self.answers = state.plan.answers if state.plan is not None else state.draft.to_answers()
         self.journal: Any = None
         self.td: Any = None
@@ -80,8 +82,9 @@ class TeardownModal(ModalScreen[str]):
         table = self.query_one("#td-progress", DataTable)
         for col in COLUMNS:
             table.add_column(col, key=col)
-        self.run_worker(self._plan, thread=True, group="teardown-plan", exclusive=True, exit_on_error=False,
-                        description="read what a teardown deletes")
+        if self.start:
+            self.run_worker(self._plan, thread=True, group="teardown-plan", exclusive=True, exit_on_error=False,
+                            description="read what a teardown deletes")
 
     # ------------------------------------------------------------------------------------------ plan
     def _plan(self) -> None:
@@ -97,6 +100,9 @@ class TeardownModal(ModalScreen[str]):
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
+        self.show_plan(message)
+
+    def show_plan(self, message: Planned) -> None:
         from wizard.interactive import teardown_summary
 
         text = self.query_one("#td-text", Static)
@@ -148,6 +154,7 @@ class TeardownModal(ModalScreen[str]):
         for s in self.td.plan.steps:
             table.add_row(Text(s.id), "waiting", "", fmt_seconds(0), key=s.id)
         table.display = True
+        self.query_one("#td-text").display = False  # the rows say the same, with their progress
         self.status = "running"
         self.running = True
         self.started_at = time.monotonic()

@@ -11,7 +11,7 @@ from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 def _check_tenant(value: str) -> str | None:
@@ -70,6 +70,8 @@ class WelcomeScreen(StepScreen):
             self.draft.delete("azure.tenant")
 
     def proceed(self) -> None:
+        if self.query_one("#next", Button).disabled:
+            return  # signing in already (^n pressed again)
         key = (repr(self.draft.get("azure.cloud")), self.draft.get("azure.auth"), self.draft.get("azure.tenant"))
         if self.state.link is not None and self.state.link_key == key:
             self.dismiss(NEXT)

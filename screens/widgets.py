@@ -15,7 +15,7 @@ from textual.widgets import Button, Static
 from screens.state import STEP_KEYS
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 
 def field_id(path: str) -> str:
@@ -90,13 +90,15 @@ class ErrorPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         f = self.failure
-        head = f"Step failed: {self.step_title}" if self.step_title else "Azure refused the request"
+        local = f.category == "journal"  # a local lock, not Azure
+        head = (f"Step failed: {self.step_title}" if self.step_title else
+                "Could not start: these answers are in use" if local else "Azure refused the request")
         yield Static(head, classes="error-title", markup=False)
-        yield Static(f.render(), classes="error-body", markup=False)
-        with Horizontal(classes="error-actions"):
+        with Horizontal(classes="error-actions"):  # first, so the way out is on screen however long the text
             if self.fix_step:
                 yield Button(f"Fix it: go to {self.fix_title}", id="fix", variant="warning", compact=True)
             yield Button("Copy request id" if f.request_id else "Close", id="copy-rid" if f.request_id else "close", compact=True)
+        yield Static(f.render(), classes="error-body", markup=False)
 
     @on(Button.Pressed, "#copy-rid")
     def _copy_request_id(self, event: Button.Pressed) -> None:
@@ -134,33 +136,52 @@ class KeyBar(Widget, can_focus=False):
     def _bindings_changed(self, screen: Any) -> None:
         self.refresh()
 
-    def _key(self, binding: Binding, enabled: bool, lead: str = " ") -> Content:
+    def _key(self, binding: Binding, enabled: bool, lead: str = " ", short: bool = False) -> Content:
         key, description = self.get_visual_style("keybar--key"), self.get_visual_style("keybar--description")
         if not enabled:
             key, description = key + Style(dim=True), description + Style(dim=True)
         return Content.assemble((f"{lead}{self.app.get_key_display(binding)} ", key),
-                                (f"{binding.description} ", description))
+                                ("" if short else f"{binding.description} ", description))
 
     def render(self) -> Content:
+        """Every key fits: when the line is too narrow, the last keys lose their descriptions first (the
+        help screen lists them all), then the palette key its word; a key is dropped only as a last resort."""
         bindings = self.screen.active_bindings
         shown: dict[str, tuple[Binding, bool]] = {}
         for _node, binding, enabled, _tooltip in bindings.values():
             if binding.show and binding.action not in shown:
                 shown[binding.action] = (binding, enabled)
-        parts = [(self._key(b, enabled), b.key if enabled else None) for b, enabled in shown.values()]
+        width = self.content_size.width
+        items = list(shown.values())
+        full = [self._key(b, enabled) for b, enabled in items]
+        parts = list(full)
         palette = bindings.get(self.app.COMMAND_PALETTE_BINDING) if self.app.ENABLE_COMMAND_PALETTE else None
+        right: Content | None = None
         if palette is not None:
             right = Content.assemble(("▏", self.get_visual_style("keybar--palette")),
                                      self._key(palette[1], palette[2], lead=""))
-            used = sum(c.cell_length for c, _ in parts) + right.cell_length
-            parts += [(Content(" " * max(1, self.content_size.width - used)), None),
-                      (right, palette[1].key if palette[2] else None)]
+
+        def used() -> int:
+            return sum(c.cell_length for c in parts) + (right.cell_length if right is not None else 0)
+
+        for i in reversed(range(len(parts))):
+            if used() <= width:
+                break
+            parts[i] = self._key(*items[i], short=True)
+        if palette is not None and used() > width:
+            right = Content.assemble(("▏", self.get_visual_style("keybar--palette")),
+                                     self._key(palette[1], palette[2], lead="", short=True))
+        while parts and used() > width:
+            parts.pop()
+        row = [(c, b.key if enabled else None) for c, (b, enabled) in zip(parts, items)]
+        if right is not None and palette is not None:
+            row += [(Content(" " * max(0, width - used())), None), (right, palette[1].key if palette[2] else None)]
         self._hits, x = [], 0
-        for content, key in parts:
+        for content, key in row:
             if key is not None:
                 self._hits.append((x, x + content.cell_length, key))
             x += content.cell_length
-        return Content.assemble(*(c for c, _ in parts))
+        return Content.assemble(*(c for c, _ in row))
 
     def on_click(self, event: events.Click) -> None:
         key = next((k for start, end, k in self._hits if start <= event.x < end), None)

@@ -264,8 +264,8 @@ def test_connection_default_base_url_and_clients():
     assert c.aks._config.credential_scopes == ["https://management.chinacloudapi.cn/.default"]
     assert c.aks._config.polling_interval == 10.0
     with pytest.raises(ValueError):
-        ArmConnection(DummyCredential(), None, resolve_cloud("AzureCloud")).aks
-    ArmConnection(DummyCredential(), None, resolve_cloud("AzureCloud")).subscriptions  # no sub id needed
+        _ = ArmConnection(DummyCredential(), None, resolve_cloud("AzureCloud")).aks
+    assert ArmConnection(DummyCredential(), None, resolve_cloud("AzureCloud")).subscriptions is not None  # no sub id
 
 
 def test_without_allow_http_bearer_over_http_refused(arm):

@@ -136,10 +136,10 @@ def create_via_arm(sim):
 
 def wire_managed_prometheus(conn, sim):
     """What the wizard's monitor-workspace step does: workspace, data collection endpoint, rule, association."""
-    from wizard.azure.monitor import ensure_monitoring, names_for
+    from wizard.azure.monitor import ensure_monitoring, names_for, workspace_locations
 
-    ensure_monitoring(conn, names_for(sim.subscription_id, "rg-ai", "aks-ai", "eastus2"), None, lambda m: None,
-                      lambda s: None, poll=0.0, timeout=5.0)
+    names = names_for(sim.subscription_id, "rg-ai", "aks-ai", "eastus2", offered=workspace_locations(conn))
+    ensure_monitoring(conn, names, None, lambda m: None, lambda s: None, poll=0.0, timeout=5.0)
 
 
 

@@ -145,7 +145,7 @@ def test_racing_takeovers_of_a_stale_lock_have_exactly_one_winner(tmp_path: Path
     import time
 
     path = tmp_path / "a.journal.jsonl"
-    for round_ in range(3):
+    for _ in range(3):
         path.with_suffix(".lock").write_text(json.dumps({"pid": _dead_pid(), "started": "earlier", "run": "old"}))
         go = time.time() + 0.4
         procs = [subprocess.Popen([sys.executable, "-c", RACER, str(path), str(go)], stdout=subprocess.PIPE,

@@ -143,7 +143,15 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         review = pilot.app.screen
         plan_text = text_of(review, "#plan")
         assert "create resource group rg-tui in eastus2" in plan_text
-        assert "$ az aks create" in plan_text and "$ az feature register" in plan_text
+        assert "$ az" not in plan_text  # whole commands are one key away, never wrapped in the panel
+        await pilot.press("ctrl+o")
+        shown = await wait_screen(pilot, "TextModal")
+        script = shown.text
+        assert "\naz aks create -g rg-tui -n aks-tui" in script and "\naz feature register" in script
+        await pilot.click("#save")
+        assert (tmp_path / "aks-ai-wizard.az.sh").read_text() == script
+        await pilot.press("escape")
+        review = await wait_screen(pilot, "ReviewScreen")
         assert "Kubernetes 1.34 -> 1.34.3" in text_of(review, "#checks")
         with held(app) as sim:  # Azure (simulated) accepts the writes but finishes nothing until released
             await run_held(pilot, app, sim, tmp_path)
@@ -168,9 +176,23 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         await pilot.pause()
         detail = text_of(verify, "#detail")
         assert "checklist status" in detail
-        # export of the report
-        await type_into(pilot, "#export-dir", str(tmp_path / "report"))
+        assert not verify.report.probes and any(r.status == "partial" for r in verify.report.results)
+        # the probes prove what reading cannot: every row says it is being probed until its result arrives
+        await pilot.press("ctrl+r")
+        await wait_screen(pilot, "ProbeModal")
+        await pilot.click("#run")
+        await wait_screen(pilot, "VerifyScreen")
+        assert {r[1] for r in table_rows(verify, "#results")} >= {"PROBING"} and verify.report is not None
+        await wait_for(pilot, lambda: not verify.pending and verify.report.probes, timeout=90, what="probes")
+        statuses = {r.id: r.status for r in verify.report.results}
+        assert all(s == "pass" for s in statuses.values()), statuses
+        assert "with probes" in text_of(verify, "#verify-status")
+        # export of the report: the folder is asked for, prefilled beside the answers file
         await pilot.press("ctrl+e")
+        ask = await wait_screen(pilot, "PathModal")
+        assert ask.query_one("#path", Input).value == str(tmp_path / "aks-ai-wizard-conformance-report")
+        await type_into(pilot, "#path", str(tmp_path / "report"))
+        await pilot.press("enter")
         await wait_for(pilot, lambda: any((tmp_path / "report").iterdir()) if (tmp_path / "report").exists()
                        else False, what="report files")
         await tear_down(pilot, app, verify)
@@ -226,7 +248,8 @@ async def test_gpu_quota_failure_shows_its_fix_and_goes_back_to_the_gpu_step(tmp
         await pilot.press("ctrl+n")  # refused: preflight already sees the quota problem
         await pilot.pause()
         assert type(pilot.app.screen).__name__ == "ReviewScreen"
-        assert "quota" in text_of(review, "#preflight").lower()
+        attention = text_of(review, "#preflight")
+        assert attention.startswith("FAIL") and "quota" in attention.lower()
         review.query_one("#skip-preflight", Checkbox).value = True  # start anyway: Azure refuses it
         await pilot.press("ctrl+n")
         run = await wait_screen(pilot, "RunScreen")
@@ -327,7 +350,8 @@ async def test_partial_answers_file_asks_only_for_what_is_missing(tmp_path: Path
         await sign_in(pilot)
         # subscription and location are answered: the wizard goes straight to the cluster name
         screen = await wait_screen(pilot, "ClusterScreen")
-        assert screen.query_one("#name", Input).value == ""
+        assert screen.query_one("#name", Input).value == "aks-ai"  # the default is a value, not a placeholder
+        assert "answered by partial.yaml" in text_of(screen, "#nav-status")  # says why it starts here
         await type_into(pilot, "#name", "aks-partial")
         await pilot.press("ctrl+n")
         # mesh (defaults), features, GPU pool and add-ons are answered too: review is next

@@ -1,4 +1,5 @@
-"""Snapshot tests of every screen at a fixed size (100x32), one at 80x24 and one in the light theme.
+"""Snapshot tests of every screen at 80x24 (the smallest terminal everything must fit without clipping),
+failure states included, a few at 120x40 and in the light theme.
 
 The form screens read live data from one shared simulator (deterministic: fixed subscription id, catalog
 as data). The run and verification screens are fed fixed engine events and a fixed report, so elapsed
@@ -8,6 +9,7 @@ Update with: pytest tests/test_tui_snapshots.py --snapshot-update
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -18,7 +20,8 @@ from wizard.interactive import Link, connect
 from wizard.session import SimOptions
 
 pytestmark = pytest.mark.timeout(120)
-SIZE = (100, 32)
+SIZE = (80, 24)
+LARGE = (120, 40)
 
 DRAFT: dict[str, Any] = {
     "version": 1,
@@ -51,6 +54,7 @@ def link() -> Iterator[Link]:
 def make_app(link: Link | None, data: dict[str, Any] | None = None) -> WizardApp:
     app = WizardApp(sim=SimOptions(speed=3000.0), start=False)
     app.state.draft = Draft(data if data is not None else DRAFT)
+    app.state.run_folder = Path("runs/snapshot")  # the default folder is unique per session: fixed here
     if link is not None:
         app.state.link = link
         app.state.session = link.bind(link.simulator.subscription_id, "Simulated Subscription")
@@ -108,8 +112,8 @@ def test_cluster_with_an_invalid_name_refused(snap_compare: Any, link: Link) -> 
     assert step_snapshot(snap_compare, link, "cluster", data=data, press=("ctrl+n",))
 
 
-def test_cluster_at_80x24(snap_compare: Any, link: Link) -> None:
-    assert step_snapshot(snap_compare, link, "cluster", size=(80, 24))
+def test_cluster_at_120x40(snap_compare: Any, link: Link) -> None:
+    assert step_snapshot(snap_compare, link, "cluster", size=LARGE)
 
 
 def test_mesh(snap_compare: Any, link: Link) -> None:
@@ -149,7 +153,7 @@ def fixed_plan() -> Any:
 
 
 def quota_failure() -> Any:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
     return AzureFailure(
         "quota", "ErrCode_InsufficientVCPUQuota", "The cluster request was refused: not enough GPU vCPU quota.",
@@ -159,50 +163,69 @@ def quota_failure() -> Any:
         400, "Insufficient vcpu quota", "gpu_pool.vm_size")
 
 
-def run_snapshot(snap_compare: Any, failed: bool, theme: str | None = None) -> bool:
+RUN_EVENTS = (
+    ("started", "resource-group", "create resource group rg-snap in eastus2", "", 0.0),
+    ("done", "resource-group", "resource group rg-snap created", "Succeeded", 1.2),
+    ("started", "feature:ManagedGatewayAPIPreview", "register preview feature", "", 0.0),
+    ("progress", "feature:ManagedGatewayAPIPreview", "Registering", "Registering", 64.0),
+    ("done", "feature:ManagedGatewayAPIPreview", "Registered", "Registered", 301.0),
+    ("started", "provider", "re-register Microsoft.ContainerService", "", 0.0),
+    ("done", "provider", "Microsoft.ContainerService is Registered", "Registered", 58.0),
+    ("started", "cluster", "create cluster aks-snap [with brackets] in one request", "", 0.0),
+    ("log", "cluster", "Azure accepted the request (request id 2a39a5e3)", "", 0.0),
+    ("progress", "cluster", "operation InProgress", "InProgress", 184.0),
+)
+
+
+async def run_events(app: WizardApp, pilot: Any, failed: bool) -> Any:
+    """Push a run screen (no engine) and feed it fixed events; a quota failure of the cluster when `failed`."""
     from screens.run import RunScreen
     from wizard.events import Event
 
+    screen = RunScreen(app.state, fixed_plan(), start=False)
+    await app.push_screen(screen)
+    await pilot.pause()
+    events = [Event(kind, step, message, status, elapsed) for kind, step, message, status, elapsed in RUN_EVENTS]
+    if failed:
+        events[-2:] = [Event("failed", "cluster", "not enough GPU vCPU quota", "ErrCode_InsufficientVCPUQuota", 0.4)]
+    for e in events:
+        screen.apply_event(e)
+    if failed:
+        screen.finish("failed", "cluster", quota_failure(), None)
+    await pilot.pause()
+    await pilot.pause()
+    return screen
+
+
+def run_snapshot(snap_compare: Any, failed: bool, theme: str | None = None, size: tuple[int, int] = SIZE,
+                 press: tuple[str, ...] = ()) -> bool:
     app = make_app(None)
-    plan = fixed_plan()
 
     async def run_before(pilot: Any) -> None:
         if theme:
             app.theme = theme
-        screen = RunScreen(app.state, plan, start=False)
-        await app.push_screen(screen)
-        await pilot.pause()
-        events = [
-            Event("started", "resource-group", "create resource group rg-snap in eastus2"),
-            Event("done", "resource-group", "resource group rg-snap created", "Succeeded", 1.2),
-            Event("started", "feature:ManagedGatewayAPIPreview", "register preview feature"),
-            Event("progress", "feature:ManagedGatewayAPIPreview", "Registering", "Registering", 64.0),
-            Event("done", "feature:ManagedGatewayAPIPreview", "Registered", "Registered", 301.0),
-            Event("started", "provider", "re-register Microsoft.ContainerService"),
-            Event("done", "provider", "Microsoft.ContainerService is Registered", "Registered", 58.0),
-            Event("started", "cluster", "create cluster aks-snap [with brackets] in one request"),
-            Event("log", "cluster", "Azure accepted the request (request id 2a39a5e3)"),
-            Event("progress", "cluster", "operation InProgress", "InProgress", 184.0),
-        ]
-        if failed:
-            events[-2:] = [Event("failed", "cluster", "not enough GPU vCPU quota", "ErrCode_InsufficientVCPUQuota",
-                                 0.4)]
-        for e in events:
-            screen.apply_event(e)
-        if failed:
-            screen.finish("failed", "cluster", quota_failure(), None)
-        await pilot.pause()
-        await pilot.pause()
+        await run_events(app, pilot, failed)
+        if press:
+            await pilot.press(*press)
+            await pilot.pause()
 
-    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    return snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_run_in_progress(snap_compare: Any) -> None:
     assert run_snapshot(snap_compare, failed=False)
 
 
-def test_run_failed_with_fix_light_theme(snap_compare: Any) -> None:
-    assert run_snapshot(snap_compare, failed=True, theme="textual-light")
+def test_run_timeline(snap_compare: Any) -> None:
+    assert run_snapshot(snap_compare, failed=False, press=("t",))
+
+
+def test_run_failed_with_fix(snap_compare: Any) -> None:
+    assert run_snapshot(snap_compare, failed=True)
+
+
+def test_run_failed_with_fix_light_theme_120x40(snap_compare: Any) -> None:
+    assert run_snapshot(snap_compare, failed=True, theme="textual-light", size=LARGE)
 
 
 def fixed_report() -> Any:
@@ -223,7 +246,8 @@ def fixed_report() -> Any:
     return Report(results, "1.34")
 
 
-def test_verification(snap_compare: Any) -> None:
+def verify_snapshot(snap_compare: Any, size: tuple[int, int] = SIZE, then: Any = None) -> bool:
+    """The verification screen with the fixed report; `then(screen, pilot)` does more before the picture."""
     from screens.verify import VerifyScreen
 
     app = make_app(None)
@@ -234,7 +258,91 @@ def test_verification(snap_compare: Any) -> None:
         await pilot.pause()
         screen.show_report(fixed_report())
         await pilot.pause()
+        if then is not None:
+            await then(screen, pilot)
+            await pilot.pause()
+
+    return snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_verification(snap_compare: Any) -> None:
+    async def down(screen: Any, pilot: Any) -> None:
         await pilot.press("down", "down")
+
+    assert verify_snapshot(snap_compare, then=down)
+
+
+def test_verification_probing(snap_compare: Any) -> None:
+    """Probes under way: rows still probing say so with what the read-only run found; results replace them."""
+    async def probing(screen: Any, pilot: Any) -> None:
+        screen.run_worker = lambda *a, **k: None  # no cluster: a result is fed below
+        screen.start_verification(probes=True)
+        screen.add_result(fixed_report().results[0])
+
+    assert verify_snapshot(snap_compare, then=probing)
+
+
+def test_verification_120x40(snap_compare: Any) -> None:
+    assert verify_snapshot(snap_compare, size=LARGE)
+
+
+def fixed_teardown() -> Any:
+    from wizard.plan import Observed, Plan, Step
+    from wizard.teardown import TeardownPlan
+
+    plan = fixed_plan()
+    steps = [Step("delete-cluster", "delete cluster aks-snap (created 2026-01-01T10:00:00+00:00, with its node pools "
+                  "and node resource group)", "update", "az aks delete -g rg-snap -n aks-snap --yes", typical=600),
+             Step("delete-monitor:rule", "delete data collection rule MSProm-eastus2-aks-snap (created for this "
+                  "cluster's managed Prometheus)", "update", "az monitor data-collection rule delete -g rg-snap -n "
+                  "MSProm-eastus2-aks-snap --yes", deps=("delete-cluster",), typical=2),
+             Step("delete-group", "delete resource group rg-snap (created by this wizard; empty once the cluster is "
+                  "gone)", "update", "az group delete -n rg-snap --yes",
+                  deps=("delete-cluster", "delete-monitor:rule"), typical=60)]
+    return TeardownPlan(Plan(plan.answers, Observed(plan.observed.subscription_id, plan.observed.subscription_name), None, steps),
+                        kept=["Azure Monitor workspace amw-eastus2 (shared by other clusters)"],
+                        flags=["Microsoft.ContainerService/ManagedGatewayAPIPreview"])
+
+
+def teardown_snapshot(snap_compare: Any, running: bool) -> bool:
+    from screens.teardown import TeardownModal
+    from wizard.events import Event
+
+    app = make_app(None)
+
+    async def run_before(pilot: Any) -> None:
+        modal = TeardownModal(app.state, start=False)
+        await app.push_screen(modal)
+        await pilot.pause()
+        modal.show_plan(TeardownModal.Planned(fixed_teardown()))
+        await pilot.pause()
+        await pilot.press(*"aks-snap")
+        if running:
+            modal.run_worker = lambda *a, **k: None  # type: ignore[method-assign] - no engine: fixed events below
+            await pilot.press("enter")
+            for e in (Event("started", "delete-cluster", "delete cluster"),
+                      Event("progress", "delete-cluster", "Azure reports the deletion InProgress", "InProgress", 95.0)):
+                modal.post_message(TeardownModal.TeardownEvent(e))
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_teardown_confirm(snap_compare: Any) -> None:
+    assert teardown_snapshot(snap_compare, running=False)
+
+
+def test_teardown_running(snap_compare: Any) -> None:
+    assert teardown_snapshot(snap_compare, running=True)
+
+
+def test_quit_during_a_run_says_what_keeps_running(snap_compare: Any) -> None:
+    app = make_app(None)
+
+    async def run_before(pilot: Any) -> None:
+        screen = await run_events(app, pilot, failed=False)
+        screen.running = True
+        await pilot.press("ctrl+q")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -242,3 +350,16 @@ def test_verification(snap_compare: Any) -> None:
 
 def test_quit_offers_to_save(snap_compare: Any, link: Link) -> None:
     assert step_snapshot(snap_compare, link, "addons", press=("ctrl+q",))
+
+
+def test_readme_opens_with_a_screenshot_that_is_a_snapshot(request: Any) -> None:
+    """The README's picture is the verification snapshot above, so it shows what the wizard really draws;
+    `--snapshot-update` refreshes it with the snapshots."""
+    repo = Path(__file__).resolve().parents[1]
+    source = Path(__file__).with_name("__snapshots__") / "test_tui_snapshots" / "test_verification_120x40.svg"
+    target = repo / "docs" / "wizard-verification.svg"
+    if request.config.getoption("--snapshot-update", default=False):
+        target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    assert target.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+    opening = (repo / "README.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
+    assert "](docs/wizard-verification.svg)" in opening

@@ -49,9 +49,10 @@ class Pane:
 
 def test_simulated_run_by_keys_reaches_the_conformance_table(tmp_path: Path) -> None:
     session = f"aks-tui-{uuid.uuid4().hex[:8]}"
-    env_prefix = f"cd {tmp_path} && PYTHONPATH={REPO} TEXTUAL_ANIMATIONS=none"
+    home = tmp_path / "home"
+    env_prefix = f"cd {tmp_path} && PYTHONPATH={REPO} TEXTUAL_ANIMATIONS=none AKS_AI_WIZARD_HOME={home}"
     shell = f"{env_prefix} {command()} --simulate --sim-speed 2000; echo EXIT=$?; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "32", shell], check=True,
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", shell], check=True,
                    env={**os.environ, "TERM": "xterm-256color"})
     pane = Pane(session)
     try:
@@ -62,7 +63,10 @@ def test_simulated_run_by_keys_reaches_the_conformance_table(tmp_path: Path) -> 
         pane.wait("3/11", "East US 2 (eastus2)")
         pane.keys("C-n")
         pane.wait("4/11", "1.34  (newest")
+        pane.keys("C-u")  # the name field starts with the default, aks-ai
+        pane.wait("4/11", "Cluster name\n\n")  # cleared
         pane.keys("aks-tmux", literal=True)
+        pane.wait("aks-tmux")
         pane.keys("C-n")
         pane.wait("5/11", "auto  (newest compatible")
         pane.keys("C-n")
@@ -78,10 +82,12 @@ def test_simulated_run_by_keys_reaches_the_conformance_table(tmp_path: Path) -> 
         pane.keys("C-n")
         screen = pane.wait("11/11", "Checklist 1.34", timeout=90)
         assert "Requirement" in screen and "Status" in screen and "Evidence" in screen
-        for rid in ("dra_support", "ai_inference", "gang_scheduling", "ai_service_metrics"):
+        for rid in ("dra_support", "ai_inference"):
             assert rid in screen, screen
-        assert (tmp_path / "aks-ai-wizard.yaml").exists()  # saved at review, before the run
+        saved = list(home.glob("runs/*/aks-ai-wizard.yaml"))  # saved at review, in this session's own folder
+        assert len(saved) == 1 and not list(tmp_path.glob("*.yaml")) and not list(tmp_path.glob("*.jsonl"))
         pane.keys("C-n")  # Finish
-        pane.wait("EXIT=0", timeout=30)
+        out = pane.wait("EXIT=0", timeout=30)
+        assert "aks-ai-wizard wrote:" in out and "answers:" in out and "journal:" in out, out
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

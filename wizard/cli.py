@@ -177,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("completion", "print the shell completion script for bash, zsh or fish")
     p.add_argument("shell", choices=SHELLS)
 
+    p = command("serve", "serve the wizard to web browsers (textual-serve): each browser tab runs its own wizard")
+    from screens.serve import add_serve_options  # argparse only: Textual is imported when serving
+
+    add_serve_options(p)
+
     from wizard.export.cli import add_export_parser
     from wizard.preflight_cli import add_gpu_sizes_parser
     from wizard.verify_cli import add_verify_parser
@@ -327,6 +332,10 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
         from screens.app import run_app
 
         return run_app(args)
+    if args.command == "serve":
+        from screens.serve import run_serve
+
+        return run_serve(args)
     if args.command == "schema":
         from wizard.answers import json_schema
 
@@ -595,11 +604,9 @@ def _closing_verification(args: argparse.Namespace, answers: "Answers", session:
 
     rg, name = answers.resource_group.name, answers.cluster.name
     out.progress("")
-    # probe waits are real time: in simulation they follow the simulator's clock like everything else
-    paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
-                                                   "poll_interval": session.poll_interval}
     return verify_and_report(azure_verify_target(session.conn, rg, name),
-                             options_from_answers(answers, simulated=session.simulator is not None, **paced),
+                             options_from_answers(answers, simulated=session.simulator is not None,
+                                                  **session.probe_pacing()),
                              f"{name} ({rg})", out, args.report)
 
 

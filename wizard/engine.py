@@ -25,7 +25,7 @@ from wizard.render import fmt_seconds
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
     from wizard.journal import Journal
     from wizard.plan import Plan, Step
 
@@ -68,7 +68,7 @@ def _our_operation(busy: Any, ids: RequestIds, sent_at: datetime, state: str | N
 
 
 def _timed_out(what: str, why: str, action: str, code: str | None = None, request_id: str | None = None) -> Exception:
-    from wizard.azure.errors import AzureFailure, AzureLayerError
+    from wizard.failure import AzureFailure, AzureLayerError
 
     return AzureLayerError(AzureFailure("timeout", code, what, why, action, request_id, None, None, "", None))
 

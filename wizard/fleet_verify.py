@@ -29,9 +29,8 @@ def verify_members(session: Any, plans: list["Plan"], parallel: int, report_dir:
             from wizard.azure.errors import translate
 
             return name, None, translate(exc).what
-        paced = {} if session.simulator is None else {"gang_negative_seconds": max(0.5, 30 * session.time_scale),
-                                                       "poll_interval": session.poll_interval}
-        report = run_verification(target, options_from_answers(a, simulated=session.simulator is not None, **paced))
+        report = run_verification(target, options_from_answers(a, simulated=session.simulator is not None,
+                                                               **session.probe_pacing()))
         if report_dir is not None:
             report.write(report_dir / name)
         return name, report, ""

@@ -21,23 +21,24 @@ from wizard.session import (  # noqa: F401 - re-exported: the screens sign in th
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.catalog import KubeVersion, MeshRevision
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
     from wizard.engine import Engine, RunResult
     from wizard.events import EventSink
     from wizard.journal import Journal
     from wizard.plan import Plan
 
 __all__ = [
-    "DEFAULT_ANSWERS_FILE", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
+    "ANSWERS_NAME", "new_run_folder", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
     "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "CloudError", "cloud_setting",
     "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
-    "verify", "conformance_forecast", "gpu_sizes", "option_default", "teardown_preview", "teardown_summary", "teardown_kept",
+    "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
+    "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown",
 ]
 
-DEFAULT_ANSWERS_FILE = Path("aks-ai-wizard.yaml")
+ANSWERS_NAME = "aks-ai-wizard.yaml"
 MIN_MINOR = (1, 34)
 PROVIDER = "Microsoft.ContainerService"
 GATEWAY_MIN_REVISION = (1, 26)
@@ -92,6 +93,29 @@ class FlagInfo:
     @property
     def registered(self) -> bool:
         return self.state.lower() == "registered"
+
+
+def wizard_home() -> Path:
+    """Where the interactive wizard keeps runs started without --answers: $AKS_AI_WIZARD_HOME, else the XDG
+    data folder. Never the current directory (a checkout of this repository, a workshop's shared folder)."""
+    import os
+
+    home = os.environ.get("AKS_AI_WIZARD_HOME")
+    if home:
+        return Path(home).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "aks-ai-wizard"
+
+
+def new_run_folder() -> Path:
+    """A fresh folder for one wizard session (not created until something is written): two wizards, or two
+    attendees of a served session, never share answers, journal or report."""
+    import os
+    import secrets
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return wizard_home() / "runs" / f"{stamp}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
 def warm_up() -> None:
@@ -215,6 +239,34 @@ def _value_at(draft: Mapping[str, Any], path: str) -> Any:
     return node
 
 
+# the answers option each checklist requirement relies on in this wizard: switched off, it cannot pass
+REQUIREMENT_OF_OPTION = {
+    "cluster.gateway_api": ("ai_inference", "Gateway API"),
+    "gpu_pool": ("accelerator_metrics", "GPU nodes"),
+    "gpu_pool.autoscale": ("cluster_autoscaling", "the cluster autoscaler on the GPU pool"),
+    "cluster.addons.keda": ("pod_autoscaling", "KEDA"),
+    "cluster.addons.kaito": ("robust_controller", "KAITO"),
+    "cluster.addons.managed_prometheus": ("ai_service_metrics", "managed Prometheus"),
+    "kueue.install": ("gang_scheduling", "Kueue"),
+}
+
+
+def broken_musts(draft: Mapping[str, Any], checklist: str | None = None) -> dict[str, str]:
+    """answers path -> why the choice there breaks a MUST of the checklist (flagged on the step that asks)."""
+    from wizard.conformance import load_checklist
+
+    wanted = load_checklist(checklist or str(_value_at(draft, "verify.checklist") or "1.34"))
+    out = {}
+    for path, (rid, what) in REQUIREMENT_OF_OPTION.items():
+        requirement = wanted.get(rid)
+        if requirement is None or requirement.level != "MUST" or _value_at(draft, path):
+            continue
+        if path.startswith("gpu_pool.") and not _value_at(draft, "gpu_pool"):
+            continue  # no GPU pool at all: said once, on the pool itself
+        out[path] = f"Without {what} the cluster fails the MUST requirement {rid} of checklist {wanted.version}."
+    return out
+
+
 def flag_rules_for(draft: Mapping[str, Any]) -> list[FlagInfo]:
     """Every preview flag an option can need, marked with whether the options chosen so far need it."""
     from wizard.plan import flag_rules
@@ -332,7 +384,7 @@ def failure_of(exc: BaseException) -> "AzureFailure":
     from wizard.journal import JournalLocked
 
     if isinstance(exc, JournalLocked):
-        from wizard.azure.errors import AzureFailure
+        from wizard.failure import AzureFailure
 
         return AzureFailure("journal", None, "Another run of these answers is in progress.", str(exc),
                             "Wait for it to finish, or stop it, then start again.", None, None, None, "", None)
@@ -381,14 +433,34 @@ def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal
 
 
 # ----------------------------------------------------------------------------------------------- verification
+def billable_probes_offered() -> tuple[str, ...]:
+    """Requirements whose probe costs money and runs only when asked (the cluster autoscaler adding a node);
+    empty while wizard.conformance offers none."""
+    from dataclasses import fields
+
+    from wizard.conformance import VerifyOptions
+
+    return ("cluster_autoscaling",) if any(f.name == "billable" for f in fields(VerifyOptions)) else ()
+
+
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
-           on_result: Callable[[Any], None] | None = None) -> Any:
-    """Run wizard.conformance against the cluster the answers describe; returns its Report."""
+           on_result: Callable[[Any], None] | None = None, probes: bool | None = None,
+           billable: tuple[str, ...] = ()) -> Any:
+    """Run wizard.conformance against the cluster the answers describe; returns its Report.
+
+    `probes` overrides answers.verify.probes (the verification screen's "Run probes"); `billable` adds opt-in
+    probes that cost money to the answers' own. In simulation the probe waits follow the simulator's clock, like
+    every other wait (Session.probe_pacing)."""
     from wizard.conformance import run_verification
     from wizard.verify_cli import azure_verify_target, options_from_answers
 
     target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
-    return run_verification(target, options_from_answers(answers, simulated=session.simulator is not None),
+    extra: dict[str, Any] = session.probe_pacing()
+    if probes is not None:
+        extra["probes"] = probes
+    if billable:
+        extra["billable"] = tuple(dict.fromkeys((*answers.verify.billable_probes, *billable)))
+    return run_verification(target, options_from_answers(answers, simulated=session.simulator is not None, **extra),
                             on_result=on_result)
 
 

@@ -17,7 +17,7 @@ from wizard import exit_codes
 from wizard.events import log as events_log
 
 if TYPE_CHECKING:
-    from wizard.azure.errors import AzureFailure
+    from wizard.failure import AzureFailure
 
 KINDS = ("plan", "event", "result", "verification", "teardown-plan", "gpu-sizes", "error", "fleet-plan",
          "fleet-verification")

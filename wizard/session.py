@@ -64,6 +64,13 @@ class Session:
     link: "Link | None" = None  # closed with the session when the session owns it
     no_prices: bool = False  # --no-prices: no list-price look-ups at all
 
+    def probe_pacing(self) -> dict[str, float]:
+        """VerifyOptions for the probes' real-time waits: in simulation they follow the simulator's clock like every
+        other wait (a 30 s wait for a too-big gang to stay unscheduled takes 30 s of simulated time)."""
+        if self.simulator is None:
+            return {}
+        return {"gang_negative_seconds": max(0.5, 30 * self.time_scale), "poll_interval": self.poll_interval}
+
     @property
     def prices_url(self) -> str:
         """Where list prices come from: the Azure Retail Prices API, or the simulator's bundled table."""
@@ -165,7 +172,7 @@ class Link:
         """A subscription id or display name -> (id, name). None: the current default, else the only one
         visible. The simulator has one subscription: any name maps to it."""
         from wizard.azure.connection import resolve_subscription
-        from wizard.azure.errors import AzureFailure, AzureLayerError
+        from wizard.failure import AzureFailure, AzureLayerError
 
         if self.simulator is not None:
             try:

@@ -195,7 +195,7 @@ def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster
         if kind is None or len(parts) != 9:
             continue
         ops = client.data_collection_rules if kind == "rule" else client.data_collection_endpoints
-        res = _get(lambda: ops.get(parts[4], parts[-1]))
+        res = _get(lambda ops=ops, parts=parts: ops.get(parts[4], parts[-1]))
         if res is None:
             continue  # already gone
         v = verdict(res.tags, identity)

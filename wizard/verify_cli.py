@@ -115,12 +115,15 @@ def azure_verify_target(conn: Any, rg: str, name: str, kubeconfig: bytes | None 
 
 
 def options_from_answers(answers: Any, **extra: Any) -> Any:
-    """VerifyOptions of the answers file's `verify:` section (apply's closing verification and the TUI)."""
+    """VerifyOptions of the answers file's `verify:` section (apply's closing verification and the TUI);
+    ``extra`` adds or overrides options (the TUI's "Run probes", the simulator's pacing)."""
     from wizard.conformance import VerifyOptions
 
-    return VerifyOptions(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                         billable=tuple(answers.verify.billable_probes), resource_group=answers.resource_group.name,
-                         cluster_name=answers.cluster.name, metadata=answers.verify.product.overrides(), **extra)
+    fields: dict[str, Any] = dict(probes=answers.verify.probes, checklist=answers.verify.checklist,
+                                  billable=tuple(answers.verify.billable_probes),
+                                  resource_group=answers.resource_group.name, cluster_name=answers.cluster.name,
+                                  metadata=answers.verify.product.overrides())
+    return VerifyOptions(**(fields | extra))
 
 
 # ------------------------------------------------------------------------------------------------------ run

@@ -2,7 +2,7 @@
 translated Azure failure."""
 from __future__ import annotations
 
-from wizard.azure.errors import AzureFailure, AzureLayerError
+from wizard.failure import AzureFailure, AzureLayerError
 
 
 class AddonError(AzureLayerError):

@@ -492,16 +492,18 @@ def parse_answers(text: str, source: str = "<answers>") -> Answers:
 
 
 def _read(path: str | os.PathLike) -> str:
+    where = os.fspath(path)
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise AnswersError([FieldError("", f"answers file not found: {os.fspath(path)}")], os.fspath(path))
+        why = f"answers file not found: {where}"
     except IsADirectoryError:
-        raise AnswersError([FieldError("", f"answers file is a directory: {os.fspath(path)}")], os.fspath(path))
+        why = f"answers file is a directory: {where}"
     except UnicodeDecodeError as exc:
-        raise AnswersError([FieldError("", f"answers file is not UTF-8 text: {exc}")], os.fspath(path))
+        why = f"answers file is not UTF-8 text: {exc}"
     except OSError as exc:
-        raise AnswersError([FieldError("", f"cannot read answers file: {exc.strerror or exc}")], os.fspath(path))
+        why = f"cannot read answers file: {exc.strerror or exc}"
+    raise AnswersError([FieldError("", why)], where)
 
 
 def load_answers(path: str | os.PathLike) -> Answers:

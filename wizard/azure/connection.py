@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 from .clouds import Cloud
-from .errors import AzureFailure, AzureLayerError
+from wizard.failure import AzureFailure, AzureLayerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from azure.core.credentials import TokenCredential

@@ -9,77 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Union
 from urllib.parse import urlparse
+
+from wizard.failure import AzureFailure, AzureLayerError, one_line
 
 __all__ = ["AzureFailure", "AzureLayerError", "Rule", "RULES", "translate", "error_code", "QUOTA_PORTAL_URL"]
 
 QUOTA_PORTAL_URL = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/QuotaMenuBlade/~/myQuotas"
 
 
-@dataclass
-class AzureFailure:
-    category: str
-    code: Optional[str]
-    what: str
-    why: str
-    action: str
-    request_id: Optional[str]
-    correlation_id: Optional[str]
-    status: Optional[int]
-    message: str
-    fix_field: Optional[str]
-    # for a failed long-running operation: the request id of the write that started it (the PUT) and AKS's
-    # operation id; request_id above is then the last poll's
-    operation_request_id: Optional[str] = None
-    operation_id: Optional[str] = None
-
-    def render(self) -> str:
-        lines = [f"What happened: {self.what}", f"Why: {self.why}", f"What to do: {self.action}"]
-        if self.message and self.message not in self.why:
-            said = f"({self.code}) {self.message}" if self.code else self.message
-            lines.append(f"Azure said: {_one_line(said, 2000)}")  # whole: the location often comes last
-        if self.fix_field:
-            lines.append(f"Answer to change: {self.fix_field}")
-        if self.request_id or self.correlation_id or self.operation_request_id:
-            ids = []
-            if self.operation_request_id and self.operation_request_id != self.request_id:
-                ids.append(f"request id {self.operation_request_id} (the request that started the operation)")
-            if self.operation_id:
-                ids.append(f"AKS operation id {self.operation_id}")
-            if self.request_id:
-                ids.append(f"request id {self.request_id}"
-                           + (" (its last status poll)" if self.operation_request_id not in (None, self.request_id)
-                              else ""))
-            if self.correlation_id:
-                ids.append(f"correlation id {self.correlation_id}")
-            lines.append("For a support ticket: " + ", ".join(ids))
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return self.render()
-
-
-class AzureLayerError(Exception):
-    """An error raised by this package itself, already translated (e.g. subscription not found)."""
-
-    def __init__(self, failure: AzureFailure) -> None:
-        super().__init__(failure.render())
-        self.failure = failure
-
-
 def error_code(exc: BaseException) -> Optional[str]:
     """The ARM/AKS error code an SDK exception carries (``exc.error.code``), if any."""
     return getattr(getattr(exc, "error", None), "code", None)
-
-
-def _one_line(text: str, limit: int = 400) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -361,7 +304,7 @@ def _sku_enrich(f: dict) -> None:
     f["where"] = f" in {f['location']}" if f.get("location") else ""
     f["zones_text"] = f" zones {zones}" if zones else ""
     avail = (f.get("available") or "").strip()
-    f["available_text"] = f" Sizes offered to you there: {_one_line(avail, 300)}." if avail else ""
+    f["available_text"] = f" Sizes offered to you there: {one_line(avail, 300)}." if avail else ""
 
 
 def _sku_rule(zonal: bool = False, **match: Any) -> Rule:
@@ -730,14 +673,14 @@ RULES: list[Rule] = [
     _r(
         "auth",
         "Signing in to Azure failed.",
-        lambda f: _one_line(f.get("_message") or "No credential could get a token.", 500),
+        lambda f: one_line(f.get("_message") or "No credential could get a token.", 500),
         _SIGN_IN,
         codes=("InvalidAuthenticationToken", "ExpiredAuthenticationToken", "AuthenticationFailed", "InvalidAuthenticationInfo"),
     ),
     _r(
         "auth",
         "Signing in to Azure failed.",
-        lambda f: _one_line(f.get("_message") or "No credential could get a token.", 500),
+        lambda f: one_line(f.get("_message") or "No credential could get a token.", 500),
         _SIGN_IN,
         classes=("ClientAuthenticationError", "CredentialUnavailableError", "AuthenticationRequiredError"),
     ),
@@ -746,7 +689,7 @@ RULES: list[Rule] = [
     _r(
         "config",
         "The cloud setting cannot be used.",
-        lambda f: _one_line(f.get("_message") or "", 500),
+        lambda f: one_line(f.get("_message") or "", 500),
         "Fix azure.cloud: AzureCloud, AzureChinaCloud, AzureUSGovernment, or a custom cloud given as "
         "{name, resource_manager, authority_host, audience} (az cloud show shows these values).",
         classes=("CloudError",),
@@ -756,7 +699,7 @@ RULES: list[Rule] = [
     _r(
         "operation_failed",
         lambda f: f"The Azure operation ended {f['_lro_status']}" + (f" with {f['_code']}." if f.get("_code") else "."),
-        lambda f: _one_line(f.get("_message") or "Azure gave no reason.", 600),
+        lambda f: one_line(f.get("_message") or "Azure gave no reason.", 600),
         "Read Azure's message above; fix what it names and run again (a run resumes where it stopped). If it "
         "persists, open a support ticket with the request id.",
         lro=True,
@@ -765,7 +708,7 @@ RULES: list[Rule] = [
     _r(
         "invalid",
         lambda f: "Azure rejected a setting" + (f" ({f['_target']})." if f.get("_target") else "."),
-        lambda f: _one_line(f.get("_message") or "", 600),
+        lambda f: one_line(f.get("_message") or "", 600),
         "Change the setting Azure names and run again.",
         codes=("InvalidParameter", "BadRequest", "InvalidRequestContent", "InvalidTemplate", "PropertyChangeNotAllowed"),
     ),
@@ -781,7 +724,7 @@ def _unknown(f: Facts, fields: dict) -> tuple[str, str, str]:
         what = f"{type(f.exc).__name__}: the operation failed."
     return (
         what,
-        _one_line(f.message, 800),
+        one_line(f.message, 800),
         "Read Azure's message; fix what it names and run again. If it persists, open a support ticket with the request id.",
     )
 
@@ -851,7 +794,7 @@ def translate(exc: BaseException, *, context: Optional[dict] = None) -> AzureFai
         request_id=f.request_id,
         correlation_id=f.correlation_id,
         status=f.status,
-        message=_one_line(f.message, 2000),
+        message=one_line(f.message, 2000),
         fix_field=fix_field,
         operation_request_id=getattr(getattr(exc, "operation_ids", None), "first_request_id", None),
         operation_id=getattr(getattr(exc, "operation_ids", None), "operation_id", None),

@@ -137,7 +137,7 @@ def product_dict(report: "Report", overrides: dict | None = None, local_evidence
         md["description"] = f"[{SIMULATED}] " + str(md.get("description") or "")
     doc["metadata"] = md
     by_id = {r.id: r for r in report.results}
-    for category, items in (doc.get("spec") or {}).items():
+    for _category, items in (doc.get("spec") or {}).items():
         for item in items or []:
             r = by_id.get(item["id"])
             if r is None:

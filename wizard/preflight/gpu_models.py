@@ -88,3 +88,20 @@ def retired(size: str) -> tuple[str, str] | None:
         if re.search(pattern, core, re.IGNORECASE):
             return series, date
     return None
+
+
+# memory of ONE GPU of a size, GB (Azure's size pages); first match wins. Partial-GPU sizes (NVadsA10 v5 below
+# NV36, NVv4) get their slice. A size without a row shows no figure rather than a guess.
+_MEMORY: list[tuple[str, float]] = [
+    (r"^NC\d+as_T4_v3$", 16), (r"^NC\d+s_v3$", 16), (r"^ND\d+rs_v2$", 32),
+    (r"^NV6ads_A10_v5$", 4), (r"^NV12ads_A10_v5$", 8), (r"^NV18ads_A10_v5$", 12), (r"^NV(36|72)ads_A10_v5$", 24),
+    (r"^NC\d+ads_A10_v4$", 24), (r"^NC\d+ads_A100_v4$", 80), (r"^ND96asr_v4$", 40), (r"^ND96amsr_A100_v4$", 80),
+    (r"^NC\d+ads_H100_v5$", 94), (r"^ND96isr_H100_v5$", 80), (r"^ND96isr_H200_v5$", 141),
+    (r"^ND96isr_MI300X_v5$", 192), (r"^NC\d+ads_L4_v\d+$", 24), (r"^NC\d+ads_L40S_v\d+$", 48),
+]
+
+
+def gpu_memory_gb(size: str) -> float | None:
+    """Memory of one GPU of the VM size in GB, when known."""
+    core = re.sub(r"^Standard_", "", size, flags=re.IGNORECASE)
+    return next((gb for pattern, gb in _MEMORY if re.search(pattern, core, re.IGNORECASE)), None)

@@ -126,7 +126,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
         return p if cond_true(p, "Ready") else None
 
     r.wait(f"pod {APP} Ready", ready)
-    for i in range(REQUESTS):
+    for _i in range(REQUESTS):
         r.kube.request("GET", f"/api/v1/namespaces/{ns}/services/{APP}:http/proxy/", raw=True)
     r.ev(f"sent {REQUESTS} requests through the API server service proxy")
     promql = f'sum({METRIC}{{namespace="{ns}",code="200"}})'

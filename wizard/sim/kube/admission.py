@@ -295,7 +295,7 @@ def _call_generic(c: Cluster, wh: dict) -> None:
 def run_webhooks(c: Cluster, kind: str, res, op: str, obj: dict, old: dict | None, sub: str | None,
                  dry_run: bool) -> dict:
     """Run mutating then validating webhooks; returns the (possibly mutated) object or raises KubeError."""
-    for cfg_kind, plural in (("MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
+    for _cfg_kind, plural in (("MutatingWebhookConfiguration", "mutatingwebhookconfigurations"),
                              ("ValidatingWebhookConfiguration", "validatingwebhookconfigurations")):
         for cfg in c.list("admissionregistration.k8s.io", plural):
             for wh in cfg.get("webhooks", []) or []:

@@ -75,7 +75,7 @@ class Request:
         try:
             return parse_body(self.body, self.content_type)
         except Exception as exc:  # noqa: BLE001
-            raise E.bad_request(f"the body of the request could not be decoded: {exc}")
+            raise E.bad_request(f"the body of the request could not be decoded: {exc}") from None
 
 
 def handle(c: Cluster, method: str, path: str, query: dict, headers: dict, body: bytes) -> Response:
@@ -570,7 +570,7 @@ def _apply(c: Cluster, req: Request, res, ns: str | None, name: str, sub: str | 
                     conflicts.append((e.get("manager"), p, e.get("apiVersion", res.api_version)))
     if conflicts and not force:
         seen, causes = set(), []
-        for mgr, p, av in conflicts:
+        for mgr, p, _av in conflicts:
             if (mgr, p) in seen:
                 continue
             seen.add((mgr, p))

@@ -89,7 +89,9 @@ def controller(c: Cluster) -> None:
                 continue
             fitting = (pool, node, len(have))
             break
-        group = (lambda p: f"aks-{p}-{seed.pool_id(c.kube_id)}-vmss")
+        def group(p: str) -> str:
+            return f"aks-{p}-{seed.pool_id(c.kube_id)}-vmss"
+
         if fitting == ():
             continue
         if fitting is None:

@@ -339,7 +339,7 @@ def _delete_pod(c: Cluster, pod: dict) -> None:
     c.next_rv()
     for key in [k for k in c.logs if k.startswith(f"{ns}/{name}/")]:
         del c.logs[key]
-    for node, slots in list(c.gpu_alloc.items()):
+    for _node, slots in list(c.gpu_alloc.items()):
         for idx, owner in list(slots.items()):
             if owner.startswith(f"{ns}/{name}/"):
                 del slots[idx]
@@ -773,7 +773,7 @@ def _allocate_gpus(c: Cluster, pod: dict, node: dict) -> None:
 
 def release_gpus(c: Cluster) -> None:
     live = {f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in _pods(c) if not _terminal(p)}
-    for node, slots in c.gpu_alloc.items():
+    for _node, slots in c.gpu_alloc.items():
         for idx, owner in list(slots.items()):
             if owner.rsplit("/", 1)[0] not in live:
                 del slots[idx]

@@ -81,7 +81,7 @@ def json_patch(doc: Any, ops: list[dict]) -> Any:
                 raise PatchError(f"Unexpected kind: {kind}", 400, "BadRequest")
         except (KeyError, IndexError, ValueError, TypeError):
             raise PatchError(f"the server rejected our request due to an error in our request: "
-                             f"{kind} operation does not apply: doc is missing path: \"{path}\"", 422, "Invalid")
+                             f"{kind} operation does not apply: doc is missing path: \"{path}\"", 422, "Invalid") from None
     return doc
 
 

@@ -1,0 +1,42 @@
+"""The layers hold because a test says so: the import contracts in pyproject.toml ([tool.importlinter]) and a fresh
+interpreter that imports every core module without loading the UI toolkit."""
+from __future__ import annotations
+
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import wizard
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_are_kept():
+    tool = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run([str(tool), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 broken" in done.stdout
+
+
+def test_lint_is_at_zero():
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "wizard", "screens", "tests", "benchmarks"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_core_module_imports_without_textual_or_rich():
+    modules = sorted(m.name for m in pkgutil.walk_packages(wizard.__path__, "wizard.")
+                     if not m.name.endswith("__main__"))
+    assert len(modules) > 60, modules  # the walk found the packages, not an empty tree
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            "ui = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'screens'))\n"
+            "print(','.join(ui))\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"the core loaded the UI toolkit: {done.stdout.strip()}"
