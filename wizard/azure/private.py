@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wizard.azure.errors import AzureFailure, AzureLayerError
+from wizard.failure import AzureFailure, AzureLayerError
 
 PROBE_TIMEOUT = 10.0  # seconds: a private endpoint that is reachable answers /version at once
 
