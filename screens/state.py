@@ -37,7 +37,7 @@ STEPS: tuple[StepInfo, ...] = (
                                     "cluster.network", "cluster.tags", "cluster")),
     StepInfo("mesh", "Istio and Gateway API", ("cluster.istio", "cluster.gateway_api")),
     StepInfo("features", "Preview features", ("features",)),
-    StepInfo("gpu", "GPU node pool", ("gpu_pool",)),
+    StepInfo("gpu", "GPU node pool", ("gpu_pool", "gpu_pools")),
     StepInfo("addons", "AI add-ons", ("cluster.addons", "kueue")),
     StepInfo("review", "Review", ("", "version", "verify"), skippable=False),
     StepInfo("run", "Run", (), skippable=False),

@@ -534,7 +534,14 @@ class GpuScreen(StepScreen):
     def form(self) -> ComposeResult:
         r = _rules()
         pool = self.draft.get("gpu_pool") or self.state_stash() or {}
-        on_ = self.draft.get("gpu_pool") is not None or not self.draft.has("gpu_pool")
+        listed = [p for p in self.draft.get("gpu_pools") or [] if isinstance(p, dict)]
+        on_ = self.draft.get("gpu_pool") is not None or not (self.draft.has("gpu_pool") or listed)
+        if listed:  # several pools come from the answers file: kept as written, not asked one by one here
+            yield Static(f"The answers file gives {len(listed)} GPU pools (gpu_pools: "
+                         + ", ".join(f"{p.get('name', 'gpunp')} {p.get('vm_size', '?')}"
+                                     + (" Spot" if p.get("priority") == "Spot" else "") for p in listed)
+                         + "); they are kept as written. Edit them in the file; review checks them.",
+                         id="gpu-pools-note", markup=False)
         yield from switch_row("Add a GPU node pool", on_, "gpu-on",
                               "Accelerator requirements (DRA, accelerator metrics, secure access) need GPU nodes.",
                               must="gpu_pool")

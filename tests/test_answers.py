@@ -103,7 +103,8 @@ def test_save_then_load_is_equal(tmp_path):
 def test_yaml_is_readable_in_model_order_with_defaults():
     text = answers_to_yaml(load_answers(MINIMAL))
     top = [line.split(":")[0] for line in text.splitlines() if line and line[0].isalpha()]
-    assert top == ["version", "azure", "resource_group", "cluster", "features", "gpu_pool", "kueue", "verify"]
+    assert top == ["version", "azure", "resource_group", "cluster", "features", "gpu_pool", "gpu_pools", "kueue",
+                   "verify"]
     assert "kubernetes_version: '1.34'" in text  # quoted, so it stays a string everywhere
     assert "  system_pool:\n    name: system\n    vm_size: Standard_D4ds_v5\n    count: 2\n" in text
     assert parse_answers(text) == load_answers(MINIMAL)
@@ -688,7 +689,8 @@ def test_json_schema():
     assert schema["$id"] and schema["title"].startswith("aks-ai-wizard answers")
     assert schema["additionalProperties"] is False
     assert set(schema["properties"]) == {
-        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "kueue", "verify", "fleet"}
+        "version", "azure", "resource_group", "cluster", "features", "gpu_pool", "gpu_pools", "kueue", "verify",
+        "fleet"}
     assert set(schema["required"]) == {"azure", "resource_group", "cluster"}
     for name, sub in schema["$defs"].items():
         assert sub.get("additionalProperties") is False, name

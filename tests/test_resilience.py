@@ -73,8 +73,10 @@ def final_state(workdir: Path) -> dict:
             clusters[rec["body"]["name"]] = (props.get("provisioningState"), props.get("currentKubernetesVersion"),
                                              json.dumps(props.get("serviceMeshProfile"), sort_keys=True),
                                              json.dumps(props.get("ingressProfile"), sort_keys=True), pools, nodes)
+        from wizard.sim.network import SEEDED_GROUP  # the simulated subscription's hub network, there before
+
         groups = sorted(r["body"]["name"] for r in world.resource_groups.values()
-                        if not r["body"]["name"].startswith("MC_"))
+                        if not r["body"]["name"].startswith("MC_") and r["body"]["name"] != SEEDED_GROUP)
         return {"groups": groups, "clusters": clusters}
 
 

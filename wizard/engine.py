@@ -324,8 +324,9 @@ class Engine:
         from wizard.azure import clusters
 
         a = self.answers
-        assert a.gpu_pool is not None
-        rg, name, pool = a.resource_group.name, a.cluster.name, a.gpu_pool.name
+        # "gpu-pool" is the gpu_pool key's pool, "gpu-pool:NAME" a pool of gpu_pools
+        pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name
+        rg, name = a.resource_group.name, a.cluster.name
         if step.action == "attach":
             token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
             if token:
@@ -463,14 +464,24 @@ class Engine:
         from wizard.azure.clusters import user_kubeconfig
         from wizard.kubeconfig import merge, write_private
 
+        from wizard.azure.entra import signed_in, uses_entra
+
         a = self.answers
-        self.kubeconfig = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
+        raw = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
+        self.kubeconfig = signed_in(raw, self.conn.credential)  # with Entra ID: a token, in memory only
         said = ["kubeconfig fetched (kept in memory)"]
+        if uses_entra(raw):
+            said.append("signed in through Microsoft Entra ID (the kubeconfig Azure returned uses kubelogin)")
+        if a.cluster.network.api_server.private:
+            from wizard.azure.private import check_reachable
+
+            check_reachable(self.kube_client(), a.resource_group.name, a.cluster.name)
+            said.append("the private API server answers from here")
         if self.options.kubeconfig_out:
-            write_private(self.options.kubeconfig_out, self.kubeconfig)
-            said = [f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"]
+            write_private(self.options.kubeconfig_out, raw)
+            said[0] = f"kubeconfig written to {self.options.kubeconfig_out} (mode 0600)"
         if self.options.merge_kubeconfig:
-            backup = merge(self.kubeconfig, self.options.merge_kubeconfig)
+            backup = merge(raw, self.options.merge_kubeconfig)
             said.append(f"merged into {self.options.merge_kubeconfig}" +
                         (f" (previous version kept as {backup})" if backup else ""))
         return {"message": "; ".join(said)}

@@ -84,10 +84,10 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
 
         def cluster_and_pool(a: "Answers") -> tuple[Any, Any]:
             if found[a.resource_group.name.lower()] is None:
-                return None, None
+                return None, {}
             rg, name = a.resource_group.name, a.cluster.name
-            pool_ = clusters.get_pool(conn, rg, name, a.gpu_pool.name) if a.gpu_pool else None
-            return as_dict(clusters.get_cluster(conn, rg, name)), as_dict(pool_)
+            pools = {gp.name: as_dict(clusters.get_pool(conn, rg, name, gp.name)) for gp in a.all_gpu_pools}
+            return as_dict(clusters.get_cluster(conn, rg, name)), {n: p for n, p in pools.items() if p is not None}
 
         existing = list(pool.map(cluster_and_pool, answers))
         states = {f: fut.result() for f, fut in f_flags.items()}
@@ -100,7 +100,7 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
                      flag_states={f: states[f] for f, _ in needed_flags(a)}, provider_state=provider,
                      versions=versions[a.azure.location],
                      revisions=revisions.get(a.azure.location, []) if a.cluster.istio.enabled else [],
-                     cluster=c, pool=p, kueue_manifest=manifest, workspace_locations=offered)
+                     cluster=c, pools=p, kueue_manifest=manifest, workspace_locations=offered)
             for a, (c, p) in zip(answers, existing)]
 
 

@@ -469,9 +469,9 @@ def conformance_forecast(answers: "Answers") -> Any:
 
 
 def fetch_kubeconfig(session: Session, answers: "Answers") -> bytes:
-    from wizard.azure.clusters import user_kubeconfig
+    from wizard.azure.clusters import kubeconfig_for_this_run
 
-    return user_kubeconfig(session.conn, answers.resource_group.name, answers.cluster.name)
+    return kubeconfig_for_this_run(session.conn, answers.resource_group.name, answers.cluster.name)
 
 
 @dataclass

@@ -18,12 +18,12 @@ from wizard.azure.clusters import in_progress
 from wizard.azure.features import is_registered
 from wizard.provenance import with_provenance
 from wizard.spec import (
-    FIXED, Difference, Resolved, addon_count, az, az_cluster_create, az_pool_add, cluster_differences,
-    desired_cluster, desired_pool, fixed, pool_differences,
+    Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, az_pools_add, cluster_differences,
+    desired_cluster, desired_pool, fixed, fixed_rule, pool_differences,
 )
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
+    from wizard.answers import Answers, GpuPoolAnswers
     from wizard.azure.connection import ArmConnection
 
 PROVIDER = "Microsoft.ContainerService"
@@ -74,7 +74,7 @@ class Observed:
     versions: list[KubeVersion] = field(default_factory=list)
     revisions: list[MeshRevision] = field(default_factory=list)
     cluster: dict[str, Any] | None = None  # ARM JSON (camelCase)
-    pool: dict[str, Any] | None = None  # ARM JSON of the GPU agent pool
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)  # ARM JSON of each GPU agent pool, by name
     kueue_manifest: Problem | None = None  # what is wrong with a local kueue.manifest (read and checked)
     # Microsoft.ContainerService is not registered: ARM refused its reads (versions, revisions, cluster) with
     # MissingSubscriptionRegistration; they are read once apply has registered it
@@ -102,8 +102,8 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
                         and not answers.cluster.addons.monitor_workspace_id else None)
         group = f_group.result()
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
-        f_pool = (pool.submit(clusters.get_pool, conn, rg, name, answers.gpu_pool.name)
-                  if group is not None and answers.gpu_pool else None)
+        f_pools = {gp.name: pool.submit(clusters.get_pool, conn, rg, name, gp.name)
+                   for gp in answers.all_gpu_pools} if group is not None else {}
         f_manifest = pool.submit(kueue_manifest_problem, answers)
         unreadable: list[bool] = []
 
@@ -120,7 +120,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
                 return empty
 
         cluster = provider_read(f_cluster, None)
-        gpu_pool = provider_read(f_pool, None)  # a 404 (no cluster, no pool) reads as None
+        gpu_pools = {n: provider_read(f, None) for n, f in f_pools.items()}  # a 404 (no cluster, no pool): None
         return Observed(
             subscription_id=subscription[0],
             subscription_name=subscription[1],
@@ -130,7 +130,7 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
             versions=provider_read(f_versions, []),
             revisions=provider_read(f_revisions, []),
             cluster=as_dict(cluster),
-            pool=as_dict(gpu_pool),
+            pools={n: d for n, p in gpu_pools.items() if (d := as_dict(p)) is not None},
             kueue_manifest=f_manifest.result(),
             provider_unreadable=bool(unreadable),
             workspace_locations=f_workspaces.result() if f_workspaces else [],
@@ -248,7 +248,8 @@ def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str,
     addon_options: the session's (wizard.addons.AddonOptions), so add-ons in place are judged as they were applied."""
     from wizard.addons import settle_in_place
 
-    in_flight = {s: r for s in ("cluster", "gpu-pool") if journal is not None and (r := journal.in_flight(s))}
+    ids = ["cluster"] + [sid for sid, _, _ in gpu_pool_steps(answers)]
+    in_flight = {s: r for s in ids if journal is not None and (r := journal.in_flight(s))}
     plan = build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
                       in_flight=in_flight, recreate_failed=recreate_failed,
                       provenance=journal.provenance(answers) if journal is not None else None)
@@ -385,17 +386,21 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
         return plan
     if obs.cluster is None:
         body = desired_cluster(answers, resolved, provenance=plan.provenance)
-        pools = 1 if answers.gpu_pool else 0
-        typical = durations.cluster_create(pools, answers.cluster.istio.enabled, addon_count(answers))
+        gpu_pools = answers.all_gpu_pools
+        typical = durations.cluster_create(len(gpu_pools), answers.cluster.istio.enabled, addon_count(answers))
         extras = [x for x in ("Istio " + (revision or "") if revision else "",
                               "Gateway API" if answers.cluster.gateway_api else "",
-                              f"GPU pool {answers.gpu_pool.name}" if answers.gpu_pool else "",
+                              *(f"GPU pool {p.name}" + (" (Spot)" if p.priority == "Spot" else "")
+                                for p in gpu_pools),
+                              "Entra ID" + (" + Azure RBAC" if answers.cluster.access.azure_rbac else "")
+                              if answers.cluster.access.entra_id else "",
+                              "private API server" if answers.cluster.network.api_server.private else "",
                               ", ".join(label for key, label in ADDON_LABELS.items()
                                         if getattr(answers.cluster.addons, key))) if x]
         plan.steps.append(Step(
             "cluster", f"create cluster {name} (Kubernetes {resolved.kubernetes_version}; {'; '.join(extras)}) "
             "in one request", "create",
-            az_cluster_create(answers, resolved) + ("\n" + az_pool_add(answers) if answers.gpu_pool else ""),
+            "\n".join(filter(None, [az_cluster_create(answers, resolved), az_pools_add(answers)])),
             deps=cluster_deps, typical=typical, payload=body, created=True))
     else:
         _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight, recreate_failed)
@@ -403,7 +408,7 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
     # 4. kubeconfig (read): later steps and verification talk to the cluster with it
     plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {name}", "read",
                            az("aks", "get-credentials", "-g", rg, "-n", name),
-                           deps=tuple(s.id for s in plan.steps if s.id in ("cluster", "gpu-pool")),
+                           deps=tuple(s.id for s in plan.steps if is_arm_step(s.id)),
                            typical=durations.CREDENTIALS))
     # 5. what the checklist needs beyond the cluster PUT: metrics pipeline, GPU scraping, Kueue
     from wizard.addons import addon_steps
@@ -437,7 +442,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
                 "cluster", f"cluster {name} is Failed{said}: delete it and create it again (--recreate-failed)",
                 "recreate", az("aks", "delete", "-g", answers.resource_group.name, "-n", name, "--yes") + "\n" +
                 az_cluster_create(answers, resolved), deps=deps,
-                typical=durations.cluster_create(1 if answers.gpu_pool else 0, answers.cluster.istio.enabled,
+                typical=durations.cluster_create(len(answers.all_gpu_pools), answers.cluster.istio.enabled,
                                                  addon_count(answers)) * 2,
                 payload=desired_cluster(answers, resolved, provenance=plan.provenance), created=True,
                 reason="consent given"))
@@ -462,57 +467,82 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         elif any(d.field == "cluster.gateway_api" for d in diffs):
             typical_update = durations.GATEWAY_API_UPDATE
         plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
-                               az("aks", "update", "-g", answers.resource_group.name, "-n", name),
+                               az_cluster_update(answers, diffs),
                                deps=deps, typical=typical_update, differences=diffs))
     else:
         plan.steps.append(Step("cluster", f"cluster {name} exists with these settings", "skip",
                                az("aks", "show", "-g", answers.resource_group.name, "-n", name), reason="identical"))
 
-    if not answers.gpu_pool:
-        return
-    pool_name = answers.gpu_pool.name
+    for step_id, pool, path in gpu_pool_steps(answers):
+        _plan_existing_pool(plan, answers, obs, resolved, allow_update, in_flight, step_id, pool, path)
+
+
+def gpu_pool_steps(answers: "Answers") -> list[tuple[str, "GpuPoolAnswers", str]]:
+    """(step id, pool, answers path) of each GPU pool: `gpu-pool` for the gpu_pool key, as ever;
+    `gpu-pool:NAME` for each pool of gpu_pools (stable when the list is reordered, as the journal needs)."""
+    if answers.gpu_pool is not None:
+        return [("gpu-pool", answers.gpu_pool, "gpu_pool")]
+    return [(f"gpu-pool:{p.name}", p, f"gpu_pools[{i}]") for i, p in enumerate(answers.gpu_pools)]
+
+
+def pool_suffix(step_id: str) -> str:
+    """":NAME" of a gpu_pools pool's step id, "" for the gpu_pool key's: ids of what belongs to that pool."""
+    return step_id[len("gpu-pool"):]
+
+
+def is_arm_step(step_id: str) -> bool:
+    """The cluster and GPU pool steps: the writes of the cluster and its pools through ARM."""
+    return step_id == "cluster" or step_id.split(":")[0] == "gpu-pool"
+
+
+def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved: Resolved, allow_update: bool,
+                        in_flight: dict[str, dict[str, Any]], step_id: str, gp: "GpuPoolAnswers", path: str) -> None:
+    name = answers.cluster.name
+    cluster = obs.cluster or {}
+    pool_name = gp.name
     cluster_put = plan.step("cluster").action
     if cluster_put == "recreate":
         return  # the new cluster's PUT carries the GPU pool
     if cluster_put == "retry" and any(p.get("name") == pool_name for p in
                                       (cluster.get("properties") or {}).get("agentPoolProfiles") or []):
         return  # the reconciling cluster PUT carries the pool as it is
-    want = desired_pool(answers, resolved).as_dict().get("properties", {})
-    existing_pool = obs.pool
+    want = desired_pool(answers, resolved, pool=gp).as_dict().get("properties", {})
+    existing_pool = obs.pools.get(pool_name)
     if existing_pool is None:
         existing_pool = next(({"properties": p} for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or []
                               if p.get("name") == pool_name), None)
+    az_add = az_pool_add(answers, gp)
     if existing_pool is None:
-        plan.steps.append(Step("gpu-pool", f"add GPU pool {pool_name} ({answers.gpu_pool.vm_size})",
-                               "create", az_pool_add(answers), deps=("cluster",),
+        plan.steps.append(Step(step_id, f"add GPU pool {pool_name} ({gp.vm_size}{', Spot' if gp.priority == 'Spot' else ''})",
+                               "create", az_add, deps=("cluster",),
                                typical=durations.AGENT_POOL, created=True,
-                               payload=desired_pool(answers, resolved, provenance=plan.provenance)))
+                               payload=desired_pool(answers, resolved, provenance=plan.provenance, pool=gp)))
         return
     pool_state = ((existing_pool.get("properties") or {}).get("provisioningState") or "Succeeded").lower()
     kept_tags = (existing_pool.get("properties") or {}).get("tags")  # a PUT keeps the pool's tags (provenance too)
-    pdiffs = pool_differences(existing_pool.get("properties") or {}, want)
+    pdiffs = pool_differences(existing_pool.get("properties") or {}, want, path)
     if in_progress(pool_state):
-        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
+        plan.steps.append(Step(step_id, f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
                                az("aks", "nodepool", "wait", "--cluster-name", name, "-n", pool_name),
-                               deps=("cluster",), typical=durations.AGENT_POOL, payload=in_flight.get("gpu-pool"),
-                               created=bool((in_flight.get("gpu-pool") or {}).get("creates"))))
+                               deps=("cluster",), typical=durations.AGENT_POOL, payload=in_flight.get(step_id),
+                               created=bool((in_flight.get(step_id) or {}).get("creates"))))
     elif pool_state == "failed":
-        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
-                               az_pool_add(answers), deps=("cluster",), typical=durations.AGENT_POOL,
-                               payload=desired_pool(answers, resolved, kept_tags), differences=pdiffs))
+        plan.steps.append(Step(step_id, f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
+                               az_add, deps=("cluster",), typical=durations.AGENT_POOL,
+                               payload=desired_pool(answers, resolved, kept_tags, pool=gp), differences=pdiffs))
     elif pdiffs:
         if fixed(pdiffs):
-            plan.problems.append(_fixed_problem("gpu_pool", f"GPU pool {pool_name}", pdiffs))
+            plan.problems.append(_fixed_problem(path, f"GPU pool {pool_name}", pdiffs))
         elif not allow_update:
             plan.problems.append(Problem(
-                "gpu_pool", f"GPU pool {pool_name} exists with different settings: " + "; ".join(map(str, pdiffs)) + ".",
+                path, f"GPU pool {pool_name} exists with different settings: " + "; ".join(map(str, pdiffs)) + ".",
                 "re-run with --allow-update to apply these changes, or change the answers to match."))
-        plan.steps.append(Step("gpu-pool", f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
+        plan.steps.append(Step(step_id, f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
                                az("aks", "nodepool", "update", "--cluster-name", name, "-n", pool_name),
                                deps=("cluster",), typical=durations.AGENT_POOL, differences=pdiffs,
-                               payload=desired_pool(answers, resolved, kept_tags)))
+                               payload=desired_pool(answers, resolved, kept_tags, pool=gp)))
     else:
-        plan.steps.append(Step("gpu-pool", f"GPU pool {pool_name} exists with these settings", "skip",
+        plan.steps.append(Step(step_id, f"GPU pool {pool_name} exists with these settings", "skip",
                                az("aks", "nodepool", "show", "--cluster-name", name, "-n", pool_name),
                                reason="identical"))
 
@@ -524,12 +554,12 @@ def _fixed_problem(field: str, what: str, diffs: list[Difference]) -> Problem:
                    + "; ".join(map(str, cannot)) + "."
                    + (" Other differences: " + "; ".join(str(d) for d in diffs if d not in cannot) + "."
                       if len(cannot) < len(diffs) else ""),
-                   "; ".join(dict.fromkeys(FIXED[d.field] for d in cannot)) + ".")
+                   "; ".join(dict.fromkeys(str(fixed_rule(d.field)) for d in cannot)) + ".")
 
 
 def _note_other_pools(plan: Plan, answers: "Answers", cluster: dict[str, Any]) -> None:
     """Pools of the cluster the answers do not describe are kept as they are: say so."""
-    described = {answers.cluster.system_pool.name} | ({answers.gpu_pool.name} if answers.gpu_pool else set())
+    described = {answers.cluster.system_pool.name} | {p.name for p in answers.all_gpu_pools}
     others = [f"{p.get('name')} ({p.get('mode') or 'User'}, {p.get('vmSize')})"
               for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or []
               if p.get("name") not in described]

@@ -73,9 +73,10 @@ def price_filter(location: str, size: str) -> str:
             f"and armSkuName eq {_odata_quote(size)} and priceType eq 'Consumption'")
 
 
-def pick_price(items: Iterable[dict[str, Any]], location: str, size: str, currency: str) -> Price | None:
+def pick_price(items: Iterable[dict[str, Any]], location: str, size: str, currency: str,
+               spot: bool = False) -> Price | None:
     """The pay-as-you-go Linux hourly meter among the API's items (Windows, Spot, Low Priority and
-    reservation meters share the armSkuName and are skipped)."""
+    reservation meters share the armSkuName and are skipped); with ``spot`` the Linux Spot meter instead."""
     best: dict[str, Any] | None = None
     for it in items:
         if str(it.get("armSkuName", "")).lower() != size.lower():
@@ -86,7 +87,9 @@ def pick_price(items: Iterable[dict[str, Any]], location: str, size: str, curren
             continue
         product, sku_name = str(it.get("productName", "")), str(it.get("skuName", ""))
         meter = str(it.get("meterName", ""))
-        if product.rstrip().endswith("Windows") or any(w in f"{sku_name} {meter}" for w in ("Spot", "Low Priority")):
+        if product.rstrip().endswith("Windows") or "Low Priority" in f"{sku_name} {meter}":
+            continue
+        if ("Spot" in f"{sku_name} {meter}") != spot:
             continue
         if "hour" not in str(it.get("unitOfMeasure", "1 Hour")).lower():
             continue
@@ -116,7 +119,7 @@ class PriceClient:
         self.timeout = float(timeout)
         self.currency = currency
         self.ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[float, Price | None]] = {}
+        self._cache: dict[tuple[str, str, bool], tuple[float, Price | None]] = {}
         self._lock = threading.Lock()
         self.requests_sent = 0
         self._client = PipelineClient(
@@ -157,9 +160,10 @@ class PriceClient:
             raise PriceUnavailable("unreadable answer")
         return body
 
-    def hourly(self, location: str, size: str) -> Price | None:
-        """The hourly price, or None when the API lists none; raises PriceUnavailable on failure."""
-        key = (location.lower(), size.lower())
+    def hourly(self, location: str, size: str, spot: bool = False) -> Price | None:
+        """The hourly price (``spot``: of Spot VMs), or None when the API lists none; raises PriceUnavailable on
+        failure."""
+        key = (location.lower(), size.lower(), spot)
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < self.ttl:
@@ -175,21 +179,21 @@ class PriceClient:
             items.extend(i for i in body.get("Items") or [] if isinstance(i, dict))
             nxt = body.get("NextPageLink") or None
             url, params = (urljoin(self.base_url + "/", nxt) if nxt else None), None
-        price = pick_price(items, location, size, self.currency)
+        price = pick_price(items, location, size, self.currency, spot)
         with self._lock:
             self._cache[key] = (time.monotonic(), price)
         return price
 
-    def cached(self, location: str, size: str) -> PriceResult | None:
+    def cached(self, location: str, size: str, spot: bool = False) -> PriceResult | None:
         with self._lock:
-            hit = self._cache.get((location.lower(), size.lower()))
+            hit = self._cache.get((location.lower(), size.lower(), spot))
         if hit is None or time.monotonic() - hit[0] >= self.ttl:
             return None
         return PriceResult(size, "ok", hit[1]) if hit[1] else PriceResult(size, "not-found", reason="not listed")
 
-    def result(self, location: str, size: str) -> PriceResult:
+    def result(self, location: str, size: str, spot: bool = False) -> PriceResult:
         try:
-            price = self.hourly(location, size)
+            price = self.hourly(location, size, spot)
         except PriceUnavailable as exc:
             log.info("price of %s in %s unavailable: %s", size, location, exc)
             return PriceResult(size, "unavailable", reason=str(exc))
@@ -197,14 +201,15 @@ class PriceClient:
 
     # ------------------------------------------------------------------------------------------- many prices
     def lookup(self, location: str, sizes: Iterable[str], deadline: float | None = None,
-               workers: int = 8) -> dict[str, PriceResult]:
-        """Prices of several sizes, concurrently; returns after at most ``deadline`` seconds (default: the
-        timeout plus a little). Sizes whose answer did not arrive in time read "price unavailable"."""
+               workers: int = 8, spot: bool = False) -> dict[str, PriceResult]:
+        """Prices of several sizes (``spot``: their Spot prices), concurrently; returns after at most ``deadline``
+        seconds (default: the timeout plus a little). Sizes whose answer did not arrive in time read "price
+        unavailable"."""
         sizes = list(dict.fromkeys(sizes))
         out: dict[str, PriceResult] = {}
         todo = []
         for s in sizes:
-            hit = self.cached(location, s)
+            hit = self.cached(location, s, spot)
             if hit is not None:
                 out[s] = hit
             else:
@@ -219,7 +224,7 @@ class PriceClient:
 
         def work(size: str) -> None:
             with gate:
-                r = self.result(location, size)
+                r = self.result(location, size, spot)
             with finished:
                 results[size] = r
                 finished.notify_all()

@@ -50,10 +50,20 @@ def addon_count(answers: "Answers") -> int:
     return sum([a.keda, a.kaito, a.managed_prometheus])
 
 
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"  # AKS puts it on every Spot node itself
+SPOT_LABEL = ("kubernetes.azure.com/scalesetpriority", "spot")
+
+
+def oidc_issuer_on(answers: "Answers") -> bool:
+    """The OIDC issuer is on when asked for, and when KAITO or workload identity need it."""
+    c = answers.cluster
+    return c.oidc_issuer or c.workload_identity or c.addons.kaito
+
+
 def gpu_pool_profile(pool: "GpuPoolAnswers", orchestrator_version: str | None = None,
-                     provenance: dict[str, str] | None = None) -> dict[str, Any]:
+                     provenance: dict[str, str] | None = None, subnet_id: str | None = None) -> dict[str, Any]:
     """Keyword arguments shared by the cluster's GPU agentPoolProfile and a standalone AgentPool (`provenance`:
-    the tags of a pool this run creates)."""
+    the tags of a pool this run creates; `subnet_id`: the cluster's own subnet, which every pool shares)."""
     from azure.mgmt.containerservice import models as m
 
     kw: dict[str, Any] = dict(
@@ -71,6 +81,11 @@ def gpu_pool_profile(pool: "GpuPoolAnswers", orchestrator_version: str | None = 
     )
     if pool.zones:
         kw["availability_zones"] = list(pool.zones)
+    if subnet_id:
+        kw["vnet_subnet_id"] = subnet_id
+    if pool.priority == "Spot":
+        kw.update(scale_set_priority="Spot", scale_set_eviction_policy=pool.eviction_policy,
+                  spot_max_price=pool.spot_max_price)
     if pool.autoscale:
         kw.update(enable_auto_scaling=True, min_count=pool.autoscale.min, max_count=pool.autoscale.max)
     else:
@@ -90,13 +105,15 @@ def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bo
 
     c = answers.cluster
     sp = c.system_pool
+    net = c.network
     pools = [m.ManagedClusterAgentPoolProfile(
         name=sp.name, count=sp.count, vm_size=sp.vm_size, mode="System", os_type="Linux",
         type="VirtualMachineScaleSets", **({"availability_zones": list(sp.zones)} if sp.zones else {}),
+        **({"vnet_subnet_id": net.vnet_subnet_id} if net.vnet_subnet_id else {}),
     )]
-    if include_gpu_pool and answers.gpu_pool:
-        pools.append(m.ManagedClusterAgentPoolProfile(name=answers.gpu_pool.name,
-                                                      **gpu_pool_profile(answers.gpu_pool, provenance=provenance)))
+    if include_gpu_pool:
+        pools += [m.ManagedClusterAgentPoolProfile(name=gp.name, **gpu_pool_profile(
+            gp, provenance=provenance, subnet_id=net.vnet_subnet_id)) for gp in answers.all_gpu_pools]
     kw: dict[str, Any] = dict(
         location=answers.azure.location,
         tags=with_provenance(c.tags, provenance),
@@ -111,6 +128,7 @@ def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bo
             network_plugin=c.network.plugin,
             network_plugin_mode=c.network.plugin_mode if c.network.plugin == "azure" else None,
             network_dataplane=c.network.dataplane,
+            outbound_type=c.network.outbound_type,
         ),
     )
     kw.update(profile_kwargs(answers, resolved))
@@ -134,18 +152,37 @@ def profile_kwargs(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
             keda=m.ManagedClusterWorkloadAutoScalerProfileKeda(enabled=True))
     if c.addons.kaito:
         kw["ai_toolchain_operator_profile"] = m.ManagedClusterAIToolchainOperatorProfile(enabled=True)
-        kw["oidc_issuer_profile"] = m.ManagedClusterOIDCIssuerProfile(enabled=True)  # KAITO needs it
+    if oidc_issuer_on(answers):
+        kw["oidc_issuer_profile"] = m.ManagedClusterOIDCIssuerProfile(enabled=True)
+    if c.workload_identity:
+        kw["security_profile"] = m.ManagedClusterSecurityProfile(
+            workload_identity=m.ManagedClusterSecurityProfileWorkloadIdentity(enabled=True))
     if c.addons.managed_prometheus:
         kw["azure_monitor_profile"] = m.ManagedClusterAzureMonitorProfile(
             metrics=m.ManagedClusterAzureMonitorProfileMetrics(enabled=True))
+    access = c.access
+    if access.entra_id:
+        kw["aad_profile"] = m.ManagedClusterAADProfile(
+            managed=True, enable_azure_rbac=access.azure_rbac,
+            admin_group_object_i_ds=list(access.admin_group_object_ids) or None, tenant_id=access.tenant_id)
+    if not access.local_accounts:
+        kw["disable_local_accounts"] = True
+    api = c.network.api_server
+    if api.private or api.authorized_ip_ranges:
+        kw["api_server_access_profile"] = m.ManagedClusterAPIServerAccessProfile(
+            enable_private_cluster=api.private or None,
+            authorized_ip_ranges=list(api.authorized_ip_ranges) or None)
     return kw
 
 
-def desired_pool(answers: "Answers", resolved: Resolved, provenance: dict[str, str] | None = None) -> Any:
+def desired_pool(answers: "Answers", resolved: Resolved, provenance: dict[str, str] | None = None,
+                 pool: "GpuPoolAnswers | None" = None) -> Any:
+    """The AgentPool to PUT for a GPU pool (default: the first) of an existing cluster."""
     from azure.mgmt.containerservice import models as m
 
-    assert answers.gpu_pool is not None
-    return m.AgentPool(**gpu_pool_profile(answers.gpu_pool, resolved.kubernetes_version, provenance))
+    pool = pool or answers.all_gpu_pools[0]
+    return m.AgentPool(**gpu_pool_profile(pool, resolved.kubernetes_version, provenance,
+                                          answers.cluster.network.vnet_subnet_id))
 
 
 def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> Any:
@@ -159,13 +196,14 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
     for key in ("provisioningState", "powerState", "currentKubernetesVersion", "fqdn", "azurePortalFQDN",
                 "privateFQDN", "maxAgentPools", "resourceUID", "status"):
         props.pop(key, None)
-    gpu = answers.gpu_pool
+    gpus = {p.name: p for p in answers.all_gpu_pools}
     for i, pool in enumerate(props.get("agentPoolProfiles") or []):
-        if gpu is not None and pool.get("name") == gpu.name and (pool.get("provisioningState") or "") == "Failed":
+        gpu = gpus.get(pool.get("name"))
+        if gpu is not None and (pool.get("provisioningState") or "") == "Failed":
             # the GPU pool never came up (a SKU or quota failure): it is sent as the answers now say, which is
             # how following the failure's advice (change gpu_pool.vm_size) takes effect; it is not an update
             fresh = m.ManagedClusterAgentPoolProfile(name=gpu.name, **gpu_pool_profile(
-                gpu, provenance=pool.get("tags"))).as_dict()
+                gpu, provenance=pool.get("tags"), subnet_id=answers.cluster.network.vnet_subnet_id)).as_dict()
             props["agentPoolProfiles"][i] = pool = fresh
         for key in ("provisioningState", "powerState", "currentOrchestratorVersion", "nodeImageVersion", "eTag"):
             pool.pop(key, None)
@@ -179,7 +217,14 @@ def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> An
         if pool.get("name") == sp.name and not pool.get("enableAutoScaling"):
             pool["count"] = sp.count  # the one system pool setting AKS changes in place
     wanted = m.ManagedCluster(location=answers.azure.location, **profile_kwargs(answers, resolved)).as_dict()
-    props.update(wanted.get("properties", {}))
+    wanted_props = wanted.get("properties", {})
+    # the API server profile is merged (its private DNS zone and subnet stay); its ranges are the answers'
+    api = {**(props.get("apiServerAccessProfile") or {}), **wanted_props.pop("apiServerAccessProfile", {})}
+    if api:
+        api["authorizedIPRanges"] = list(answers.cluster.network.api_server.authorized_ip_ranges)
+        props["apiServerAccessProfile"] = api
+    props.update(wanted_props)
+    props["disableLocalAccounts"] = not answers.cluster.access.local_accounts  # re-enabling them is a change too
     for drop in ("id", "name", "type", "systemData"):
         body.pop(drop, None)
     return m.ManagedCluster(body)
@@ -197,6 +242,15 @@ FIXED: dict[str, str] = {
                                    "(az aks update --network-plugin-mode overlay)",
     "cluster.network.dataplane": "set the answers' network to the cluster's, or migrate it yourself "
                                  "(az aks update --network-dataplane cilium)",
+    "cluster.network.vnet_subnet_id": "a cluster's subnet is fixed: set cluster.network.vnet_subnet_id to the "
+                                      "cluster's, or create a new cluster",
+    "cluster.network.outbound_type": "set cluster.network.outbound_type to the cluster's, or migrate it yourself "
+                                     "(az aks update --outbound-type ...) where AKS supports that migration",
+    "cluster.network.api_server.private": "a public API server cannot become private in place (nor the other way): "
+                                          "set cluster.network.api_server.private to the cluster's, or create a new "
+                                          "cluster",
+    "cluster.access.entra_id": "AKS cannot turn Microsoft Entra ID integration off: set cluster.access.entra_id: true",
+    "cluster.oidc_issuer": "AKS cannot turn a cluster's OIDC issuer off: set cluster.oidc_issuer: true",
     "cluster.system_pool.name": "set cluster.system_pool.name to the cluster's system pool",
     "cluster.system_pool.vm_size": "a pool's VM size is fixed: set cluster.system_pool.vm_size to the pool's, or add "
                                    "a system pool of the new size (az aks nodepool add --mode System) and name it "
@@ -205,7 +259,14 @@ FIXED: dict[str, str] = {
     "gpu_pool.vm_size": "a pool's VM size is fixed: set gpu_pool.vm_size to the pool's, or choose another "
                         "gpu_pool.name for a new pool",
     "gpu_pool.zones": "a pool's zones are fixed: set gpu_pool.zones to the pool's, or choose another gpu_pool.name",
+    "gpu_pool.priority": "a pool's priority (Regular or Spot) is fixed: set it to the pool's, or choose another name "
+                         "for a new pool",
+    "gpu_pool.eviction_policy": "a Spot pool's eviction policy is fixed: set it to the pool's, or choose another "
+                                "name for a new pool",
+    "gpu_pool.spot_max_price": "a Spot pool's max price is fixed: set it to the pool's, or choose another name for "
+                               "a new pool",
 }
+ONE_WAY = ("cluster.access.entra_id", "cluster.oidc_issuer")  # AKS turns these on in place, never off
 
 
 def _minor(version: str | None) -> str | None:
@@ -245,6 +306,21 @@ def cluster_wanted(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
         want["cluster.dns_prefix"] = c.dns_prefix
     if c.network.dataplane:
         want["cluster.network.dataplane"] = c.network.dataplane
+    net, access = c.network, c.access
+    if net.vnet_subnet_id:
+        want["cluster.network.vnet_subnet_id"] = net.vnet_subnet_id
+    want |= {
+        "cluster.network.outbound_type": net.outbound_type,
+        "cluster.network.api_server.private": net.api_server.private,
+        "cluster.network.api_server.authorized_ip_ranges": sorted(net.api_server.authorized_ip_ranges),
+        "cluster.access.entra_id": access.entra_id,
+        "cluster.access.local_accounts": access.local_accounts,
+        "cluster.workload_identity": c.workload_identity,
+        "cluster.oidc_issuer": oidc_issuer_on(answers),
+    }
+    if access.entra_id:
+        want["cluster.access.azure_rbac"] = access.azure_rbac
+        want["cluster.access.admin_group_object_ids"] = sorted(g.lower() for g in access.admin_group_object_ids)
     return want
 
 
@@ -262,6 +338,7 @@ def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
     else:
         sys_name = pool.get("name")
     pool = pool or {}
+    aad = p.get("aadProfile") or {}
     return {
         "cluster.kubernetes_version": p.get("currentKubernetesVersion") or p.get("kubernetesVersion"),
         "cluster.tier": (body.get("sku") or {}).get("tier"),
@@ -279,6 +356,18 @@ def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
         "cluster.addons.kaito": bool((p.get("aiToolchainOperatorProfile") or {}).get("enabled")),
         "cluster.addons.managed_prometheus": bool(
             ((p.get("azureMonitorProfile") or {}).get("metrics") or {}).get("enabled")),
+        "cluster.network.vnet_subnet_id": pool.get("vnetSubnetID"),
+        "cluster.network.outbound_type": net.get("outboundType") or "loadBalancer",
+        "cluster.network.api_server.private": bool((p.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")),
+        "cluster.network.api_server.authorized_ip_ranges": sorted(
+            (p.get("apiServerAccessProfile") or {}).get("authorizedIPRanges") or []),
+        "cluster.access.entra_id": bool(aad.get("managed")),
+        "cluster.access.azure_rbac": bool(aad.get("enableAzureRBAC")),
+        "cluster.access.admin_group_object_ids": sorted(g.lower() for g in aad.get("adminGroupObjectIDs") or []),
+        "cluster.access.local_accounts": not p.get("disableLocalAccounts"),
+        "cluster.workload_identity": bool(((p.get("securityProfile") or {}).get("workloadIdentity") or {})
+                                          .get("enabled")),
+        "cluster.oidc_issuer": bool((p.get("oidcIssuerProfile") or {}).get("enabled")),
         "cluster.system_pool.name": sys_name,
         "cluster.system_pool.vm_size": pool.get("vmSize"),
         "cluster.system_pool.count": pool.get("count"),
@@ -286,19 +375,27 @@ def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
     }
 
 
-def pool_view(props: dict[str, Any]) -> dict[str, Any]:
-    """The answers-level facts of an agent pool (properties of an AgentPool or an agentPoolProfile)."""
+def pool_view(props: dict[str, Any], path: str = "gpu_pool") -> dict[str, Any]:
+    """The answers-level facts of an agent pool (properties of an AgentPool or an agentPoolProfile), keyed by
+    answers path under `path` (gpu_pool, or gpu_pools[i])."""
     auto = bool(props.get("enableAutoScaling"))
     nvidia = ((props.get("gpuProfile") or {}).get("nvidia") or {})
-    return {
-        "gpu_pool.vm_size": (props.get("vmSize") or "").lower(),
-        "gpu_pool.autoscale": (props.get("minCount"), props.get("maxCount")) if auto else None,
-        "gpu_pool.count": None if auto else props.get("count"),
-        "gpu_pool.taints": sorted(props.get("nodeTaints") or []),
-        "gpu_pool.labels": dict(props.get("nodeLabels") or {}),
-        "gpu_pool.managed_gpu": (nvidia.get("managementMode") or "").lower() == "managed",
-        "gpu_pool.zones": sorted(props.get("availabilityZones") or []),
+    spot = (props.get("scaleSetPriority") or "Regular").lower() == "spot"
+    view = {
+        "vm_size": (props.get("vmSize") or "").lower(),
+        "autoscale": (props.get("minCount"), props.get("maxCount")) if auto else None,
+        "count": None if auto else props.get("count"),
+        # AKS taints every Spot node itself: not the answers' taint
+        "taints": sorted(t for t in props.get("nodeTaints") or [] if t != SPOT_TAINT),
+        "labels": dict(props.get("nodeLabels") or {}),
+        "managed_gpu": (nvidia.get("managementMode") or "").lower() == "managed",
+        "zones": sorted(props.get("availabilityZones") or []),
+        "priority": "Spot" if spot else "Regular",
+        "eviction_policy": (props.get("scaleSetEvictionPolicy") or "Delete") if spot else None,
+        "spot_max_price": float(props.get("spotMaxPrice") if props.get("spotMaxPrice") is not None else -1)
+        if spot else None,
     }
+    return {f"{path}.{k}": v for k, v in view.items()}
 
 
 def cluster_differences(existing: dict[str, Any], answers: "Answers", resolved: Resolved,
@@ -316,18 +413,24 @@ def cluster_differences(existing: dict[str, Any], answers: "Answers", resolved: 
     return [Difference(k, have[k], want[k]) for k in want if _norm(have[k]) != _norm(want[k])]
 
 
-def pool_differences(existing_props: dict[str, Any], desired_props: dict[str, Any]) -> list[Difference]:
-    have, want = pool_view(existing_props), pool_view(desired_props)
-    if want["gpu_pool.count"] is None:
-        have["gpu_pool.count"] = None
+def pool_differences(existing_props: dict[str, Any], desired_props: dict[str, Any],
+                     path: str = "gpu_pool") -> list[Difference]:
+    have, want = pool_view(existing_props, path), pool_view(desired_props, path)
+    if want[f"{path}.count"] is None:
+        have[f"{path}.count"] = None
     # labels Azure adds itself are not a difference: only the wanted ones must be present and equal
-    have["gpu_pool.labels"] = {k: have["gpu_pool.labels"].get(k) for k in want["gpu_pool.labels"]}
+    have[f"{path}.labels"] = {k: have[f"{path}.labels"].get(k) for k in want[f"{path}.labels"]}
     return [Difference(k, have[k], want[k]) for k in want if _norm(have[k]) != _norm(want[k])]
 
 
+def fixed_rule(field: str) -> str | None:
+    """The way out of a difference no update can apply, or None (a pool of gpu_pools follows gpu_pool's rules)."""
+    return FIXED.get(re.sub(r"^gpu_pools\[\d+\]", "gpu_pool", field))
+
+
 def fixed(diffs: list[Difference]) -> list[Difference]:
-    """The differences an update cannot apply (FIXED)."""
-    return [d for d in diffs if d.field in FIXED]
+    """The differences an update cannot apply (FIXED; ONE_WAY ones only when they would turn something off)."""
+    return [d for d in diffs if fixed_rule(d.field) and (d.field not in ONE_WAY or d.desired is False)]
 
 
 def _norm(value: Any) -> Any:
@@ -343,19 +446,36 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
     """`az aks create` with every option of desired_cluster()'s body (the GPU pool follows as `nodepool add`:
     az creates one pool per command)."""
     c = answers.cluster
+    net, access = c.network, c.access
     args: list[Any] = ["aks", "create", "-g", answers.resource_group.name, "-n", c.name,
                        "-l", answers.azure.location, "--kubernetes-version", resolved.kubernetes_version,
                        "--dns-name-prefix", dns_prefix(answers, resolved.subscription_id),
                        "--tier", c.tier.lower(), "--k8s-support-plan", c.support_plan,
                        "--nodepool-name", c.system_pool.name,
                        "--node-count", c.system_pool.count, "--node-vm-size", c.system_pool.vm_size,
-                       "--network-plugin", c.network.plugin]
+                       "--network-plugin", net.plugin]
     if c.system_pool.zones:
         args += ["--zones", *c.system_pool.zones]
-    if c.network.plugin == "azure" and c.network.plugin_mode:
-        args += ["--network-plugin-mode", c.network.plugin_mode]
-    if c.network.dataplane:
-        args += ["--network-dataplane", c.network.dataplane]
+    if net.plugin == "azure" and net.plugin_mode:
+        args += ["--network-plugin-mode", net.plugin_mode]
+    if net.dataplane:
+        args += ["--network-dataplane", net.dataplane]
+    if net.vnet_subnet_id:
+        args += ["--vnet-subnet-id", net.vnet_subnet_id]
+    if net.outbound_type != "loadBalancer":
+        args += ["--outbound-type", net.outbound_type]
+    if net.api_server.private:
+        args += ["--enable-private-cluster"]
+    if net.api_server.authorized_ip_ranges:
+        args += ["--api-server-authorized-ip-ranges", ",".join(net.api_server.authorized_ip_ranges)]
+    if access.entra_id:
+        args += ["--enable-aad"] + (["--enable-azure-rbac"] if access.azure_rbac else [])
+        if access.admin_group_object_ids:
+            args += ["--aad-admin-group-object-ids", ",".join(access.admin_group_object_ids)]
+        if access.tenant_id:
+            args += ["--aad-tenant-id", access.tenant_id]
+    if not access.local_accounts:
+        args += ["--disable-local-accounts"]
     if c.tags:
         args += ["--tags", *[f"{k}={v}" for k, v in c.tags.items()]]
     if c.istio.enabled and resolved.istio_revision:
@@ -365,15 +485,18 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
     if c.addons.keda:
         args += ["--enable-keda"]
     if c.addons.kaito:
-        args += ["--enable-ai-toolchain-operator", "--enable-oidc-issuer"]
+        args += ["--enable-ai-toolchain-operator"]
+    if oidc_issuer_on(answers):
+        args += ["--enable-oidc-issuer"]
+    if c.workload_identity:
+        args += ["--enable-workload-identity"]
     if c.addons.managed_prometheus:
         args += ["--enable-azure-monitor-metrics"]
     return az(*args, "--no-ssh-key")  # the wizard's body has no linuxProfile
 
 
-def az_pool_add(answers: "Answers") -> str:
-    p = answers.gpu_pool
-    assert p is not None
+def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str:
+    p = pool or answers.all_gpu_pools[0]
     args: list[Any] = ["aks", "nodepool", "add", "-g", answers.resource_group.name,
                        "--cluster-name", answers.cluster.name, "-n", p.name, "--node-vm-size", p.vm_size,
                        "--node-count", p.count, "--mode", "User", "--gpu-driver", "Install"]
@@ -385,6 +508,40 @@ def az_pool_add(answers: "Answers") -> str:
         args += ["--labels", *[f"{k}={v}" for k, v in p.labels.items()]]
     if p.autoscale:
         args += ["--enable-cluster-autoscaler", "--min-count", p.autoscale.min, "--max-count", p.autoscale.max]
+    if p.priority == "Spot":
+        args += ["--priority", "Spot", "--eviction-policy", p.eviction_policy, "--spot-max-price", f"{p.spot_max_price:g}"]
+    if answers.cluster.network.vnet_subnet_id:
+        args += ["--vnet-subnet-id", answers.cluster.network.vnet_subnet_id]
     if p.managed_gpu:
         args += ["--enable-managed-gpu"]
+    return az(*args)
+
+
+def az_pools_add(answers: "Answers") -> str:
+    """`az aks nodepool add` of every GPU pool, one line each."""
+    return "\n".join(az_pool_add(answers, p) for p in answers.all_gpu_pools)
+
+
+def az_cluster_update(answers: "Answers", diffs: list[Difference]) -> str:
+    """`az aks update` with the flags of the differences it can apply (those it has a flag for)."""
+    c = answers.cluster
+    fields = {d.field for d in diffs}
+    args: list[Any] = ["aks", "update", "-g", answers.resource_group.name, "-n", c.name]
+    access = c.access
+    if "cluster.access.entra_id" in fields:
+        args += ["--enable-aad"]
+    if "cluster.access.azure_rbac" in fields:
+        args += ["--enable-azure-rbac" if access.azure_rbac else "--disable-azure-rbac"]
+    if "cluster.access.admin_group_object_ids" in fields:
+        args += ["--aad-admin-group-object-ids", ",".join(access.admin_group_object_ids)]
+    if "cluster.access.local_accounts" in fields:
+        args += ["--enable-local-accounts" if access.local_accounts else "--disable-local-accounts"]
+    if "cluster.oidc_issuer" in fields:
+        args += ["--enable-oidc-issuer"]
+    if "cluster.workload_identity" in fields:
+        args += ["--enable-workload-identity" if c.workload_identity else "--disable-workload-identity"]
+    if "cluster.network.api_server.authorized_ip_ranges" in fields:
+        args += ["--api-server-authorized-ip-ranges", ",".join(c.network.api_server.authorized_ip_ranges) or '""']
+    if "cluster.tier" in fields:
+        args += ["--tier", c.tier.lower()]
     return az(*args)

@@ -85,10 +85,12 @@ def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, gr
         out.steps["resource-group"] = "tags"
     if cluster is not None and verdict(cluster.tags, identity).ours:
         out.steps["cluster"] = "tags"
-    if cluster is not None and answers.gpu_pool is not None:
-        pool = get_pool(conn, rg, answers.cluster.name, answers.gpu_pool.name)
+    from wizard.plan import gpu_pool_steps
+
+    for step_id, gp, _ in gpu_pool_steps(answers) if cluster is not None else []:
+        pool = get_pool(conn, rg, answers.cluster.name, gp.name)
         if pool is not None and verdict(pool.tags, identity).ours:
-            out.steps["gpu-pool"] = "tags"
+            out.steps[step_id] = "tags"
     if group is not None:
         for res in conn.resources.resources.list_by_resource_group(rg):
             if (res.type or "").lower() in MONITOR_TYPES and verdict(res.tags, identity).ours and res.id:
@@ -128,13 +130,17 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
                             payload={"created_by": "cluster"})
     elif cluster is not None and "cluster" not in owned.steps:
         out.kept.append(f"cluster {name}: not created by this wizard")
-    pool_name = answers.gpu_pool.name if answers.gpu_pool else None
-    if "gpu-pool" in owned.steps and cluster is not None and pool_name and cluster_step is None:
-        pool = get_pool(conn, rg, name, pool_name)
-        if pool is not None and confirmed(f"GPU pool {pool_name}", pool):
-            plan.steps.append(Step("delete-pool", f"delete GPU pool {pool_name} (added by this wizard)", "update",
-                                   az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", pool_name),
-                                   typical=durations.AGENT_POOL, payload={"created_by": "gpu-pool"}))
+    from wizard.plan import gpu_pool_steps, pool_suffix
+
+    for step_id, gp, _ in gpu_pool_steps(answers):
+        if step_id not in owned.steps or cluster is None or cluster_step is not None:
+            continue
+        pool = get_pool(conn, rg, name, gp.name)
+        if pool is not None and confirmed(f"GPU pool {gp.name}", pool):
+            plan.steps.append(Step("delete-pool" + pool_suffix(step_id),
+                                   f"delete GPU pool {gp.name} (added by this wizard)", "update",
+                                   az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
+                                   typical=durations.AGENT_POOL, payload={"created_by": step_id}))
     if cluster_step:
         plan.steps.append(cluster_step)
     cluster_id = (f"/subscriptions/{subscription[0]}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
@@ -318,8 +324,9 @@ def _run_delete_cluster(engine: "Engine", step: Step, started: float) -> dict[st
 
 def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     a = engine.answers
-    assert a.gpu_pool is not None
-    rg, name, pool = a.resource_group.name, a.cluster.name, a.gpu_pool.name
+    # "delete-pool" deletes the gpu_pool key's pool, "delete-pool:NAME" a pool of gpu_pools
+    pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name
+    rg, name = a.resource_group.name, a.cluster.name
     return _delete(engine, step, started, lambda: engine.conn.aks.agent_pools.begin_delete(rg, name, pool),
                    lambda: get_pool(engine.conn, rg, name, pool))
 

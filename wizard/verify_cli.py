@@ -82,7 +82,7 @@ def _serialize(model: Any) -> dict:
 
 def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict, list[dict], bytes | None]:
     """ARM JSON of the cluster and its pools, and (unless told not to) the user kubeconfig."""
-    from wizard.azure.clusters import get_cluster, user_kubeconfig
+    from wizard.azure.clusters import get_cluster, kubeconfig_for_this_run
 
     cluster = get_cluster(conn, rg, name)
     if cluster is None:
@@ -92,7 +92,7 @@ def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tupl
     body.setdefault("name", getattr(cluster, "name", name))
     body.setdefault("location", getattr(cluster, "location", None))
     pools = [_serialize(p) for p in conn.aks.agent_pools.list(rg, name)]
-    return body, pools, user_kubeconfig(conn, rg, name) if kubeconfig else None
+    return body, pools, kubeconfig_for_this_run(conn, rg, name) if kubeconfig else None
 
 
 def azure_verify_target(conn: Any, rg: str, name: str, kubeconfig: bytes | None = None,
@@ -157,6 +157,10 @@ def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_di
     return report
 
 
+def _private(cluster: dict | None) -> bool:
+    return bool(((cluster or {}).get("properties") or {}).get("apiServerAccessProfile", {}).get("enablePrivateCluster"))
+
+
 def simulated_kubeconfig(kubeconfig: bytes, base_url: str) -> bytes:
     """A kubeconfig a simulated apply wrote points at the simulator of that run; this run's simulator (started
     from the same --sim-state) may listen on another port: point every simulated server at it."""
@@ -188,6 +192,8 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
                "cluster lives in (the one a simulated apply kept)")
     if bad:
         return out.fail(exit_codes.INVALID, bad, "see aks-ai-wizard verify --help", category="usage")
+    from wizard.azure.entra import signed_in
+
     target, kubeconfig, session = None, None, None
     try:
         if kc_path is not None:
@@ -209,6 +215,18 @@ def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
                 return out.failure(exc, f"verify: could not read cluster {name} from Azure" if rg else "verify")
             if rg is None and kubeconfig is not None and session.simulator is not None:
                 kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
+            if rg is None and kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID: signed in here
+                kubeconfig = signed_in(kubeconfig, session.conn.credential)
+            if target is not None and target.kubeconfig is not None:
+                target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
+                if _private(target.cluster):
+                    from wizard.azure.private import check_reachable
+                    from wizard.kubeconfig import api_client
+
+                    try:  # refused clearly, not nine inconclusive requirements
+                        check_reachable(api_client(target.kubeconfig), rg, name)
+                    except Exception as exc:  # noqa: BLE001
+                        return out.failure(exc, f"verify: cannot reach the private API server of {name}")
         if target is None:
             target = VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None))
         opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,

@@ -70,7 +70,7 @@ def plan_monitor_names(plan: "Plan") -> Any:
 
 
 def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
-    from wizard.plan import Step
+    from wizard.plan import Step, is_arm_step
     from wizard.spec import az
 
     steps: list[Step] = []
@@ -79,7 +79,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     a = answers.cluster.addons
     name = answers.cluster.name
     ids = {s.id for s in plan.steps}
-    arm_deps = tuple(d for d in ("cluster", "gpu-pool") if d in ids)
+    arm_deps = tuple(s.id for s in plan.steps if is_arm_step(s.id))
     kube_deps = ("kubeconfig",) if "kubeconfig" in ids else arm_deps
     new_cluster = plan.observed.cluster is None
 
@@ -103,14 +103,15 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.addons import gpu_stack
 
     if gpu_stack.wanted(answers):
-        pool = answers.gpu_pool
+        names = [p.name for p in gpu_stack.unmanaged_pools(answers)]
         steps.append(Step(
             "gpu-stack", f"NVIDIA device plugin {gpu_stack.DEVICE_PLUGIN_VERSION} and DCGM exporter "
-            f"{gpu_stack.DCGM_VERSION} on GPU pool {pool.name} (managed_gpu: false: AKS installs only the driver)",
-            "create" if new_cluster else "update", gpu_stack.kubectl_equivalent(list(pool.taints)),
+            f"{gpu_stack.DCGM_VERSION} on GPU pool{'s' if len(names) > 1 else ''} {', '.join(names)} "
+            "(managed_gpu: false: AKS installs only the driver)",
+            "create" if new_cluster else "update", gpu_stack.kubectl_equivalent(gpu_stack.pool_taints(answers)),
             deps=kube_deps, typical=TYPICAL["gpu-stack"],
             reason="skipped at run time when both are already applied and ready"))
-    if a.managed_prometheus and answers.gpu_pool is not None:
+    if a.managed_prometheus and answers.all_gpu_pools:
         steps.append(Step(
             "gpu-metrics", "managed Prometheus: scrape the NVIDIA DCGM exporter (ama-metrics-settings-configmap "
             "dcgmexporter = true)", "create" if new_cluster else "update",
@@ -156,9 +157,9 @@ def in_place(conn: Any, answers: "Answers", plan: "Plan", kube_client: Any, opts
     done: dict[str, str] = {}
     if "monitor-workspace" in ids and not monitoring_missing(conn, ids["monitor-workspace"].payload):
         done["monitor-workspace"] = "workspace, data collection endpoint, rule and association in place"
-    if "gpu-stack" in ids and answers.gpu_pool is not None:
+    if "gpu-stack" in ids and gpu_stack.wanted(answers):
         ok, state = gpu_stack.status(kube)
-        if ok and not gpu_stack.pending(kube, list(answers.gpu_pool.taints)):
+        if ok and not gpu_stack.pending(kube, gpu_stack.pool_taints(answers)):
             done["gpu-stack"] = f"applied and ready ({state})"
     if "gpu-metrics" in ids and gpu_metrics.setting(kube.get(gpu_metrics.PATH)):
         done["gpu-metrics"] = f"{gpu_metrics.NAME} has {gpu_metrics.TARGET} = true"
@@ -175,17 +176,18 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
     """Mark the add-on steps whose work is in place as skipped, when the cluster and its pools are left as they
     are (after a successful apply: "no changes"). Reads only; a cluster that cannot be read now leaves the steps
     planned (their runners check again before writing) with a note saying why."""
-    from wizard.azure.clusters import user_kubeconfig
+    from wizard.azure.clusters import kubeconfig_for_this_run
     from wizard.kubeconfig import api_client
+    from wizard.plan import is_arm_step
 
     addon_ids = set(ADDON_RUNNERS)
     if (not plan.ok or plan.observed.cluster is None
-            or any(s.writes for s in plan.steps if s.id in ("cluster", "gpu-pool"))
+            or any(s.writes for s in plan.steps if is_arm_step(s.id))
             or not any(s.id in addon_ids for s in plan.steps)):
         return
     a = plan.answers
     try:
-        kube_client = api_client(user_kubeconfig(conn, a.resource_group.name, a.cluster.name))
+        kube_client = api_client(kubeconfig_for_this_run(conn, a.resource_group.name, a.cluster.name))
         try:
             done = in_place(conn, a, plan, kube_client, opts or AddonOptions())
         finally:
@@ -300,13 +302,12 @@ def _missing_queues(kube: Any, objs: list[dict]) -> list[dict]:
 def run_gpu_stack(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from wizard.addons import gpu_stack
 
-    pool = engine.answers.gpu_pool
-    if pool is None or pool.managed_gpu:
+    if not gpu_stack.wanted(engine.answers):
         return {"message": "skipped: AKS manages the GPU software of this pool", "state": "Unchanged"}
     opts = options_of(engine)
     kube = _kube(engine, opts)
     t0 = time.monotonic()
-    res = gpu_stack.install(kube, list(pool.taints), engine.sleep, _reporter(engine, step, started),
+    res = gpu_stack.install(kube, gpu_stack.pool_taints(engine.answers), engine.sleep, _reporter(engine, step, started),
                             opts.wait_timeout, _poll(engine, opts))
     if not res["changed"]:
         return {"message": f"skipped: already applied and ready ({res['state']})", "state": "Unchanged"}

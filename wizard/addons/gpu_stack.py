@@ -45,10 +45,23 @@ PODMONITOR_CRD = "podmonitors.azmonitoring.coreos.com"
 CUSTOM = {("azmonitoring.coreos.com", "PodMonitor"): ("podmonitors", True)}
 
 
+def unmanaged_pools(answers: "Answers") -> list[Any]:
+    """The GPU pools whose device plugin and DCGM exporter this wizard installs (AKS does not manage them)."""
+    return [p for p in answers.all_gpu_pools if not p.managed_gpu]
+
+
 def wanted(answers: "Answers") -> bool:
     """Planned when there is a GPU pool that AKS does not manage."""
-    pool = answers.gpu_pool
-    return pool is not None and not pool.managed_gpu
+    return bool(unmanaged_pools(answers))
+
+
+def pool_taints(answers: "Answers") -> list[str]:
+    """Every taint of those pools, and the one AKS puts on Spot nodes: the DaemonSets must run on all of them."""
+    from wizard.spec import SPOT_TAINT
+
+    pools = unmanaged_pools(answers)
+    taints = [t for p in pools for t in p.taints] + ([SPOT_TAINT] if any(p.priority == "Spot" for p in pools) else [])
+    return list(dict.fromkeys(taints))
 
 
 def tolerations(taints: list[str]) -> list[dict]:

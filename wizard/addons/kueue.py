@@ -444,11 +444,11 @@ def cluster_quota(kube: Kube, answers: "Answers") -> tuple[dict[str, str], str]:
     mem = sum(parse_quantity((n.get("status") or {}).get("allocatable", {}).get("memory", "0")) for n in nodes)
     quota = {"cpu": f"{int(cpu * 1000)}m", "memory": f"{int(mem / (1024 * 1024))}Mi"}
     note = f"cpu {quota['cpu']}, memory {quota['memory']} (allocatable of {len(nodes)} nodes)"
-    pool = answers.gpu_pool
-    if pool is not None:
+    pools = answers.all_gpu_pools
+    if pools:
         gpu_nodes = [n for n in nodes if parse_quantity((n.get("status") or {}).get("allocatable", {}).get(GPU, "0")) > 0]
         per_node = max((int(parse_quantity(n["status"]["allocatable"][GPU])) for n in gpu_nodes), default=0)
-        count = pool.autoscale.max if pool.autoscale else pool.count
+        count = sum(p.autoscale.max if p.autoscale else p.count for p in pools)
         gpus = per_node * max(count, len(gpu_nodes))
         quota[GPU] = str(gpus)
         note += f", {GPU} {gpus}" + (f" ({per_node} per node x {count} nodes at most)" if per_node else

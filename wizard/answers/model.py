@@ -8,6 +8,7 @@ they blame through the error context (``field``), which the loader appends to th
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Annotated, Any, Literal, Union
@@ -35,6 +36,8 @@ __all__ = [
     "ClusterAnswers",
     "SystemPool",
     "Network",
+    "ApiServer",
+    "Access",
     "Istio",
     "Addons",
     "GpuPoolAnswers",
@@ -78,6 +81,15 @@ def _zone_int_to_str(value: Any) -> Any:
     return value
 
 
+def _price(value: Any) -> Any:
+    # the loader reads no float (`1.30` stays text, see loader._Loader): a price is `-1` (an integer) or a decimal
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(?:\.\d+)?", value.strip()):
+        return float(value)
+    return value
+
+
 # ----------------------------------------------------------------- field types
 
 Zone = Annotated[str, BeforeValidator(_zone_int_to_str), _rule(rules.check_zone)]
@@ -91,6 +103,8 @@ Taint = Annotated[str, _rule(rules.check_taint)]
 FeatureName = Annotated[str, _rule(rules.check_feature_name)]
 PoolName = Annotated[str, _rule(rules.check_pool_name)]
 VmSize = Annotated[str, _rule(rules.check_vm_size)]
+Guid = Annotated[str, _rule(rules.check_guid)]
+Cidr = Annotated[str, _rule(rules.check_cidr)]
 CloudName = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
 
 
@@ -215,6 +229,26 @@ class SystemPool(_Model):
     zones: Zones = Field(default_factory=list, description='Availability zones ("1", "2", "3"); empty: none.')
 
 
+class ApiServer(_Model):
+    """Who can reach the Kubernetes API server."""
+
+    private: bool = Field(
+        default=False,
+        description="Private API server (private endpoint in the cluster's VNet, no public address): apply, its "
+        "Kubernetes steps and verify must then run from a machine that reaches the VNet.",
+    )
+    authorized_ip_ranges: Annotated[list[Cidr], _rule(rules.check_cidrs)] = Field(
+        default_factory=list,
+        description="IPv4 ranges allowed to reach a public API server (at most 200); empty: any address.",
+    )
+
+    @model_validator(mode="after")
+    def _cross(self) -> "ApiServer":
+        if message := rules.check_api_server(self.private, self.authorized_ip_ranges):
+            raise _fail(message, "authorized_ip_ranges")
+        return self
+
+
 class Network(_Model):
     """Cluster networking."""
 
@@ -225,10 +259,48 @@ class Network(_Model):
     dataplane: Literal["azure", "cilium"] | None = Field(
         default=None, description="Network dataplane; null: the AKS default."
     )
+    vnet_subnet_id: Annotated[str, _rule(rules.check_subnet_id)] | None = Field(
+        default=None,
+        description="Resource id of your own VNet subnet for the nodes (checked to exist, be big enough for every "
+        "pool at its peak plus surge, and not be delegated); null: AKS creates the VNet.",
+    )
+    outbound_type: Literal["loadBalancer", "managedNATGateway", "userAssignedNATGateway", "userDefinedRouting"] = Field(
+        default="loadBalancer",
+        description="Egress: loadBalancer, managedNATGateway, or with your own subnet userAssignedNATGateway or "
+        "userDefinedRouting (its route table must send 0.0.0.0/0 to your firewall).",
+    )
+    api_server: ApiServer = Field(default_factory=ApiServer, description="Private API server, authorized IP ranges.")
 
     @model_validator(mode="after")
     def _cross(self) -> "Network":
         for field, message in rules.check_network(self.plugin, self.plugin_mode, self.dataplane):
+            raise _fail(message, field)
+        if message := rules.check_outbound(self.outbound_type, self.vnet_subnet_id):
+            raise _fail(message, "outbound_type")
+        return self
+
+
+class Access(_Model):
+    """Sign-in and authorization: Microsoft Entra ID, Azure RBAC, local accounts."""
+
+    entra_id: bool = Field(default=False, description="AKS-managed Microsoft Entra ID integration (aadProfile.managed).")
+    azure_rbac: bool = Field(
+        default=True, description="With entra_id: Azure RBAC for Kubernetes authorization (enableAzureRBAC)."
+    )
+    admin_group_object_ids: Annotated[list[Guid], _rule(rules.check_guids)] = Field(
+        default_factory=list, description="With entra_id: object ids (GUIDs) of Entra groups that are cluster admins."
+    )
+    tenant_id: Guid | None = Field(default=None, description="With entra_id: tenant of the groups; null: the subscription's.")
+    local_accounts: bool = Field(
+        default=True,
+        description="false: disable local accounts (disableLocalAccounts; needs entra_id): every sign-in, the "
+        "wizard's too, goes through Entra ID.",
+    )
+
+    @model_validator(mode="after")
+    def _cross(self) -> "Access":
+        for field, message in rules.check_access(self.entra_id, self.admin_group_object_ids, self.local_accounts,
+                                                 self.tenant_id is not None):
             raise _fail(message, field)
         return self
 
@@ -288,9 +360,16 @@ class ClusterAnswers(_Model):
     )
     addons: Addons = Field(default_factory=Addons, description="KEDA, KAITO, managed Prometheus.")
     tags: AzureTags = Field(default_factory=dict, description="Azure tags on the cluster.")
+    access: Access = Field(default_factory=Access, description="Entra ID, Azure RBAC, local accounts.")
+    oidc_issuer: bool = Field(
+        default=False, description="The cluster's OIDC issuer (once on, AKS cannot turn it off; KAITO turns it on)."
+    )
+    workload_identity: bool = Field(default=False, description="Microsoft Entra Workload ID (needs oidc_issuer).")
 
     @model_validator(mode="after")
     def _cross(self) -> "ClusterAnswers":
+        if message := rules.check_workload_identity(self.workload_identity, self.oidc_issuer):
+            raise _fail(message, "workload_identity")
         if message := rules.check_gateway_api(self.gateway_api, self.istio.enabled):
             raise _fail(message, "gateway_api")
         if message := rules.check_gateway_api_revision(self.gateway_api, self.istio.revision):
@@ -336,12 +415,24 @@ class GpuPoolAnswers(_Model):
         description="AKS-managed GPU driver, device plugin and DCGM exporter (preview; the cluster autoscaler is not supported on such pools while in preview: preflight reports it).",
     )
     zones: Zones = Field(default_factory=list, description='Availability zones ("1", "2", "3"); empty: none.')
+    priority: Literal["Regular", "Spot"] = Field(
+        default="Regular", description="Regular (on-demand) or Spot (spare capacity at a discount, evicted at any "
+        "time; counted against the low-priority vCPU quota; AKS taints and labels its nodes)."
+    )
+    eviction_policy: Literal["Delete", "Deallocate"] | None = Field(
+        default=None, description="With priority Spot (required): Delete or Deallocate evicted nodes."
+    )
+    spot_max_price: Annotated[float, BeforeValidator(_price), _rule(rules.check_spot_max_price)] = Field(
+        default=-1.0, description="With priority Spot: most US dollars per node-hour; -1: up to the on-demand price."
+    )
 
     @model_validator(mode="after")
     def _cross(self) -> "GpuPoolAnswers":
         if self.autoscale is not None:
             for bound, message in rules.check_autoscale(self.autoscale.min, self.autoscale.max, self.count):
                 raise _fail(message, "count" if bound == "count" else f"autoscale.{bound}")
+        for field, message in rules.check_spot(self.priority, self.eviction_policy, self.spot_max_price):
+            raise _fail(message, field)
         return self
 
 
@@ -467,6 +558,11 @@ class Answers(_Model):
         "explicit list of Namespace/FeatureName.",
     )
     gpu_pool: GpuPoolAnswers | None = Field(default=None, description="GPU node pool; null: none.")
+    gpu_pools: list[GpuPoolAnswers] = Field(
+        default_factory=list,
+        description="Several GPU node pools (e.g. a T4 pool for inference and an A100 Spot pool for training), "
+        "instead of gpu_pool.",
+    )
     kueue: KueueAnswers = Field(default_factory=KueueAnswers, description="Kueue job queueing.")
     verify: VerifyAnswers = Field(default_factory=VerifyAnswers, description="Conformance verification.")
     fleet: FleetAnswers | None = Field(
@@ -474,15 +570,30 @@ class Answers(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Answers":
+        if message := rules.check_gpu_pool_keys(self.gpu_pool is not None, bool(self.gpu_pools)):
+            raise _fail(message, "gpu_pools")
         if self.gpu_pool is not None:
             if message := rules.check_pool_names_differ(self.cluster.system_pool.name, self.gpu_pool.name):
                 raise _fail(message, "gpu_pool.name")
+        for i, message in rules.check_gpu_pool_names(self.cluster.system_pool.name, [p.name for p in self.gpu_pools]):
+            raise _fail(message, f"gpu_pools.{i}.name")
         if f := self.fleet:
             for path, message in rules.fleet_errors(f.count, f.cluster_name, f.resource_group, f.resource_group_name,
                                                     self.cluster.name, self.resource_group.name, f.members,
                                                     self.gpu_pool is not None):
                 raise _fail(message, f"fleet.{path}")
         return self
+
+    @property
+    def all_gpu_pools(self) -> list[GpuPoolAnswers]:
+        """Every GPU pool the answers describe, whichever key holds them (gpu_pool or gpu_pools)."""
+        return [self.gpu_pool] if self.gpu_pool is not None else list(self.gpu_pools)
+
+    def gpu_pool_path(self, name: str) -> str:
+        """The answers path of the GPU pool of that name (gpu_pool, or gpu_pools[i])."""
+        if self.gpu_pool is not None:
+            return "gpu_pool"
+        return next((f"gpu_pools[{i}]" for i, p in enumerate(self.gpu_pools) if p.name == name), "gpu_pools")
 
 
 # ------------------------------------------------- helpers for the error mapper

@@ -53,6 +53,20 @@ __all__ = [
     "check_kueue_version",
     "check_kueue_manifest",
     "check_sha256",
+    "check_guid",
+    "check_guids",
+    "check_subnet_id",
+    "check_cidr",
+    "check_cidrs",
+    "check_access",
+    "check_workload_identity",
+    "check_outbound",
+    "check_api_server",
+    "check_spot",
+    "check_spot_max_price",
+    "check_gpu_pool_keys",
+    "check_gpu_pool_names",
+    "subnet_ips_needed",
     "check_fleet_pattern",
     "fleet_name",
     "fleet_errors",
@@ -136,6 +150,20 @@ def check_absolute_url(value: str) -> str | None:
     if parts and parts.scheme in ("https", "http") and parts.netloc:
         return None
     return f"must be an absolute URL like https://management.core.windows.net/ {_got(value)}"
+
+
+def check_guid(value: str) -> str | None:
+    if _GUID.fullmatch(value):
+        return None
+    return f"must be an object id (GUID) like 00000000-0000-0000-0000-000000000000 {_got(value)}"
+
+
+def check_guids(values: list[str]) -> str | None:
+    lowered = [v.lower() for v in values]
+    dupes = sorted({v for v in values if lowered.count(v.lower()) > 1})
+    if dupes:
+        return f"must not list an object id twice (repeated: {', '.join(dupes)})"
+    return None
 
 
 # ---------------------------------------------------------------- resource group
@@ -307,6 +335,48 @@ def check_feature_name(value: str) -> str | None:
     )
 
 
+_SUBNET_ID = re.compile(
+    r"/subscriptions/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/resourceGroups/[\w\-.()]{0,89}"
+    r"[\w\-()]/providers/Microsoft\.Network/virtualNetworks/[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?"
+    r"/subnets/[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?",
+    re.IGNORECASE,
+)
+
+
+def check_subnet_id(value: str) -> str | None:
+    if _SUBNET_ID.fullmatch(value):
+        return None
+    return (
+        "must be the resource id of an existing subnet, like /subscriptions/<id>/resourceGroups/<rg>/providers/"
+        f"Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> {_got(value)}"
+    )
+
+
+MAX_AUTHORIZED_RANGES = 200  # AKS's limit on apiServerAccessProfile.authorizedIPRanges
+
+
+def check_cidr(value: str) -> str | None:
+    """An IPv4 address or CIDR range (AKS's authorized IP ranges are IPv4 only), host bits zero."""
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        return f"must be an IPv4 address or CIDR range like 203.0.113.0/24 ({exc})"
+    if net.version != 4:
+        return f"must be an IPv4 range: AKS authorized IP ranges do not take IPv6 {_got(value)}"
+    return None
+
+
+def check_cidrs(values: list[str]) -> str | None:
+    if len(values) > MAX_AUTHORIZED_RANGES:
+        return f"at most {MAX_AUTHORIZED_RANGES} ranges (AKS's limit; got {len(values)})"
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        return f"must not list a range twice (repeated: {', '.join(dupes)})"
+    return None
+
+
 # ------------------------------------------------------------ Kubernetes syntax
 
 _K8S_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
@@ -468,6 +538,105 @@ def check_network(plugin: str, plugin_mode: str | None, dataplane: str | None) -
     return out
 
 
+def check_access(entra_id: bool, admin_groups: list[str], local_accounts: bool,
+                 tenant_set: bool) -> list[tuple[str, str]]:
+    """AKS's rules for Entra ID: admin groups, a tenant and disabling local accounts all need the AKS-managed
+    Entra ID integration (aadProfile.managed); azure_rbac is read only with it."""
+    if entra_id:
+        return []
+    out: list[tuple[str, str]] = []
+    need = "needs entra_id: true (AKS-managed Microsoft Entra ID integration)"
+    if admin_groups:
+        out.append(("admin_group_object_ids", f"admin_group_object_ids {need}; set entra_id: true or remove them"))
+    if tenant_set:
+        out.append(("tenant_id", f"tenant_id {need}"))
+    if not local_accounts:
+        out.append(("local_accounts", "local_accounts: false (disableLocalAccounts) " + need + ": without it "
+                    "nobody could sign in to the cluster"))
+    return out
+
+
+def check_workload_identity(workload_identity: bool, oidc_issuer: bool) -> str | None:
+    if workload_identity and not oidc_issuer:
+        return ("workload_identity: true needs oidc_issuer: true (AKS: workload identity federates Kubernetes service "
+                "account tokens through the cluster's OIDC issuer)")
+    return None
+
+
+def check_outbound(outbound_type: str, subnet_id: str | None) -> str | None:
+    if outbound_type in ("userDefinedRouting", "userAssignedNATGateway") and not subnet_id:
+        return (f"outbound_type {outbound_type} needs vnet_subnet_id: the route table or NAT gateway is on your own "
+                "subnet; give cluster.network.vnet_subnet_id or use loadBalancer or managedNATGateway")
+    if outbound_type == "managedNATGateway" and subnet_id:
+        return ("outbound_type managedNATGateway is for the VNet AKS creates; with your own subnet (vnet_subnet_id) "
+                "use userAssignedNATGateway (a NAT gateway on that subnet) or loadBalancer")
+    return None
+
+
+def check_api_server(private: bool, authorized_ranges: list[str]) -> str | None:
+    if private and authorized_ranges:
+        return ("authorized_ip_ranges cannot be used with private: true (AKS: a private API server has no public "
+                "endpoint to restrict); remove authorized_ip_ranges or set private: false")
+    return None
+
+
+def check_spot_max_price(value: float) -> str | None:
+    """Azure: -1 (pay up to the on-demand price, never evicted for price) or a price in US dollars per hour
+    above 0 with at most 5 decimals."""
+    if value == -1:
+        return None
+    if value <= 0:
+        return f"must be -1 (up to the on-demand price) or a price above 0 in US dollars per hour (got {value})"
+    if round(value, 5) != value:
+        return f"must have at most 5 decimals (got {value})"
+    return None
+
+
+def check_spot(priority: str, eviction_policy: str | None, max_price: float) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if priority == "Spot" and eviction_policy is None:
+        out.append(("eviction_policy", "priority: Spot needs eviction_policy: Delete (evicted nodes are deleted; "
+                    "the autoscaler can add them back) or Deallocate (kept stopped, their disks still billed "
+                    "and their vCPUs still counted against quota)"))
+    if priority != "Spot":
+        if eviction_policy is not None:
+            out.append(("eviction_policy", "eviction_policy is only for priority: Spot pools"))
+        if max_price != -1:
+            out.append(("spot_max_price", "spot_max_price is only for priority: Spot pools"))
+    return out
+
+
+def check_gpu_pool_keys(has_single: bool, has_list: bool) -> str | None:
+    if has_single and has_list:
+        return ("give either gpu_pool (one pool) or gpu_pools (a list of pools), not both; move gpu_pool into "
+                "the gpu_pools list")
+    return None
+
+
+def check_gpu_pool_names(system_name: str, names: list[str]) -> list[tuple[int, str]]:
+    """(index, message) for each GPU pool whose name is the system pool's or an earlier pool's."""
+    out: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if message := check_pool_names_differ(system_name, name):
+            out.append((i, message))
+        elif name in seen:
+            out.append((i, f"two GPU pools are named {name!r}; each pool needs its own name"))
+        seen.add(name)
+    return out
+
+
+AZURE_SUBNET_RESERVED = 5  # Azure keeps the first four addresses and the last of every subnet
+AZURE_CNI_MAX_PODS = 30  # AKS's default maxPods per node with Azure CNI (pods take subnet addresses)
+
+
+def subnet_ips_needed(peak_nodes: int, overlay: bool, plugin: str, max_pods: int = AZURE_CNI_MAX_PODS) -> int:
+    """Subnet addresses the pools need at their peak (nodes plus surge): one per node, and with Azure CNI without
+    overlay one more per pod the node can run (AKS reserves them when the node joins)."""
+    per_node = 1 if overlay or plugin != "azure" else 1 + max_pods
+    return peak_nodes * per_node
+
+
 def check_monitor_workspace_needs_prometheus(managed_prometheus: bool, workspace_id: str | None) -> str | None:
     if workspace_id and not managed_prometheus:
         return "monitor_workspace_id is only used with managed_prometheus: true"
@@ -579,6 +748,14 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _spot_errors(pool: dict[str, Any]) -> list[tuple[str, str]]:
+    priority, policy = _get(pool, "priority", "Regular"), pool.get("eviction_policy")
+    price = _get(pool, "spot_max_price", -1)
+    if isinstance(priority, str) and (policy is None or isinstance(policy, str)) and isinstance(price, (int, float)):
+        return check_spot(priority, policy, price)
+    return []
+
+
 def cross_field_errors(data: Any) -> list[tuple[str, str]]:
     """All cross-field rule violations in a raw answers mapping, as (path, message).
 
@@ -624,6 +801,27 @@ def cross_field_errors(data: Any) -> list[tuple[str, str]]:
             if msg := check_monitor_workspace_needs_prometheus(prom, ws):
                 out.append(("cluster.addons.monitor_workspace_id", msg))
 
+    wi, oidc = _get(cluster, "workload_identity", False), _get(cluster, "oidc_issuer", False)
+    if isinstance(wi, bool) and isinstance(oidc, bool) and (msg := check_workload_identity(wi, oidc)):
+        out.append(("cluster.workload_identity", msg))
+    access = cluster.get("access")
+    if isinstance(access, dict):
+        entra = _get(access, "entra_id", False)
+        groups, local = _get(access, "admin_group_object_ids", []), _get(access, "local_accounts", True)
+        if isinstance(entra, bool) and isinstance(groups, list) and isinstance(local, bool):
+            for field, msg in check_access(entra, groups, local, access.get("tenant_id") is not None):
+                out.append((f"cluster.access.{field}", msg))
+    pools = data.get("gpu_pools")
+    if isinstance(pools, list):
+        if msg := check_gpu_pool_keys(isinstance(data.get("gpu_pool"), dict), bool(pools)):
+            out.append(("gpu_pools", msg))
+        for i, pool in enumerate(pools):
+            if isinstance(pool, dict):
+                out += [(f"gpu_pools.{i}.{field}", msg) for field, msg in _spot_errors(pool)]
+        names = [_get(p, "name", "gpunp") if isinstance(p, dict) else None for p in pools]
+        system_name = _get(cluster.get("system_pool"), "name", "system")
+        if all(isinstance(n, str) for n in names) and isinstance(system_name, str):
+            out += [(f"gpu_pools.{i}.name", msg) for i, msg in check_gpu_pool_names(system_name, names)]
     fleet = data.get("fleet")
     if isinstance(fleet, dict) and _is_int(fleet.get("count")) and 1 <= fleet["count"] <= FLEET_MAX:
         rg = data.get("resource_group")
@@ -638,6 +836,7 @@ def cross_field_errors(data: Any) -> list[tuple[str, str]]:
 
     gpu = data.get("gpu_pool")
     if isinstance(gpu, dict):
+        out += [(f"gpu_pool.{field}", msg) for field, msg in _spot_errors(gpu)]
         system = cluster.get("system_pool")
         system_name = _get(system, "name", "system")
         gpu_name = _get(gpu, "name", "gpunp")

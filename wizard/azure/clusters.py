@@ -152,8 +152,17 @@ def begin_pool(conn: "ArmConnection", group: str, cluster: str, pool: str, body:
 
 
 def user_kubeconfig(conn: "ArmConnection", group: str, name: str) -> bytes:
+    """The user kubeconfig as Azure returns it (with Entra ID: kubelogin as its exec plugin, no token)."""
     result = conn.aks.managed_clusters.list_cluster_user_credentials(group, name)
     if not result.kubeconfigs:
         raise RuntimeError(f"Azure returned no kubeconfig for cluster {name}")
     value = result.kubeconfigs[0].value
     return value if isinstance(value, bytes) else bytes(value)
+
+
+def kubeconfig_for_this_run(conn: "ArmConnection", group: str, name: str) -> bytes:
+    """The user kubeconfig this process talks to the cluster with: with Entra ID, signed in through the
+    connection's own credential (wizard.azure.entra; in memory only, never written)."""
+    from wizard.azure.entra import signed_in
+
+    return signed_in(user_kubeconfig(conn, group, name), conn.credential)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
 REGIONAL = "cores"  # usage name of the total regional vCPU quota
+LOW_PRIORITY = "lowPriorityCores"  # usage name of the regional quota Spot VMs count against (not their family's)
 
 
 @dataclass(frozen=True)

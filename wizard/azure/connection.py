@@ -205,6 +205,15 @@ class ArmConnection:
 
         return self._cached("compute", make)
 
+    def network_for(self, subscription_id: str) -> Any:
+        """Microsoft.Network of a subscription (a hub VNet's subnet may live in another one than the cluster)."""
+        def make():
+            from azure.mgmt.network import NetworkManagementClient
+
+            return self.make_client(NetworkManagementClient, subscription_id)
+
+        return self._cached(f"network:{subscription_id.lower()}", make)
+
     def close(self) -> None:
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}

@@ -44,7 +44,7 @@ class Forecast:
 
 
 def forecast(answers: "Answers") -> Forecast:
-    c, gpu, v = answers.cluster, answers.gpu_pool, answers.verify
+    c, v = answers.cluster, answers.verify
     must = {r.id for r in load_checklist(v.checklist).requirements if r.level == "MUST"}
     gaps: list[Gap] = []
 
@@ -55,17 +55,20 @@ def forecast(answers: "Answers") -> Forecast:
     if not c.istio.enabled or not c.gateway_api:
         gap("ai_inference", "no Gateway API implementation: it needs the managed Gateway API with the Istio add-on",
             "cluster.istio.enabled: true, cluster.gateway_api: true")
-    if gpu is None:
+    pools = answers.all_gpu_pools
+    if not pools:
         for rid in ("accelerator_metrics", "secure_accelerator_access", "pod_autoscaling", "cluster_autoscaling"):
             gap(rid, "no GPU node pool: there are no accelerators to expose, isolate or scale",
                 "gpu_pool: {vm_size: Standard_NC4as_T4_v3, autoscale: {min: 1, max: 3}}")
-    else:
+    elif not any(p.autoscale and p.autoscale.min < p.autoscale.max and not p.managed_gpu for p in pools):
+        gpu = pools[0]  # none can scale: the first pool's way to
+        path = answers.gpu_pool_path(gpu.name)
         if gpu.autoscale is None or gpu.autoscale.min >= gpu.autoscale.max:
             gap("cluster_autoscaling", f"GPU pool {gpu.name} has no autoscaler range (min < max) to scale within",
-                f"gpu_pool.autoscale: {{min: 1, max: {max(3, gpu.count + 1)}}}")
-        elif gpu.managed_gpu:
+                f"{path}.autoscale: {{min: 1, max: {max(3, gpu.count + 1)}}}")
+        else:
             gap("cluster_autoscaling", "a managed GPU pool cannot use the cluster autoscaler while managed GPU is in "
-                                       "preview", "gpu_pool.managed_gpu: false (the wizard installs the device plugin "
+                                       "preview", f"{path}.managed_gpu: false (the wizard installs the device plugin "
                                                   "and DCGM exporter)")
     if not answers.kueue.install:
         gap("gang_scheduling", "no gang scheduler (Kueue) is installed", "kueue.install: true")

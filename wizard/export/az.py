@@ -96,7 +96,7 @@ def _monitor(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> li
 def _gpu_stack(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> list[str]:
     from wizard.addons import gpu_stack as g
 
-    taints = list(plan.answers.gpu_pool.taints) if plan.answers.gpu_pool else []
+    taints = g.pool_taints(plan.answers)  # every unmanaged GPU pool's, and the Spot taint AKS adds
     out = ["# the NVIDIA device plugin and DCGM exporter with the pool's tolerations and GPU-node affinity"]
     out += _heredoc_apply(g.objects(taints))
     out += [f"if kubectl get crd {g.PODMONITOR_CRD} >/dev/null 2>&1; then  # managed Prometheus scrapes DCGM"]
@@ -125,18 +125,18 @@ def _kueue_queues(plan: "Plan") -> list[str]:
     """The default queues with cluster_quota()'s figures computed from the nodes, as the engine does at run time."""
     from wizard.addons import kueue as kq
 
-    pool = plan.answers.gpu_pool
+    pools = plan.answers.all_gpu_pools
     quota = {"cpu": "${KUEUE_CPU}", "memory": "${KUEUE_MEMORY}"}
     out = ["nodes_field() { kubectl get nodes -o jsonpath=\"{range .items[*]}{.status.allocatable.$1}{'\\n'}{end}\"; }",
            "KUEUE_CPU=\"$(nodes_field cpu | awk '{ if (sub(/m$/, \"\")) s += $0; else s += $0 * 1000 } "
            "END { printf \"%dm\", s }')\"",
            "KUEUE_MEMORY=\"$(nodes_field memory | awk '{ v = $0 + 0; if ($0 ~ /Ki$/) v /= 1024; "
            "else if ($0 ~ /Gi$/) v *= 1024; else if ($0 !~ /Mi$/) v /= 1048576; s += v } END { printf \"%dMi\", s }')\""]
-    if pool is not None:
-        count = pool.autoscale.max if pool.autoscale else pool.count
+    if pools:
+        count = sum(p.autoscale.max if p.autoscale else p.count for p in pools)
         quota[kq.GPU] = "${KUEUE_GPUS}"
         out += ["GPUS_PER_NODE=\"$(nodes_field 'nvidia\\.com/gpu' | awk '$0 + 0 > m { m = $0 + 0 } END { print m + 0 }')\"",
-                f"KUEUE_GPUS=\"$((GPUS_PER_NODE * {count}))\"  # GPUs per node x the pool's most nodes"]
+                f"KUEUE_GPUS=\"$((GPUS_PER_NODE * {count}))\"  # GPUs per node x the GPU pools' most nodes"]
     for o in kq.default_queue_objects(quota):  # queues that exist are left as they are
         meta = o["metadata"]
         out += _unless_exists(o["kind"], meta["name"], meta.get("namespace"),

@@ -101,8 +101,9 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
 
         body = updated_cluster(m.ManagedCluster(plan.observed.cluster), a, plan.resolved)  # as the engine builds it
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(body))]
-    if kind == "gpu-pool" and step.payload is not None and a.gpu_pool is not None:
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{a.gpu_pool.name}",
+    if kind == "gpu-pool" and step.payload is not None and a.all_gpu_pools:
+        pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name  # gpu-pool:NAME: a pool of gpu_pools
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{pool}",
                            api_version("aks"), wire(step.payload))]
     if kind == "monitor-workspace":
         names = step.payload if step.payload is not None else plan_monitor_names(plan)

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wizard.azure.compute import REGIONAL, Usage, VmSku
+from wizard.azure.compute import LOW_PRIORITY, REGIONAL, Usage, VmSku
 from wizard.preflight.features import PROVIDER, register_commands
 from wizard.preflight.gpu_models import retired
 from wizard.preflight.quota import PoolDemand, QuotaLine, most_nodes
@@ -23,7 +23,7 @@ NAP_COMMAND = "az aks update -g {rg} -n {name} --node-provisioning-mode Auto"
 
 @dataclass
 class PoolIntent:
-    key: str  # "system" | "gpu"
+    key: str  # "system" | "gpu" (gpu_pool) | "gpu:NAME" (a pool of gpu_pools)
     label: str
     prefix: str  # answers path of the pool
     vm_size: str
@@ -35,6 +35,11 @@ class PoolIntent:
     existing_nodes: int = 0
     gpus_wanted: int | None = None
     min_nodes: int | None = None
+    spot: bool = False  # Spot VMs count against the low-priority quota, not their family's
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.key.startswith("gpu")
 
 
 @dataclass
@@ -46,6 +51,8 @@ class Reads:
     skus_error: str = ""
     usages_error: str = ""
     extra_flag_states: dict[str, str] | None = None
+    subnet: Any = None  # azure-mgmt-network Subnet of cluster.network.vnet_subnet_id (None: none there, or unread)
+    subnet_error: str = ""  # why it could not be read
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -66,9 +73,9 @@ def _step(plan: "Plan", step_id: str) -> Any:
 
 
 def _existing_pool_props(plan: "Plan", name: str) -> dict[str, Any] | None:
-    obs = plan.observed
-    if obs.pool:
-        return obs.pool.get("properties") or {}
+    observed = plan.observed.pools.get(name)
+    if observed:
+        return observed.get("properties") or {}
     return _existing_profile(plan, name)
 
 
@@ -95,33 +102,35 @@ def pool_intents(answers: "Answers", plan: "Plan") -> list[PoolIntent]:
         if same_size:
             system.existing_nodes = int(existing_sp.get("count") or 0)
     out.append(system)
-    gp = answers.gpu_pool
-    if gp is None:
-        return out
-    nodes, source, count_field = ((gp.autoscale.max, "autoscale max", "gpu_pool.autoscale.max") if gp.autoscale
-                                  else (gp.count, "count", "gpu_pool.count"))
-    intent = PoolIntent("gpu", f"GPU pool {gp.name}", "gpu_pool", gp.vm_size, tuple(gp.zones), nodes, source,
-                        count_field, "new", min_nodes=gp.autoscale.min if gp.autoscale else gp.count)
-    existing = _existing_pool_props(plan, gp.name) if plan.observed.cluster is not None else None
-    if existing is not None:
-        step = _step(plan, "gpu-pool")
-        if step is not None:
-            changed = step.action != "skip"
-        else:  # the plan stopped early (other problems): compare here
-            changed = bool(_pool_diffs(answers, plan, existing))
-        intent.state = "changed" if changed else "unchanged"
-        if (existing.get("vmSize") or "").lower() == gp.vm_size.lower():
-            intent.existing_nodes = int(existing.get("count") or 0)
-    out.append(intent)
+    from wizard.plan import gpu_pool_steps, pool_suffix
+
+    for step_id, gp, path in gpu_pool_steps(answers):
+        nodes, source, count_field = ((gp.autoscale.max, "autoscale max", f"{path}.autoscale.max") if gp.autoscale
+                                      else (gp.count, "count", f"{path}.count"))
+        intent = PoolIntent("gpu" + pool_suffix(step_id),
+                            f"GPU pool {gp.name}" + (" (Spot)" if gp.priority == "Spot" else ""), path, gp.vm_size,
+                            tuple(gp.zones), nodes, source, count_field, "new",
+                            min_nodes=gp.autoscale.min if gp.autoscale else gp.count, spot=gp.priority == "Spot")
+        existing = _existing_pool_props(plan, gp.name) if plan.observed.cluster is not None else None
+        if existing is not None:
+            step = _step(plan, step_id)
+            if step is not None:
+                changed = step.action != "skip"
+            else:  # the plan stopped early (other problems): compare here
+                changed = bool(_pool_diffs(answers, plan, existing, gp, path))
+            intent.state = "changed" if changed else "unchanged"
+            if (existing.get("vmSize") or "").lower() == gp.vm_size.lower():
+                intent.existing_nodes = int(existing.get("count") or 0)
+        out.append(intent)
     return out
 
 
-def _pool_diffs(answers: "Answers", plan: "Plan", existing: dict[str, Any]) -> list[Any]:
+def _pool_diffs(answers: "Answers", plan: "Plan", existing: dict[str, Any], pool: Any, path: str) -> list[Any]:
     from wizard.spec import desired_pool, pool_differences
 
     try:
-        want = desired_pool(answers, plan.resolved).as_dict().get("properties", {})
-        return pool_differences(existing, want)
+        want = desired_pool(answers, plan.resolved, pool=pool).as_dict().get("properties", {})
+        return pool_differences(existing, want, path)
     except Exception:  # noqa: BLE001 - a comparison we can't make is not a preflight failure
         return []
 
@@ -316,39 +325,43 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
         else:
             out.append(CheckResult("cluster-name", title, "pass",
                                    f"Cluster {name} exists with the same settings ({state}): nothing to change."))
-    gp = answers.gpu_pool
-    if gp is None:
-        return out
+    from wizard.plan import gpu_pool_steps
+
+    for step_id, gp, path in gpu_pool_steps(answers):
+        out.append(_check_pool_name(answers, plan, step_id, gp, path))
+    return out
+
+
+def _check_pool_name(answers: "Answers", plan: "Plan", step_id: str, gp: Any, path: str) -> CheckResult:
+    from wizard.plan import pool_suffix
+
+    name, obs = answers.cluster.name, plan.observed
+    cid = "gpu-pool-name" + pool_suffix(step_id)
     ptitle = f"GPU pool name {gp.name} in cluster {name}"
     existing = _existing_pool_props(plan, gp.name) if obs.cluster is not None else None
     if existing is None:
-        out.append(CheckResult("gpu-pool-name", ptitle, "pass", f"No pool named {gp.name}: it will be created."))
-        return out
-    step = _step(plan, "gpu-pool")
+        return CheckResult(cid, ptitle, "pass", f"No pool named {gp.name}: it will be created.")
+    step = _step(plan, step_id)
     cluster_step = _step(plan, "cluster")
     if (existing.get("provisioningState") or "") == "Failed" and step is None and cluster_step is not None \
             and cluster_step.action in ("retry", "recreate"):
-        out.append(CheckResult("gpu-pool-name", ptitle, "pass", f"Pool {gp.name} failed to provision (it never "
-                               "came up): the cluster's PUT sends it again with the answers' settings."))
-        return out
-    probs = _problems(plan, "gpu_pool")
-    diffs = step.differences if step is not None else _pool_diffs(answers, plan, existing)
+        return CheckResult(cid, ptitle, "pass", f"Pool {gp.name} failed to provision (it never "
+                           "came up): the cluster's PUT sends it again with the answers' settings.")
+    probs = _problems(plan, path)
+    diffs = step.differences if step is not None else _pool_diffs(answers, plan, existing, gp, path)
     if probs:
         p = probs[0]
-        out.append(CheckResult("gpu-pool-name", ptitle, "fail", p.message, p.fix,
-                               diffs[0].field if diffs else "gpu_pool.name", _differences(diffs)))
-    elif step is not None and step.action == "update":
-        out.append(_will_update("gpu-pool-name", ptitle, f"Pool {gp.name}", diffs))
-    elif step is not None and step.action in ("attach", "retry"):
-        out.append(CheckResult("gpu-pool-name", ptitle, "warn", f"{step.title}.",
-                               "nothing to fix: apply " + ("waits for that operation first." if step.action == "attach"
-                                                           else "sends the same request again.")))
-    elif diffs and step is None:
-        out.append(_differs("gpu-pool-name", ptitle, f"Pool {gp.name}", diffs))
-    else:
-        out.append(CheckResult("gpu-pool-name", ptitle, "pass",
-                               f"Pool {gp.name} exists with the same settings: nothing to change."))
-    return out
+        return CheckResult(cid, ptitle, "fail", p.message, p.fix,
+                           diffs[0].field if diffs else f"{path}.name", _differences(diffs))
+    if step is not None and step.action == "update":
+        return _will_update(cid, ptitle, f"Pool {gp.name}", diffs)
+    if step is not None and step.action in ("attach", "retry"):
+        return CheckResult(cid, ptitle, "warn", f"{step.title}.",
+                           "nothing to fix: apply " + ("waits for that operation first." if step.action == "attach"
+                                                       else "sends the same request again."))
+    if diffs and step is None:
+        return _differs(cid, ptitle, f"Pool {gp.name}", diffs)
+    return CheckResult(cid, ptitle, "pass", f"Pool {gp.name} exists with the same settings: nothing to change.")
 
 
 def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
@@ -379,17 +392,17 @@ def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
                 detail = f"{loc} lists no VM sizes at all for this subscription (is it a region name?)."
             else:
                 detail = f"{it.vm_size} is not a VM size in {loc}."
-            alt = _alternatives(reads.skus, reads.usages, loc, it, reserved_regional) if it.key == "gpu" else ""
+            alt = _alternatives(reads.skus, reads.usages, loc, it, reserved_regional) if it.is_gpu else ""
             fix = f"set {field} to a size {loc} offers" + (f" (did you mean {', '.join(names)}?)" if names else "")
             if alt:
                 fix += f"; GPU sizes that fit here: {alt}"
             fix += f"; list them with `az vm list-skus -l {loc} -o table`" + (
-                f" or `{_gpu_hint(loc, None, it)}`" if it.key == "gpu" else "") + "; or choose another azure.location."
+                f" or `{_gpu_hint(loc, None, it)}`" if it.is_gpu else "") + "; or choose another azure.location."
             out.append(CheckResult(sku_id, title, "fail", detail, fix, field))
             continue
         lr = sku.location_restricted
         if lr is not None:
-            alt = _alternatives(reads.skus, reads.usages, loc, it, reserved_regional) if it.key == "gpu" else ""
+            alt = _alternatives(reads.skus, reads.usages, loc, it, reserved_regional) if it.is_gpu else ""
             why = ("not available to this subscription" if lr.reason == "NotAvailableForSubscription"
                    else f"restricted for this subscription's offer ({lr.reason})" if lr.reason else "restricted")
             fix = f"set {field} to another size" + (f" (these fit here: {alt})" if alt else "")
@@ -404,7 +417,7 @@ def check_skus(answers: "Answers", intents: list[PoolIntent], reads: Reads,
             continue
         detail = (f"{sku.name}: {sku.vcpus} vCPUs, {sku.memory_gb:g} GB" + (f", {sku.gpus} GPU" if sku.gpus else "")
                   + f" ({sku.family}); zones here: {', '.join(sku.zones) or 'none'}.")
-        if it.key == "gpu" and sku.gpus <= 0:
+        if it.is_gpu and sku.gpus <= 0:
             out.append(CheckResult(sku_id, title, "warn", detail + " It has no GPUs.",
                                    f"set {field} to a GPU size (`{_gpu_hint(loc, None, it)}`).", field))
         else:
@@ -445,8 +458,8 @@ def demands(intents: list[PoolIntent], skus: dict[str, VmSku]) -> list[PoolDeman
         sku = skus.get(it.vm_size.lower())
         if sku is None or not sku.available:
             continue
-        out.append(PoolDemand(it.label, it.count_field, sku.name, sku.family, sku.vcpus, it.nodes, it.nodes_source,
-                              it.existing_nodes if it.state == "changed" else 0))
+        out.append(PoolDemand(it.label, it.count_field, sku.name, LOW_PRIORITY if it.spot else sku.family,
+                              sku.vcpus, it.nodes, it.nodes_source, it.existing_nodes if it.state == "changed" else 0))
     return out
 
 
@@ -461,8 +474,9 @@ def quota_lines(pool_demands: list[PoolDemand], usages: dict[str, Usage] | None)
                                                        u.current if u else None, u.limit if u else None)
         line.pools.append(d)
     u = usages.get(REGIONAL)
-    regional = QuotaLine(REGIONAL, "Total Regional vCPUs", list(pool_demands), u.current if u else None,
-                         u.limit if u else None)
+    # Spot VMs count against the low-priority quota only, not their family's nor the regional total
+    regional = QuotaLine(REGIONAL, "Total Regional vCPUs", [d for d in pool_demands if d.family != LOW_PRIORITY],
+                         u.current if u else None, u.limit if u else None)
     return [*lines.values(), regional]
 
 
@@ -521,18 +535,17 @@ def check_quota(answers: "Answers", intents: list[PoolIntent], reads: Reads, sub
             if can >= d.nodes:
                 continue
             it = next(i for i in intents if i.count_field == d.field)
-            floor = (answers.gpu_pool.autoscale.min if it.key == "gpu" and answers.gpu_pool
-                     and answers.gpu_pool.autoscale else 1)
+            floor = (it.min_nodes or 0) if it.is_gpu else 1
             if can >= max(1, floor):
                 fixes.append(f"lower {d.field} to {can} (the most that fits with surge)")
                 field = field or d.field
-            elif it.key == "gpu":
-                field = field or "gpu_pool.vm_size"
-            if it.key == "gpu":
+            elif it.is_gpu:
+                field = field or f"{it.prefix}.vm_size"
+            if it.is_gpu:
                 reserved = sum(p.needed for p in regional.pools if p is not d)
                 alt = _alternatives(reads.skus, reads.usages, loc, it, reserved)
                 if alt:
-                    fixes.append(f"set gpu_pool.vm_size to a size with free quota: {alt}")
+                    fixes.append(f"set {it.prefix}.vm_size to a size with free quota: {alt}")
                 fixes.append(f"compare sizes: {_gpu_hint(loc, it.gpus_wanted, it)}")
         out.append(CheckResult(qid, title, "fail", detail, "; or ".join(fixes[:3]) + "".join(
             f"; {f}" for f in fixes[3:]) + ".", field or (line.pools[0].field if line.pools else None), data))
@@ -540,28 +553,146 @@ def check_quota(answers: "Answers", intents: list[PoolIntent], reads: Reads, sub
 
 
 def check_gpu_autoscaler(answers: "Answers") -> list[CheckResult]:
-    gp = answers.gpu_pool
-    if gp is None:
-        return []
-    title = "managed GPU and the cluster autoscaler"
+    from wizard.plan import gpu_pool_steps
+
+    return [_gpu_autoscaler(answers, step_id, gp, path) for step_id, gp, path in gpu_pool_steps(answers)]
+
+
+def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> CheckResult:
+    from wizard.plan import pool_suffix
+
+    cid = "gpu-autoscaler" + pool_suffix(step_id)
+    title = "managed GPU and the cluster autoscaler" + (f" ({gp.name})" if path != "gpu_pool" else "")
     if gp.managed_gpu and gp.autoscale:
         nap = NAP_COMMAND.format(rg=answers.resource_group.name, name=answers.cluster.name)
-        return [CheckResult(
-            "gpu-autoscaler", title, "fail",
+        return CheckResult(
+            cid, title, "fail",
             "The cluster autoscaler is not supported on managed GPU node pools while managed GPU is in preview; "
-            f"AKS rejects gpu_pool {gp.name} with managed_gpu: true and autoscale {gp.autoscale.min}-{gp.autoscale.max}.",
-            "either (1) an unmanaged GPU pool with the autoscaler: set gpu_pool.managed_gpu: false (AKS still "
+            f"AKS rejects {path} {gp.name} with managed_gpu: true and autoscale {gp.autoscale.min}-{gp.autoscale.max}.",
+            f"either (1) an unmanaged GPU pool with the autoscaler: set {path}.managed_gpu: false (AKS still "
             "installs the GPU driver; run the NVIDIA device plugin and DCGM exporter yourself, e.g. the NVIDIA GPU "
-            "Operator), or (2) keep managed GPU without the autoscaler: remove gpu_pool.autoscale, set "
-            f"gpu_pool.count, and let node auto-provisioning add GPU nodes ({nap}).",
-            "gpu_pool.managed_gpu")]
+            f"Operator), or (2) keep managed GPU without the autoscaler: remove {path}.autoscale, set "
+            f"{path}.count, and let node auto-provisioning add GPU nodes ({nap}).",
+            f"{path}.managed_gpu")
     if gp.managed_gpu:
-        return [CheckResult("gpu-autoscaler", title, "pass",
-                            f"Managed GPU with a fixed count of {gp.count} (no cluster autoscaler).")]
+        return CheckResult(cid, title, "pass", f"Managed GPU with a fixed count of {gp.count} (no cluster autoscaler).")
     if gp.autoscale:
-        return [CheckResult("gpu-autoscaler", title, "pass",
-                            f"Unmanaged GPU pool with the cluster autoscaler ({gp.autoscale.min}-{gp.autoscale.max}).")]
-    return [CheckResult("gpu-autoscaler", title, "pass", f"Unmanaged GPU pool with a fixed count of {gp.count}.")]
+        zero = " (scales to zero when idle)" if gp.autoscale.min == 0 else ""
+        return CheckResult(cid, title, "pass", f"Unmanaged GPU pool with the cluster autoscaler "
+                           f"({gp.autoscale.min}-{gp.autoscale.max}){zero}.")
+    return CheckResult(cid, title, "pass", f"Unmanaged GPU pool with a fixed count of {gp.count}.")
+
+
+def check_subnet(answers: "Answers", intents: list[PoolIntent], reads: Reads) -> list[CheckResult]:
+    """Your own subnet: it exists, is not delegated to another service, and has a free address for every node at
+    every pool's peak (autoscaler max plus surge), and with Azure CNI without overlay for every pod too."""
+    from wizard.answers.rules import AZURE_SUBNET_RESERVED, subnet_ips_needed
+    from wizard.preflight.quota import surge_nodes
+
+    net = answers.cluster.network
+    sid = net.vnet_subnet_id
+    if not sid:
+        return []
+    field, name = "cluster.network.vnet_subnet_id", sid.rsplit("/", 1)[-1]
+    title = f"subnet {name} for the nodes"
+    create = (f"az network vnet subnet create -g {sid.split('/')[4]} --vnet-name {sid.split('/')[8]} -n {name} "
+              "--address-prefixes <a free range>")
+    if reads.subnet_error:
+        return [CheckResult("subnet", title, "warn", f"Could not read the subnet: {reads.subnet_error}",
+                            f"check it yourself: az network vnet subnet show --ids {sid}", field)]
+    sub = reads.subnet
+    if sub is None:
+        return [CheckResult("subnet", title, "fail", f"Subnet {sid} does not exist (or this identity cannot see it); "
+                            "AKS refuses a pool whose subnet is missing.",
+                            f"give the id of an existing subnet, or create it: {create}.", field)]
+    foreign = [d.service_name for d in sub.delegations or []
+               if (d.service_name or "").lower() != "microsoft.containerservice/managedclusters"]
+    if foreign:
+        return [CheckResult("subnet", title, "fail", f"Subnet {name} is delegated to {', '.join(foreign)}: AKS cannot "
+                            "put nodes in a subnet delegated to another service.",
+                            "use a subnet without delegations (or remove the delegation: az network vnet subnet "
+                            f"update --ids {sid} --remove delegations).", field)]
+    egress = {"userDefinedRouting": ("route_table", "a route table (its 0.0.0.0/0 route to your firewall)",
+                                     f"az network vnet subnet update --ids {sid} --route-table <route table>"),
+              "userAssignedNATGateway": ("nat_gateway", "a NAT gateway",
+                                         f"az network vnet subnet update --ids {sid} --nat-gateway <NAT gateway>")}
+    if net.outbound_type in egress and getattr(sub, egress[net.outbound_type][0], None) is None:
+        _, what, cmd = egress[net.outbound_type]
+        return [CheckResult("subnet", title, "fail", f"outbound_type {net.outbound_type} sends the nodes' egress "
+                            f"through {what} on subnet {name}, and it has none: AKS refuses the cluster.",
+                            f"associate one ({cmd}), or set cluster.network.outbound_type: loadBalancer.",
+                            "cluster.network.outbound_type")]
+    import ipaddress
+
+    prefix = sub.address_prefix or (sub.address_prefixes or [""])[0]
+    usable = ipaddress.ip_network(prefix).num_addresses - AZURE_SUBNET_RESERVED
+    overlay = net.plugin != "azure" or net.plugin_mode == "overlay"
+    peak = sum(it.nodes + surge_nodes(it.nodes) for it in intents)
+    ours = sum(it.existing_nodes for it in intents if it.state != "new")  # already among the addresses in use
+    need = subnet_ips_needed(peak, overlay, net.plugin)
+    in_use = max(0, len(sub.ip_configurations or []) - subnet_ips_needed(ours, overlay, net.plugin))
+    per = "1 per node" if overlay else "1 per node + 30 per node for its pods (Azure CNI without overlay)"
+    detail = (f"{prefix}: {usable} usable addresses (Azure keeps 5), {in_use} in use by others; the pools need "
+              f"{need} at their peak ({peak} nodes at autoscale max or count, plus surge; {per}).")
+    data = {"prefix": prefix, "usable": usable, "in_use": in_use, "needed": need, "peak_nodes": peak}
+    if need > usable - in_use:
+        bits = next(b for b in range(32, 0, -1) if 2 ** (32 - b) - AZURE_SUBNET_RESERVED >= need + in_use)
+        return [CheckResult("subnet", title, "fail", detail + f" Short by {need - (usable - in_use)}.",
+                            f"use a bigger subnet (at least a /{bits}), lower the pools' autoscale max, or use Azure "
+                            "CNI Overlay (plugin_mode: overlay), where pods do not take subnet addresses.", field, data)]
+    return [CheckResult("subnet", title, "pass", detail + f" Fits ({usable - in_use - need} to spare).", data=data)]
+
+
+AKS_RBAC_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
+AKS_USER_ROLE = "Azure Kubernetes Service Cluster User Role"
+
+
+def check_access(answers: "Answers", subscription_id: str | None) -> list[CheckResult]:
+    """With Entra ID the wizard signs in to Kubernetes as you: say which role assignments that needs."""
+    access, c = answers.cluster.access, answers.cluster
+    if not access.entra_id:
+        return []
+    scope = (f"/subscriptions/{subscription_id or '<subscription id>'}/resourceGroups/{answers.resource_group.name}"
+             f"/providers/Microsoft.ContainerService/managedClusters/{c.name}")
+    grant = (f"az role assignment create --assignee <your object id> --role \"{AKS_RBAC_ADMIN}\" --scope {scope}"
+             if access.azure_rbac else "add yourself to one of cluster.access.admin_group_object_ids")
+    how = (f"the role {AKS_RBAC_ADMIN} on the cluster (Azure RBAC decides; an Owner of the subscription has no "
+           "Kubernetes rights by that alone)" if access.azure_rbac else
+           "membership of one of the admin groups (Kubernetes RBAC decides)")
+    local = ("Local accounts are disabled, so there is no other way in. " if not access.local_accounts else "")
+    detail = (f"The kubeconfig and the verification sign in through Microsoft Entra ID with this run's own "
+              f"credential (no kubelogin needed). {local}Fetching the kubeconfig needs {AKS_USER_ROLE}; installing "
+              f"the GPU stack and Kueue and running the verification's probes need {how}.")
+    return [CheckResult("entra-access", "sign-in to Kubernetes through Microsoft Entra ID",
+                        "warn" if not access.local_accounts else "pass", detail,
+                        f"before apply's Kubernetes steps: {grant} (or be a member of an admin group)", None,
+                        {"roles": [AKS_USER_ROLE, AKS_RBAC_ADMIN if access.azure_rbac else "admin group member"],
+                         "scope": scope})]
+
+
+def check_private(answers: "Answers") -> list[CheckResult]:
+    """A private API server is reached only from its VNet, one with authorized ranges only from them: say what
+    that means for apply and verify."""
+    api = answers.cluster.network.api_server
+    if api.authorized_ip_ranges:
+        return [CheckResult(
+            "authorized-ip-ranges", "API server authorized IP ranges", "warn",
+            f"The API server answers only {', '.join(api.authorized_ip_ranges)}: apply's Kubernetes steps and verify "
+            "must run from an address in them (this wizard cannot see its own public address).",
+            "add this machine's public IPv4 address to cluster.network.api_server.authorized_ip_ranges if it is "
+            "not in them.", "cluster.network.api_server.authorized_ip_ranges")]
+    if not api.private:
+        return []
+    rg, name = answers.resource_group.name, answers.cluster.name
+    return [CheckResult(
+        "private-api-server", "private API server", "warn",
+        "The API server has no public endpoint. The cluster PUT goes through Azure Resource Manager and works from "
+        "anywhere; apply's Kubernetes steps (GPU stack, DCGM scraping, Kueue) and verify reach the API server only "
+        "from a machine that reaches the VNet (peered network, VPN, ExpressRoute, a jump box or self-hosted agent). "
+        "From elsewhere they stop with a clear error after the cluster is created; re-running apply from inside is "
+        "safe and does only what is left.",
+        f"run apply and verify from inside the VNet; from outside, run single commands through Azure with `az aks "
+        f"command invoke -g {rg} -n {name} --command \"kubectl get nodes\"`.", "cluster.network.api_server.private")]
 
 
 def check_features(answers: "Answers", plan: "Plan", reads: Reads) -> list[CheckResult]:
@@ -636,7 +767,7 @@ def _flag_item(flag: str, why: str, state: str, listed: bool) -> CheckResult:
 def check_other_problems(plan: "Plan", handled: set[str]) -> list[CheckResult]:
     out = []
     for i, p in enumerate(plan.problems):
-        if p.field in handled:
+        if p.field in handled or p.field.startswith("gpu_pools["):
             continue
         out.append(CheckResult(f"plan:{p.field or i}", p.field or "plan", "fail", p.message,
                                p.fix, p.field))
@@ -644,6 +775,7 @@ def check_other_problems(plan: "Plan", handled: set[str]) -> list[CheckResult]:
 
 
 HANDLED_FIELDS = {"cluster.kubernetes_version", "cluster.istio.revision", "cluster.gateway_api", "cluster", "gpu_pool"}
+
 
 
 def evaluate(answers: "Answers", plan: "Plan", reads: Reads, subscription_id: str | None = None) -> PreflightReport:
@@ -656,13 +788,16 @@ def evaluate(answers: "Answers", plan: "Plan", reads: Reads, subscription_id: st
     sys_reserved = 0
     for it in intents:
         sku = (reads.skus or {}).get(it.vm_size.lower())
-        if it.key == "gpu" and sku is not None:
+        if it.is_gpu and sku is not None:
             it.gpus_wanted = sku.gpus or None
     if reads.skus:
         sys_reserved = sum(d.needed for d in demands([i for i in intents if i.key == "system"], reads.skus))
     report.items.extend(check_skus(answers, intents, reads, sys_reserved))
     report.items.extend(check_quota(answers, intents, reads, subscription_id))
+    report.items.extend(check_subnet(answers, intents, reads))
     report.items.extend(check_gpu_autoscaler(answers))
+    report.items.extend(check_access(answers, subscription_id))
+    report.items.extend(check_private(answers))
     report.items.extend(check_features(answers, plan, reads))
     report.items.extend(check_other_problems(plan, HANDLED_FIELDS))
     return report

@@ -76,7 +76,7 @@ class PreflightReport:
                                            break_long_words=False))
         if self.estimate:
             est = self.estimate
-            lines.append(f"  cost   GPU pool: {est.get('text', 'price unavailable')}"
+            lines.append(f"  cost   GPU pool{'s' if est.get('pools') else ''}: {est.get('text', 'price unavailable')}"
                          + (f" ({est['label']})" if est.get("available") else ""))
         for n in self.notes:
             lines.append(f"  note: {n}")

@@ -168,8 +168,10 @@ class Arm:
         r("GET", _MC + r"/agentpools", self.list_pools)
         r("GET", _MC + r"(?:/agentpools/(?P<pool>[^/]+))?/operations/latest", self.latest_operation)
         r("PUT|GET|DELETE", _MC + r"/agentpools/(?P<pool>[^/]+)", self.pool)
-        from wizard.sim import monitor  # Azure Monitor workspace, data collection endpoint/rule/association
+        from wizard.sim import monitor, network  # Azure Monitor resources; virtual networks and subnets
         monitor.register(self)
+        network.register(self)
+        network.seed(self)
 
     def _route(self, methods: str, pattern: str, fn: Callable[..., Response]) -> None:
         self.routes.append((methods, re.compile(pattern, re.IGNORECASE), fn))
@@ -429,8 +431,9 @@ class Arm:
                 b = c["body"]
                 out.append({"id": b["id"], "name": b["name"], "type": b["type"], "location": b["location"],
                             "tags": b.get("tags", {}), "sku": b.get("sku"), "identity": b.get("identity")})
-        from wizard.sim import monitor
+        from wizard.sim import monitor, network
         out.extend(monitor.group_resources(self, rg))
+        out.extend(network.group_resources(self, rg))
         return Response(200, {"value": out})
 
     # ------------------------------------------------------------------------------------ providers
@@ -635,8 +638,8 @@ class Arm:
                     sku = self.skus.get(size.lower())
                     if not sku:
                         continue
-                    used[sku["family"]] = used.get(sku["family"], 0) + sku["vCPUs"] * n
-                    used["cores"] += sku["vCPUs"] * n
+                    for quota in _quotas_of(p["properties"], sku):
+                        used[quota] = used.get(quota, 0) + sku["vCPUs"] * n
                     vms += n
         used["virtualMachines"] = vms
         used["virtualMachineScaleSets"] = sum(len(c["pools"]) for c in self.world.clusters.values()
@@ -662,14 +665,19 @@ class Arm:
             {"unit": "Count", "currentValue": used["virtualMachineScaleSets"], "limit": q["virtualMachineScaleSets"],
              "name": {"value": "virtualMachineScaleSets", "localizedValue": "Virtual Machine Scale Sets"}},
         ]
+        items.append({"unit": "Count", "currentValue": used.get(LOW_PRIORITY, 0),
+                      "limit": self._family_limit(LOW_PRIORITY, used),
+                      "name": {"value": LOW_PRIORITY, "localizedValue": "Total Regional Low-priority vCPUs"}})
         for fam in q["families"]:
             items.append({"unit": "Count", "currentValue": used.get(fam, 0), "limit": self._family_limit(fam, used),
                           "name": {"value": fam, "localizedValue": _family_display(fam)}})
         return Response(200, {"value": items})
 
     def _family_limit(self, fam: str, used: dict[str, int]) -> int:
-        """A vCPU family's quota; with the gpu-quota fault a GPU family has none left beyond what is used, for
-        the usage reads and the PUTs alike."""
+        """A vCPU family's quota (or the low-priority quota of Spot VMs); with the gpu-quota fault a GPU family has
+        none left beyond what is used, for the usage reads and the PUTs alike."""
+        if fam == LOW_PRIORITY:
+            return self.catalog["quota"].get(LOW_PRIORITY, 0)
         if "gpu-quota" in self.faults and fam in self._gpu_families:
             return used.get(fam, 0)
         return self.quota()["families"].get(fam, 0)
@@ -717,6 +725,11 @@ class Arm:
         if rec is None:
             raise self._cluster_not_found(rg, name)
         admin = action.lower() == "listclusteradmincredential"
+        props = rec["body"]["properties"]
+        if admin and props.get("disableLocalAccounts"):
+            raise _Reject(aks_error(400, "BadRequest", "Getting static credential is not allowed because this cluster "
+                                    "is set to disable local accounts."))
+        entra = bool(_get(props, "aadProfile", "managed")) and not admin
         cname = rec["body"]["name"]
         user = f"cluster{'Admin' if admin else 'User'}_{rec['body']['id'].split('/')[4]}_{cname}"
         server = f"{self.base_url}/k8s/{rec['kube_id']}"
@@ -742,7 +755,7 @@ class Arm:
             "users:\n"
             f"- name: {user}\n"
             "  user:\n"
-            f"    token: {_kube_token()}\n"
+            + (_kubelogin_user(self.world.tenant_id) if entra else f"    token: {_kube_token()}\n")
         )
         value = base64.b64encode(kubeconfig.encode()).decode()
         return Response(200, {"kubeconfigs": [{"name": "clusterAdmin" if admin else "clusterUser", "value": value}]})
@@ -790,6 +803,21 @@ class Arm:
                                         "incompatible. Node pool version cannot be greater than control plane version."))
         else:
             patch = cluster_patch
+        if is_spot(props):
+            if str(props.get("mode") or "").lower() == "system":
+                raise _Reject(aks_error(400, "InvalidParameter", f"Agent pool '{name}': a System mode pool cannot use "
+                                        "scaleSetPriority Spot."))
+            price = props.get("spotMaxPrice")
+            if price is not None and not (price == -1 or price > 0):
+                raise _Reject(aks_error(400, "InvalidParameter", f"Agent pool '{name}': spotMaxPrice must be -1 or "
+                                        f"greater than 0 (got {price})."))
+        elif props.get("scaleSetEvictionPolicy") or props.get("spotMaxPrice") is not None:
+            raise _Reject(aks_error(400, "InvalidParameter", f"Agent pool '{name}': scaleSetEvictionPolicy and "
+                                    "spotMaxPrice are only allowed with scaleSetPriority Spot."))
+        if props.get("enableAutoScaling") and int(props.get("minCount") or 0) == 0 and \
+                str(props.get("mode") or "").lower() == "system":
+            raise _Reject(aks_error(400, "InvalidParameter", f"Agent pool '{name}': a System mode pool needs minCount "
+                                    "of at least 1."))
         mode = str(_get(props, "gpuProfile", "nvidia", "managementMode") or "")
         if mode.lower() == "managed":
             self._require_feature(f"{CS}/ManagedGPUExperiencePreview")
@@ -801,6 +829,96 @@ class Arm:
                                         "managed GPU node pools while managed GPU is in preview. Disable "
                                         "enableAutoScaling, or set managementMode to 'Unmanaged'."))
         return patch
+
+    def _check_access(self, props: dict[str, Any], prev: dict[str, Any], existed: bool) -> None:
+        """Entra ID, Azure RBAC, local accounts, OIDC issuer and workload identity, as AKS checks them."""
+        aad = props.get("aadProfile")
+        managed = bool((aad or {}).get("managed"))
+        if aad is not None and not managed:
+            raise _Reject(aks_error(400, "BadRequest", "The legacy Azure AD integration (aadProfile without managed) is "
+                                    "retired; set aadProfile.managed to true for AKS-managed Microsoft Entra ID."))
+        if _get(prev, "aadProfile", "managed") and not managed:
+            raise _Reject(aks_error(400, "BadRequest", "Disabling AKS-managed Microsoft Entra ID integration is not "
+                                    "allowed once it is enabled."))
+        if aad is not None:
+            for gid in aad.get("adminGroupObjectIDs") or []:
+                if not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", str(gid)):
+                    raise _Reject(aks_error(400, "InvalidParameter", f"The value of parameter "
+                                            f"aadProfile.adminGroupObjectIDs is invalid: '{gid}' is not a GUID."))
+        if props.get("disableLocalAccounts") and not managed:
+            raise _Reject(aks_error(400, "BadRequest", "Local accounts can only be disabled on clusters with "
+                                    "AKS-managed Microsoft Entra ID integration (aadProfile.managed)."))
+        oidc = bool(_get(props, "oidcIssuerProfile", "enabled"))
+        if _get(prev, "oidcIssuerProfile", "enabled") and not oidc:
+            raise _Reject(aks_error(400, "BadRequest", "The OIDC issuer cannot be disabled once it is enabled."))
+        if _get(props, "securityProfile", "workloadIdentity", "enabled") and not oidc:
+            raise _Reject(aks_error(400, "BadRequest", "Enabling workload identity requires enabling OIDC issuer "
+                                    "profile (oidcIssuerProfile.enabled)."))
+
+    def _check_network(self, ckey: str, props: dict[str, Any], prev: dict[str, Any],
+                       targets: dict[str, dict[str, Any]], existed: bool) -> None:
+        """API server access, outbound type and each pool's own subnet, as AKS checks them."""
+        import ipaddress
+
+        from wizard.sim import network
+
+        api = props.get("apiServerAccessProfile") or {}
+        private = bool(api.get("enablePrivateCluster"))
+        if existed and private != bool(_get(prev, "apiServerAccessProfile", "enablePrivateCluster")):
+            raise _Reject(aks_error(400, "BadRequest", "Changing property 'enablePrivateCluster' is not allowed on an "
+                                    "existing cluster."))
+        ranges = api.get("authorizedIPRanges") or []
+        if private and ranges:
+            raise _Reject(aks_error(400, "BadRequest", "API server authorized IP ranges are not supported on private "
+                                    "clusters."))
+        for r in ranges:
+            try:
+                ipaddress.IPv4Network(r)
+            except ValueError:
+                raise _Reject(aks_error(400, "InvalidParameter", f"The value of parameter "
+                                        f"apiServerAccessProfile.authorizedIPRanges is invalid: '{r}'.")) from None
+        net = props.get("networkProfile") or prev.get("networkProfile") or {}
+        overlay = (str(net.get("networkPluginMode") or "").lower() == "overlay"
+                   or str(net.get("networkPlugin") or "azure").lower() != "azure")
+        subnets = {str(p.get("vnetSubnetID") or "") for p in targets.values()}
+        outbound = str(net.get("outboundType") or "loadBalancer")
+        if outbound in ("userDefinedRouting", "userAssignedNATGateway") and subnets in ({""}, set()):
+            raise _Reject(aks_error(400, "InvalidParameter", f"outboundType {outbound} requires the agent pools to "
+                                    "use a custom VNet subnet (vnetSubnetID)."))
+        if outbound == "managedNATGateway" and subnets - {""}:
+            raise _Reject(aks_error(400, "InvalidParameter", "outboundType managedNATGateway is not supported with a "
+                                    "custom VNet; use userAssignedNATGateway."))
+        vnets = {s.lower().rpartition("/subnets/")[0] for s in subnets if s}
+        if len(vnets) > 1 or (vnets and "" in subnets):
+            raise _Reject(aks_error(400, "InvalidParameter", "All agent pools of a cluster must use subnets of the same "
+                                    "virtual network."))
+        for sid in sorted(subnets - {""}):
+            found = network.find_subnet(self, sid)
+            if found is None:
+                raise _Reject(aks_error(400, "InvalidParameter", f"The subnet {sid} of the agent pool does not exist "
+                                        "(vnetSubnetID)."))
+            sub = found[1]
+            foreign = [d for d in sub["delegations"] if str(_get(d, "properties", "serviceName") or "").lower()
+                       != "microsoft.containerservice/managedclusters"]
+            if foreign:
+                raise _Reject(aks_error(400, "SubnetIsDelegated", f"Subnet {sid} is delegated to "
+                                        f"{_get(foreign[0], 'properties', 'serviceName')} and cannot hold AKS nodes."))
+            if outbound == "userDefinedRouting" and not sub.get("routeTable"):
+                raise _Reject(aks_error(400, "ExistingRouteTableNotAssociatedWithSubnet", f"An existing route table "
+                                        f"has not been associated with subnet {sid}. Please update the route table "
+                                        "association (outboundType userDefinedRouting)."))
+            if outbound == "userAssignedNATGateway" and not sub.get("natGateway"):
+                raise _Reject(aks_error(400, "ExistingNatGatewayNotAssociatedWithSubnet", f"An existing NAT gateway "
+                                        f"has not been associated with subnet {sid} (outboundType "
+                                        "userAssignedNATGateway)."))
+            mine = [k for k, p in targets.items() if str(p.get("vnetSubnetID") or "").lower() == sid.lower()]
+            need = sum(network.pool_addresses(targets[k], overlay, int(targets[k].get("count") or 0)
+                                              + _surge(targets[k], int(targets[k].get("count") or 0))) for k in mine)
+            free = network.capacity(sub["addressPrefix"]) - network.addresses_used(self, sid, {(ckey, k) for k in mine})
+            if need > free:
+                raise _Reject(aks_error(400, "InsufficientSubnetSize", f"Pre-allocated IPs {need} exceeds IPs "
+                                        f"available {max(free, 0)} in Subnet Cidr {sub['addressPrefix']}, Subnet Name "
+                                        f"{sub['name']}. http://aka.ms/aks/insufficientsubnetsize"))
 
     def _require_feature(self, flag: str) -> None:
         if not self.feature_registered(flag):
@@ -824,8 +942,8 @@ class Arm:
                 if not sku or grow <= 0:
                     continue
                 grow += _surge(props, n)  # AKS counts the surge nodes of the new count too
-                delta[sku["family"]] = delta.get(sku["family"], 0) + grow * sku["vCPUs"]
-                delta["cores"] = delta.get("cores", 0) + grow * sku["vCPUs"]
+                for quota in _quotas_of(props, sku):
+                    delta[quota] = delta.get(quota, 0) + grow * sku["vCPUs"]
                 if is_gpu_size(size):
                     adds_gpu = True
             if adds_gpu:
@@ -844,6 +962,15 @@ class Arm:
                 continue
             limit = self._family_limit(fam, used_with_old)
             remaining = max(0, limit - used_with_old.get(fam, 0))
+            if need > remaining and fam == LOW_PRIORITY:
+                used_lp = used_with_old.get(fam, 0)
+                raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota",
+                                        "Operation could not be completed as it results in exceeding approved Low "
+                                        "Priority Cores quota. Additional details - Deployment Model: Resource "
+                                        f"Manager, Location: {loc}, Current Limit: {limit}, Current Usage: {used_lp}, "
+                                        f"Additional Required: {need}, (Minimum) New Limit Required: "
+                                        f"{used_lp + need}. Spot node pools count against the low priority quota; "
+                                        "surge nodes would also consume it."))
             if need > remaining:
                 raise _Reject(aks_error(400, "ErrCode_InsufficientVCPUQuota", FAULTS["gpu-quota"].message.format(
                     requested=need, remaining=remaining, family=fam, location=loc)))
@@ -1020,6 +1147,8 @@ class Arm:
                                         "Managed Gateway API installation 'Standard' requires the Istio-based service "
                                         "mesh add-on (serviceMeshProfile.mode 'Istio') on this cluster. Enable the "
                                         "add-on or set ingressProfile.gatewayAPI.installation to 'Disabled'."))
+        self._check_access(props, prev_props, rec is not None)
+        self._check_network(ckey, props, prev_props, targets, rec is not None)
         gpu_pools = self._check_quota(ckey, targets, loc)
         # --- accepted
         existed = rec is not None
@@ -1039,7 +1168,8 @@ class Arm:
             old = rec["pools"].get(pkey)
             rec["pools"][pkey] = self._complete_pool(cluster_id, names[pkey], pprops, old, patches[pkey],
                                                      requested_version or patch, loc,
-                                                     "Updating" if old else "Creating")
+                                                     "Updating" if old else "Creating",
+                                                     _default_max_pods(new_body["properties"]))
         # node resource group
         nrg = new_body["properties"]["nodeResourceGroup"]
         if nrg.lower() not in self.world.resource_groups:
@@ -1113,6 +1243,16 @@ class Arm:
         props["fqdn"] = f"{dns}-{suffix}.hcp.{loc}.azmk8s.io"
         props["azurePortalFQDN"] = f"{dns}-{suffix}.portal.hcp.{loc}.azmk8s.io"
         props["nodeResourceGroup"] = oldp.get("nodeResourceGroup") or props.get("nodeResourceGroup") or f"MC_{rg}_{name}_{loc}"
+        api = props.get("apiServerAccessProfile")
+        if isinstance(api, dict) and api.get("enablePrivateCluster"):  # as AKS: a private endpoint in the VNet
+            api.setdefault("privateDNSZone", "system")
+            api.setdefault("enablePrivateClusterPublicFQDN", True)
+            props["privateFQDN"] = oldp.get("privateFQDN") or f"{dns}-{secrets.token_hex(4)}.{secrets.token_hex(16)}" \
+                f".privatelink.{loc}.azmk8s.io"
+        aad = props.get("aadProfile")
+        if isinstance(aad, dict) and aad.get("managed"):
+            aad.setdefault("tenantID", self.world.tenant_id)
+            aad.setdefault("enableAzureRBAC", False)
         props["maxAgentPools"] = 100
         props["powerState"] = {"code": "Running"}
         props.setdefault("enableRBAC", True)
@@ -1163,7 +1303,8 @@ class Arm:
         return out
 
     def _complete_pool(self, cluster_id: str, name: str, props: dict[str, Any], old: dict[str, Any] | None,
-                       patch: str, cluster_version: str, loc: str, state: str) -> dict[str, Any]:
+                       patch: str, cluster_version: str, loc: str, state: str, max_pods: int = 250) -> dict[str, Any]:
+        """max_pods: AKS's default for the cluster's network (250 with overlay, 30 with Azure CNI on the subnet)."""
         p = copy.deepcopy(props)
         for k in ("provisioningState", "currentOrchestratorVersion", "nodeImageVersion", "powerState", "eTag"):
             p.pop(k, None)
@@ -1178,7 +1319,13 @@ class Arm:
         p.setdefault("osDiskSizeGB", 128)
         p.setdefault("osDiskType", "Managed")
         p.setdefault("kubeletDiskType", "OS")
-        p.setdefault("maxPods", 250)
+        p.setdefault("maxPods", max_pods)
+        if is_spot(p):  # as AKS: the taint and label of every Spot node, Delete and -1 unless given
+            p.setdefault("scaleSetEvictionPolicy", "Delete")
+            p.setdefault("spotMaxPrice", -1)
+            taint = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+            p["nodeTaints"] = list(p.get("nodeTaints") or []) + ([taint] if taint not in (p.get("nodeTaints") or []) else [])
+            p["nodeLabels"] = {**(p.get("nodeLabels") or {}), "kubernetes.azure.com/scalesetpriority": "spot"}
         p.setdefault("enableAutoScaling", False)
         p.setdefault("enableNodePublicIP", False)
         p.setdefault("enableEncryptionAtHost", False)
@@ -1244,6 +1391,8 @@ class Arm:
         loc = rec["body"]["location"]
         cprops = rec["body"]["properties"]
         patch = self._check_pool(pool, props, loc, cprops["kubernetesVersion"], cprops["currentKubernetesVersion"])
+        others = {k: p["properties"] for k, p in rec["pools"].items() if k != pkey}
+        self._check_network(ckey, cprops, cprops, {**others, pkey: props}, True)
         gpu_pools = self._check_quota(ckey, {pkey: props}, loc)
         old = rec["pools"].get(pkey)
         existed = old is not None
@@ -1251,7 +1400,7 @@ class Arm:
             props["mode"] = "User"
         rec["pools"][pkey] = self._complete_pool(rec["body"]["id"], pool, props, old, patch,
                                                  props.get("orchestratorVersion") or cprops["kubernetesVersion"],
-                                                 loc, "Updating" if existed else "Creating")
+                                                 loc, "Updating" if existed else "Creating", _default_max_pods(cprops))
         outcome: dict[str, Any] = {"status": "Succeeded"}
         failed: list[str] = []
         if "sku-unavailable" in self.faults and gpu_pools:
@@ -1459,6 +1608,30 @@ _AUTOSCALER_DEFAULTS = {
 }
 
 
+def _default_max_pods(cluster_props: dict[str, Any]) -> int:
+    """AKS's maxPods default: 250 with Azure CNI Overlay, 30 with Azure CNI on the subnet, 110 with kubenet."""
+    net = cluster_props.get("networkProfile") or {}
+    plugin = str(net.get("networkPlugin") or "azure").lower()
+    if plugin == "kubenet":
+        return 110
+    if plugin == "azure" and str(net.get("networkPluginMode") or "").lower() != "overlay":
+        return 30
+    return 250
+
+
+LOW_PRIORITY = "lowPriorityCores"  # the regional quota Spot VMs count against, instead of their family's
+
+
+def is_spot(props: dict[str, Any]) -> bool:
+    return str(props.get("scaleSetPriority") or "").lower() == "spot"
+
+
+def _quotas_of(props: dict[str, Any], sku: dict[str, Any]) -> tuple[str, ...]:
+    """The vCPU quotas a pool's nodes count against: Spot VMs the low-priority quota only; others their family's
+    and the regional total."""
+    return (LOW_PRIORITY,) if is_spot(props) else (sku["family"], "cores")
+
+
 def _surge(props: dict[str, Any], nodes: int) -> int:
     """Surge nodes AKS reserves quota for at PUT: upgradeSettings.maxSurge (default 10%, rounded up; or a node
     count). The autoscaler's maxCount is not counted at PUT."""
@@ -1468,6 +1641,23 @@ def _surge(props: dict[str, Any], nodes: int) -> int:
     if raw.endswith("%"):
         return math.ceil(nodes * float(raw[:-1] or 0) / 100)
     return int(raw) if raw.isdigit() else 0
+
+
+def _kubelogin_user(tenant: str) -> str:
+    """The user entry AKS returns for a cluster with Entra ID: kubelogin as an exec credential plugin."""
+    from wizard.azure.entra import AKS_SERVER_APP_ID
+
+    args = ["get-token", "--environment", "AzurePublicCloud", "--server-id", AKS_SERVER_APP_ID, "--client-id",
+            "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", tenant, "--login", "devicecode"]
+    return ("    exec:\n"
+            "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+            "      args:\n" + "".join(f"      - {a}\n" for a in args) +
+            "      command: kubelogin\n"
+            "      env: null\n"
+            "      installHint: |\n"
+            "        kubelogin is not installed which is required to connect to AAD enabled cluster.\n"
+            "      interactiveMode: IfAvailable\n"
+            "      provideClusterInfo: false\n")
 
 
 def _kube_token() -> str:

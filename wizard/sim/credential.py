@@ -14,7 +14,16 @@ ARM_TOKEN = "sim-arm-token"
 PROMETHEUS_TOKEN = "sim-prometheus-token"  # for https://prometheus.monitor.azure.com/.default
 
 
+ENTRA_KUBE_TOKEN = "sim-entra-aks-token"  # for <AKS server application>/.default (what kubelogin exchanges)
+
+
 def _token_for(default: str, scopes: tuple[str, ...]) -> str:
+    """A token per audience: the simulated Kubernetes API of an Entra cluster takes only the AKS server
+    application's, the Prometheus endpoint only its own."""
+    from wizard.azure.entra import AKS_SERVER_APP_ID
+
+    if any(s.startswith(AKS_SERVER_APP_ID) for s in scopes):
+        return ENTRA_KUBE_TOKEN
     return PROMETHEUS_TOKEN if any("prometheus.monitor." in s for s in scopes) else default
 
 

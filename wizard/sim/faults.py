@@ -75,6 +75,12 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
         targets="GET of a long-running operation's status URL: the socket closes without a response, every time",
         effect="drop", http_status=None, code="", message="",
     ),
+    Fault(
+        name="outside-vnet",
+        targets="the Kubernetes API of a cluster with a private API server: this machine is outside the cluster's "
+                "VNet, so its connections are never answered (ARM still is)",
+        effect="drop", http_status=None, code="", message="",
+    ),
 )}
 
 NAMES: tuple[str, ...] = tuple(FAULTS)

@@ -350,6 +350,8 @@ class Simulator:
                        body: bytes) -> Response:
         rest = path[len("/k8s/"):]
         kube_id, _, sub = rest.partition("/")
+        if "outside-vnet" in self.faults and self._private(kube_id):
+            return Response(0, drop=True)  # a private endpoint is not reachable from outside its VNet
         self.advance()
         kube = self._kube
         if kube is None:
@@ -364,6 +366,12 @@ class Simulator:
         if method not in ("GET", "HEAD"):
             self._save_soon()
         return Response(status, data if data else None, dict(hdrs or {}))
+
+    def _private(self, kube_id: str) -> bool:
+        with self.world.lock:
+            rec = next((c for c in self.world.clusters.values() if c.get("kube_id") == kube_id), None)
+        access = ((rec or {}).get("body", {}).get("properties") or {}).get("apiServerAccessProfile") or {}
+        return bool(access.get("enablePrivateCluster"))
 
     def _save_soon(self) -> None:
         """Kubernetes writes come in bursts (an install applies dozens of objects): coalesce their saves into one

@@ -66,6 +66,9 @@ class World:
     # lower-case resource id -> {"rg": rg lower, "type": .., "body": .., "ready_at": epoch | None}: Azure Monitor
     # resources (Microsoft.Monitor/accounts, Microsoft.Insights DCE/DCR/DCRA); see sim/monitor.py
     monitor: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # lower-case virtual network id -> {"rg", "name", "location", "addressPrefixes", "subnets": [..], "tags"}: see
+    # sim/network.py
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     # usage name ("cores" or a VM family) -> vCPU limit approved for this subscription (a granted quota request),
     # in place of the catalog's default limit, in every location
     quota_limits: dict[str, int] = field(default_factory=dict)
@@ -90,6 +93,7 @@ class World:
                 "providers": self.providers,
                 "operations": self.operations,
                 "monitor": self.monitor,
+                "networks": self.networks,
                 "quota_limits": self.quota_limits,
             }))
 
@@ -104,6 +108,7 @@ class World:
             providers=dict(d.get("providers") or {}),
             operations=dict(d.get("operations") or {}),
             monitor=dict(d.get("monitor") or {}),
+            networks=dict(d.get("networks") or {}),
             quota_limits=dict(d.get("quota_limits") or {}),
         )
 

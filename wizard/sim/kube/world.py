@@ -21,6 +21,17 @@ def _status(code: int, reason: str, message: str) -> tuple[int, dict[str, str], 
     return code, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
+def _signed_in(c: Cluster, auth: str) -> bool:
+    """As AKS: the cluster's static token, unless local accounts are disabled; with Entra ID also a token for the
+    AKS server application (what kubelogin, or the wizard's own exchange, gets)."""
+    from wizard.sim.credential import ENTRA_KUBE_TOKEN
+
+    props = ((c.arm or {}).get("cluster") or {}).get("properties") or {}
+    if auth == f"Bearer {KUBE_TOKEN}":
+        return not props.get("disableLocalAccounts")
+    return auth == f"Bearer {ENTRA_KUBE_TOKEN}" and bool((props.get("aadProfile") or {}).get("managed"))
+
+
 class KubeWorld:
     """Thread-safe set of simulated clusters, addressed by kube_id."""
 
@@ -140,8 +151,7 @@ class KubeWorld:
             c = self._clusters.get(kube_id)
             if c is None:
                 return _status(404, "NotFound", f'cluster "{kube_id}" not found')
-            auth = hdrs.get("authorization", "")
-            if auth.strip() != f"Bearer {KUBE_TOKEN}":
+            if not _signed_in(c, hdrs.get("authorization", "").strip()):
                 return _status(401, "Unauthorized", "Unauthorized")
             code, out_headers, out = api.handle(c, method, path, query or {}, hdrs, body or b"")
         if out_headers.pop(api.EMPTY_WATCH_HEADER, None):

@@ -1,0 +1,41 @@
+"""A private API server seen from outside its VNet: ARM (the cluster PUT, its credentials) answers from anywhere,
+the Kubernetes API only from a network that reaches the private endpoint. Before the first Kubernetes request
+of a run (the add-on steps, the verification) the wizard tries the API server once and, when it is private and
+does not answer, stops with what that means and the ways on, instead of a connection error per step."""
+from __future__ import annotations
+
+from typing import Any
+
+from wizard.failure import AzureFailure, AzureLayerError
+
+PROBE_TIMEOUT = 10.0  # seconds: a private endpoint that is reachable answers /version at once
+
+
+def command_invoke(rg: str, name: str, command: str = "kubectl get nodes") -> str:
+    return f'az aks command invoke -g {rg} -n {name} --command "{command}"'
+
+
+def unreachable(rg: str, name: str, reason: str) -> AzureLayerError:
+    return AzureLayerError(AzureFailure(
+        "network", "PrivateApiServerUnreachable",
+        f"The API server of cluster {name} is private and does not answer from this machine ({reason}).",
+        "A private API server has no public endpoint: only a machine that reaches the cluster's VNet (peered "
+        "network, VPN, ExpressRoute, a jump box or self-hosted agent) can talk to Kubernetes; Azure Resource "
+        "Manager (the cluster and its pools) answers from anywhere.",
+        f"run the same command again from a machine inside the VNet (it does only what is left); or, from here, "
+        f"run single kubectl commands through Azure: {command_invoke(rg, name)}.",
+        None, None, None, "", "cluster.network.api_server.private"))
+
+
+def check_reachable(api_client: Any, rg: str, name: str) -> None:
+    """Raise ``unreachable`` when the API server does not answer /version (one try, bounded)."""
+    from kubernetes.client import VersionApi
+
+    try:
+        VersionApi(api_client).get_code(_request_timeout=PROBE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - any connection failure: the endpoint is not reachable from here
+        from kubernetes.client.exceptions import ApiException
+
+        if isinstance(exc, ApiException):
+            return  # it answered (even 401/403): reachable; the step's own request explains the rest
+        raise unreachable(rg, name, type(exc).__name__) from exc
