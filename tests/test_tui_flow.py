@@ -179,13 +179,16 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         assert not verify.report.probes and any(r.status == "partial" for r in verify.report.results)
         # the probes prove what reading cannot: every row says it is being probed until its result arrives
         await pilot.press("ctrl+r")
-        await wait_screen(pilot, "ProbeModal")
+        modal = await wait_screen(pilot, "ProbeModal")
+        assert "Costs money: simulated: nothing is billed" in str(modal.query_one("#scaling", Checkbox).label)
+        await pilot.click("#scaling")  # the opt-in probe that makes the autoscaler add a node
         await pilot.click("#run")
-        await wait_screen(pilot, "VerifyScreen")
-        assert {r[1] for r in table_rows(verify, "#results")} >= {"PROBING"} and verify.report is not None
+        await wait_screen(pilot, "VerifyScreen")  # (the rows while probing: the probing snapshot)
         await wait_for(pilot, lambda: not verify.pending and verify.report.probes, timeout=90, what="probes")
         statuses = {r.id: r.status for r in verify.report.results}
-        assert all(s == "pass" for s in statuses.values()), statuses
+        assert all(s == "pass" for s in statuses.values()), statuses  # the scaling probe too: a node came and went
+        scaling = next(r for r in verify.report.results if r.id == "cluster_autoscaling")
+        assert "ScaleUp" in " ".join(str(e) for e in scaling.evidence), scaling.evidence
         assert "with probes" in text_of(verify, "#verify-status")
         # export of the report: the folder is asked for, prefilled beside the answers file
         await pilot.press("ctrl+e")

@@ -49,6 +49,9 @@ EXAMPLES: dict[str, str] = {
   aks-ai-wizard teardown fleet.yaml --parallel 8    # every member from its own journal, one confirmation""",
     "schema": """\
   aks-ai-wizard schema > answers.schema.json""",
+    "serve": """\
+  aks-ai-wizard serve --simulate                    # a workshop demo: every browser tab its own simulated Azure
+  aks-ai-wizard serve --host 0.0.0.0 --allow-remote --public-url http://demo.example:8000""",
     "completion": """\
   aks-ai-wizard completion bash > /etc/bash_completion.d/aks-ai-wizard
   aks-ai-wizard completion zsh > "${fpath[1]}/_aks-ai-wizard"

@@ -434,13 +434,10 @@ def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal
 
 # ----------------------------------------------------------------------------------------------- verification
 def billable_probes_offered() -> tuple[str, ...]:
-    """Requirements whose probe costs money and runs only when asked (the cluster autoscaler adding a node);
-    empty while wizard.conformance offers none."""
-    from dataclasses import fields
+    """Requirements whose probe costs money and runs only when asked (the cluster autoscaler adding a node)."""
+    from wizard.conformance.requirements import REGISTRY
 
-    from wizard.conformance import VerifyOptions
-
-    return ("cluster_autoscaling",) if any(f.name == "billable" for f in fields(VerifyOptions)) else ()
+    return tuple(rid for rid, req in REGISTRY.items() if req.billable)
 
 
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
