@@ -145,6 +145,10 @@ def test_fleet_teardown_removes_exactly_what_the_fleet_created_member_by_member(
     capsys.readouterr()
 
     before = len(writes(tmp_path))
+    assert run(tmp_path, "teardown", str(answers)) == 1, "no terminal to type the base cluster name on"
+    refused = capsys.readouterr()
+    assert "aks-ai-01" in refused.out and "aks-ai-03" in refused.out and "--yes" in refused.err
+    assert len(writes(tmp_path)) == before, "nothing deleted without confirmation"
     assert run(tmp_path, "teardown", str(answers), "--yes", "--output", "json") == 0
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     listing = next(d for d in docs if d["kind"] == "teardown-plan")
@@ -190,7 +194,7 @@ def test_fleet_teardown_interrupted_by_ctrl_c_deletes_the_rest_when_run_again(tm
                        "fleet: {count: 2, cluster_name: 'aks-ai-{n:02d}', resource_group: per_cluster}\n")
     assert run(tmp_path, "apply", str(answers), "--conformance-not-required") == 0
     capsys.readouterr()
-    proc = spawn(tmp_path, "teardown", str(answers), "--yes", "--output", "json", speed="5")
+    proc = spawn(tmp_path, "teardown", str(answers), "--yes", "--output", "json", speed="30")
     try:
         wait_for(lambda: any(r["step"] == "delete-cluster" and r["event"] == "started" for n in (1, 2) for r in
                              map(json.loads, (tmp_path / f"fleet.aks-ai-0{n}.journal.jsonl").read_text().splitlines())))

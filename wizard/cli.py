@@ -56,8 +56,6 @@ EXAMPLES: dict[str, str] = {
   aks-ai-wizard completion bash > /etc/bash_completion.d/aks-ai-wizard
   aks-ai-wizard completion zsh > "${fpath[1]}/_aks-ai-wizard"
   aks-ai-wizard completion fish > ~/.config/fish/completions/aks-ai-wizard.fish""",
-    "serve": """\
-  aks-ai-wizard serve --simulate --port 8000""",
 }
 
 

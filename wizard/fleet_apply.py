@@ -80,6 +80,12 @@ class MemberResult:
     kubeconfig: Path | None = None
     journal: Path | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"member": self.name, "status": self.status, "failed_step": self.failed_step,
+                "kubeconfig": str(self.kubeconfig) if self.kubeconfig else None,
+                "journal": str(self.journal) if self.journal else None,
+                "failure": self.failure.to_dict() if hasattr(self.failure, "to_dict") else self.failure}
+
 
 @dataclass
 class FleetResult:

@@ -182,10 +182,7 @@ def run_fleet_teardown(args: argparse.Namespace, answers: "Answers", out: "Outpu
             result.status, exit_codes.INTERRUPTED)
         out.doc("result", {"command": "teardown", "status": result.status, "exit_code": code,
                            "elapsed": fmt_seconds(time.monotonic() - started),
-                           "members": [{"member": m.name, "status": m.status, "failed_step": m.failed_step,
-                                        "journal": str(m.journal) if m.journal else None,
-                                        "failure": m.failure.to_dict() if hasattr(m.failure, "to_dict")
-                                        else m.failure} for m in result.members]})
+                           "members": [m.to_dict() for m in result.members]})
         if result.members:
             out.result("\n" + table([r[:4] for r in summary_rows(result)]))
         flags = sorted(set(ft.shared.flags if ft.shared else []))
