@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.test_apply_sim import run, writes
 from tests.test_fleet import MINIMAL, SMALL_GPU, granted
+from tests.test_resilience import final_state, spawn, wait_for
 
 
 def test_fleet_of_3_applies_resumes_after_lost_connections_and_writes_each_thing_once(tmp_path: Path, capsys):
@@ -127,3 +128,85 @@ def test_throttling_on_one_request_holds_every_other_request_of_the_connection(m
     assert groups.get_group(conn, "rg-two") is None  # another member's read, through another client
     assert len(held) == 1 and 0 < held[0] <= 1.0, "held back for what is left of the Retry-After"
     conn.close()
+
+
+def test_fleet_teardown_removes_exactly_what_the_fleet_created_member_by_member(tmp_path: Path, capsys):
+    granted(tmp_path, standardNCASv3_T4Family=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + SMALL_GPU + "kueue: {install: false}\n"
+                       "fleet: {count: 3, cluster_name: 'aks-ai-{n:02d}', resource_group: shared}\n")
+    assert run(tmp_path, "teardown", str(answers), "--yes") == 0, "no journals yet"
+    assert "nothing to delete" in capsys.readouterr().out
+    assert run(tmp_path, "apply", str(answers), "--parallel", "3", "--conformance-not-required") == 0
+    foreign = tmp_path / "other.yaml"  # another answers file's cluster in the fleet's shared group
+    foreign.write_text(MINIMAL.replace("name: aks-ai\n", "name: aks-other\n", 1) + "kueue: {install: false}\n")
+    assert "name: aks-other" in foreign.read_text()
+    assert run(tmp_path, "apply", str(foreign), "--conformance-not-required") == 0
+    capsys.readouterr()
+
+    before = len(writes(tmp_path))
+    assert run(tmp_path, "teardown", str(answers)) == 1, "no terminal to type the base cluster name on"
+    refused = capsys.readouterr()
+    assert "aks-ai-01" in refused.out and "aks-ai-03" in refused.out and "--yes" in refused.err
+    assert len(writes(tmp_path)) == before, "nothing deleted without confirmation"
+    assert run(tmp_path, "teardown", str(answers), "--yes", "--output", "json") == 0
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    listing = next(d for d in docs if d["kind"] == "teardown-plan")
+    assert [m["member"] for m in listing["members"]] == ["aks-ai-01", "aks-ai-02", "aks-ai-03"]
+    for m in listing["members"]:
+        assert [d["id"] for d in m["deletes"]][0] == "delete-cluster" and m["member"] in m["deletes"][0]["title"]
+    assert listing["shared"]["deletes"] == [], "the shared group holds the foreign cluster"
+    assert any("rg-aks-ai" in k and "aks-other" in k for k in listing["shared"]["kept"])
+    events = [d for d in docs if d["kind"] == "event"]
+    assert events and {e["member"] for e in events} == {"aks-ai-01", "aks-ai-02", "aks-ai-03"}
+    assert docs[-1]["status"] == "done" and {m["status"] for m in docs[-1]["members"]} == {"done"}
+
+    deleted = [r["path"] for r in writes(tmp_path, before) if r["method"] == "DELETE"]
+    clusters = sorted(p.rsplit("/", 1)[1] for p in deleted if p.lower().split("/")[-2] == "managedclusters")
+    assert clusters == ["aks-ai-01", "aks-ai-02", "aks-ai-03"], "each member's cluster once, never aks-other"
+    assert not any(p.lower().split("/")[-2] == "resourcegroups" or "/microsoft.monitor/" in p.lower()
+                   for p in deleted), "the shared group and the region's workspace stay"
+    assert not any("aks-other" in p.lower() for p in deleted)
+    world = final_state(tmp_path)
+    assert set(world["clusters"]) == {"aks-other"} and "rg-aks-ai" in world["groups"]
+
+    assert run(tmp_path, "teardown", str(answers), "--yes") == 0
+    assert "Nothing to delete" in capsys.readouterr().out
+    since = len(writes(tmp_path))
+    assert run(tmp_path, "teardown", str(foreign), "--yes") == 0  # the foreign cluster survived until now
+    assert "delete cluster aks-other" in capsys.readouterr().out
+    assert any(r["method"] == "DELETE" and r["path"].endswith("/managedClusters/aks-other")
+               for r in writes(tmp_path, since))
+    assert run(tmp_path, "teardown", str(answers), "--yes", "--output", "json") == 0
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    shared = next(d for d in docs if d["kind"] == "teardown-plan")["shared"]
+    assert [d["id"] for d in shared["deletes"]] == ["delete-group"], "the last one out deletes the shared group"
+    assert docs[-1]["status"] == "done"
+    assert any(r["method"] == "DELETE" and r["path"].lower().endswith("/resourcegroups/rg-aks-ai")
+               for r in writes(tmp_path))
+
+
+def test_fleet_teardown_interrupted_by_ctrl_c_deletes_the_rest_when_run_again(tmp_path: Path, capsys):
+    import signal
+
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(MINIMAL + "kueue: {install: false}\n"
+                       "fleet: {count: 2, cluster_name: 'aks-ai-{n:02d}', resource_group: per_cluster}\n")
+    assert run(tmp_path, "apply", str(answers), "--conformance-not-required") == 0
+    capsys.readouterr()
+    proc = spawn(tmp_path, "teardown", str(answers), "--yes", "--output", "json", speed="30")
+    try:
+        wait_for(lambda: any(r["step"] == "delete-cluster" and r["event"] == "started" for n in (1, 2) for r in
+                             map(json.loads, (tmp_path / f"fleet.aks-ai-0{n}.journal.jsonl").read_text().splitlines())))
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert json.loads(out.splitlines()[-1])["status"] == "cancelled"
+    assert run(tmp_path, "teardown", str(answers), "--yes") == 0
+    assert final_state(tmp_path)["clusters"] == {}
+    assert not {"rg-aks-ai-01", "rg-aks-ai-02"} & set(final_state(tmp_path)["groups"])
+    capsys.readouterr()
+    assert run(tmp_path, "teardown", str(answers), "--yes") == 0
+    assert "Nothing to delete" in capsys.readouterr().out

@@ -45,7 +45,8 @@ EXAMPLES: dict[str, str] = {
   aks-ai-wizard --simulate apply examples/answers.yaml -q""",
     "teardown": """\
   aks-ai-wizard teardown answers.yaml
-  aks-ai-wizard teardown answers.yaml --yes --output json""",
+  aks-ai-wizard teardown answers.yaml --yes --output json
+  aks-ai-wizard teardown fleet.yaml --parallel 8    # every member from its own journal, one confirmation""",
     "schema": """\
   aks-ai-wizard schema > answers.schema.json""",
     "serve": """\
@@ -174,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-tags", action="store_true",
                    help="the journal is lost or damaged: find what this wizard created from the provenance tags "
                         "on Azure (listed first, confirmed as usual)")
+    p.add_argument("--parallel", type=int, metavar="N", default=None,
+                   help="fleet: tear down at most N members at a time (default 4)")
     output_option(p)
 
     command("schema", "print the answers file's JSON Schema")
@@ -369,6 +372,10 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
     except CloudError as exc:
         return out.fail(EXIT_INVALID, f"--cloud: {exc}; nothing was sent to Azure.",
                         "name a cloud az knows (az cloud list), or give a cloud file")
+    if args.command == "teardown" and answers.fleet is not None:
+        from wizard.fleet_teardown import run_fleet_teardown
+
+        return run_fleet_teardown(args, answers, out)
     if args.command == "teardown":
         return _teardown(args, answers, out)
     if args.command == "export":
@@ -432,15 +439,9 @@ def _teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
                 out.doc("result", {"command": "teardown", "status": "nothing-to-do", "exit_code": EXIT_OK,
                                    "journal": str(journal.path)})
                 return EXIT_OK
-            if not args.yes:
-                if not sys.stdin.isatty():
-                    return out.fail(EXIT_INVALID, "refusing to delete without confirmation: no terminal to ask on",
-                                    "re-run with --yes")
-                out.note(f"\nType the cluster name ({answers.cluster.name}) to delete the above: ")
-                typed = sys.stdin.readline().strip()  # the prompt on stderr: stdout stays JSON with --output json
-                if typed != answers.cluster.name:
-                    return out.fail(EXIT_INVALID, "the name did not match; nothing was deleted",
-                                    f"type {answers.cluster.name} exactly, or run with --yes")
+            if (refused := confirm(args, out, answers.cluster.name,
+                                   f"the cluster name ({answers.cluster.name}) to delete the above")) is not None:
+                return refused
             printer = EventPrinter(out, verbose=args.verbose > 0)
             started = time.monotonic()
             result = _run_engine(Engine(session.conn, td.plan, printer, journal, session.run_options()), out)
@@ -456,6 +457,20 @@ def _teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> int:
         return _locked(out, exc)
     finally:
         session.close()
+
+
+def confirm(args: argparse.Namespace, out: Output, name: str, what: str) -> int | None:
+    """Teardown's typed confirmation (or --yes): None to go on, else the exit code of the refusal."""
+    if args.yes:
+        return None
+    if not sys.stdin.isatty():
+        return out.fail(EXIT_INVALID, "refusing to delete without confirmation: no terminal to ask on",
+                        "re-run with --yes")
+    out.note(f"\nType {what}: ")
+    if sys.stdin.readline().strip() != name:  # the prompt on stderr: stdout stays JSON with --output json
+        return out.fail(EXIT_INVALID, "the name did not match; nothing was deleted",
+                        f"type {name} exactly, or run with --yes")
+    return None
 
 
 def _result_doc(out: Output, command: str, result: Any, code: int, started: float, journal: Any,

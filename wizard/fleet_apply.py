@@ -80,6 +80,12 @@ class MemberResult:
     kubeconfig: Path | None = None
     journal: Path | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"member": self.name, "status": self.status, "failed_step": self.failed_step,
+                "kubeconfig": str(self.kubeconfig) if self.kubeconfig else None,
+                "journal": str(self.journal) if self.journal else None,
+                "failure": self.failure.to_dict() if hasattr(self.failure, "to_dict") else self.failure}
+
 
 @dataclass
 class FleetResult:
@@ -126,36 +132,40 @@ class FleetRun:
         return engine
 
     def run(self) -> FleetResult:
+        first = shared_plan(self.plans)
+        shared = self.run_shared(first) if first.steps else None
+        if shared is not None and shared.status != "done":
+            return FleetResult(shared)
+        return self.run_members([member_plan(plan, first) for plan in self.plans], shared)
+
+    def run_shared(self, plan: "Plan", member: str = SUBSCRIPTION) -> "RunResult":
+        """Steps done once for the fleet, journalled in the fleet's own journal."""
+        journal = shared_journal(self.answers_path)
+        with journal.lock():
+            return self._engine(plan, tagged(self.sink, member), journal, self.options(member)).run()
+
+    def run_members(self, plans: list["Plan"], shared: "RunResult | None" = None) -> FleetResult:
+        """Every member's own plan, at most `parallel` at a time."""
+        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="member") as pool:
+            return FleetResult(shared, list(pool.map(self.run_member, plans)))
+
+    def run_member(self, plan: "Plan") -> MemberResult:
+        """One member's plan through the engine, under its own journal's lock."""
         from wizard.journal import JournalLocked
 
-        first = shared_plan(self.plans)
-        shared = None
-        if first.steps:
-            journal = shared_journal(self.answers_path)
+        name = plan.answers.cluster.name
+        journal = member_journal(self.answers_path, name)
+        if self.cancelled.is_set():
+            return MemberResult(name, "cancelled", journal=journal.path)
+        opts = self.options(name)
+        started = time.monotonic()
+        try:
             with journal.lock():
-                shared = self._engine(first, tagged(self.sink, SUBSCRIPTION), journal,
-                                      self.options(SUBSCRIPTION)).run()
-            if shared.status != "done":
-                return FleetResult(shared)
-
-        def one(plan: "Plan") -> MemberResult:
-            name = plan.answers.cluster.name
-            journal = member_journal(self.answers_path, name)
-            if self.cancelled.is_set():
-                return MemberResult(name, "cancelled", journal=journal.path)
-            opts = self.options(name)
-            started = time.monotonic()
-            try:
-                with journal.lock():
-                    r = self._engine(member_plan(plan, first), tagged(self.sink, name), journal, opts).run()
-            except JournalLocked as exc:
-                return MemberResult(name, "locked", failure=str(exc), journal=journal.path)
-            return MemberResult(name, r.status, time.monotonic() - started, r.failed_step, r.failure,
-                                opts.kubeconfig_out if r.status == "done" else None, journal.path)
-
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="member") as pool:
-            members = list(pool.map(one, self.plans))
-        return FleetResult(shared, members)
+                r = self._engine(plan, tagged(self.sink, name), journal, opts).run()
+        except JournalLocked as exc:
+            return MemberResult(name, "locked", failure=str(exc), journal=journal.path)
+        return MemberResult(name, r.status, time.monotonic() - started, r.failed_step, r.failure,
+                            opts.kubeconfig_out if r.status == "done" else None, journal.path)
 
 
 def summary_rows(result: FleetResult) -> list[tuple[str, ...]]:

@@ -120,11 +120,7 @@ def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_
             out.note("The fleet was built, but not every member passed every MUST requirement (see the table). Or "
                      "set verify.require_conformance: false (--conformance-not-required) if it need not conform.")
     out.doc("result", {"command": "apply", "status": result.status, "exit_code": code, "elapsed": took,
-                       "members": [{"member": m.name, "status": m.status, "failed_step": m.failed_step,
-                                    "kubeconfig": str(m.kubeconfig) if m.kubeconfig else None,
-                                    "journal": str(m.journal) if m.journal else None,
-                                    "failure": m.failure.to_dict() if hasattr(m.failure, "to_dict") else m.failure}
-                                   for m in result.members]})
+                       "members": [m.to_dict() for m in result.members]})
     if result.shared is not None and result.shared.status != "done":
         out.result(f"\nThe subscription-wide steps ended {result.shared.status} "
                    f"({result.shared.failed_step or 'interrupted'}); no member was started.")

@@ -13,7 +13,7 @@ another rule's endpoint). The steps run through the same engine as apply.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from wizard import durations
 from wizard.azure.clusters import get_cluster, get_pool
@@ -99,7 +99,10 @@ def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, gr
 
 
 def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
-                  subscription: tuple[str, str], from_tags: bool = False) -> TeardownPlan:
+                  subscription: tuple[str, str], from_tags: bool = False,
+                  shared_group: bool = False) -> TeardownPlan:
+    """What to delete for these answers and what stays (why). shared_group: the resource group is not this
+    journal's to decide (a fleet's shared group, decided once after every member: wizard/fleet_teardown.py)."""
     rg, name = answers.resource_group.name, answers.cluster.name
     identity = journal.identity(answers)
     plan = Plan(answers, Observed(*subscription), None)
@@ -149,21 +152,35 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
                              ("delete-cluster",) if cluster_step else ())
     plan.steps.extend(monitor["delete"])
     out.kept.extend(monitor["kept"])
-    if group is not None:
+    if group is not None and not shared_group:
         deleting = {s.payload["resource_id"].lower() for s in monitor["delete"] if "resource_id" in s.payload}
-        others = [r for rid, r in _other_resources(conn, rg, name) if rid.lower() not in deleting]
-        if "resource-group" not in owned.steps:
-            out.kept.append(f"resource group {rg}: it existed before this wizard")
-        elif others or (cluster is not None and cluster_step is None):
-            listing = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
-            out.kept.append(f"resource group {rg}: it holds other resources ({listing or 'the cluster'})")
-        elif confirmed(f"resource group {rg}", group):
-            plan.steps.append(Step("delete-group", f"delete resource group {rg} (created by this wizard; empty "
-                                   "once the cluster is gone)", "update", az("group", "delete", "-n", rg, "--yes"),
-                                   deps=tuple(s.id for s in plan.steps), typical=durations.RESOURCE_GROUP * 30,
-                                   payload={"created_by": "resource-group"}))
+        step, why = group_step(conn, rg, group, "resource-group" in owned.steps, confirmed, deleting, {name},
+                               tuple(s.id for s in plan.steps), cluster is not None and cluster_step is None)
+        plan.steps.extend([step] if step else [])
+        out.kept.extend([why] if why else [])
     check_steps(plan.steps)
     return out
+
+
+def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirmed: Callable[[str, Any], bool],
+               deleting: set[str], clusters: set[str], after: tuple[str, ...],
+               cluster_stays: bool) -> tuple[Step | None, str | None]:
+    """The step deleting resource group rg, or why it stays: only when this wizard created it, its tags agree,
+    and nothing is in it but what the other steps delete (`deleting`: resource ids; `clusters`: the clusters
+    deleted, by name)."""
+    others = [r for rid, r in _other_resources(conn, rg, clusters) if rid.lower() not in deleting]
+    if not owned:
+        return None, f"resource group {rg}: it existed before this wizard"
+    if others or cluster_stays:
+        listing = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        return None, f"resource group {rg}: it holds other resources ({listing or 'the cluster'})"
+    if not confirmed(f"resource group {rg}", group):
+        return None, None
+    return Step("delete-group", f"delete resource group {rg} (created by this wizard; empty once "
+                + ("the cluster is" if len(clusters) == 1 else f"{len(clusters)} clusters are") + " gone)",
+                "update", az("group", "delete", "-n", rg, "--yes"), deps=after,
+                typical=durations.RESOURCE_GROUP * 30,
+                payload={"created_by": "resource-group", "besides": sorted(clusters)}), None
 
 
 MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",
@@ -255,12 +272,13 @@ def _get(read: Any) -> Any:
         return None
 
 
-def _other_resources(conn: "ArmConnection", rg: str, cluster: str) -> list[tuple[str, str]]:
-    """(resource id, type/name) of every resource in the group but the cluster."""
+def _other_resources(conn: "ArmConnection", rg: str, clusters: set[str]) -> list[tuple[str, str]]:
+    """(resource id, type/name) of every resource in the group but these clusters."""
     out = []
+    names = {c.lower() for c in clusters}
     for res in conn.resources.resources.list_by_resource_group(rg):
         rtype = (res.type or "").lower()
-        if rtype == "microsoft.containerservice/managedclusters" and (res.name or "").lower() == cluster.lower():
+        if rtype == "microsoft.containerservice/managedclusters" and (res.name or "").lower() in names:
             continue
         out.append((res.id or "", f"{res.type}/{res.name}"))
     return out
@@ -297,7 +315,7 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any)
     if resource is None:
         return {"state": "Gone", "message": step.title.replace("delete", "already gone:", 1)}
     if engine.journal is not None:
-        v = verdict(resource.tags, engine.journal.identity(engine.answers))
+        v = verdict(resource.tags, step.payload.get("identity") or engine.journal.identity(engine.answers))
         if not v.ours:
             engine.emit("log", step, f"kept: {v.said}", started=started)
             return {"state": "Kept", "message": step.title.replace("delete", "kept", 1) + f": {v.said}"}
@@ -333,7 +351,9 @@ def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, 
 
 def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
     a = engine.answers
-    others = [what for _, what in _other_resources(engine.conn, a.resource_group.name, a.cluster.name)]
+    # the clusters deleted before (the resource list may still show them for a moment)
+    besides = set(step.payload.get("besides") or [a.cluster.name])
+    others = [what for _, what in _other_resources(engine.conn, a.resource_group.name, besides)]
     if others:  # something appeared since the plan was shown: keep the group
         engine.emit("log", step, f"kept: {', '.join(others)} appeared in the group", started=started)
         return {"state": "Kept", "message": f"resource group {a.resource_group.name} kept: it is not empty"}
