@@ -1,4 +1,4 @@
-"""Step 4: cluster name, Kubernetes version (listed live), tier, support plan, system pool."""
+"""Cluster name, Kubernetes version (listed live), tier, support plan, system pool."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -44,3 +44,8 @@ def set_answer(draft: Draft, path: str, value: Any) -> None:
 
     if draft.has(path) or value != option_default(path):
         draft.set(path, value)
+
+
+def split_list(value: str) -> list[str]:
+    """A comma-separated field as typed (taints, labels, IP ranges, group ids) into its items."""
+    return [p.strip() for p in value.split(",") if p.strip()]

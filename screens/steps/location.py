@@ -1,4 +1,4 @@
-"""Step 3: the location and the resource group, listed live."""
+"""The location and the resource group, listed live."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,4 +1,4 @@
-"""Step 2: the subscription, listed live."""
+"""The subscription, listed live."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
