@@ -373,7 +373,7 @@ def private_api_note(draft: Mapping[str, Any]) -> str:
 
     answers = _answers_or_none(draft)
     items = check_private(answers) if answers is not None else []
-    return "\n".join(f"{i.detail} {i.fix[0].upper()}{i.fix[1:]}." if i.fix else i.detail for i in items)
+    return "\n".join(f"{i.detail} {i.fix[0].upper()}{i.fix[1:].rstrip('.')}." if i.fix else i.detail for i in items)
 
 
 def entra_access_note(draft: Mapping[str, Any], subscription_id: str | None) -> str:

@@ -91,6 +91,7 @@ class GpuScreen(StepScreen):
         for f in self.query(".field"):
             f.set_error(None)  # type: ignore[attr-defined]
         self._sync()
+        self.draw_chart()
 
     @on(DataTable.RowSelected, "#gpu-pools")
     def _pool_selected(self, event: DataTable.RowSelected) -> None:
@@ -123,6 +124,7 @@ class GpuScreen(StepScreen):
             gpu_form.fill(self, self.pools[self.current])
         table.move_cursor(row=self.current)
         self._sync()
+        self.draw_chart()
         self.set_status(f"Pool {name} removed.")
 
     # ------------------------------------------------------------------------------------------ sizes and cost
@@ -184,6 +186,8 @@ class GpuScreen(StepScreen):
             price = self.price_of(str(pool.get("vm_size", "")), spot)
             row = self.row_of(str(pool.get("vm_size", "")))
             cost = "price n/a" if price is None else f"${price * lo:,.2f}-{price * hi:,.2f}/h"
+            if spot and price is not None and str(pool.get("vm_size", "")).lower() in {k.lower() for k in self.spot}:
+                cost += " at the Spot price"
             if spot:
                 quota = "Spot: low-priority vCPU quota (review checks it)"
             elif row is None or row.size.max_nodes is None:
