@@ -292,3 +292,32 @@ async def test_switching_off_listed_pools_says_which_must_breaks(link: Any) -> N
         await pilot.press("ctrl+n")
         await settle(pilot)
     assert app.state.draft.get("gpu_pool") is None and not app.state.draft.has("gpu_pools")
+
+
+async def test_a_pool_changed_in_the_tui_is_saved_into_the_commented_file(tmp_path: Path) -> None:
+    """Prefilled with the production file, the Spot pool's max is raised on the GPU step: Ctrl+S saves it into
+    the same file, every comment kept, and it loads back with that change only."""
+    from tests.test_tui_flow import make_app as flow_app
+    from tests.test_tui_flow import sign_in
+
+    answers = production(tmp_path)
+    before = answers.read_text()
+    app = flow_app(tmp_path, answers=answers)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await wait_screen(pilot, "ReviewScreen")
+        await pilot.press("escape")
+        await wait_screen(pilot, "AddonsScreen")
+        await pilot.press("escape")
+        screen = await wait_screen(pilot, "GpuScreen")
+        await settle(pilot)
+        screen.query_one("#gpu-pools", DataTable).focus()
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.query_one("#gpu-name", Input).value == "a100spot"
+        await type_into(pilot, "#gpu-max", "4", keys=True)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    # the one value changed, every other byte as written: comments, layout, the pool list item by item
+    assert answers.read_text() == before.replace("autoscale: {min: 0, max: 2}", "autoscale: {min: 0, max: 4}")
+    assert load_answers(answers).gpu_pools[1].autoscale.max == 4
