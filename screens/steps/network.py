@@ -34,6 +34,13 @@ def check_ranges(value: str) -> str | None:
     return next((m for m in map(r.check_cidr, ranges) if m), None) or r.check_cidrs(ranges)
 
 
+def checked_subnet(session: Any, probe: dict[str, Any], asked: str) -> tuple[str, Any]:
+    """The facade's subnet check (in the worker), tagged with the network answers it was asked for."""
+    from wizard.interactive import subnet_check
+
+    return asked, subnet_check(session, probe)
+
+
 class NetworkScreen(StepScreen):
     STEP = "network"
 
@@ -119,11 +126,14 @@ class NetworkScreen(StepScreen):
         box.update(f"Checking subnet {subnet.value.strip().rsplit('/', 1)[-1]}...")
         box.display = True
         self.subnet_result = "checking"
-        from wizard.interactive import subnet_check
-
-        self.fetch("the subnet", subnet_check, self.state.session, self.probe())
+        probe = self.probe()
+        self.asked = repr(probe.get("cluster", {}).get("network"))
+        self.fetch("the subnet", checked_subnet, self.state.session, probe, self.asked)
 
     def fetched(self, key: str, result: Any) -> None:
+        asked, result = result
+        if asked != getattr(self, "asked", None):
+            return  # an earlier read that finished late: what is on screen now was asked since
         box = self.query_one("#subnet-check", Static)
         self.subnet_result = result
         if result is None:
