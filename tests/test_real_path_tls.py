@@ -93,15 +93,7 @@ def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp
     cloud = yaml.safe_load(path.read_text())["azure"]["cloud"]
     cloud_file = tmp_path / "stack.json"
     cloud_file.write_text(json.dumps(cloud))
-    az_dir = tmp_path / "azure-cli"
-    az_dir.mkdir()
-    (az_dir / "clouds.config").write_text(
-        "[AzureStackHub]\n"
-        f"endpoint_resource_manager = {cloud['resource_manager']}\n"
-        f"endpoint_active_directory = {cloud['authority_host']}\n"
-        f"endpoint_active_directory_resource_id = {cloud['audience']}\n"
-        "profile = 2020-09-01-hybrid\n")
-    monkeypatch.setenv("AZURE_CONFIG_DIR", str(az_dir))
+    az_dir = _az_cloud_register(tmp_path, monkeypatch, "AzureStackHub", cloud)
     capsys.readouterr()
 
     for how in (str(cloud_file), "AzureStackHub"):
@@ -126,6 +118,48 @@ def test_verify_and_gpu_sizes_use_the_custom_cloud_given_to_cloud(tls_world, tmp
 
     assert main(["gpu-sizes", "--location", "eastus2", "--cloud", "NoSuchCloud"]) == 1
     assert "not a cloud registered in " + str(az_dir / "clouds.config") in capsys.readouterr().err
+
+
+def _az_cloud_register(tmp_path: Path, monkeypatch, name: str, cloud: dict) -> Path:
+    """What `az cloud register --name NAME ...` records: a section of the Azure CLI's clouds.config."""
+    az_dir = tmp_path / "azure-cli"
+    az_dir.mkdir()
+    (az_dir / "clouds.config").write_text(
+        f"[{name}]\n"
+        f"endpoint_resource_manager = {cloud['resource_manager']}\n"
+        f"endpoint_active_directory = {cloud['authority_host']}\n"
+        f"endpoint_active_directory_resource_id = {cloud['audience']}\n"
+        "profile = 2020-09-01-hybrid\n")
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(az_dir))
+    return az_dir
+
+
+def test_a_registered_cloud_named_in_the_answers_file(tls_world, tmp_path: Path, monkeypatch, capsys):
+    """`azure.cloud: AzureStackHub` in the answers file means the cloud `az cloud register` recorded under that
+    name, as `--cloud AzureStackHub` does; a name nobody registered is refused with its line, before any request."""
+    authority, arm, pem = tls_world
+    _env(monkeypatch, authority, pem)
+    path = answers_for("minimal.yaml", authority, arm, tmp_path)
+    data = yaml.safe_load(path.read_text())
+    _az_cloud_register(tmp_path, monkeypatch, "AzureStackHub", data["azure"]["cloud"])
+    data["azure"]["cloud"] = "AzureStackHub"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    start, tokens = len(arm.request_log), len(authority.token_scopes)
+    code = main(["plan", str(path)])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    assert authority.token_scopes[tokens:] == ["https://management.contoso.local/.default"]
+    assert any(r.method == "GET" and "/resourcegroups/" in r.path.lower() for r in _arm_since(arm, start))
+    assert "az aks create" in out.out
+
+    path.write_text(path.read_text().replace("cloud: AzureStackHub", "cloud: AzureStackHUB"))
+    start = len(arm.request_log)
+    assert main(["plan", str(path)]) == 1
+    err = capsys.readouterr().err
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "AzureStackHUB" in text)
+    assert f"answers.yaml:{line}:" in err and "azure.cloud" in err and "registered: AzureStackHub" in err, err
+    assert "did you mean 'AzureStackHub'?" in err
+    assert arm.request_log[start:] == []
 
 
 def test_the_same_sign_in_failure_gives_the_same_exit_code_from_every_command(tls_world, tmp_path: Path,

@@ -160,7 +160,8 @@ def _normalize_url(field: str, value: str) -> str:
 def resolve_cloud(spec: "str | Mapping[str, Any] | Cloud | None") -> Cloud:
     """Resolve the answers file's ``azure.cloud`` into a :class:`Cloud`.
 
-    ``spec`` is a well-known name (case-insensitive: AzureCloud, AzureChinaCloud, AzureUSGovernment), a mapping
+    ``spec`` is a well-known name (case-insensitive: AzureCloud, AzureChinaCloud, AzureUSGovernment), the name of a
+    cloud registered with ``az cloud register`` (its endpoints read from clouds.config), a mapping
     ``{name, resource_manager, authority_host, audience}`` for a custom cloud, a Cloud (returned as is) or None
     (AzureCloud).
     """
@@ -171,13 +172,15 @@ def resolve_cloud(spec: "str | Mapping[str, Any] | Cloud | None") -> Cloud:
     if isinstance(spec, str):
         key = spec.strip().lower()
         key = _NAME_ALIASES.get(key, key)
-        try:
+        if key in known_clouds():
             return known_clouds()[key]
-        except KeyError:
-            raise CloudError(
-                f"unknown cloud {spec!r}: use one of {', '.join(KNOWN_CLOUD_NAMES)}, or a custom cloud given as "
-                "{name, resource_manager, authority_host, audience}"
-            ) from None
+        registered = registered_clouds()
+        if key in registered:
+            return _custom_cloud(registered[key])
+        raise CloudError(
+            f"unknown cloud {spec!r}: use one of {', '.join(KNOWN_CLOUD_NAMES)}, a cloud registered with `az cloud "
+            f"register` (in {az_config_dir() / 'clouds.config'}), or a custom cloud given as "
+            "{name, resource_manager, authority_host, audience}")
     if isinstance(spec, Mapping):
         return _custom_cloud(spec)
     raise CloudError(f"cloud must be a name or a mapping, not {type(spec).__name__}")
