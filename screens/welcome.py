@@ -24,6 +24,18 @@ def _check_tenant(value: str) -> str | None:
 CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 
 
+def registered_cloud_items() -> list[ChoiceItem]:
+    """The clouds `az cloud register` recorded on this machine, offered by name as the answers file holds them."""
+    from wizard.az_clouds import CloudError, registered_clouds
+
+    try:
+        clouds = registered_clouds().values()
+    except CloudError:
+        return []  # unreadable: the public clouds are still offered; naming one in answers says why
+    return [ChoiceItem(c["name"], f"{c['name']} (az cloud register: {c.get('resource_manager', '?')})")
+            for c in clouds if c["name"] not in CLOUDS]
+
+
 class WelcomeScreen(StepScreen):
     STEP = "welcome"
     NEXT_LABEL = "Sign in"
@@ -43,7 +55,9 @@ class WelcomeScreen(StepScreen):
                        self.draft.get("azure.auth") or "default")
         yield Field("Sign-in method", auth, "azure.auth")
         cloud = self.draft.get("azure.cloud") or "AzureCloud"
-        items = [ChoiceItem(c, c) for c in CLOUDS]
+        items = [ChoiceItem(c, c) for c in CLOUDS] + registered_cloud_items()
+        if isinstance(cloud, str) and cloud not in [i.value for i in items]:
+            items.append(ChoiceItem(cloud, f"{cloud} (not registered on this machine)"))
         if isinstance(cloud, dict):
             items.append(ChoiceItem("custom", f"custom: {cloud.get('name', 'custom cloud')} ({cloud.get('resource_manager', '')})"))
         clouds = ChoiceList(id="cloud")

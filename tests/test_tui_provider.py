@@ -64,3 +64,18 @@ async def test_when_the_rest_cannot_start_the_run_stops_and_says_why(tmp_path: P
     reqs = writes(tmp_path)
     assert len(accepted(reqs, "/providers/microsoft.containerservice/register", "POST")) == 1
     assert not accepted(reqs, "/managedclusters/aks-ai")
+
+
+async def test_the_sign_in_step_offers_the_clouds_az_cloud_register_recorded(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "clouds.config").write_text("[MyStack]\nendpoint_resource_manager = https://management.stack.local/\n"
+                                            "endpoint_active_directory = https://login.stack.local/adfs\n")
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path))
+    app = WizardApp(sim=SimOptions(speed=3000.0), answers_path=tmp_path / "answers.yaml")
+    async with app.run_test(size=SIZE) as pilot:
+        welcome = await wait_screen(pilot, "WelcomeScreen")
+        clouds = welcome.query_one("#cloud")
+        labels = [str(clouds.get_option_at_index(i).prompt) for i in range(clouds.option_count)]
+        assert "MyStack (az cloud register: https://management.stack.local/)" in labels, labels
+        clouds.select_value("MyStack")
+        welcome.store()
+        assert app.state.draft.get("azure.cloud") == "MyStack"  # saved by name, as azure.cloud takes it

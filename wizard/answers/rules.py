@@ -117,7 +117,7 @@ def check_cloud_name(value: str) -> str | None:
     clouds.config, as `--cloud` reads it); names are matched exactly, as `az cloud set` does."""
     if value in CLOUD_NAMES:
         return None
-    from wizard.azure.clouds import CloudError, az_config_dir, registered_clouds
+    from wizard.az_clouds import CloudError, az_config_dir, registered_clouds
 
     try:
         registered = [c["name"] for c in registered_clouds().values()]

@@ -13,14 +13,14 @@ Nothing here sets a cloud process-wide: the values are passed explicitly to the 
 
 from __future__ import annotations
 
-import configparser
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
+
+from wizard.az_clouds import CloudError, az_config_dir, registered_clouds
 
 __all__ = ["Cloud", "CloudError", "resolve_cloud", "known_clouds", "KNOWN_CLOUD_NAMES", "cloud_setting",
            "registered_clouds", "az_config_dir"]
@@ -43,10 +43,6 @@ _KEY_ALIASES = {
     "active_directory_resource_id": "audience",
     "endpoint_active_directory_resource_id": "audience",
 }
-
-
-class CloudError(ValueError):
-    """The cloud setting cannot be used (unknown name, missing or malformed endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -217,31 +213,6 @@ def _custom_cloud(spec: Mapping[str, Any]) -> Cloud:
 
 
 # ------------------------------------------------------------------------------------------ --cloud
-def az_config_dir() -> Path:
-    """The Azure CLI's configuration directory: $AZURE_CONFIG_DIR, else ~/.azure (azure-cli's GLOBAL_CONFIG_DIR)."""
-    return Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure").expanduser()
-
-
-def registered_clouds(config_dir: Path | None = None) -> dict[str, dict[str, str]]:
-    """Clouds ``az cloud register`` recorded: ``clouds.config`` is an INI file with a section per cloud and keys
-    ``endpoint_<name>`` / ``suffix_<name>`` / ``profile`` (azure-cli core/cloud.py ``_config_add_cloud``).
-    Keyed by lower-case name; each value is a mapping :func:`resolve_cloud` accepts."""
-    path = (config_dir or az_config_dir()) / "clouds.config"
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        raise CloudError(f"{path} cannot be read as the Azure CLI's cloud configuration: {exc}") from None
-    out: dict[str, dict[str, str]] = {}
-    for name in parser.sections():
-        section = parser[name]
-        cloud = {"name": name, "resource_manager": section.get("endpoint_resource_manager", ""),
-                 "authority_host": section.get("endpoint_active_directory", ""),
-                 "audience": section.get("endpoint_active_directory_resource_id", "")}
-        out[name.lower()] = {k: v for k, v in cloud.items() if v}
-    return out
-
-
 def cloud_setting(value: str) -> "str | dict[str, str]":
     """What ``--cloud VALUE`` means, as the answers file's ``azure.cloud`` would hold it: a well-known cloud's
     name; a cloud registered with ``az cloud register`` (its endpoints, from clouds.config); or a JSON/YAML file
