@@ -43,9 +43,9 @@ class WelcomeScreen(StepScreen):
     def form(self) -> ComposeResult:
         yield Static("From an empty Azure subscription to an AKS cluster that meets the CNCF Kubernetes AI "
                      "Conformance checklist (v1.34), and proof of it.", classes="lead", markup=False)
-        if self.state.simulated:
-            sim = self.state.sim
-            faults = f"; faults: {', '.join(sim.faults)}" if sim and sim.faults else ""
+        sim = self.state.sim
+        if sim is not None:
+            faults = f"; faults: {', '.join(sim.faults)}" if sim.faults else ""
             yield Static(f"SIMULATED: an embedded Azure answers every call; nothing is created in your "
                          f"subscription (operations {sim.speed:g}x faster than Azure{faults}).",
                          id="sim-banner", markup=False)

@@ -1,5 +1,5 @@
-"""The layers hold because a test says so: the import contracts in pyproject.toml ([tool.importlinter]) and a fresh
-interpreter that imports every core module without loading the UI toolkit."""
+"""The layers hold because a test says so: the import contracts in pyproject.toml ([tool.importlinter]), lint and
+types at zero, and a fresh interpreter that imports every core module without loading the UI toolkit."""
 from __future__ import annotations
 
 import os
@@ -24,6 +24,14 @@ def test_lint_is_at_zero():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "wizard", "screens", "tests", "benchmarks"],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_types_are_at_zero():
+    """mypy with the configuration in pyproject.toml ([tool.mypy]: wizard/ and screens/)."""
+    done = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr
+    assert "Success: no issues found" in done.stdout
 
 
 def test_every_core_module_imports_without_textual_or_rich():
