@@ -35,7 +35,8 @@ __all__ = [
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
     "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
     "teardown_preview", "teardown_summary", "teardown_kept",
-    "run_teardown", "subnet_check", "private_api_note", "entra_access_note", "spot_prices",
+    "run_teardown", "subnet_check", "private_api_note", "entra_access_note",
+    "gpu_sizes_and_spot_prices",
 ]
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
@@ -327,13 +328,15 @@ def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
     return engine.run()
 
 
-def spot_prices(session: Session, location: str, sizes: Iterable[str]) -> dict[str, float]:
-    """Spot list price per hour of each size the Retail Prices API offers one for (the GPU step's Spot pools)."""
+def gpu_sizes_and_spot_prices(session: Session, location: str) -> tuple[Any, dict[str, float]]:
+    """The GPU sizing table and the Spot list price per hour of each size the Retail Prices API offers one for
+    (the GPU step's Spot pools); no Spot price when prices are off or unavailable (the table says why)."""
+    sizing = gpu_sizes(session, location)
     prices = session.prices()
-    if prices is None:
-        return {}
-    found = prices.lookup(location, list(sizes), spot=True)
-    return {size: r.price.hourly for size, r in found.items() if r.price is not None}
+    if prices is None or not sizing.rows:
+        return sizing, {}
+    found = prices.lookup(location, [r.size.name for r in sizing.rows], spot=True)  # never raises: unavailable
+    return sizing, {size: r.price.hourly for size, r in found.items() if r.price is not None}
 
 
 def _answers_or_none(draft: Mapping[str, Any]) -> "Answers | None":

@@ -99,9 +99,13 @@ class FeaturesScreen(StepScreen):
     def _register_worker(self, flags: list[str]) -> None:
         from wizard.interactive import failure_of, register_flags
 
+        def sink(event: "Event") -> None:
+            self.post_message(self.RegisterEvent(event))
+
+        session = self.state.session
+        assert session is not None  # signed in and bound before this step
         try:
-            result = register_flags(self.state.session, flags, lambda e: self.post_message(self.RegisterEvent(e)),
-                                    engine_ready=lambda eng: setattr(self, "_engine", eng))
+            result = register_flags(session, flags, sink, engine_ready=lambda eng: setattr(self, "_engine", eng))
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.RegisterDone("failed", failure_of(exc)))
             return

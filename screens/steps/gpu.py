@@ -61,9 +61,9 @@ class GpuScreen(StepScreen):
 
     def load(self) -> None:
         self._sync()
-        from wizard.interactive import gpu_sizes
+        from wizard.interactive import gpu_sizes_and_spot_prices
 
-        self.fetch("GPU sizes", gpu_sizes, self.state.session, self.draft.get("azure.location"))
+        self.fetch("GPU sizes", gpu_sizes_and_spot_prices, self.state.session, self.draft.get("azure.location"))
 
     # ------------------------------------------------------------------------------------------ the pool list
     def _edited(self) -> dict[str, Any]:
@@ -129,18 +129,11 @@ class GpuScreen(StepScreen):
 
     # ------------------------------------------------------------------------------------------ sizes and cost
     def fetched(self, key: str, result: Any) -> None:
-        if key == "Spot prices":
-            self.spot = result
-            self._fill_catalog()
-            return
-        if not result.rows:
+        sizing, self.spot = result
+        if not sizing.rows:
             return  # no GPU size offered here: the VM size stays free text
-        self.sizing = result
+        self.sizing = sizing
         self._fill_catalog()
-        from wizard.interactive import spot_prices
-
-        self.fetch("Spot prices", spot_prices, self.state.session, result.location,
-                   [r.size.name for r in result.rows])
 
     def _fill_catalog(self) -> None:
         from wizard.preflight.gpu_models import gpu_memory_gb
