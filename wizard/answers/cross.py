@@ -8,7 +8,7 @@ rest. Paths are relative to the section each function is given.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from wizard.answers import fleet_rules, rules
 
@@ -26,7 +26,7 @@ def _section(d: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -131,8 +131,9 @@ def answers_errors(data: dict[str, Any]) -> Errors:
     if isinstance(pools, list):
         if msg := rules.check_gpu_pool_keys(isinstance(gpu, dict), bool(pools)):
             out.append(("gpu_pools", msg))
-        names = [_get(p, "name", "gpunp") if isinstance(p, dict) else None for p in pools]
-        if all(isinstance(n, str) for n in names) and isinstance(system_name, str):
+        given = [_get(p, "name", "gpunp") if isinstance(p, dict) else None for p in pools]
+        names = [n for n in given if isinstance(n, str)]
+        if len(names) == len(given) and isinstance(system_name, str):
             out += [(f"gpu_pools.{i}.name", msg) for i, msg in rules.check_gpu_pool_names(system_name, names)]
     if isinstance(gpu, dict):
         gpu_name = _get(gpu, "name", "gpunp")

@@ -3,13 +3,13 @@ checked against Azure's rules and against each other."""
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import Any, TypeGuard
 
 from wizard.answers.rules import (FLEET_FIELDS, check_cluster_name, check_resource_group_name, fleet_name,
                                   got)
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -234,7 +234,7 @@ def _perm_enrich(f: dict) -> None:
     f["who"] = f"The identity {f['client']}" if f.get("client") else "The signed-in identity"
 
 
-_PERM = dict(
+_PERM: dict[str, Any] = dict(
     what=lambda f: f"Permission denied{f['action_text']}{f['scope_text']}.",
     why=lambda f: f"{f['who']} has no role assignment that allows this.",
     action=lambda f: (

@@ -106,6 +106,8 @@ def pool_intents(answers: "Answers", plan: "Plan") -> list[PoolIntent]:
 def pool_diffs(answers: "Answers", plan: "Plan", existing: dict[str, Any], pool: Any, path: str) -> list[Any]:
     from wizard.spec import desired_pool, pool_differences
 
+    if plan.resolved is None:  # the plan stopped before resolving: nothing to compare with
+        return []
     try:
         want = desired_pool(answers, plan.resolved, pool=pool).as_dict().get("properties", {})
         return pool_differences(existing, want, path)

@@ -140,8 +140,9 @@ def validate(c: Cluster, res, obj: dict, old: dict | None) -> None:
     name = meta.get("name", "")
     causes = _name_causes(res, obj, name)
     kind = obj.get("kind")
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    check = _KIND_CHECKS.get(kind)
+    raw_spec = obj.get("spec")
+    spec: dict = raw_spec if isinstance(raw_spec, dict) else {}
+    check = _KIND_CHECKS.get(str(kind))
     if check is not None:
         causes += check(name, spec, old)
     if causes:
@@ -380,8 +381,8 @@ def kaito_validate(c: Cluster, wh: dict, op: str, obj: dict, old: dict | None):
     """KAITO's workspace validation (knative-style messages)."""
     if obj.get("kind") != "Workspace":
         return None
-    src = obj.get("spec") if isinstance(obj.get("spec"), dict) and ("resource" in obj["spec"] or
-                                                                    "inference" in obj["spec"]) else obj
+    raw_spec = obj.get("spec")
+    src: dict = raw_spec if isinstance(raw_spec, dict) and ("resource" in raw_spec or "inference" in raw_spec) else obj
     missing = []
     resource = src.get("resource")
     if not isinstance(resource, dict) or not (resource.get("instanceType") or resource.get("preferredNodes")):
@@ -397,7 +398,8 @@ def kaito_validate(c: Cluster, wh: dict, op: str, obj: dict, old: dict | None):
         raise deny(wh["name"], f"validation failed: Unsupported inference preset name {preset}: "
                                f"inference.preset.name")
     if op == "UPDATE" and old is not None:
-        osrc = old.get("spec") if isinstance(old.get("spec"), dict) and "resource" in old["spec"] else old
+        old_spec = old.get("spec")
+        osrc: dict = old_spec if isinstance(old_spec, dict) and "resource" in old_spec else old
         if (osrc.get("resource") or {}).get("instanceType") != (resource or {}).get("instanceType"):
             raise deny(wh["name"], "validation failed: field is immutable: resource.instanceType")
     return None

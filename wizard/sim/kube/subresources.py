@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
+from typing import Any
 
 from . import admission as A
 from . import controllers
@@ -161,7 +162,7 @@ def aggregated(c: Cluster, req: Request, res, ns: str | None, name: str | None) 
         raise E.method_not_allowed()
     ts = now()
     if res.group == "metrics.k8s.io" and res.plural == "nodes":
-        items = []
+        items: list[dict[str, Any]] = []
         for node in c.list("", "nodes"):
             if name and node["metadata"]["name"] != name:
                 continue
