@@ -4,8 +4,8 @@ Every ``check_*`` function takes the value (or values) to check and returns an e
 saying what is allowed, or ``None`` when the value is fine.  The pydantic models call these,
 and the TUI calls the very same functions to check a single field as it is typed.
 
-``cross_field_errors(data)`` runs the rules that involve more than one field over a raw
-(possibly partial, possibly wrongly typed) mapping and returns ``(path, message)`` pairs.
+Which rules hold between fields, and where each reports, is cross.py (for the model and a raw mapping
+alike); the label and taint syntax is k8s_rules.py, a fleet's name rules fleet_rules.py.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from wizard.plan import Plan, Problem
 
 # the inputs and the capacity checks live beside this module (intents.py, capacity.py); these names stay here too
-__all__ = ["PoolIntent", "Reads", "demands", "evaluate", "pool_intents", "quota_lines"]
+__all__ = ["PoolIntent", "Reads", "check_access", "check_private", "check_subnet", "demands", "evaluate",
+           "pool_intents", "quota_lines"]
 
 GATEWAY_MIN = (1, 26)
 NAP_COMMAND = "az aks update -g {rg} -n {name} --node-provisioning-mode Auto"
