@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -178,19 +178,9 @@ def _local(link: str) -> str:
     return link.removeprefix("file://").split("#", 1)[0]
 
 
-def validate_product(product: str | dict, version: str, *, base_dir: Path | None = None,
-                     strict: bool = False) -> list[str]:
-    """The offline rules of cncf/k8s-ai-conformance scripts/validate.go: required metadata (no placeholders,
-    k8sConformanceUrl shape, logo is SVG/EPS/AI), every category and requirement id of the checklist present, a
-    valid status, N/A with notes, local evidence files present (when base_dir is given). The network checks (URL
-    reachability, CNCF membership) are not done. MUST items: strict=True requires Implemented (as the CNCF
-    validator does); otherwise a MUST item short of Implemented must be explained in its notes."""
+def _metadata_errors(md: Any) -> list[str]:
+    """The metadata rules of validate.go: required fields, no placeholders, URL shapes."""
     errors: list[str] = []
-    doc = yaml.safe_load(product) if isinstance(product, str) else product
-    if not isinstance(doc, dict):
-        return ["not a YAML mapping"]
-    schema = yaml.safe_load(load_checklist(normalize_version(version)).text)
-    md = doc.get("metadata")
     if not isinstance(md, dict):
         errors.append("Missing 'metadata' section")
     else:
@@ -214,6 +204,51 @@ def validate_product(product: str | dict, version: str, *, base_dir: Path | None
             elif val.startswith("http") and fld == "productLogoUrl" and \
                     not val.lower().endswith((".svg", ".eps", ".ai")):
                 errors.append(f"productLogoUrl must link to an SVG, EPS, or AI file: {val}")
+    return errors
+
+
+def _requirement_errors(s: dict, p: dict, strict: bool, base_dir: Path | None) -> list[str]:
+    """One requirement of the submission against its checklist entry: status, MUST notes, evidence."""
+    errors: list[str] = []
+    status, evidence, notes = p.get("status") or "", p.get("evidence") or [], p.get("notes") or ""
+    if s.get("level") == "SHOULD" and status == "" and not evidence:
+        return errors
+    if status not in VALID_STATUSES:
+        errors.append(f"Invalid status '{status}' for '{s['id']}'. Must be one of {list(VALID_STATUSES)}")
+    if s.get("level") == "MUST" and status != "Implemented":
+        if strict:
+            errors.append(f"Requirement '{s['id']}' is MUST level but status is '{status}'. It must be "
+                          "'Implemented'.")
+        elif not notes.strip():
+            errors.append(f"Requirement '{s['id']}' is MUST level, status '{status}', and has no notes "
+                          "explaining it")
+    if status == "N/A" and not notes.strip():
+        errors.append(f"Notes required for '{s['id']}' when status is N/A")
+    for link in evidence:
+        if not link:
+            continue
+        if not isinstance(link, str):
+            errors.append(f"Evidence of '{s['id']}' is not a string: {link!r}")
+        elif not link.startswith(("http://", "https://")) and base_dir is not None and \
+                not (base_dir / _local(link)).exists():
+            errors.append(f"Invalid evidence file for '{s['id']}': {link} (not found at "
+                          f"{base_dir / _local(link)})")
+    return errors
+
+
+def validate_product(product: str | dict, version: str, *, base_dir: Path | None = None,
+                     strict: bool = False) -> list[str]:
+    """The offline rules of cncf/k8s-ai-conformance scripts/validate.go: required metadata (no placeholders,
+    k8sConformanceUrl shape, logo is SVG/EPS/AI), every category and requirement id of the checklist present, a
+    valid status, N/A with notes, local evidence files present (when base_dir is given). The network checks (URL
+    reachability, CNCF membership) are not done. MUST items: strict=True requires Implemented (as the CNCF
+    validator does); otherwise a MUST item short of Implemented must be explained in its notes."""
+    errors: list[str] = []
+    doc = yaml.safe_load(product) if isinstance(product, str) else product
+    if not isinstance(doc, dict):
+        return ["not a YAML mapping"]
+    schema = yaml.safe_load(load_checklist(normalize_version(version)).text)
+    errors += _metadata_errors(doc.get("metadata"))
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         errors.append("Missing 'spec' section")
@@ -229,29 +264,7 @@ def validate_product(product: str | dict, version: str, *, base_dir: Path | None
             if p is None:
                 errors.append(f"Missing requirement '{s['id']}' in category '{category}'")
                 continue
-            status, evidence, notes = p.get("status") or "", p.get("evidence") or [], p.get("notes") or ""
-            if s.get("level") == "SHOULD" and status == "" and not evidence:
-                continue
-            if status not in VALID_STATUSES:
-                errors.append(f"Invalid status '{status}' for '{s['id']}'. Must be one of {list(VALID_STATUSES)}")
-            if s.get("level") == "MUST" and status != "Implemented":
-                if strict:
-                    errors.append(f"Requirement '{s['id']}' is MUST level but status is '{status}'. It must be "
-                                  "'Implemented'.")
-                elif not notes.strip():
-                    errors.append(f"Requirement '{s['id']}' is MUST level, status '{status}', and has no notes "
-                                  "explaining it")
-            if status == "N/A" and not notes.strip():
-                errors.append(f"Notes required for '{s['id']}' when status is N/A")
-            for link in evidence:
-                if not link:
-                    continue
-                if not isinstance(link, str):
-                    errors.append(f"Evidence of '{s['id']}' is not a string: {link!r}")
-                elif not link.startswith(("http://", "https://")) and base_dir is not None and \
-                        not (base_dir / _local(link)).exists():
-                    errors.append(f"Invalid evidence file for '{s['id']}': {link} (not found at "
-                                  f"{base_dir / _local(link)})")
+            errors += _requirement_errors(s, p, strict, base_dir)
     return errors
 
 

@@ -40,8 +40,8 @@ def _ca_status_groups(cm: dict | None) -> dict[str, dict]:
     return groups
 
 
-def check(ctx: Ctx) -> Outcome:
-    out = Out()
+def _azure_view(ctx: Ctx, out: Out) -> bool:
+    """The GPU pools' autoscaler settings as Azure reports them; True when one can scale."""
     az = ctx.az
     azure_ok = False
     if az is None:
@@ -83,6 +83,12 @@ def check(ctx: Ctx) -> Outcome:
             else:
                 out.problem(f"Azure: GPU pool {p.name} ({p.vm_size}) has the cluster autoscaler disabled "
                             f"(fixed count {p.count})", ctx.fix.autoscaler(p.name))
+    return azure_ok
+
+
+def _kube_view(ctx: Ctx, out: Out, azure_ok: bool) -> bool:
+    """The cluster autoscaler's own status of the GPU node groups; True when one is Healthy."""
+    az = ctx.az
     kube_ok = False
     if ctx.kube is not None or ctx.kube_error is not None:
         try:
@@ -127,6 +133,14 @@ def check(ctx: Ctx) -> Outcome:
                 out.undecided(f"not verified: {exc.describe()}", exc.fix() or None)
             else:
                 out.note(f"Kubernetes view not read: {exc.describe()}")
+    return kube_ok
+
+
+def check(ctx: Ctx) -> Outcome:
+    out = Out()
+    az = ctx.az
+    azure_ok = _azure_view(ctx, out)
+    kube_ok = _kube_view(ctx, out, azure_ok)
     if out.problems:
         return Outcome("fail", summary(out, ""), out, "azure" if az else "read-only")
     if out.inconclusive:

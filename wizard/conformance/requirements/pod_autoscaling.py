@@ -105,6 +105,30 @@ def _exporter_url(r: ProbeRunner, node: str) -> tuple[str, str] | None:
     return None
 
 
+def _scaled_up(r: ProbeRunner, hpa: dict) -> None:
+    """Record what the HPA scaled on: its external metric and the value it read."""
+    metric = next((m.get("external", {}).get("metric", {}).get("name") for m in (hpa.get("spec") or {}).get(
+        "metrics") or [] if m.get("type") == "External"), "?")
+    value = next((m.get("external", {}).get("current", {}).get("value") for m in (hpa.get("status") or {}).get(
+        "currentMetrics") or []), "?")
+    r.sub("ScaleUpOnGPUMetric", True, f"desiredReplicas {hpa['status'].get('desiredReplicas')} on {metric} = {value}")
+    r.ev(f"HPA keda-hpa-{SO} on external metric {metric} = {value} ({UTIL}): desiredReplicas "
+         f"{hpa['status'].get('desiredReplicas')}")
+
+
+def _off_gpu_nodes(r: ProbeRunner, pods: list[dict]) -> ProbeResult | None:
+    """The failure when a replica runs on a node without GPUs; None (and the evidence) when all are on GPU nodes."""
+    gpu_now = {n["metadata"]["name"] for n in r.get("/api/v1/nodes").get("items") or []
+               if quantity_int(((n.get("status") or {}).get("allocatable") or {}).get(GPU)) > 0}
+    off = [p["metadata"]["name"] for p in pods if p["spec"].get("nodeName") not in gpu_now]
+    if off:
+        r.sub("ReplicasRunningOnGPUNodes", False, f"{', '.join(off)} not on a GPU node")
+        return ProbeResult(False, f"replicas {', '.join(off)} run on nodes without GPUs")
+    r.sub("ReplicasRunningOnGPUNodes", True, ", ".join(sorted({p["spec"]["nodeName"] for p in pods})))
+    r.ev(f"2 GPU replicas Running on {', '.join(sorted({p['spec']['nodeName'] for p in pods}))}")
+    return None
+
+
 def _autoscale(r: ProbeRunner) -> ProbeResult:
     ns = r.namespace()
     r.post(f"/apis/apps/v1/namespaces/{ns}/deployments", {
@@ -159,13 +183,7 @@ def _autoscale(r: ProbeRunner) -> ProbeResult:
         return ProbeResult(False, f"the HPA cannot read the GPU metric: {hpa['inactive']}",
                            fix="check that KEDA reaches the DCGM exporter: kubectl logs -n kube-system "
                                "deploy/keda-operator")
-    metric = next((m.get("external", {}).get("metric", {}).get("name") for m in (hpa.get("spec") or {}).get(
-        "metrics") or [] if m.get("type") == "External"), "?")
-    value = next((m.get("external", {}).get("current", {}).get("value") for m in (hpa.get("status") or {}).get(
-        "currentMetrics") or []), "?")
-    r.sub("ScaleUpOnGPUMetric", True, f"desiredReplicas {hpa['status'].get('desiredReplicas')} on {metric} = {value}")
-    r.ev(f"HPA keda-hpa-{SO} on external metric {metric} = {value} ({UTIL}): desiredReplicas "
-         f"{hpa['status'].get('desiredReplicas')}")
+    _scaled_up(r, hpa)
     try:
         pods = r.wait("2 GPU replicas Running", lambda: running(2))
     except TimeoutError as exc:
@@ -174,14 +192,9 @@ def _autoscale(r: ProbeRunner) -> ProbeResult:
         r.sub("ReplicasRunningOnGPUNodes", None, why or str(exc))
         return ProbeResult.undecided(f"the HPA scaled to 2 on GPU utilisation but the new replica is not Running "
                                      f"({why or exc}): the cluster needs a second free GPU")
-    gpu_now = {n["metadata"]["name"] for n in r.get("/api/v1/nodes").get("items") or []
-               if quantity_int(((n.get("status") or {}).get("allocatable") or {}).get(GPU)) > 0}
-    off = [p["metadata"]["name"] for p in pods if p["spec"].get("nodeName") not in gpu_now]
-    if off:
-        r.sub("ReplicasRunningOnGPUNodes", False, f"{', '.join(off)} not on a GPU node")
-        return ProbeResult(False, f"replicas {', '.join(off)} run on nodes without GPUs")
-    r.sub("ReplicasRunningOnGPUNodes", True, ", ".join(sorted({p["spec"]["nodeName"] for p in pods})))
-    r.ev(f"2 GPU replicas Running on {', '.join(sorted({p['spec']['nodeName'] for p in pods}))}")
+    off_gpu = _off_gpu_nodes(r, pods)
+    if off_gpu is not None:
+        return off_gpu
     r.kube.request("PATCH", f"/apis/keda.sh/v1alpha1/namespaces/{ns}/scaledobjects/{SO}",
                    body={"spec": {"triggers": _scaled_object(ns, url, "1000")["spec"]["triggers"]}},
                    content_type="application/merge-patch+json")
