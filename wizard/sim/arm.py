@@ -168,7 +168,8 @@ class Arm:
         r("GET", _MC + r"/agentpools", self.list_pools)
         r("GET", _MC + r"(?:/agentpools/(?P<pool>[^/]+))?/operations/latest", self.latest_operation)
         r("PUT|GET|DELETE", _MC + r"/agentpools/(?P<pool>[^/]+)", self.pool)
-        from wizard.sim import monitor, network  # Azure Monitor resources; virtual networks and subnets
+        from wizard.sim import authorization, monitor, network  # + role assignments and definitions
+        authorization.register(self)
         monitor.register(self)
         network.register(self)
         network.seed(self)
