@@ -304,12 +304,13 @@ def _list(arm: "Arm", req: "Request", scope: str) -> "Response":
 
 
 # ---------------------------------------------------------------------------------------------- the kube side
-def effective(kube_id: str, now: float) -> list[dict[str, Any]] | None:
-    """The assignments that AKS's authorization server of this cluster knows now (propagated), with their role
-    definitions; None when no simulated ARM of this process holds the cluster."""
+def effective(cluster: Any, now: float) -> list[dict[str, Any]] | None:
+    """The assignments that AKS's authorization server of this simulated Kubernetes cluster (a kube store
+    Cluster) knows now (propagated), with their role definitions; None when no simulated ARM of this process
+    serves it. Found by identity: several simulators of one process (tests) may hold clusters of the same id."""
     for arm in list(_ARMS):
-        clusters = list(arm.world.clusters.values())
-        if any(rec.get("kube_id") == kube_id for rec in clusters):
+        served = getattr(arm.kube, "_clusters", None) or {}  # read without its lock: the caller holds it
+        if served.get(cluster.kube_id) is cluster:
             return [{"properties": rec["body"]["properties"],
                      "role": BUILT_IN.get(rec["body"]["properties"]["roleDefinitionId"].rsplit("/", 1)[-1].lower(), {})}
                     for rec in live(arm, prune=False) if rec["effective_at"] <= now]

@@ -100,7 +100,7 @@ def _azure_rbac(c: Any, props: dict[str, Any], ids: set[str], attrs: Attributes)
     if not cluster_id:
         return False
     action = attrs.data_action()
-    for a in effective(c.kube_id, time.time()) or []:
+    for a in effective(c, time.time()) or []:
         p, role = a["properties"], a["role"]
         scope = p["scope"].lower().rstrip("/")
         in_scope = (cluster_id == scope or cluster_id.startswith(scope + "/")
