@@ -267,7 +267,7 @@ def test_the_kubeconfig_the_wizard_signs_in_with_carries_the_principal(sim: Any)
     _, kube = entra_cluster(sim)
     value = arm_clients(sim).aks.managed_clusters.list_cluster_user_credentials("rg-r", "r").kubeconfigs[0].value
     token = yaml.safe_load(signed_in(bytes(value), sim.credential))["users"][0]["user"]["token"]
-    from wizard.azure.roles import _claims
+    from wizard.azure.roles import token_claims
 
-    claims = _claims(token)
+    claims = token_claims(token)
     assert claims["aud"] == "6dae42f8-4368-4678-94ff-3960e28e3630" and claims["oid"] == USER.object_id

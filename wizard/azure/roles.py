@@ -69,7 +69,8 @@ class Admission:
     assignments: list[str] = field(default_factory=list)  # ids of the assignments that admit (propagation pending)
 
 
-def _claims(token: str) -> dict[str, Any] | None:
+def token_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT (an Entra access token), unverified: only what this run's own token says of it."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -85,7 +86,7 @@ def signed_in_principal(credential: "TokenCredential") -> Principal | None:
     readable JWT."""
     from wizard.azure.entra import AKS_SERVER_APP_ID
 
-    claims = _claims(credential.get_token(f"{AKS_SERVER_APP_ID}/.default").token)
+    claims = token_claims(credential.get_token(f"{AKS_SERVER_APP_ID}/.default").token)
     if not claims or not claims.get("oid"):
         return None
     app = claims.get("idtyp") == "app" or ("upn" not in claims and "scp" not in claims)

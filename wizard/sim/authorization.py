@@ -88,11 +88,18 @@ _ARMS: "weakref.WeakSet[Arm]" = weakref.WeakSet()  # every simulated ARM of this
 def register(arm: "Arm") -> None:
     _ARMS.add(arm)
     r = arm._route
-    r("GET", _SCOPE + _AUTH + r"roleassignments", lambda req, scope: _list(arm, req, scope))
+    r("GET", _SCOPE + _AUTH + r"roleassignments", lambda req, scope: _foreign(arm, scope) or _list(arm, req, scope))
     r("PUT|GET|DELETE", _SCOPE + _AUTH + r"roleassignments/(?P<name>[^/]+)",
-      lambda req, scope, name: _assignment(arm, req, scope, name))
+      lambda req, scope, name: _foreign(arm, scope) or _assignment(arm, req, scope, name))
     r("GET", _SCOPE + _AUTH + r"roledefinitions", lambda req, scope: _definitions(arm, req))
     r("GET", _SCOPE + _AUTH + r"roledefinitions/(?P<rid>[^/]+)", lambda req, scope, rid: _definition(arm, rid))
+
+
+def _foreign(arm: "Arm", scope: str) -> "Response | None":
+    sub = scope.split("/")[2]
+    if sub.lower() != arm.world.subscription_id:
+        return _error(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- responses

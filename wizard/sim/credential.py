@@ -72,15 +72,10 @@ def token_of(principal: Principal, audience: str) -> str:
 
 def claims_of(authorization: str) -> dict[str, Any] | None:
     """The claims of an `Authorization: Bearer <JWT>` header, or None when it holds no readable token."""
+    from wizard.azure.roles import token_claims
+
     scheme, _, token = (authorization or "").strip().partition(" ")
-    parts = token.strip().split(".")
-    if scheme.lower() != "bearer" or len(parts) != 3:
-        return None
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, TypeError):
-        return None
-    return claims if isinstance(claims, dict) else None
+    return token_claims(token.strip()) if scheme.lower() == "bearer" else None
 
 
 ARM_TOKEN = token_of(USER, ARM_AUDIENCE)
