@@ -220,7 +220,7 @@ def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim
     with pytest.raises(ApiException) as forbidden:  # signed in, but Azure RBAC admits nobody without a role
         CoreV1Api(api_client(signed)).list_node()
     assert forbidden.value.status == 403
-    from tests.test_azure_rbac import grant
+    from tests.integration.test_azure_rbac import grant
 
     grant(sim, c.aks.managed_clusters.get("rg-e", "e").id, sim.credential.principal.object_id)
     time.sleep(0.01)  # Azure RBAC propagates (150 simulated seconds)

@@ -96,7 +96,7 @@ def signed_in_principal(credential: "TokenCredential") -> Principal | None:
     return Principal(str(claims["oid"]).lower(), name, "ServicePrincipal" if app else "User", groups)
 
 
-def cluster_id(subscription_id: str, rg: str, name: str) -> str:
+def cluster_id(subscription_id: str | None, rg: str, name: str) -> str:
     return f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/{_MC}/{name}"
 
 
@@ -214,7 +214,7 @@ def _provenance(engine: "Engine") -> str:
 
 def provenance_of(description: str | None) -> dict[str, str]:
     """The provenance tags an assignment's description carries (role assignments have no tags)."""
-    return dict(m.groups() for m in re.finditer(r"(\S+)=(\S+)", description or ""))
+    return {m.group(1): m.group(2) for m in re.finditer(r"(\S+)=(\S+)", description or "")}
 
 
 def _refused(what: str, why: str, action: str, code: str) -> AzureLayerError:
@@ -224,7 +224,7 @@ def _refused(what: str, why: str, action: str, code: str) -> AzureLayerError:
 
 def run_access(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from azure.core.exceptions import ResourceExistsError
-    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+    from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
     a = engine.answers
     principal = signed_in_principal(engine.conn.credential)

@@ -17,7 +17,7 @@ from kubernetes.client import CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
 from tests.conftest import _allow_http_policy, arm_clients
-from tests.test_production import production, run, writes
+from tests.integration.test_production import production, run, writes
 from wizard.answers import answers_from_dict
 from wizard.sim import Simulator
 from wizard.sim.credential import DEVELOPER, PIPELINE, PLATFORM_ADMIN, PRINCIPAL_ENV, USER, SimCredential
@@ -39,7 +39,7 @@ def role_id(sim: Any, guid: str = ROLE_ID) -> str:
 
 
 def grant(sim: Any, scope: str, principal: str, guid: str = ROLE_ID, credential: Any = None) -> Any:
-    from azure.mgmt.authorization.models import RoleAssignmentCreateParameters
+    from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
     return authz(sim, credential).role_assignments.create(
         scope, str(uuid.uuid4()), RoleAssignmentCreateParameters(role_definition_id=role_id(sim, guid),
