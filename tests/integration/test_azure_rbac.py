@@ -271,3 +271,14 @@ def test_the_kubeconfig_the_wizard_signs_in_with_carries_the_principal(sim: Any)
 
     claims = token_claims(token)
     assert claims["aud"] == "6dae42f8-4368-4678-94ff-3960e28e3630" and claims["oid"] == USER.object_id
+
+
+def test_a_principal_that_may_not_grant_roles_stops_at_the_step_with_what_to_do(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setenv(PRINCIPAL_ENV, PIPELINE.name)  # Contributor: creates the cluster, may not grant roles
+    answers = production(tmp_path)
+    assert run(tmp_path, "apply", str(answers)) == 3
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert "failed    cluster-access" in text and "AuthorizationFailed" in text and "Traceback" not in text
+    assert "Microsoft.Authorization/roleAssignments/write" in text and "User Access Administrator" in text
+    assert not [r for r in _assignment_requests(tmp_path) if r["status"] < 300]
