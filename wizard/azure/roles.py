@@ -66,7 +66,8 @@ class Admission:
     admitted: bool
     how: str
     principal: Principal | None = None
-    assignments: list[str] = field(default_factory=list)  # ids of the assignments that admit (propagation pending)
+    assignments: list[str] = field(default_factory=list)  # ids of the assignments that admit
+    recent: bool = False  # every admitting assignment is younger than the propagation bound: it may not admit yet
 
 
 def token_claims(token: str) -> dict[str, Any] | None:
@@ -163,9 +164,19 @@ def admission(conn: "ArmConnection", answers: "Answers", principal: Principal | 
     if found:
         ra, role = found[0]
         where = "the cluster" if ra.scope.lower() == scope.lower() else ra.scope
-        return Admission(True, f"{principal.name} holds {role} on {where}", principal, [str(r.id) for r, _ in found])
+        return Admission(True, f"{principal.name} holds {role} on {where}", principal, [str(r.id) for r, _ in found],
+                         all(_recent(r) for r, _ in found))
     return Admission(False, f"{principal.name} holds no Kubernetes data-plane role on the cluster, its resource "
                             "group or subscription (Owner and Contributor have no dataActions)", principal)
+
+
+def _recent(ra: Any) -> bool:
+    """Created within Azure's propagation bound (a grant of an interrupted run, a colleague's a minute ago)."""
+    from datetime import datetime, timezone
+
+    created = getattr(ra, "created_on", None)
+    return isinstance(created, datetime) and (
+        datetime.now(timezone.utc) - created.astimezone(timezone.utc)).total_seconds() < PROPAGATION_TIMEOUT
 
 
 def az_create(principal: Principal | None, scope: str) -> str:
@@ -202,7 +213,9 @@ def settle(conn: "ArmConnection", plan: "Plan") -> None:
         return
     scope = cluster_id(plan.observed.subscription_id, plan.answers.resource_group.name, plan.answers.cluster.name)
     step.az = az_create(principal, scope)
-    if adm.admitted:
+    if adm.admitted and adm.recent:  # nothing to write, but the Kubernetes steps wait until the API server admits it
+        step.action, step.reason = "read", f"admitted by a recent grant ({adm.how}): waits until it propagates"
+    elif adm.admitted:
         step.action, step.reason = "skip", f"already admitted: {adm.how}"
 
 
