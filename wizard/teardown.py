@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from wizard import durations
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
+from wizard.azure.roles import run_delete_access, teardown_steps
 from wizard.engine import EXTRA_RUNNERS
 from wizard.plan import Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
@@ -126,7 +127,11 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
     cluster_step = _cluster_step(rg, name, cluster, owned, confirmed, out.kept)
     if cluster is not None and cluster_step is None:
         plan.steps += _pool_steps(conn, answers, owned, confirmed)
+    access = teardown_steps(conn, journal, answers, identity, from_tags)  # role assignments it granted: first
+    plan.steps.extend(access.steps)
+    out.kept.extend(access.kept)
     if cluster_step:
+        cluster_step.deps += tuple(s.id for s in access.steps)
         plan.steps.append(cluster_step)
     cluster_id = (f"/subscriptions/{subscription[0]}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
                   f"managedClusters/{name}")
@@ -413,4 +418,5 @@ def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[st
 
 
 EXTRA_RUNNERS.update({"delete-cluster": _run_delete_cluster, "delete-pool": _run_delete_pool,
-                      "delete-group": _run_delete_group, "delete-monitor": _run_delete_monitor})
+                      "delete-group": _run_delete_group, "delete-monitor": _run_delete_monitor,
+                      "delete-access": run_delete_access})

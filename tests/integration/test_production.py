@@ -4,6 +4,7 @@ real kubernetes client against the simulator; request bodies checked against the
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -214,12 +215,19 @@ def test_without_local_accounts_only_an_entra_token_opens_the_kubernetes_api(sim
     signed = signed_in(raw, sim.credential)
     assert yaml.safe_load(signed)["users"][0]["user"]["token"]
     assert any(s == ("6dae42f8-4368-4678-94ff-3960e28e3630/.default",) for s in sim.credential.scopes)
+    from kubernetes.client.exceptions import ApiException
+
+    with pytest.raises(ApiException) as forbidden:  # signed in, but Azure RBAC admits nobody without a role
+        CoreV1Api(api_client(signed)).list_node()
+    assert forbidden.value.status == 403
+    from tests.integration.test_azure_rbac import grant
+
+    grant(sim, c.aks.managed_clusters.get("rg-e", "e").id, sim.credential.principal.object_id)
+    time.sleep(0.01)  # Azure RBAC propagates (150 simulated seconds)
     nodes = CoreV1Api(api_client(signed)).list_node()
     assert nodes.items
     static = yaml.safe_load(signed)
     static["users"][0]["user"] = {"token": "sim-kube-token"}  # the static token: refused without local accounts
-    from kubernetes.client.exceptions import ApiException
-
     with pytest.raises(ApiException) as kerr:
         CoreV1Api(api_client(yaml.safe_dump(static).encode())).list_node()
     assert kerr.value.status == 401

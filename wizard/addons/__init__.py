@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from wizard.addons.kube import Kube
 from wizard.addons.kueue import RELEASE_BASE, SHIPPED_RELEASE, Shipped
+from wizard.azure.roles import run_access
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -73,14 +74,16 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.plan import Step, is_arm_step
     from wizard.spec import az
 
-    steps: list[Step] = []
+    from wizard.azure.roles import access_steps
+
+    steps: list[Step] = access_steps(answers, plan)  # Entra ID + Azure RBAC: the role that admits this run
     if not plan.ok:
         return steps
     a = answers.cluster.addons
     name = answers.cluster.name
     ids = {s.id for s in plan.steps}
     arm_deps = tuple(s.id for s in plan.steps if is_arm_step(s.id))
-    kube_deps = ("kubeconfig",) if "kubeconfig" in ids else arm_deps
+    kube_deps = (("kubeconfig",) if "kubeconfig" in ids else arm_deps) + tuple(s.id for s in steps)
     new_cluster = plan.observed.cluster is None
 
     if a.managed_prometheus:
@@ -180,7 +183,10 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
     from wizard.kubeconfig import api_client
     from wizard.plan import is_arm_step
 
-    addon_ids = set(ADDON_RUNNERS)
+    from wizard.azure.roles import settle
+
+    settle(conn, plan)  # the role assignment step: skipped when the signed-in principal is already admitted
+    addon_ids = set(ADDON_RUNNERS) - {"cluster-access"}
     if (not plan.ok or plan.observed.cluster is None
             or any(s.writes for s in plan.steps if is_arm_step(s.id))
             or not any(s.id in addon_ids for s in plan.steps)):
@@ -368,4 +374,5 @@ ADDON_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = 
     "gpu-metrics": run_gpu_metrics,
     "kueue": run_kueue,
     "kueue-queues": run_kueue_queues,
+    "cluster-access": run_access,
 }

@@ -72,6 +72,7 @@ class World:
     # usage name ("cores" or a VM family) -> vCPU limit approved for this subscription (a granted quota request),
     # in place of the catalog's default limit, in every location
     quota_limits: dict[str, int] = field(default_factory=dict)
+    role_assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # see sim/authorization.py
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +96,7 @@ class World:
                 "monitor": self.monitor,
                 "networks": self.networks,
                 "quota_limits": self.quota_limits,
+                "role_assignments": self.role_assignments,
             }))
 
     @classmethod
@@ -110,6 +112,7 @@ class World:
             monitor=dict(d.get("monitor") or {}),
             networks=dict(d.get("networks") or {}),
             quota_limits=dict(d.get("quota_limits") or {}),
+            role_assignments=dict(d.get("role_assignments") or {}),
         )
 
 

@@ -50,7 +50,7 @@ ROUTES: list[tuple[str, str, str]] = [
 ]
 
 # Modules that add their own resources' routes after these, in this order (each has register(arm)).
-EXTENSIONS = ("wizard.sim.monitor", "wizard.sim.network")
+EXTENSIONS = ("wizard.sim.authorization", "wizard.sim.monitor", "wizard.sim.network")  # role assignments first
 
 
 class Routing:

@@ -21,15 +21,13 @@ def _status(code: int, reason: str, message: str) -> tuple[int, dict[str, str], 
     return code, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-def _signed_in(c: Cluster, auth: str) -> bool:
-    """As AKS: the cluster's static token, unless local accounts are disabled; with Entra ID also a token for the
-    AKS server application (what kubelogin, or the wizard's own exchange, gets)."""
-    from wizard.sim.credential import ENTRA_KUBE_TOKEN
+def _signed_in(c: Cluster, headers: dict[str, str], method: str, path: str,
+               query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes] | None:
+    """None when AKS lets the request through, else its 401 or 403 (who signs in and what they may do:
+    authz.py; the static token unless local accounts are disabled, Entra tokens with Kubernetes and Azure RBAC)."""
+    from .authz import refusal
 
-    props = ((c.arm or {}).get("cluster") or {}).get("properties") or {}
-    if auth == f"Bearer {KUBE_TOKEN}":
-        return not props.get("disableLocalAccounts")
-    return auth == f"Bearer {ENTRA_KUBE_TOKEN}" and bool((props.get("aadProfile") or {}).get("managed"))
+    return refusal(c, headers.get("authorization", "").strip(), KUBE_TOKEN, method, path, query or {})
 
 
 class KubeWorld:
@@ -151,8 +149,9 @@ class KubeWorld:
             c = self._clusters.get(kube_id)
             if c is None:
                 return _status(404, "NotFound", f'cluster "{kube_id}" not found')
-            if not _signed_in(c, hdrs.get("authorization", "").strip()):
-                return _status(401, "Unauthorized", "Unauthorized")
+            refused = _signed_in(c, hdrs, method, path, query)
+            if refused is not None:
+                return refused
             code, out_headers, out = api.handle(c, method, path, query or {}, hdrs, body or b"")
         if out_headers.pop(api.EMPTY_WATCH_HEADER, None):
             try:
