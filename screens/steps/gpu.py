@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static
 from screens.base import StepScreen
 from screens.steps import gpu_form
 from screens.steps.common import switch_row
+from wizard.gpu_rules import NO_AUTOSCALER
 
 if TYPE_CHECKING:
     from wizard.failure import AzureFailure
@@ -251,8 +252,7 @@ class GpuScreen(StepScreen):
         self.query_one("#pool-remove", Button).disabled = len(self.pools) < 2
         warn = ""
         if auto and self.query_one("#gpu-managed", Checkbox).value:
-            warn = ("Note: the cluster autoscaler is not supported on managed GPU pools while managed GPU is in "
-                    "preview. Turn one of them off, or use node auto-provisioning.")
+            warn = f"Note: {NO_AUTOSCALER}. Turn one of them off, or use node auto-provisioning."
         self.query_one("#gpu-warning", Static).update(warn)
 
     @on(Checkbox.Changed)
@@ -267,8 +267,7 @@ class GpuScreen(StepScreen):
         if not self.query_one("#gpu-on", Checkbox).value:
             return {}
         if self.query_one("#gpu-autoscale", Checkbox).value and self.query_one("#gpu-managed", Checkbox).value:
-            return {"gpu_pool.managed_gpu": "the cluster autoscaler is not supported on managed GPU pools while "
-                                            "in preview: turn off the autoscaler or managed GPU"}
+            return {"gpu_pool.managed_gpu": f"{NO_AUTOSCALER}: turn off the autoscaler or managed GPU"}
         return {}
 
     def validate_step(self) -> dict[str, str]:

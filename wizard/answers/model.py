@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from wizard.gpu_rules import NO_AUTOSCALER
+
 from . import cross, fleet_rules, k8s_rules, rules
 
 __all__ = [
@@ -399,7 +401,8 @@ class GpuPoolAnswers(_Model):
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="Kubernetes node labels.")
     managed_gpu: bool = Field(
         default=False,
-        description="AKS-managed GPU driver, device plugin and DCGM exporter (preview; the cluster autoscaler is not supported on such pools while in preview: preflight reports it).",
+        description=f"AKS-managed GPU driver, device plugin and DCGM exporter (preview; {NO_AUTOSCALER}: preflight "
+        "reports it).",
     )
     zones: Zones = Field(default_factory=list, description='Availability zones ("1", "2", "3"); empty: none.')
     priority: Literal["Regular", "Spot"] = Field(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from wizard.addons.gpu_stack import DEVICE_PLUGIN_VERSION
 from wizard.addons.kueue import PINNED_VERSION as KUEUE_VERSION
+from wizard.gpu_rules import NO_AUTOSCALER
 
 
 def _join(answers: str | None = None, az: str | None = None, kubectl: str | None = None) -> str:
@@ -63,23 +64,22 @@ class Fixes:
 
     def managed_gpu_conflict(self, pool: str | None = None) -> str:
         pool = pool or self.pool
-        return _join("gpu_pool.managed_gpu: false (the cluster autoscaler is not supported on managed GPU pools in "
-                     "preview); then install the device plugin and DCGM exporter yourself",
+        return _join(f"gpu_pool.managed_gpu: false ({NO_AUTOSCALER}); then install the device plugin and DCGM "
+                     "exporter yourself",
                      f"az aks nodepool add -g {self.rg} --cluster-name {self.name} -n {pool}2 --node-vm-size "
                      "<gpu size> --enable-cluster-autoscaler --min-count 1 --max-count 3 (a non-managed GPU pool), "
                      "or node auto-provisioning: az aks update "
                      f"{self._c} --node-provisioning-mode Auto")
 
     def device_plugin(self) -> str:
-        return _join("gpu_pool.managed_gpu: true (AKS installs the device plugin and DCGM exporter; such a pool "
-                     "cannot autoscale while managed GPU is in preview, so keep an autoscaled pool beside it)",
+        return _join("gpu_pool.managed_gpu: true (AKS installs the device plugin and DCGM exporter; "
+                     f"{NO_AUTOSCALER}, so keep an autoscaled pool beside it)",
                      kubectl="or: kubectl apply -f https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/"
                              f"{DEVICE_PLUGIN_VERSION}/deployments/static/nvidia-device-plugin.yml "
                              "(or helm install the NVIDIA GPU Operator with driver.enabled=false)")
 
     def dcgm_exporter(self) -> str:
-        return _join("gpu_pool.managed_gpu: true (AKS runs the DCGM exporter; not with gpu_pool.autoscale while in "
-                     "preview)",
+        return _join(f"gpu_pool.managed_gpu: true (AKS runs the DCGM exporter; {NO_AUTOSCALER})",
                      kubectl="or: helm repo add gpu-helm-charts https://nvidia.github.io/dcgm-exporter/helm-charts && "
                              "helm install dcgm-exporter gpu-helm-charts/dcgm-exporter -n gpu-operator "
                              "--create-namespace")

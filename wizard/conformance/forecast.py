@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from .checklist import load_checklist
+from wizard.gpu_rules import NO_AUTOSCALER, can_autoscale
 
 if TYPE_CHECKING:
     from wizard.answers.model import Answers
@@ -60,15 +61,14 @@ def forecast(answers: "Answers") -> Forecast:
         for rid in ("accelerator_metrics", "secure_accelerator_access", "pod_autoscaling", "cluster_autoscaling"):
             gap(rid, "no GPU node pool: there are no accelerators to expose, isolate or scale",
                 "gpu_pool: {vm_size: Standard_NC4as_T4_v3, autoscale: {min: 1, max: 3}}")
-    elif not any(p.autoscale and p.autoscale.min < p.autoscale.max and not p.managed_gpu for p in pools):
+    elif not any(can_autoscale(p.managed_gpu, p.autoscale.min, p.autoscale.max) for p in pools if p.autoscale):
         gpu = pools[0]  # none can scale: the first pool's way to
         path = answers.gpu_pool_path(gpu.name)
         if gpu.autoscale is None or gpu.autoscale.min >= gpu.autoscale.max:
             gap("cluster_autoscaling", f"GPU pool {gpu.name} has no autoscaler range (min < max) to scale within",
                 f"{path}.autoscale: {{min: 1, max: {max(3, gpu.count + 1)}}}")
         else:
-            gap("cluster_autoscaling", "a managed GPU pool cannot use the cluster autoscaler while managed GPU is in "
-                                       "preview", f"{path}.managed_gpu: false (the wizard installs the device plugin "
+            gap("cluster_autoscaling", NO_AUTOSCALER, f"{path}.managed_gpu: false (the wizard installs the device plugin "
                                                   "and DCGM exporter)")
     if not answers.kueue.install:
         gap("gang_scheduling", "no gang scheduler (Kueue) is installed", "kueue.install: true")

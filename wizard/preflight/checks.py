@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict, sentence
 from wizard.preflight.capacity import check_quota, check_skus, check_subnet, demands, quota_lines
 from wizard.preflight.features import PROVIDER, register_commands
 from wizard.preflight.intents import (PoolIntent, Reads, cluster_diffs, existing_pool_props, plan_step, pool_diffs,
@@ -231,12 +232,11 @@ def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> Che
 
     cid = "gpu-autoscaler" + pool_suffix(step_id)
     title = "managed GPU and the cluster autoscaler" + (f" ({gp.name})" if path != "gpu_pool" else "")
-    if gp.managed_gpu and gp.autoscale:
+    if managed_gpu_conflict(gp.managed_gpu, gp.autoscale is not None):
         nap = NAP_COMMAND.format(rg=answers.resource_group.name, name=answers.cluster.name)
         return CheckResult(
             cid, title, "fail",
-            "The cluster autoscaler is not supported on managed GPU node pools while managed GPU is in preview; "
-            f"AKS rejects {path} {gp.name} with managed_gpu: true and autoscale {gp.autoscale.min}-{gp.autoscale.max}.",
+            f"{sentence(NO_AUTOSCALER)}; AKS rejects {path} {gp.name} with managed_gpu: true and autoscale {gp.autoscale.min}-{gp.autoscale.max}.",
             f"either (1) an unmanaged GPU pool with the autoscaler: set {path}.managed_gpu: false (AKS still "
             "installs the GPU driver; run the NVIDIA device plugin and DCGM exporter yourself, e.g. the NVIDIA GPU "
             f"Operator), or (2) keep managed GPU without the autoscaler: remove {path}.autoscale, set "

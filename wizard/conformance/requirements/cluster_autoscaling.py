@@ -12,6 +12,7 @@ from ..context import GPU, KS, Ctx, Out, Outcome, cond, quantity_int
 from ..kube import KubeFailure
 from ..probes import BUSYBOX, ProbeResult, ProbeRunner
 from .base import Spec, probed, run_probe, summary
+from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict
 
 AGENTPOOL = "kubernetes.azure.com/agentpool"
 
@@ -57,9 +58,9 @@ def _azure_view(ctx: Ctx, out: Out) -> bool:
             out.problem("Azure: no GPU node pool (N-series) and node auto-provisioning off", ctx.fix.gpu_pool())
         not_scaling = []
         for p in gpu_pools:
-            if p.managed_gpu and p.autoscaling:
-                out.problem(f"Azure: pool {p.name} uses managed GPU with the cluster autoscaler: not supported while "
-                            "managed GPU is in preview", ctx.fix.managed_gpu_conflict(p.name))
+            if managed_gpu_conflict(p.managed_gpu, p.autoscaling):
+                out.problem(f"Azure: pool {p.name} uses managed GPU with the cluster autoscaler: {NO_AUTOSCALER}",
+                            ctx.fix.managed_gpu_conflict(p.name))
             elif not p.autoscaling:
                 not_scaling.append(p)
                 out.note(f"Azure: GPU pool {p.name} ({p.vm_size}) has a fixed count ({p.count}), no autoscaler")
@@ -78,7 +79,7 @@ def _azure_view(ctx: Ctx, out: Out) -> bool:
                             "cannot scale (min must be < max)", ctx.fix.autoscaler_bounds(p.name))
             elif p.managed_gpu:
                 out.problem(f"Azure: no GPU pool can autoscale: {p.name} is a managed GPU pool with a fixed count "
-                            "(the autoscaler is not supported on managed GPU pools in preview)",
+                            f"({NO_AUTOSCALER})",
                             ctx.fix.managed_gpu_conflict(p.name))
             else:
                 out.problem(f"Azure: GPU pool {p.name} ({p.vm_size}) has the cluster autoscaler disabled "
