@@ -100,7 +100,8 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
         sid: [r.option for r in rules if r.after_create == "pool-create"] for sid, p, _ in _pool_ids(answers)
         if p.name in held}
     typical = durations.cluster_create(len(pools), answers.cluster.istio.enabled, addon_count(answers))
-    later = " (the rest once the preview flags are Registered)" if rules else " in one request"
+    waits = [*(r.label for r in rules if r.after_create == "cluster-update"), *(f"GPU pool {n}" for n in sorted(held))]
+    later = f" now; {', '.join(waits)} after the preview flags" if rules else " in one request"
     return Step("cluster", f"create cluster {answers.cluster.name} (Kubernetes {resolved.kubernetes_version}; "
                 f"{'; '.join(_extras(answers, resolved, pools, rules))}){later}", "create",
                 "\n".join(filter(None, [az_cluster_create(answers, resolved, without=switches),
