@@ -283,3 +283,37 @@ def test_a_registration_refusal_with_no_provider_step_of_this_plan_still_fails(s
     result = run(session, plan)
     assert result.status == "failed" and result.failed_step == "cluster"
     assert result.failure.code == "MissingSubscriptionRegistration"
+
+
+def test_every_held_back_pool_is_created_after_the_update_and_teardown_owns_both_phases(tmp_path: Path):
+    from wizard.journal import Journal
+    from wizard.session import SimOptions, open_session
+    from wizard.teardown import owned_from_journal, plan_teardown
+
+    a = answers(POOLS)
+    session = open_session(a, SimOptions(speed=SPEED))
+    try:
+        sim, conn = session.simulator, session.conn
+        journal = Journal(tmp_path / "answers.journal.jsonl", "answers.yaml")
+        plan = plan_for(conn, a, session.subscription, journal=journal)
+        assert plan.staging.staged and plan.staging.pools == ("gpub", "gpuc")
+        mark = len(sim.request_log)
+        result = run(session, plan, journal)
+        assert result.status == "done", result.failure and result.failure.render()
+        log = sim.request_log[mark:]
+        update = next(r for r in cluster_puts(sim, mark) if r.status == 200)
+        pools = [r for r in log if r.method == "PUT" and "/agentpools/" in r.path.lower() and r.status < 300]
+        assert sorted(r.path.rsplit("/", 1)[1] for r in pools) == ["gpub", "gpuc"]
+        assert all(r.at > update.at for r in pools)  # after the update (one operation at a time on a cluster)
+        assert all(r.body["properties"]["gpuProfile"]["nvidia"]["managementMode"] == "Managed" for r in pools)
+        assert journal.deferred() == {}
+        assert plan_for(conn, a, session.subscription, journal=journal).changes == []
+        owned = owned_from_journal(journal)
+        assert {"cluster", "gpu-pool:gpub", "gpu-pool:gpuc"} <= set(owned.steps) and STEP not in owned.steps
+        td = plan_teardown(conn, a, journal, session.subscription)
+        assert run(session, td.plan, journal).status == "done"
+        from wizard.azure.clusters import get_cluster
+
+        assert get_cluster(conn, "rg-staged", "aks-staged") is None
+    finally:
+        session.close()
