@@ -198,8 +198,11 @@ class ReviewScreen(StepScreen):
         self.show_recreate(plan)
         deletes = (f"The failed cluster {plan.answers.cluster.name} is deleted first, then created again."
                    if any(s.action == "recreate" for s in plan.steps) else "Nothing is deleted.")
+        rest = ("\n\nThen, in the same run: once the provider is registered, the wizard reads the versions, Istio "
+                "revisions and cluster it hid, and plans and runs the cluster and add-on steps (preflight again "
+                "first)." if plan.awaits_provider else "")
         self.query_one("#plan", Static).update(
-            "\n".join(plan_lines(plan)) +
+            "\n".join(plan_lines(plan)) + rest +
             f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. {deletes}"
             + staging_line(plan))
         if plan.problems:
@@ -332,6 +335,7 @@ class ReviewScreen(StepScreen):
             self.show_errors({"": "preflight items fail: fix them, or tick 'Start even though preflight items "
                                   "fail'"})
             return
+        self.state.skip_preflight = self.query_one("#skip-preflight", Checkbox).value
         recreate = next((s for s in plan.steps if s.action == "recreate"), None)
         if recreate is None:
             if self.save() is not None:

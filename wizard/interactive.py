@@ -363,6 +363,15 @@ def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
     return run_preflight(session.conn, answers, plan, prices=session.prices(), prices_note=session.prices_note)
 
 
+def plan_the_rest(session: Session, plan: "Plan", journal: "Journal | None", allow_update: bool = False,
+                  recreate_failed: bool = False) -> tuple["Plan", Any]:
+    """After a run of a plan that stopped at the provider registration (`Plan.awaits_provider`): read what the
+    unregistered provider hid and plan the rest, with its preflight (None when the plan itself has problems), as
+    `apply` does between its two phases."""
+    rest = preview(session, plan.answers, journal, allow_update, recreate_failed)
+    return rest, (None if rest.problems else preflight(session, rest.answers, rest))
+
+
 def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",
                 kubeconfig_out: Path | None = None) -> "Engine":
     from wizard.engine import Engine
