@@ -84,9 +84,13 @@ def test_az_script_is_runnable_bash_with_every_option_and_export_writes_nothing(
     for option in ("-g \"${RESOURCE_GROUP}\"", "-n \"${CLUSTER_NAME}\"", "--kubernetes-version \"${KUBERNETES_VERSION}\"",
                    "--dns-name-prefix \"${DNS_PREFIX}\"", "--tier standard", "--k8s-support-plan KubernetesOfficial",
                    "--network-plugin azure", "--network-plugin-mode overlay", "--enable-azure-service-mesh",
-                   "--revision \"${ISTIO_REVISION}\"", "--enable-gateway-api", "--enable-keda",
+                   "--revision \"${ISTIO_REVISION}\"", "--enable-keda",
                    "--enable-ai-toolchain-operator", "--enable-oidc-issuer", "--enable-azure-monitor-metrics"):
         assert option in creates[0], option
+    # the staged plan (a fresh subscription, issue 18): the Gateway API follows the create in one update
+    assert "--enable-gateway-api" not in creates[0]
+    update = text.index('az aks update -g "${RESOURCE_GROUP}" -n "${CLUSTER_NAME}" --enable-gateway-api')
+    assert text.index(creates[0]) < update and provider < update
     assert re.search(r'^RESOURCE_GROUP=rg-aks-ai$', text, re.M) and re.search(r"^KUBERNETES_VERSION=1\.34\.\d+$",
                                                                                text, re.M)
     assert "az aks nodepool add" in text and "--enable-cluster-autoscaler --min-count 1 --max-count 3" in text
