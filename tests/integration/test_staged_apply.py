@@ -317,3 +317,41 @@ def test_every_held_back_pool_is_created_after_the_update_and_teardown_owns_both
         assert get_cluster(conn, "rg-staged", "aks-staged") is None
     finally:
         session.close()
+
+
+def _existing(state: str, gateway: bool) -> dict[str, Any]:
+    body = build_plan(answers(BASE), observed(registered=(GATEWAY, MANAGED))).step("cluster").payload.as_dict()
+    body["properties"]["provisioningState"] = state
+    body["properties"]["currentKubernetesVersion"] = "1.34.3"
+    if not gateway:
+        body["properties"].pop("ingressProfile")
+    return body
+
+
+def test_a_create_still_running_is_followed_and_the_deferred_update_comes_after_it():
+    obs = dataclasses.replace(observed(registered=(GATEWAY,)), group={"location": "eastus2"},
+                              cluster=_existing("Creating", gateway=False))
+    plan = build_plan(answers(BASE), obs, in_flight={"cluster": {"continuation_token": "t", "creates": True}},
+                      deferred={STEP: ["cluster.gateway_api"]})
+    assert plan.ok, plan.problems
+    assert plan.step("cluster").action == "attach" and plan.step("cluster").payload["continuation_token"] == "t"
+    assert plan.step(STEP).action == "update" and plan.step(STEP).deps == ("cluster",)
+
+
+def test_an_update_of_the_deferred_fields_still_running_is_reattached():
+    obs = dataclasses.replace(observed(registered=(GATEWAY,)), group={"location": "eastus2"},
+                              cluster=_existing("Updating", gateway=True))
+    plan = build_plan(answers(BASE), obs, in_flight={STEP: {"continuation_token": "u"}},
+                      deferred={STEP: ["cluster.gateway_api"]})
+    assert plan.ok, plan.problems
+    assert plan.step("cluster").action == "skip"
+    assert plan.step(STEP).action == "attach" and plan.step(STEP).payload == {"continuation_token": "u"}
+
+
+def test_without_the_journal_the_same_difference_still_needs_consent():
+    obs = dataclasses.replace(observed(registered=(GATEWAY,)), group={"location": "eastus2"},
+                              cluster=_existing("Succeeded", gateway=False))
+    plan = build_plan(answers(BASE), obs)
+    assert not plan.ok and "--allow-update" in plan.problems[0].fix
+    owed = build_plan(answers(BASE), obs, deferred={STEP: ["cluster.gateway_api"]})
+    assert owed.ok and owed.step("cluster").action == "skip" and owed.step(STEP).action == "update"
