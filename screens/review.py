@@ -1,4 +1,4 @@
-"""Step 9: the resolved plan with its az equivalents, differences, read-only checks; save answers; Start."""
+"""The review step: the resolved plan with its az equivalents, differences, read-only checks; save answers; Start."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -119,6 +119,9 @@ class ReviewScreen(StepScreen):
         skip.display = False
         yield skip
         yield Static("", id="plan", classes="panel", markup=False)
+        settings = Static("", id="settings", classes="panel", markup=False)
+        settings.display = False
+        yield settings
         with Collapsible(title="Read-only checks and passed preflight items", collapsed=True, id="fold"):
             yield Static("", id="checks", markup=False)
             yield Static("", id="passed", markup=False)
@@ -134,6 +137,7 @@ class ReviewScreen(StepScreen):
         self.state.plan = None
         errors = self.draft.errors()
         self.query_one("#plan").display = not errors  # no empty boxes while there is no plan
+        self.query_one("#settings").display = False
         self.query_one("#fold").display = not errors
         if errors:
             self._show_problems([(e.path, e.message, "") for e in errors])
@@ -194,6 +198,12 @@ class ReviewScreen(StepScreen):
         self.query_one("#plan").border_subtitle = "^o az commands"
         self.query_one("#checks", Static).update("\n".join(check_lines(plan)) + "\n\n" +
                                                  conformance_forecast(plan.answers).text())
+        from screens.summary import settings_lines
+
+        settings = self.query_one("#settings", Static)
+        settings.border_title = "Network, identity, GPU pools"
+        settings.update("\n".join(settings_lines(plan.answers)))
+        settings.display = True
         writes = sum(1 for s in plan.steps if s.writes)
         self.show_recreate(plan)
         deletes = (f"The failed cluster {plan.answers.cluster.name} is deleted first, then created again."

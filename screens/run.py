@@ -1,4 +1,4 @@
-"""Step 10: run the plan with the real engine; a row per step, a log, cancel, failures with their fix.
+"""The run step: run the plan with the real engine; a row per step, a log, cancel, failures with their fix.
 
 The engine runs in a thread worker owned by this screen; the screen is never dismissed while it runs.
 Its events arrive through the sink *on worker threads*: the sink only posts messages, handlers here

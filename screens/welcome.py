@@ -73,10 +73,12 @@ class WelcomeScreen(StepScreen):
             self.set_timer(0.3, warm)
 
     def store(self) -> None:
-        self.draft.set("azure.auth", self.query_one("#auth", ChoiceList).value or "default")
+        from screens.steps.common import set_answer  # defaults the file never named stay out of it when saved
+
+        set_answer(self.draft, "azure.auth", self.query_one("#auth", ChoiceList).value or "default")
         cloud = self.query_one("#cloud", ChoiceList).value or "AzureCloud"
         if cloud != "custom":
-            self.draft.set("azure.cloud", cloud)
+            set_answer(self.draft, "azure.cloud", cloud)
         tenant = self.query_one("#tenant", Input).value.strip()
         if tenant:
             self.draft.set("azure.tenant", tenant)

@@ -124,13 +124,13 @@ async def test_served_wizard_renders_in_chromium_and_takes_keys(tmp_path: Path) 
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
         async with aiohttp.ClientSession() as http, http.ws_connect(ws_url, max_msg_size=0) as ws:
             tools = DevTools(ws)
-            first = await tools.wait_text("1/11", "Sign in", "SIMULATED")  # the first screen renders
+            first = await tools.wait_text("1/13", "Sign in", "SIMULATED")  # the first screen renders
             assert "Sign-in method" in first
             await tools.call("Runtime.evaluate", expression="document.querySelector('.xterm-helper-textarea')"
                                                             ".focus()")
             await tools.press_enter()  # Enter on the sign-in choice: sign in and go on
-            second = await tools.wait_text("2/11", "Subscription", "Simulated Subscription")
-            assert "1/11" not in second
+            second = await tools.wait_text("2/13", "Subscription", "Simulated Subscription")
+            assert "1/13" not in second
             shot = await tools.call("Page.captureScreenshot", format="png")
             (tmp_path / "browser.png").write_bytes(__import__("base64").b64decode(shot["data"]))
         sessions = list((tmp_path / "home").glob("runs/*")) if (tmp_path / "home").exists() else []

@@ -64,6 +64,10 @@ async def walk_to_features(pilot) -> Any:
     await pick_subscription(pilot)
     await location_and_group(pilot)
     await cluster(pilot)
+    await wait_screen(pilot, "NetworkScreen")  # the defaults: Azure CNI Overlay, public API server
+    await pilot.press("ctrl+n")
+    await wait_screen(pilot, "IdentityScreen")  # the defaults: local accounts, no Entra ID
+    await pilot.press("ctrl+n")
     screen = await wait_screen(pilot, "MeshScreen")
     await wait_for(pilot, lambda: getattr(screen, "revisions", None) is not None, what="revisions")
     await pilot.press("ctrl+n")

@@ -132,6 +132,34 @@ def test_addons(snap_compare: Any, link: Link) -> None:
     assert step_snapshot(snap_compare, link, "addons")
 
 
+def production_draft() -> dict[str, Any]:
+    """examples/production.yaml as the wizard prefills it."""
+    from wizard.answers import load_partial
+
+    data, errors = load_partial(Path(__file__).resolve().parents[2] / "examples" / "production.yaml")
+    assert not errors
+    return data
+
+
+def test_network(snap_compare: Any, link: Link) -> None:
+    """Own subnet checked live (preflight's rule), private API server and what it means for verify."""
+    assert step_snapshot(snap_compare, link, "network", size=LARGE, data=production_draft())
+
+
+def test_network_defaults(snap_compare: Any, link: Link) -> None:
+    assert step_snapshot(snap_compare, link, "network")
+
+
+def test_identity(snap_compare: Any, link: Link) -> None:
+    """Entra ID with Azure RBAC, an admin group, local accounts off, workload identity; the role to verify."""
+    assert step_snapshot(snap_compare, link, "identity", size=LARGE, data=production_draft())
+
+
+def test_gpu_pools(snap_compare: Any, link: Link) -> None:
+    """Two pools from the production example, the Spot one highlighted: its Spot fields, costs per pool."""
+    assert step_snapshot(snap_compare, link, "gpu", size=LARGE, data=production_draft(), press=("tab", "down"))
+
+
 def test_review(snap_compare: Any, link: Link, tmp_path: Any, monkeypatch: Any) -> None:
     monkeypatch.chdir(tmp_path)
     assert step_snapshot(snap_compare, link, "review")

@@ -194,7 +194,7 @@ async def test_help_lists_every_key_of_the_current_screen() -> None:
         assert any("Cancel / back" in line for line in lines)
         assert any("Verify" in line and "(not now)" in line for line in lines)  # not until the run is done
         assert any("Quit" in line for line in lines) and any("Save a screenshot" in line for line in lines)
-        assert "10/11  Run" in str(modal.query_one(".dialog-title", Static).content)
+        assert "12/13  Run" in str(modal.query_one(".dialog-title", Static).content)
         await pilot.press("escape")
         await wait_screen(pilot, "RunScreen")
 
