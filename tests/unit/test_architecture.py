@@ -64,8 +64,6 @@ ALLOWED_FUNCTIONS = {
     "wizard/conformance/report.py::validate_product",
     "wizard/conformance/requirements/cluster_autoscaling.py::check",
     "wizard/conformance/requirements/pod_autoscaling.py::_autoscale",
-    "wizard/plan.py::build_plan",
-    "wizard/spec.py::cluster_view",
     "wizard/verify_cli.py::run_verify",
 }
 
