@@ -72,6 +72,19 @@ def is_unknown_key(message: str) -> bool:
     return message.startswith("unknown key")
 
 
+def staging_line(plan: "Plan") -> str:
+    """Why the cluster is written more than once, and what that saves (a staged create while flags register)."""
+    st = plan.staging
+    if st is None or not st.staged:
+        return ""
+    from wizard.render import fmt_seconds
+
+    held = ", ".join([*st.fields, *(f"GPU pool {p}" for p in st.pools)])
+    return (f" The cluster takes {st.writes} writes instead of one: it is created while the preview flags register, "
+            f"and {held} follow once they are; ready after typically {fmt_seconds(st.staged_seconds)} instead of "
+            f"{fmt_seconds(st.single_seconds)}.")
+
+
 def check_lines(plan: "Plan") -> list[str]:
     """What the read-only checks found (the Observed state the plan was built on)."""
     obs, r, a = plan.observed, plan.resolved, plan.answers
@@ -200,7 +213,8 @@ class ReviewScreen(StepScreen):
                 "first)." if plan.awaits_provider else "")
         self.query_one("#plan", Static).update(
             "\n".join(plan_lines(plan)) + rest +
-            f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. {deletes}")
+            f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. {deletes}"
+            + staging_line(plan))
         if plan.problems:
             self.query_one("#review-status", Static).update("This plan cannot be applied yet:")
             self._show_problems([(p.field, p.message, p.fix) for p in plan.problems])

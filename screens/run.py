@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # which wizard step can fix a failed engine step when Azure names no answers path
 STEP_FIX = {"resource-group": "location", "feature": "features", "provider": "features", "cluster": "cluster",
-            "gpu-pool": "gpu", "kubeconfig": "cluster"}
+            "preview-fields": "cluster", "gpu-pool": "gpu", "kubeconfig": "cluster"}
 COLUMNS = ("Step", "State", "Azure status", "Elapsed", "Azure typ.")
 WIDTHS = {"State": 9, "Azure status": 14, "Elapsed": 7, "Azure typ.": 10}  # the step column takes the rest
 STATE_STYLE = {"waiting": "dim", "running": "bold $warning", "done": "bold $success", "failed": "bold $error",

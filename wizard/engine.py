@@ -111,6 +111,12 @@ class Engine:
         self.journal = journal
         self.options = options or RunOptions()
         self.cancel_event = threading.Event()
+        # while this plan's provider (re-)registration runs, ARM refuses every request of the namespace
+        # (MissingSubscriptionRegistration); a write or poll that meets it waits for the provider step to end
+        self.provider_ended = threading.Event()
+        if not any(s.id == "provider" and s.writes for s in plan.steps):
+            self.provider_ended.set()
+        self._refusals_after_provider: set[str] = set()
         self.kubeconfig: bytes | None = None
         self._kube_client: Any = None
 
@@ -214,7 +220,7 @@ class Engine:
         started = time.monotonic()
         if step.created:  # ownership follows this intent, whatever becomes of the write (teardown honours it)
             self._journal(step, "intent", creates=True, action=step.action)
-        self._journal(step, "started", action=step.action)
+        self._journal(step, "started", action=step.action, defers=step.defers)
         self.emit("started", step, step.title, started=started, az=step.az)
         kind = step.id.split(":")[0]
         builtin: dict[str, Callable[["Step", float], dict[str, Any]]] = {
@@ -222,13 +228,15 @@ class Engine:
             "feature": self._feature,
             "provider": self._provider,
             "cluster": self._cluster,
+            "preview-fields": self._cluster,  # the update that sends what a staged create deferred
             "gpu-pool": self._gpu_pool,
             "kubeconfig": self._kubeconfig,
         }
-        if kind in builtin:
-            out = builtin[kind](step, started)
-        else:
-            out = EXTRA_RUNNERS[kind](self, step, started)
+        try:
+            out = builtin[kind](step, started) if kind in builtin else EXTRA_RUNNERS[kind](self, step, started)
+        finally:
+            if kind == "provider":
+                self.provider_ended.set()
         self._journal(step, "done", created=True if step.created else None,
                       **{k: v for k, v in out.items() if k in ("resource_id", "request_id", "correlation_id",
                                                                "state", "flag", "registered", "created_ids")})
@@ -251,15 +259,16 @@ class Engine:
         """A monotonic deadline: the user's patience is wall time, also when the simulator runs Azure faster."""
         return time.monotonic() + seconds
 
-    def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str, later: str) -> str:
+    def _wait_state(self, step: "Step", started: float, read: Callable[[], str], what: str, later: str,
+                    state: str) -> str:
         """Poll a registration until Registered, up to the registration deadline; past it, stop with what to
-        run later (the registration itself goes on in Azure)."""
+        run later (the registration itself goes on in Azure). `state`: what the register call answered; the
+        first read comes one poll interval after it (reading at once only costs a request)."""
         from wizard.azure.features import is_registered
 
         progress = _Progress(self, step, started)
         deadline = self._deadline(self.options.registration_timeout)
         while True:
-            state = read()
             progress(state, f"Azure reports {what} {state}")
             if is_registered(state):
                 return state
@@ -272,6 +281,7 @@ class Engine:
                     f"Check it later with `{later}`; once it says Registered, run the same command again "
                     "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
             self.sleep(self.options.poll_interval)
+            state = read()
 
     def _feature(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.features import feature_state, register_feature, split_flag
@@ -281,16 +291,16 @@ class Engine:
         self._journal(step, "operation", flag=flag, state=state)
         ns, name = split_flag(flag)
         state = self._wait_state(step, started, lambda: feature_state(self.conn, flag), flag,
-                                 f"az feature show --namespace {ns} --name {name} --query properties.state")
+                                 f"az feature show --namespace {ns} --name {name} --query properties.state", state)
         return {"flag": flag, "state": state, "registered": True, "message": f"{flag} is {state}"}
 
     def _provider(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.features import provider_state, register_provider
 
         ns = step.payload
-        register_provider(self.conn, ns)
+        state = register_provider(self.conn, ns)
         state = self._wait_state(step, started, lambda: provider_state(self.conn, ns), ns,
-                                 f"az provider show --namespace {ns} --query registrationState")
+                                 f"az provider show --namespace {ns} --query registrationState", state)
         return {"state": state, "message": f"{ns} is {state}"}
 
     def _cluster(self, step: "Step", started: float) -> dict[str, Any]:
@@ -303,7 +313,7 @@ class Engine:
             token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
             if token:
                 return self._follow(step, started, lambda **kw: clusters.begin_cluster(
-                    self.conn, rg, name, continuation_token=token, **kw), "re-attached to")
+                    self.conn, rg, name, **{"continuation_token": token, **kw}), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
         if step.action == "recreate":  # consent was given (--recreate-failed): the failed cluster goes first
             self.emit("log", step, f"deleting the failed cluster {name}", started=started)
@@ -315,7 +325,7 @@ class Engine:
         if step.action in ("create", "recreate"):
             body = step.payload
         else:  # update or retry: start from what Azure has so nothing is dropped
-            existing = clusters.get_cluster(self.conn, rg, name)
+            existing = self._read(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
             body = updated_cluster(existing, a, self.plan.resolved)  # type: ignore[arg-type]
         return self._write(step, started, lambda **kw: clusters.begin_cluster(self.conn, rg, name, body, **kw),
                            lambda: clusters.get_cluster(self.conn, rg, name), f"cluster {name}", None)
@@ -331,7 +341,7 @@ class Engine:
             token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
             if token:
                 return self._follow(step, started, lambda **kw: clusters.begin_pool(
-                    self.conn, rg, name, pool, continuation_token=token, **kw), "re-attached to")
+                    self.conn, rg, name, pool, **{"continuation_token": token, **kw}), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_pool(self.conn, rg, name, pool))
         return self._write(step, started, lambda **kw: clusters.begin_pool(
             self.conn, rg, name, pool, step.payload, **kw), lambda: clusters.get_pool(self.conn, rg, name, pool),
@@ -353,6 +363,10 @@ class Engine:
             try:
                 return self._follow(step, started, begin, "accepted", ids)
             except HttpResponseError as exc:
+                if self._provider_refused(step, started, exc):
+                    self._journal(step, "refused", code="MissingSubscriptionRegistration",
+                                  request_id=ids.first_request_id)
+                    continue  # the provider step has ended: send the PUT again
                 busy = busy_of(exc)
                 if busy is None:
                     raise
@@ -417,7 +431,14 @@ class Engine:
                   (f" (request id {ids.first_request_id})" if ids.first_request_id else ""), started=started,
                   request_id=ids.first_request_id)
         try:
-            resource = self._wait_poller(step, started, poller, token)
+            while True:
+                try:
+                    resource = self._wait_poller(step, started, poller, token)
+                    break
+                except HttpResponseError as exc:
+                    if not token or not self._provider_refused(step, started, exc):
+                        raise
+                    poller = begin(continuation_token=token)  # the operation went on: follow it again
         except HttpResponseError as exc:
             exc.operation_ids = ids  # type: ignore[attr-defined] # the PUT's request id and AKS's operation id
             raise
@@ -449,7 +470,7 @@ class Engine:
 
         progress = _Progress(self, step, started)
         while True:
-            resource = read()
+            resource = self._read(step, started, read)
             state = state_of(resource)
             if state is None:
                 raise RuntimeError(f"{step.id}: the resource is gone while its operation was followed")
@@ -459,6 +480,37 @@ class Engine:
                     raise RuntimeError(f"{step.id} ended {state}")
                 return {"resource_id": resource.id, "state": state, "message": f"{step.id} {state}"}
             self.sleep(self.options.poll_interval)
+
+    def _provider_refused(self, step: "Step", started: float, exc: BaseException) -> bool:
+        """Whether ARM refused a request because this plan's provider registration runs (the staged create goes on
+        meanwhile): then wait until that step has ended and say so (True: send, poll or read again). Once the
+        provider step has ended, one such refusal per step is still waited out (Azure's view settles); any
+        other, or one with no provider step in the plan, is a failure as before."""
+        from wizard.azure.errors import error_code
+
+        if error_code(exc) != "MissingSubscriptionRegistration":
+            return False
+        if self.provider_ended.is_set():
+            if step.id in self._refusals_after_provider or not any(s.id == "provider" for s in self.plan.steps):
+                return False
+            self._refusals_after_provider.add(step.id)
+        else:
+            self.emit("log", step, "Azure refuses requests to the resource provider while it re-registers; "
+                      "waiting for the registration to end", started=started)
+        while not self.provider_ended.wait(self.options.tick):
+            if self.cancel_event.is_set():
+                raise Cancelled()
+        self.sleep(min(self.options.poll_interval, 1.0))
+        return True
+
+    def _read(self, step: "Step", started: float, read: Callable[[], Any]) -> Any:
+        """A read of the cluster or a pool; one refused while the provider re-registers is read again after it."""
+        while True:
+            try:
+                return read()
+            except HttpResponseError as exc:
+                if not self._provider_refused(step, started, exc):
+                    raise
 
     def _kubeconfig(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.clusters import user_kubeconfig

@@ -108,13 +108,20 @@ def plan_members(conn: Any, answers: "Answers", subscription: tuple[str, str], a
                  journal: Callable[[str], Any] | None = None) -> list["Plan"]:
     """Each member's plan from one observation of the fleet (reads only). journal: cluster name -> that member's
     Journal, so a plan re-attaches to the operations an interrupted run left in flight (as plan_for does)."""
-    from wizard.plan import build_plan
+    from wizard.plan import PREVIEW_FIELDS, build_plan, gpu_pool_steps
 
     ms = members(answers)
     out = []
     for m, obs in zip(ms, observe_members(conn, [m.answers for m in ms], subscription)):
         j = journal(m.name) if journal else None
-        in_flight = {s: r for s in ("cluster", "gpu-pool") if j is not None and (r := j.in_flight(s))}
+        ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(m.answers)]
+        in_flight = {s: r for s in ids if j is not None and (r := j.in_flight(s))}
+        # one cluster (export): planned as apply plans it, staged while a flag registers when that is faster. A
+        # fleet's members: one PUT each, as fleet_apply registers the flags and the provider for the subscription
+        # before any member starts, so a member's create goes out with them Registered and staging would only add
+        # a write. What a member's journal says a staged create deferred is owed all the same.
         out.append(build_plan(m.answers, obs, allow_update=allow_update, in_flight=in_flight,
-                              provenance=j.provenance(m.answers) if j is not None else None))
+                              provenance=j.provenance(m.answers) if j is not None else None,
+                              staged=None if answers.fleet is None else False,
+                              deferred=j.deferred() if j is not None else None))
     return out

@@ -172,6 +172,20 @@ class Journal:
                 pending = None
         return pending
 
+    def deferred(self) -> dict[str, list[str]]:
+        """What a staged create left for later and no later step has done yet: step id (`preview-fields`, a GPU
+        pool's) -> the options it owes. The create's `started` record says what it defers; a cluster write that
+        sends everything (a single PUT, an update) owes nothing; re-attaching to the create keeps what it owes."""
+        owed: dict[str, list[str]] = {}
+        for rec in self.records():
+            if rec["step"] == "cluster" and rec["event"] == "started" and rec.get("action") != "attach":
+                defers = rec.get("defers")
+                owed = {str(k): [str(o) for o in v] for k, v in defers.items()
+                        if isinstance(v, list)} if isinstance(defers, dict) else {}
+            elif rec["event"] == "done" and rec["step"] in owed:
+                del owed[rec["step"]]
+        return owed
+
     def created(self) -> list[dict[str, Any]]:
         """Resources some run of this wizard created (done records with created=true)."""
         return [r for r in self.records() if r["event"] == "done" and r.get("created")]

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
-
-import yaml
 
 from wizard import durations
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
 from wizard.azure.features import is_registered
+from wizard.flags import FlagRule, flag_rules, needed_flags, option_on  # noqa: F401 - re-exported (preflight, TUI)
 from wizard.provenance import with_provenance
 from wizard.spec import (
-    Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, az_pools_add, cluster_differences,
+    Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, cluster_differences,
     desired_cluster, desired_pool, fixed, fixed_rule, pool_differences,
 )
+from wizard.staging import STEP as PREVIEW_FIELDS, Staging, enable_step, owed_rules, plan_new_cluster
 
 if TYPE_CHECKING:
     from wizard.answers import Answers, GpuPoolAnswers
@@ -29,37 +28,8 @@ if TYPE_CHECKING:
 PROVIDER = "Microsoft.ContainerService"
 GATEWAY_MIN_REVISION = (1, 26)  # managed Gateway API on 1.34 needs the Istio add-on at asm-1-26 or newer
 
-ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
-
 Action = Literal["create", "update", "register", "retry", "recreate", "attach", "read", "skip"]
-
-
-@dataclass(frozen=True)
-class FlagRule:
-    option: str
-    flag: str
-    why: str
-
-
-def flag_rules() -> list[FlagRule]:
-    text = resources.files("wizard.data").joinpath("features.yaml").read_text(encoding="utf-8")
-    return [FlagRule(**item) for item in yaml.safe_load(text)]
-
-
-def _option_on(answers: "Answers", dotted: str) -> bool:
-    node: Any = answers
-    for part in dotted.split("."):
-        node = getattr(node, part, None)
-        if node is None:
-            return False
-    return bool(node)
-
-
-def needed_flags(answers: "Answers") -> list[tuple[str, str]]:
-    """(flag, why) for each preview flag the chosen options need; an explicit list is taken as given."""
-    if answers.features != "auto":
-        return [(f, "listed in the answers file") for f in answers.features]
-    return [(r.flag, r.why) for r in flag_rules() if _option_on(answers, r.option)]
+_option_on = option_on  # the preflight's name for it
 
 
 @dataclass
@@ -156,6 +126,8 @@ class Step:
     differences: list[Difference] = field(default_factory=list)
     payload: Any = None
     created: bool = False  # this step creates the resource (recorded in the journal for teardown)
+    # a staged create: step id -> options it leaves for that step (the journal's `started` record carries it)
+    defers: dict[str, list[str]] | None = None
 
     @property
     def writes(self) -> bool:
@@ -213,6 +185,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     provenance: dict[str, str] = field(default_factory=dict)  # tags on what this plan creates (never on updates)
+    staging: Staging | None = None  # a new cluster while flags register: the two orders and the one taken
 
     @property
     def ok(self) -> bool:
@@ -239,6 +212,7 @@ class Plan:
             "steps": [s.to_dict() for s in self.steps],
             "problems": [vars(p) for p in self.problems],
             "notes": self.notes,
+            "staging": self.staging.to_dict() if self.staging else None,
         }
 
 
@@ -248,11 +222,12 @@ def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str,
     addon_options: the session's (wizard.addons.AddonOptions), so add-ons in place are judged as they were applied."""
     from wizard.addons import settle_in_place
 
-    ids = ["cluster"] + [sid for sid, _, _ in gpu_pool_steps(answers)]
+    ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(answers)]
     in_flight = {s: r for s in ids if journal is not None and (r := journal.in_flight(s))}
     plan = build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
                       in_flight=in_flight, recreate_failed=recreate_failed,
-                      provenance=journal.provenance(answers) if journal is not None else None)
+                      provenance=journal.provenance(answers) if journal is not None else None,
+                      deferred=journal.deferred() if journal is not None else None)
     settle_in_place(conn, plan, addon_options)  # add-ons already in place are skipped: no changes after an apply
     return plan
 
@@ -316,15 +291,45 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
 # ---------------------------------------------------------------------------------------- the plan
 def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
                in_flight: dict[str, dict[str, Any]] | None = None, recreate_failed: bool = False,
-               provenance: dict[str, str] | None = None) -> Plan:
+               provenance: dict[str, str] | None = None, staged: bool | None = None,
+               deferred: dict[str, list[str]] | None = None) -> Plan:
     """in_flight: step id -> journal record of an Azure operation accepted but not seen to finish.
     recreate_failed: consent to delete a cluster whose creation ended Failed and create it again.
-    provenance: the tags every resource this plan creates carries (wizard.provenance)."""
-    in_flight = in_flight or {}
-    rg, name, loc = answers.resource_group.name, answers.cluster.name, answers.azure.location
+    provenance: the tags every resource this plan creates carries (wizard.provenance).
+    staged: a new cluster's order while flags register (None: the faster; False: one PUT after the flags).
+    deferred: step id -> options an earlier staged create left for that step (Journal.deferred())."""
     plan = Plan(answers, obs, None, provenance=dict(provenance or {}))
+    resolved = _resolve(plan, answers, obs)
+    _plan_group(plan, answers, obs)
+    _plan_flags(plan, obs, needed_flags(answers))
+    cluster_deps = ("resource-group",) + (("provider",) if any(s.id == "provider" for s in plan.steps) else ())
+    if obs.provider_unreadable:
+        plan.notes.append(f"{PROVIDER} is not registered in this subscription, so the Kubernetes versions and Istio "
+                          "revisions offered, and whether the cluster exists, cannot be read yet: apply registers it "
+                          "first, then reads them and plans the cluster and add-on steps.")
+    if plan.problems or obs.provider_unreadable:
+        return plan
+    if obs.cluster is None:  # 3. a new cluster: one PUT with everything, or staged while flags register
+        plan_new_cluster(plan, answers, resolved, ("resource-group",), staged)
+    else:
+        _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight or {},
+                               recreate_failed, set((deferred or {}).get(PREVIEW_FIELDS) or []))
+    # 4. kubeconfig (read): later steps and verification talk to the cluster with it
+    plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {answers.cluster.name}", "read",
+                           az("aks", "get-credentials", "-g", answers.resource_group.name, "-n", answers.cluster.name),
+                           deps=tuple(s.id for s in plan.steps if is_arm_step(s.id)),
+                           typical=durations.CREDENTIALS))
+    # 5. what the checklist needs beyond the cluster PUT: metrics pipeline, GPU scraping, Kueue
+    from wizard.addons import addon_steps
 
-    version, problem = resolve_version(answers, obs.versions, loc)
+    plan.steps += addon_steps(answers, plan)
+    check_steps(plan.steps)
+    return plan
+
+
+def _resolve(plan: Plan, answers: "Answers", obs: Observed) -> Resolved:
+    """The exact version and Istio revision the answers mean here (problems when none is offered)."""
+    version, problem = resolve_version(answers, obs.versions, answers.azure.location)
     if problem and not obs.provider_unreadable:
         plan.problems.append(problem)
     minor = ".".join((version or answers.cluster.kubernetes_version).split(".")[:2])
@@ -338,12 +343,15 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
         plan.problems.append(problem)
     if obs.kueue_manifest is not None:
         plan.problems.append(obs.kueue_manifest)
-    flags = needed_flags(answers)
-    resolved = Resolved(obs.subscription_id, obs.subscription_name, version or answers.cluster.kubernetes_version,
-                        revision, tuple(f for f, _ in flags))
-    plan.resolved = resolved
+    plan.resolved = Resolved(obs.subscription_id, obs.subscription_name,
+                             version or answers.cluster.kubernetes_version, revision,
+                             tuple(f for f, _ in needed_flags(answers)))
+    return plan.resolved
 
-    # 1. resource group
+
+def _plan_group(plan: Plan, answers: "Answers", obs: Observed) -> None:
+    """1. the resource group."""
+    rg, loc = answers.resource_group.name, answers.azure.location
     if obs.group is None:
         group_tags = with_provenance(answers.resource_group.tags, plan.provenance) or {}
         plan.steps.append(Step("resource-group", f"create resource group {rg} in {loc}", "create",
@@ -354,7 +362,9 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
         plan.steps.append(Step("resource-group", f"resource group {rg} exists ({obs.group.get('location')})",
                                "skip", az("group", "show", "-n", rg), reason="already exists"))
 
-    # 2. preview flags (in parallel with the group), then one provider re-registration
+
+def _plan_flags(plan: Plan, obs: Observed, flags: list[tuple[str, str]]) -> None:
+    """2. preview flags (in parallel with the group), then one provider re-registration."""
     flag_steps = []
     for flag, why in flags:
         state = obs.flag_states.get(flag, "Unknown")
@@ -368,100 +378,39 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
         plan.steps.append(Step(sid, f"register preview feature {flag} ({why}; now {state})", "register",
                                az("feature", "register", "--namespace", ns, "--name", fname),
                                typical=durations.FEATURE_REGISTRATION, payload=flag, reason=f"state {state}"))
-    provider_deps: tuple[str, ...] = tuple(flag_steps)
     if flag_steps or obs.provider_state.lower() != "registered":
         title = (f"re-register resource provider {PROVIDER} so new flags take effect" if is_registered(obs.provider_state)
                  else f"register resource provider {PROVIDER} (now {obs.provider_state})")
         plan.steps.append(Step("provider", title,
                                "register", az("provider", "register", "--namespace", PROVIDER),
-                               deps=provider_deps, typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
-    cluster_deps = ("resource-group",) + (("provider",) if any(s.id == "provider" for s in plan.steps) else ())
-
-    # 3. the cluster: one PUT with everything when it does not exist yet
-    if obs.provider_unreadable:
-        plan.notes.append(f"{PROVIDER} is not registered in this subscription, so the Kubernetes versions and Istio "
-                          "revisions offered, and whether the cluster exists, cannot be read yet: apply registers it "
-                          "first, then reads them and plans the cluster and add-on steps.")
-    if plan.problems or obs.provider_unreadable:
-        return plan
-    if obs.cluster is None:
-        body = desired_cluster(answers, resolved, provenance=plan.provenance)
-        gpu_pools = answers.all_gpu_pools
-        typical = durations.cluster_create(len(gpu_pools), answers.cluster.istio.enabled, addon_count(answers))
-        extras = [x for x in ("Istio " + (revision or "") if revision else "",
-                              "Gateway API" if answers.cluster.gateway_api else "",
-                              *(f"GPU pool {p.name}" + (" (Spot)" if p.priority == "Spot" else "")
-                                for p in gpu_pools),
-                              "Entra ID" + (" + Azure RBAC" if answers.cluster.access.azure_rbac else "")
-                              if answers.cluster.access.entra_id else "",
-                              "private API server" if answers.cluster.network.api_server.private else "",
-                              ", ".join(label for key, label in ADDON_LABELS.items()
-                                        if getattr(answers.cluster.addons, key))) if x]
-        plan.steps.append(Step(
-            "cluster", f"create cluster {name} (Kubernetes {resolved.kubernetes_version}; {'; '.join(extras)}) "
-            "in one request", "create",
-            "\n".join(filter(None, [az_cluster_create(answers, resolved), az_pools_add(answers)])),
-            deps=cluster_deps, typical=typical, payload=body, created=True))
-    else:
-        _plan_existing_cluster(plan, answers, obs, resolved, allow_update, cluster_deps, in_flight, recreate_failed)
-
-    # 4. kubeconfig (read): later steps and verification talk to the cluster with it
-    plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {name}", "read",
-                           az("aks", "get-credentials", "-g", rg, "-n", name),
-                           deps=tuple(s.id for s in plan.steps if is_arm_step(s.id)),
-                           typical=durations.CREDENTIALS))
-    # 5. what the checklist needs beyond the cluster PUT: metrics pipeline, GPU scraping, Kueue
-    from wizard.addons import addon_steps
-
-    plan.steps += addon_steps(answers, plan)
-    check_steps(plan.steps)
-    return plan
+                               deps=tuple(flag_steps), typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
 
 
 def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolved: Resolved, allow_update: bool,
                            deps: tuple[str, ...], in_flight: dict[str, dict[str, Any]],
-                           recreate_failed: bool = False) -> None:
+                           recreate_failed: bool = False, owed: set[str] | None = None) -> None:
+    """owed: options a staged create of this wizard left for `preview-fields` (sent without --allow-update)."""
     name = answers.cluster.name
     cluster = obs.cluster or {}
     state = ((cluster.get("properties") or {}).get("provisioningState") or "Succeeded")
     minor_only = answers.cluster.kubernetes_version.count(".") == 1
     diffs = cluster_differences(cluster, answers, resolved, minor_only)
+    owed_diffs = [d for d in diffs if d.field in (owed or set())]
+    others = [d for d in diffs if d not in owed_diffs]
     _note_other_pools(plan, answers, cluster)
-    typical_update = durations.CLUSTER_UPDATE
+    preview_deps = ("cluster",) + (("provider",) if "provider" in deps else ())
     if in_progress(state):
-        plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach",
-                               az("aks", "wait", "-g", answers.resource_group.name, "-n", name, "--updated"),
-                               deps=deps, typical=typical_update, differences=diffs,
-                               payload=in_flight.get("cluster"), reason=f"provisioningState {state}",
-                               created=bool((in_flight.get("cluster") or {}).get("creates"))))
+        _plan_cluster_busy(plan, answers, state, deps, diffs, in_flight, owed or set(), preview_deps)
     elif state.lower() == "failed":
-        error = ((cluster.get("properties") or {}).get("status") or {}).get("provisioningError") or {}
-        said = f" (Azure: {error.get('code')}: {error.get('message')})" if error.get("code") else ""
-        if recreate_failed:
-            plan.steps.append(Step(
-                "cluster", f"cluster {name} is Failed{said}: delete it and create it again (--recreate-failed)",
-                "recreate", az("aks", "delete", "-g", answers.resource_group.name, "-n", name, "--yes") + "\n" +
-                az_cluster_create(answers, resolved), deps=deps,
-                typical=durations.cluster_create(len(answers.all_gpu_pools), answers.cluster.istio.enabled,
-                                                 addon_count(answers)) * 2,
-                payload=desired_cluster(answers, resolved, provenance=plan.provenance), created=True,
-                reason="consent given"))
-        else:
-            plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
-                                   "reconcile it", "retry", az("aks", "update", "-g", answers.resource_group.name,
-                                                               "-n", name),
-                                   deps=deps, typical=typical_update, differences=diffs,
-                                   reason="provisioningState Failed"))
-            plan.notes.append(f"cluster {name} is Failed{said}. This run sends the same PUT again, which "
-                              "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "
-                              "the failed cluster and create it anew.")
-    elif diffs:
-        if fixed(diffs):
-            plan.problems.append(_fixed_problem("cluster", f"cluster {name}", diffs))
+        _plan_failed_cluster(plan, answers, resolved, cluster, deps, diffs, recreate_failed)
+    elif others:
+        if fixed(others):
+            plan.problems.append(_fixed_problem("cluster", f"cluster {name}", others))
         elif not allow_update:
             plan.problems.append(Problem(
-                "cluster", f"cluster {name} exists with different settings: " + "; ".join(map(str, diffs)) + ".",
+                "cluster", f"cluster {name} exists with different settings: " + "; ".join(map(str, others)) + ".",
                 "re-run with --allow-update to apply these changes, or change the answers to match."))
+        typical_update = durations.CLUSTER_UPDATE
         if any(d.field == "cluster.istio.enabled" for d in diffs):
             typical_update = durations.MESH_ENABLE
         elif any(d.field == "cluster.gateway_api" for d in diffs):
@@ -469,12 +418,62 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
                                az_cluster_update(answers, diffs),
                                deps=deps, typical=typical_update, differences=diffs))
+    elif owed_diffs:  # created by a staged create: what it deferred follows now, with no --allow-update
+        plan.steps.append(Step("cluster", f"cluster {name} exists (created without what waits for the preview "
+                               "flags)", "skip", az("aks", "show", "-g", answers.resource_group.name, "-n", name),
+                               deps=deps, reason="created; deferred fields follow"))
+        plan.steps.append(enable_step(answers, owed_rules(d.field for d in owed_diffs), preview_deps,
+                                      differences=owed_diffs))
     else:
         plan.steps.append(Step("cluster", f"cluster {name} exists with these settings", "skip",
                                az("aks", "show", "-g", answers.resource_group.name, "-n", name), reason="identical"))
 
     for step_id, pool, path in gpu_pool_steps(answers):
         _plan_existing_pool(plan, answers, obs, resolved, allow_update, in_flight, step_id, pool, path)
+
+
+def _plan_cluster_busy(plan: Plan, answers: "Answers", state: str, deps: tuple[str, ...], diffs: list[Difference],
+                       in_flight: dict[str, dict[str, Any]], owed: set[str], preview_deps: tuple[str, ...]) -> None:
+    """An operation runs on the cluster: follow it. The update of a staged create's deferred fields re-attaches
+    as `preview-fields`; a create still running is followed, and the deferred fields come after it."""
+    name, rg = answers.cluster.name, answers.resource_group.name
+    wait = az("aks", "wait", "-g", rg, "-n", name, "--updated")
+    if in_flight.get(PREVIEW_FIELDS) and not in_flight.get("cluster"):
+        plan.steps.append(Step("cluster", f"cluster {name} exists; the update of its deferred fields runs", "skip",
+                               az("aks", "show", "-g", rg, "-n", name), deps=deps, reason="created"))
+        plan.steps.append(enable_step(answers, owed_rules(owed), ("cluster",), action="attach",
+                                      payload=in_flight[PREVIEW_FIELDS]))
+        return
+    plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach", wait,
+                           deps=deps, typical=durations.CLUSTER_UPDATE, differences=diffs,
+                           payload=in_flight.get("cluster"), reason=f"provisioningState {state}",
+                           created=bool((in_flight.get("cluster") or {}).get("creates"))))
+    if owed:
+        plan.steps.append(enable_step(answers, owed_rules(owed), preview_deps))
+
+
+def _plan_failed_cluster(plan: Plan, answers: "Answers", resolved: Resolved, cluster: dict[str, Any],
+                         deps: tuple[str, ...], diffs: list[Difference], recreate_failed: bool) -> None:
+    name, rg = answers.cluster.name, answers.resource_group.name
+    error = ((cluster.get("properties") or {}).get("status") or {}).get("provisioningError") or {}
+    said = f" (Azure: {error.get('code')}: {error.get('message')})" if error.get("code") else ""
+    if recreate_failed:
+        plan.steps.append(Step(
+            "cluster", f"cluster {name} is Failed{said}: delete it and create it again (--recreate-failed)",
+            "recreate", az("aks", "delete", "-g", rg, "-n", name, "--yes") + "\n" +
+            az_cluster_create(answers, resolved), deps=deps,
+            typical=durations.cluster_create(len(answers.all_gpu_pools), answers.cluster.istio.enabled,
+                                             addon_count(answers)) * 2,
+            payload=desired_cluster(answers, resolved, provenance=plan.provenance), created=True,
+            reason="consent given"))
+        return
+    plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
+                           "reconcile it", "retry", az("aks", "update", "-g", rg, "-n", name),
+                           deps=deps, typical=durations.CLUSTER_UPDATE, differences=diffs,
+                           reason="provisioningState Failed"))
+    plan.notes.append(f"cluster {name} is Failed{said}. This run sends the same PUT again, which "
+                      "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "
+                      "the failed cluster and create it anew.")
 
 
 def gpu_pool_steps(answers: "Answers") -> list[tuple[str, "GpuPoolAnswers", str]]:
@@ -491,8 +490,8 @@ def pool_suffix(step_id: str) -> str:
 
 
 def is_arm_step(step_id: str) -> bool:
-    """The cluster and GPU pool steps: the writes of the cluster and its pools through ARM."""
-    return step_id == "cluster" or step_id.split(":")[0] == "gpu-pool"
+    """The cluster, its deferred-fields update and GPU pool steps: the writes of the cluster and pools via ARM."""
+    return step_id in ("cluster", PREVIEW_FIELDS) or step_id.split(":")[0] == "gpu-pool"
 
 
 def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved: Resolved, allow_update: bool,
@@ -512,9 +511,11 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
         existing_pool = next(({"properties": p} for p in (cluster.get("properties") or {}).get("agentPoolProfiles") or []
                               if p.get("name") == pool_name), None)
     az_add = az_pool_add(answers, gp)
+    # AKS runs one operation at a time on a cluster: a pool waits for the deferred fields' update
+    pool_deps = ("cluster",) + ((PREVIEW_FIELDS,) if any(s.id == PREVIEW_FIELDS for s in plan.steps) else ())
     if existing_pool is None:
         plan.steps.append(Step(step_id, f"add GPU pool {pool_name} ({gp.vm_size}{', Spot' if gp.priority == 'Spot' else ''})",
-                               "create", az_add, deps=("cluster",),
+                               "create", az_add, deps=pool_deps,
                                typical=durations.AGENT_POOL, created=True,
                                payload=desired_pool(answers, resolved, provenance=plan.provenance, pool=gp)))
         return
@@ -524,11 +525,11 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
     if in_progress(pool_state):
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
                                az("aks", "nodepool", "wait", "--cluster-name", name, "-n", pool_name),
-                               deps=("cluster",), typical=durations.AGENT_POOL, payload=in_flight.get(step_id),
+                               deps=pool_deps, typical=durations.AGENT_POOL, payload=in_flight.get(step_id),
                                created=bool((in_flight.get(step_id) or {}).get("creates"))))
     elif pool_state == "failed":
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
-                               az_add, deps=("cluster",), typical=durations.AGENT_POOL,
+                               az_add, deps=pool_deps, typical=durations.AGENT_POOL,
                                payload=desired_pool(answers, resolved, kept_tags, pool=gp), differences=pdiffs))
     elif pdiffs:
         if fixed(pdiffs):
@@ -539,7 +540,7 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
                 "re-run with --allow-update to apply these changes, or change the answers to match."))
         plan.steps.append(Step(step_id, f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
                                az("aks", "nodepool", "update", "--cluster-name", name, "-n", pool_name),
-                               deps=("cluster",), typical=durations.AGENT_POOL, differences=pdiffs,
+                               deps=pool_deps, typical=durations.AGENT_POOL, differences=pdiffs,
                                payload=desired_pool(answers, resolved, kept_tags, pool=gp)))
     else:
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} exists with these settings", "skip",

@@ -324,13 +324,17 @@ def cluster_wanted(answers: "Answers", resolved: Resolved) -> dict[str, Any]:
     return want
 
 
-def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
-    """The answers-level facts of an ARM cluster body (camelCase JSON), keyed by answers path. The system pool
-    is the pool of that name; when there is none, its name reads as the cluster's System-mode pools."""
-    p = body.get("properties") or {}
-    mesh = p.get("serviceMeshProfile") or {}
-    net = p.get("networkProfile") or {}
-    pools = p.get("agentPoolProfiles") or []
+def _sub(d: dict[str, Any], *path: str) -> Any:
+    """d[path[0]][path[1]]..., None where a level is missing (ARM leaves unset profiles out)."""
+    node: Any = d
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def _system_pool_view(pools: list[dict[str, Any]], system_pool: str) -> dict[str, Any]:
+    """The system pool's facts: the pool of that name; when there is none, its name reads as the cluster's
+    System-mode pools."""
     pool = next((a for a in pools if a.get("name") == system_pool), None)
     if pool is None:
         names = [a.get("name") for a in pools if (a.get("mode") or "").lower() == "system"]
@@ -338,40 +342,62 @@ def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
     else:
         sys_name = pool.get("name")
     pool = pool or {}
+    return {
+        "cluster.network.vnet_subnet_id": pool.get("vnetSubnetID"),
+        "cluster.system_pool.name": sys_name,
+        "cluster.system_pool.vm_size": pool.get("vmSize"),
+        "cluster.system_pool.count": pool.get("count"),
+        "cluster.system_pool.zones": sorted(pool.get("availabilityZones") or []),
+    }
+
+
+def _options_view(p: dict[str, Any]) -> dict[str, Any]:
+    """Mesh, Gateway API, add-ons and identity options of a cluster's properties."""
+    mesh = p.get("serviceMeshProfile") or {}
+    return {
+        "cluster.istio.enabled": (mesh.get("mode") or "").lower() == "istio",
+        "cluster.istio.revision": (_sub(mesh, "istio", "revisions") or [None])[-1],
+        "cluster.gateway_api": str(_sub(p, "ingressProfile", "gatewayAPI", "installation") or "").lower()
+        == "standard",
+        "cluster.addons.keda": bool(_sub(p, "workloadAutoScalerProfile", "keda", "enabled")),
+        "cluster.addons.kaito": bool(_sub(p, "aiToolchainOperatorProfile", "enabled")),
+        "cluster.addons.managed_prometheus": bool(_sub(p, "azureMonitorProfile", "metrics", "enabled")),
+        "cluster.workload_identity": bool(_sub(p, "securityProfile", "workloadIdentity", "enabled")),
+        "cluster.oidc_issuer": bool(_sub(p, "oidcIssuerProfile", "enabled")),
+    }
+
+
+def _access_view(p: dict[str, Any]) -> dict[str, Any]:
+    """Network exposure and sign-in of a cluster's properties."""
+    net = p.get("networkProfile") or {}
     aad = p.get("aadProfile") or {}
+    return {
+        "cluster.network.plugin": net.get("networkPlugin"),
+        "cluster.network.plugin_mode": net.get("networkPluginMode"),
+        "cluster.network.dataplane": net.get("networkDataplane") or "azure",
+        "cluster.network.outbound_type": net.get("outboundType") or "loadBalancer",
+        "cluster.network.api_server.private": bool(_sub(p, "apiServerAccessProfile", "enablePrivateCluster")),
+        "cluster.network.api_server.authorized_ip_ranges": sorted(
+            _sub(p, "apiServerAccessProfile", "authorizedIPRanges") or []),
+        "cluster.access.entra_id": bool(aad.get("managed")),
+        "cluster.access.azure_rbac": bool(aad.get("enableAzureRBAC")),
+        "cluster.access.admin_group_object_ids": sorted(g.lower() for g in aad.get("adminGroupObjectIDs") or []),
+        "cluster.access.local_accounts": not p.get("disableLocalAccounts"),
+    }
+
+
+def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
+    """The answers-level facts of an ARM cluster body (camelCase JSON), keyed by answers path."""
+    p = body.get("properties") or {}
     return {
         "cluster.kubernetes_version": p.get("currentKubernetesVersion") or p.get("kubernetesVersion"),
         "cluster.tier": (body.get("sku") or {}).get("tier"),
         "cluster.support_plan": p.get("supportPlan") or "KubernetesOfficial",
         "cluster.tags": dict(body.get("tags") or {}),
         "cluster.dns_prefix": p.get("dnsPrefix"),
-        "cluster.network.plugin": net.get("networkPlugin"),
-        "cluster.network.plugin_mode": net.get("networkPluginMode"),
-        "cluster.network.dataplane": net.get("networkDataplane") or "azure",
-        "cluster.istio.enabled": (mesh.get("mode") or "").lower() == "istio",
-        "cluster.istio.revision": ((mesh.get("istio") or {}).get("revisions") or [None])[-1],
-        "cluster.gateway_api": (((p.get("ingressProfile") or {}).get("gatewayAPI") or {}).get("installation")
-                                or "").lower() == "standard",
-        "cluster.addons.keda": bool(((p.get("workloadAutoScalerProfile") or {}).get("keda") or {}).get("enabled")),
-        "cluster.addons.kaito": bool((p.get("aiToolchainOperatorProfile") or {}).get("enabled")),
-        "cluster.addons.managed_prometheus": bool(
-            ((p.get("azureMonitorProfile") or {}).get("metrics") or {}).get("enabled")),
-        "cluster.network.vnet_subnet_id": pool.get("vnetSubnetID"),
-        "cluster.network.outbound_type": net.get("outboundType") or "loadBalancer",
-        "cluster.network.api_server.private": bool((p.get("apiServerAccessProfile") or {}).get("enablePrivateCluster")),
-        "cluster.network.api_server.authorized_ip_ranges": sorted(
-            (p.get("apiServerAccessProfile") or {}).get("authorizedIPRanges") or []),
-        "cluster.access.entra_id": bool(aad.get("managed")),
-        "cluster.access.azure_rbac": bool(aad.get("enableAzureRBAC")),
-        "cluster.access.admin_group_object_ids": sorted(g.lower() for g in aad.get("adminGroupObjectIDs") or []),
-        "cluster.access.local_accounts": not p.get("disableLocalAccounts"),
-        "cluster.workload_identity": bool(((p.get("securityProfile") or {}).get("workloadIdentity") or {})
-                                          .get("enabled")),
-        "cluster.oidc_issuer": bool((p.get("oidcIssuerProfile") or {}).get("enabled")),
-        "cluster.system_pool.name": sys_name,
-        "cluster.system_pool.vm_size": pool.get("vmSize"),
-        "cluster.system_pool.count": pool.get("count"),
-        "cluster.system_pool.zones": sorted(pool.get("availabilityZones") or []),
+        **_options_view(p),
+        **_access_view(p),
+        **_system_pool_view(p.get("agentPoolProfiles") or [], system_pool),
     }
 
 
@@ -442,9 +468,9 @@ def az(*args: Any) -> str:
     return "az " + " ".join(shlex.quote(str(a)) for a in args if a is not None and a != "")
 
 
-def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
+def az_cluster_create(answers: "Answers", resolved: Resolved, without: tuple[str, ...] = ()) -> str:
     """`az aks create` with every option of desired_cluster()'s body (the GPU pool follows as `nodepool add`:
-    az creates one pool per command)."""
+    az creates one pool per command). `without`: switches a staged create leaves for `az_cluster_enable`."""
     c = answers.cluster
     net, access = c.network, c.access
     args: list[Any] = ["aks", "create", "-g", answers.resource_group.name, "-n", c.name,
@@ -492,7 +518,7 @@ def az_cluster_create(answers: "Answers", resolved: Resolved) -> str:
         args += ["--enable-workload-identity"]
     if c.addons.managed_prometheus:
         args += ["--enable-azure-monitor-metrics"]
-    return az(*args, "--no-ssh-key")  # the wizard's body has no linuxProfile
+    return az(*[a for a in args if a not in without], "--no-ssh-key")  # the wizard's body has no linuxProfile
 
 
 def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str:
@@ -545,3 +571,8 @@ def az_cluster_update(answers: "Answers", diffs: list[Difference]) -> str:
     if "cluster.tier" in fields:
         args += ["--tier", c.tier.lower()]
     return az(*args)
+
+
+def az_cluster_enable(answers: "Answers", switches: list[str]) -> str:
+    """`az aks update` turning on what a staged create left for after the preview flags (`--enable-gateway-api`)."""
+    return az("aks", "update", "-g", answers.resource_group.name, "-n", answers.cluster.name, *switches)

@@ -105,7 +105,8 @@ def test_plan_has_one_step_per_addon_with_az_equivalents(runs):
     assert list(steps) == ["monitor-workspace", "gpu-stack", "gpu-metrics", "kueue", "kueue-queues"]
     assert steps["gpu-stack"].deps == ("kubeconfig",)
     assert "nvidia-device-plugin.yml" in steps["gpu-stack"].az and "rollout status" in steps["gpu-stack"].az
-    assert steps["monitor-workspace"].deps == ("cluster",)
+    # after the cluster's writes: a fresh subscription's staged create, then its Gateway API update (issue 18)
+    assert steps["monitor-workspace"].deps == ("cluster", "preview-fields")
     assert "az monitor data-collection rule association create" in steps["monitor-workspace"].az
     assert "az monitor account create" in steps["monitor-workspace"].az
     assert steps["gpu-metrics"].deps == ("kubeconfig",) and "dcgmexporter = true" in steps["gpu-metrics"].az

@@ -3,6 +3,8 @@ the wizard PUTs (compared with what the simulator received in a simulated apply)
 request bodies; and export itself writes nothing to Azure."""
 from __future__ import annotations
 
+import copy
+
 import json
 import re
 import shutil
@@ -82,9 +84,13 @@ def test_az_script_is_runnable_bash_with_every_option_and_export_writes_nothing(
     for option in ("-g \"${RESOURCE_GROUP}\"", "-n \"${CLUSTER_NAME}\"", "--kubernetes-version \"${KUBERNETES_VERSION}\"",
                    "--dns-name-prefix \"${DNS_PREFIX}\"", "--tier standard", "--k8s-support-plan KubernetesOfficial",
                    "--network-plugin azure", "--network-plugin-mode overlay", "--enable-azure-service-mesh",
-                   "--revision \"${ISTIO_REVISION}\"", "--enable-gateway-api", "--enable-keda",
+                   "--revision \"${ISTIO_REVISION}\"", "--enable-keda",
                    "--enable-ai-toolchain-operator", "--enable-oidc-issuer", "--enable-azure-monitor-metrics"):
         assert option in creates[0], option
+    # the staged plan (a fresh subscription, issue 18): the Gateway API follows the create in one update
+    assert "--enable-gateway-api" not in creates[0]
+    update = text.index('az aks update -g "${RESOURCE_GROUP}" -n "${CLUSTER_NAME}" --enable-gateway-api')
+    assert text.index(creates[0]) < update and provider < update
     assert re.search(r'^RESOURCE_GROUP=rg-aks-ai$', text, re.M) and re.search(r"^KUBERNETES_VERSION=1\.34\.\d+$",
                                                                                text, re.M)
     assert "az aks nodepool add" in text and "--enable-cluster-autoscaler --min-count 1 --max-count 3" in text
@@ -131,8 +137,12 @@ def test_arm_template_cluster_is_the_body_the_wizard_puts(workdir: Path):
     assert any("az feature register" in c for c in follow["before"])
     assert any("kueue" in c and "kubectl apply --server-side" in c for c in follow["after"]), "Kueue is not dropped"
     assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
-    put = next(r for r in received_puts(workdir) if "/managedclusters/" in r["path"].lower()
-               and "/agentpools/" not in r["path"].lower())
+    create, enable = [r for r in received_puts(workdir)
+                      if r["path"].lower().rsplit("/", 2)[-2:-1] == ["managedclusters"]]
+    # the template deploys after the registrations, in one resource: the create the wizard sent while the Gateway
+    # API flag registered, with the field its preview-fields update sent once the flag was Registered
+    put = copy.deepcopy(create)
+    put["body"]["properties"]["ingressProfile"] = enable["body"]["properties"]["ingressProfile"]
     [(api, resource, member)] = member_clusters(template)
     assert api == put["query"]["api-version"][0], "the template's apiVersion is the one the SDK sent"
     assert resource.pop("type") == "Microsoft.ContainerService/managedClusters"
@@ -148,13 +158,29 @@ def test_json_plan_carries_the_exact_request_bodies_sent(workdir: Path):
     [member] = doc["members"]
     assert member["plan"]["ok"] and {s["id"] for s in member["plan"]["steps"]} >= {"cluster", "kueue"}
     exported = [r for r in member["requests"] if r["method"] == "PUT"]
-    assert {r["step"] for r in exported} == {"resource-group", "cluster", "monitor-workspace"}
+    # a fresh subscription: the create goes out while the Gateway API flag registers, preview-fields follows
+    assert {r["step"] for r in exported} == {"resource-group", "cluster", "preview-fields", "monitor-workspace"}
     assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
-    sent = {(r["path"].lower(), r["query"]["api-version"][0]): r["body"] for r in received_puts(workdir)}
+    sent: dict[tuple[str, str], list] = {}
+    for r in received_puts(workdir):  # in the order sent; the cluster's path gets two PUTs
+        sent.setdefault((r["path"].lower(), r["query"]["api-version"][0]), []).append(r["body"])
+    seen: dict[tuple[str, str], int] = {}
     for r in exported:
         key = (r["path"].lower(), r["api_version"])
         assert key in sent, f"{r['step']}: {r['path']} was not sent"
-        assert sent[key] == r["body"], r["path"]
+        n = seen[key] = seen.get(key, -1) + 1
+        assert n < len(sent[key]), f"{r['step']}: only {len(sent[key])} PUT(s) of {r['path']} were sent"
+        if r["step"] == "preview-fields":
+            # the engine sends the cluster as Azure returned it with the options applied: what Azure filled in
+            # differs, the fields the create deferred and everything the answers set are as exported
+            body = sent[key][n]
+            assert body["properties"]["ingressProfile"] == r["body"]["properties"]["ingressProfile"]
+            assert {k: body["properties"].get(k) for k in r["body"]["properties"]
+                    if k not in ("agentPoolProfiles", "networkProfile", "identityProfile", "nodeResourceGroup")} == \
+                {k: v for k, v in r["body"]["properties"].items()
+                 if k not in ("agentPoolProfiles", "networkProfile", "identityProfile", "nodeResourceGroup")}
+        else:
+            assert sent[key][n] == r["body"], r["path"]
     posts = {r["path"].lower() for r in read_requests(workdir / "sim.json") if r["method"] == "POST"}
     assert all(r["path"].lower() in posts for r in member["requests"] if r["method"] == "POST")
 

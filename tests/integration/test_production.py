@@ -84,7 +84,13 @@ def test_production_example_is_planned_applied_and_then_has_no_changes(tmp_path:
     assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in spot["nodeTaints"]  # AKS adds it
     assert pools["t4infer"]["properties"].get("scaleSetPriority") in (None, "Regular")
     puts = [r for r in writes(tmp_path) if r["path"].lower().endswith("/managedclusters/aks-prod")]
-    assert len(puts) == 1  # the cluster, its Entra ID, network and both GPU pools in the one PUT
+    # the cluster, its Entra ID, network and both GPU pools in the create; the Gateway API (its flag registers in a
+    # fresh subscription meanwhile) in one update after it (issue 18)
+    # (at this speed the create can meet the provider's re-registration: ARM refuses it with 409
+    # MissingSubscriptionRegistration and the engine sends it again once the registration has ended)
+    puts = [r for r in puts if r["status"] < 300]
+    assert [r["status"] for r in puts] == [201, 200]
+    assert "ingressProfile" not in puts[0]["body"]["properties"] and puts[1]["body"]["properties"]["ingressProfile"]
     assert not [r for r in writes(tmp_path) if "/agentpools/" in r["path"].lower()]
     # a re-plan reads the Spot taint AKS added, the private API server and Entra ID as they were asked for
     assert run(tmp_path, "plan", str(answers), "--detailed-exitcode") == 0

@@ -444,6 +444,8 @@ def test_fault_matrix(fault: str, step: str, workdir: Path, clean_state: dict, c
     puts = accepted(reqs, target)
     # a write that Azure accepted and that succeeded is never sent again; a failed operation is retried once
     expected = 2 if fault in ("lro-failed", "sku-unavailable") else 1
+    if step == "cluster" and fault in ("conflict", "connection-drop", "status-drop", "kill-9"):
+        expected += 1  # the create went on in Azure; the Gateway API update it deferred for its flag follows (issue 18)
     assert len(puts) == expected, [(r["method"], r["path"], r["status"]) for r in reqs]
     assert [r for r in reqs if r["method"] == "DELETE"] == []
     state = final_state(workdir)

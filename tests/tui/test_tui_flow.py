@@ -130,13 +130,14 @@ async def run_held(pilot, app: WizardApp, sim: Any, tmp_path: Path) -> None:
     assert flags
     for flag in flags:
         await wait_row(pilot, run, flag, "Registering")
+    await wait_row(pilot, run, "cluster", "InProgress")  # the create goes out while the flags register (issue 18)
     rows = {r[0]: r for r in table_rows(run, "#steps")}
     assert rows["resource-group"][1] == "done"
-    assert rows["provider"][1] == rows["cluster"][1] == "waiting"  # they wait for the flags
-    sim.complete_pending()  # the flags finish; what is sent next is held again
+    assert rows["provider"][1] == rows["preview-fields"][1] == "waiting"  # they wait for the flags
+    sim.complete_pending()  # the flags and the create finish; what is sent next is held again
     await wait_row(pilot, run, "provider", "Registering")
     sim.complete_pending()
-    await wait_row(pilot, run, "cluster", "InProgress")
+    await wait_row(pilot, run, "preview-fields", "InProgress")  # the Gateway API, once its flag is Registered
     assert run.running and run.status == "pending"
 
 
@@ -164,7 +165,7 @@ async def test_whole_flow_against_the_simulator(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: run.status == "done", timeout=60, what="run done")
         rows = {r[0]: r for r in table_rows(run, "#steps")}
         assert rows["cluster"][1] == "done" and rows["cluster"][2] == "Succeeded"
-        assert rows["provider"][1] == "done"
+        assert rows["provider"][1] == rows["preview-fields"][1] == "done"
         assert app.state.kubeconfig
         await pilot.press("ctrl+n")
         verify = await wait_screen(pilot, "VerifyScreen")

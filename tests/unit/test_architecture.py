@@ -62,8 +62,6 @@ ALLOWED_MODULES = {
 }
 ALLOWED_FUNCTIONS = {
     "wizard/addons/__init__.py::addon_steps",
-    "wizard/plan.py::build_plan",
-    "wizard/spec.py::cluster_view",
     "wizard/verify_cli.py::run_verify",
 }
 

@@ -154,3 +154,20 @@ def test_racing_takeovers_of_a_stale_lock_have_exactly_one_winner(tmp_path: Path
         outs = [p.communicate(timeout=30)[0] for p in procs]
         assert sorted(o.split()[0] for o in outs) == ["lost", "lost", "lost", "won"], outs
         assert all("pid" in o for o in outs if o.startswith("lost"))
+
+
+def test_deferred_is_what_a_staged_create_left_and_no_later_step_did(tmp_path):
+    j = Journal(tmp_path / "a.journal.jsonl", "a.yaml")
+    assert j.deferred() == {}
+    j.append("cluster", "started", action="create",
+             defers={"preview-fields": ["cluster.gateway_api"], "gpu-pool:gpub": ["gpu_pool.managed_gpu"]})
+    j.append("cluster", "done", created=True)
+    assert j.deferred() == {"preview-fields": ["cluster.gateway_api"], "gpu-pool:gpub": ["gpu_pool.managed_gpu"]}
+    j.append("cluster", "started", action="attach")  # re-attaching to the create keeps what it owes
+    j.append("preview-fields", "started", action="update")
+    j.append("preview-fields", "failed", error={"what": "x"})
+    assert set(j.deferred()) == {"preview-fields", "gpu-pool:gpub"}
+    j.append("preview-fields", "done")
+    assert j.deferred() == {"gpu-pool:gpub": ["gpu_pool.managed_gpu"]}
+    j.append("cluster", "started", action="create")  # a later create in one PUT owes nothing
+    assert j.deferred() == {}

@@ -49,7 +49,7 @@ def observed(**kw) -> Observed:
 
 def test_new_cluster_is_one_put_with_everything_and_flags_first():
     a = answers()
-    plan = build_plan(a, observed())
+    plan = build_plan(a, observed(), staged=False)  # the single-PUT order (staged: test_staged_apply)
     assert plan.ok, plan.problems
     ids = [s.id for s in plan.steps]
     assert ids[:6] == ["resource-group", "feature:ManagedGatewayAPIPreview", "feature:ManagedGPUExperiencePreview",
@@ -128,7 +128,7 @@ def test_gateway_api_needs_asm_1_26():
 
 def test_existing_identical_cluster_is_skipped_and_differences_refused():
     a = answers()
-    first = build_plan(a, observed())
+    first = build_plan(a, observed(), staged=False)
     existing = copy.deepcopy(first.step("cluster").payload.as_dict())
     existing["properties"]["provisioningState"] = "Succeeded"
     existing["properties"]["currentKubernetesVersion"] = "1.34.3"
@@ -156,7 +156,7 @@ def test_existing_identical_cluster_is_skipped_and_differences_refused():
 
 def test_in_flight_and_failed_clusters():
     a = answers()
-    body = build_plan(a, observed()).step("cluster").payload.as_dict()
+    body = build_plan(a, observed(), staged=False).step("cluster").payload.as_dict()
     body["properties"]["provisioningState"] = "Creating"
     record = {"continuation_token": "tok", "creates": True}
     plan = build_plan(a, observed(group={}, cluster=body), in_flight={"cluster": record})
@@ -179,7 +179,7 @@ def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_call
     from wizard.journal import Journal
 
     a = answers()
-    body = build_plan(a, observed()).step("cluster").payload.as_dict()
+    body = build_plan(a, observed(), staged=False).step("cluster").payload.as_dict()
     journal = Journal(tmp_path / "answers.journal.jsonl")
     journal.append("cluster", "started", action="create")
     journal.append("cluster", "intent", creates=True)  # the PUT was sent; its answer never came
@@ -196,7 +196,7 @@ def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_call
 
 def _existing(a, **props):
     """An existing cluster as Azure would show it, built from what a plan would have created."""
-    body = copy.deepcopy(build_plan(a, observed()).step("cluster").payload.as_dict())
+    body = copy.deepcopy(build_plan(a, observed(), staged=False).step("cluster").payload.as_dict())
     body["properties"].update(provisioningState="Succeeded", currentKubernetesVersion="1.34.3", **props)
     body["properties"]["agentPoolProfiles"] = [p for p in body["properties"]["agentPoolProfiles"]
                                                if p["mode"] == "System"]
@@ -271,7 +271,7 @@ def test_provenance_tags_go_on_what_the_plan_creates_and_never_count_as_a_differ
     from wizard.spec import updated_cluster
 
     a = answers(cluster__tags={"team": "ml"}, resource_group__tags={"cost": "ai"})
-    plan = build_plan(a, observed(), provenance=PROVENANCE)
+    plan = build_plan(a, observed(), provenance=PROVENANCE, staged=False)
     body = plan.step("cluster").payload.as_dict()
     assert body["tags"] == {"team": "ml", **PROVENANCE}
     assert body["properties"]["agentPoolProfiles"][1]["tags"] == PROVENANCE  # the GPU pool

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
 GROUP_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
-TEMPLATE_KINDS = ("resource-group", "cluster", "gpu-pool", "monitor-workspace")  # expressed by the template
+# expressed by the template (its cluster is the whole body: deployed after the registrations, it needs no
+# preview-fields update of a staged create)
+TEMPLATE_KINDS = ("resource-group", "cluster", "preview-fields", "gpu-pool", "monitor-workspace")
 BEFORE_KINDS = ("feature", "provider")
 CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
 

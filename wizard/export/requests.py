@@ -101,6 +101,9 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
 
         body = updated_cluster(m.ManagedCluster(plan.observed.cluster), a, plan.resolved)  # as the engine builds it
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(body))]
+    if kind == "preview-fields" and plan.resolved:
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"),
+                           wire(_enabled_body(plan)))]
     if kind == "gpu-pool" and step.payload is not None and a.all_gpu_pools:
         pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name  # gpu-pool:NAME: a pool of gpu_pools
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{pool}",
@@ -124,6 +127,18 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
                            wire(monitor.dcra_body(names.dcr_id())))]
         return out
     return []
+
+
+def _enabled_body(plan: "Plan") -> Any:
+    """The body of the update that sends what a staged create deferred, as the engine builds it: the cluster as it
+    is (here: as the create leaves it, or as observed) with the answers' options applied."""
+    from azure.mgmt.containerservice import models as m
+
+    from wizard.spec import updated_cluster
+
+    create = next((s for s in plan.steps if s.id == "cluster" and s.action == "create"), None)
+    base = create.payload.as_dict() if create is not None else dict(plan.observed.cluster or {})
+    return updated_cluster(m.ManagedCluster(base), plan.answers, plan.resolved)  # type: ignore[arg-type]
 
 
 def plan_requests(plan: "Plan") -> list[ArmRequest]:
