@@ -61,7 +61,6 @@ ALLOWED_MODULES = {
     "wizard/cli.py",
 }
 ALLOWED_FUNCTIONS = {
-    "wizard/addons/__init__.py::addon_steps",
     "wizard/verify_cli.py::run_verify",
 }
 

@@ -70,39 +70,78 @@ def plan_monitor_names(plan: "Plan") -> Any:
     return monitor_names(plan.answers, plan.observed.subscription_id, plan.observed.workspace_locations)
 
 
-def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
-    from wizard.plan import Step, is_arm_step
+def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) -> "Step":
+    """Managed Prometheus: the workspace, data collection endpoint and rule, and their association."""
+    from wizard.azure.monitor import az_equivalent
+    from wizard.plan import Step
     from wizard.spec import az
 
+    name = plan.answers.cluster.name
+    names = plan_monitor_names(plan)
+    ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
+          else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
+    return Step(
+        "monitor-workspace",
+        f"managed Prometheus: {ws}, data collection endpoint/rule"
+        f"{'' if names.workspace_given else ' ' + names.dcr_name} and its association with {name}",
+        "create" if new_cluster else "update",
+        "\n".join(az(*c) for c in az_equivalent(names)) +
+        f"\n# (what `az aks {'create' if new_cluster else 'update'} --enable-azure-monitor-metrics"
+        f"{' --azure-monitor-workspace-resource-id ' + names.workspace_id if names.workspace_given else ''}` "
+        "does besides the cluster PUT)",
+        deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=names,
+        reason="creates what is missing; leaves what exists")
+
+
+def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bool) -> list["Step"]:
+    """Kueue from its pinned manifest, and its default queues when asked for."""
+    from wizard.addons import gpu_stack
+    from wizard.plan import Step
+
+    k = answers.kueue
+    if not k.install:
+        return []
+    from wizard.addons.kueue import manifest_location, release_url, shipped_for
+
+    steps: list[Step] = []
+    where = manifest_location(answers, RELEASE_BASE)
+    packaged = shipped_for(answers, SHIPPED_RELEASE) is not None
+    source = ("the release manifest shipped with aks-ai-wizard" if packaged else
+              "its release manifest (downloaded)" if not k.manifest else where)
+    steps.append(Step(
+        "kueue", f"install Kueue {k.version} from {source}"
+        + (" (SHA-256 pinned)" if k.sha256 or packaged else ""), "create" if new_cluster else "update",
+        f"kubectl apply --server-side -f {release_url(RELEASE_BASE, k.version) if packaged else where}\n"
+        "kubectl -n kueue-system wait deployment/kueue-controller-manager --for=condition=Available --timeout=300s",
+        deps=kube_deps, typical=TYPICAL["kueue"], payload={"version": k.version, "manifest": where},
+        reason="skipped at run time when the cluster already runs this version"))
+    if k.default_queues:
+        steps.append(Step(
+            "kueue-queues", "Kueue default queues: ResourceFlavor default-flavor, ClusterQueue cluster-queue, "
+            "LocalQueue default/user-queue", "create" if new_cluster else "update",
+            "kubectl apply --server-side -f kueue-default-queues.yaml"
+            "  # ResourceFlavor default-flavor, ClusterQueue cluster-queue, LocalQueue user-queue (default)",
+            deps=("kueue",) + (("gpu-stack",) if gpu_stack.wanted(answers) else ()),
+            typical=TYPICAL["kueue-queues"],
+            reason="existing queues of these names are left as they are"))
+    return steps
+
+
+def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.azure.roles import access_steps
+    from wizard.plan import Step, is_arm_step
 
     steps: list[Step] = access_steps(answers, plan)  # Entra ID + Azure RBAC: the role that admits this run
     if not plan.ok:
         return steps
     a = answers.cluster.addons
-    name = answers.cluster.name
     ids = {s.id for s in plan.steps}
     arm_deps = tuple(s.id for s in plan.steps if is_arm_step(s.id))
     kube_deps = (("kubeconfig",) if "kubeconfig" in ids else arm_deps) + tuple(s.id for s in steps)
     new_cluster = plan.observed.cluster is None
 
     if a.managed_prometheus:
-        from wizard.azure.monitor import az_equivalent
-
-        names = plan_monitor_names(plan)
-        ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
-              else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
-        steps.append(Step(
-            "monitor-workspace",
-            f"managed Prometheus: {ws}, data collection endpoint/rule"
-            f"{'' if names.workspace_given else ' ' + names.dcr_name} and its association with {name}",
-            "create" if new_cluster else "update",
-            "\n".join(az(*c) for c in az_equivalent(names)) +
-            f"\n# (what `az aks {'create' if new_cluster else 'update'} --enable-azure-monitor-metrics"
-            f"{' --azure-monitor-workspace-resource-id ' + names.workspace_id if names.workspace_given else ''}` "
-            "does besides the cluster PUT)",
-            deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=names,
-            reason="creates what is missing; leaves what exists"))
+        steps.append(_monitor_step(plan, arm_deps, new_cluster))
     from wizard.addons import gpu_stack
 
     if gpu_stack.wanted(answers):
@@ -122,30 +161,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
             "  # kube-system; dcgmexporter = true in default-scrape-settings-enabled (schema v1) or in"
             " cluster-metrics default-targets-scrape-enabled (v2); an existing ConfigMap keeps its other settings",
             deps=kube_deps, typical=TYPICAL["gpu-metrics"]))
-    k = answers.kueue
-    if k.install:
-        from wizard.addons.kueue import manifest_location, release_url, shipped_for
-
-        where = manifest_location(answers, RELEASE_BASE)
-        packaged = shipped_for(answers, SHIPPED_RELEASE) is not None
-        source = ("the release manifest shipped with aks-ai-wizard" if packaged else
-                  "its release manifest (downloaded)" if not k.manifest else where)
-        steps.append(Step(
-            "kueue", f"install Kueue {k.version} from {source}"
-            + (" (SHA-256 pinned)" if k.sha256 or packaged else ""), "create" if new_cluster else "update",
-            f"kubectl apply --server-side -f {release_url(RELEASE_BASE, k.version) if packaged else where}\n"
-            "kubectl -n kueue-system wait deployment/kueue-controller-manager --for=condition=Available --timeout=300s",
-            deps=kube_deps, typical=TYPICAL["kueue"], payload={"version": k.version, "manifest": where},
-            reason="skipped at run time when the cluster already runs this version"))
-        if k.default_queues:
-            steps.append(Step(
-                "kueue-queues", "Kueue default queues: ResourceFlavor default-flavor, ClusterQueue cluster-queue, "
-                "LocalQueue default/user-queue", "create" if new_cluster else "update",
-                "kubectl apply --server-side -f kueue-default-queues.yaml"
-                "  # ResourceFlavor default-flavor, ClusterQueue cluster-queue, LocalQueue user-queue (default)",
-                deps=("kueue",) + (("gpu-stack",) if gpu_stack.wanted(answers) else ()),
-                typical=TYPICAL["kueue-queues"],
-                reason="existing queues of these names are left as they are"))
+    steps += _kueue_steps(answers, kube_deps, new_cluster)
     return steps
 
 
