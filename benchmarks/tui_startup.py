@@ -78,7 +78,8 @@ def on(p, name):
 async def pilot(p):
     app = p.app
     for name, ready in [("WelcomeScreen", None), ("SubscriptionScreen", "subs"), ("LocationScreen", "locations"),
-                        ("ClusterScreen", "versions"), ("MeshScreen", "revisions"), ("FeaturesScreen", "provider_state"),
+                        ("ClusterScreen", "versions"), ("NetworkScreen", None),
+                        ("IdentityScreen", None), ("MeshScreen", "revisions"), ("FeaturesScreen", "provider_state"),
                         ("GpuScreen", None), ("AddonsScreen", None)]:
         await until(p, on(p, name))
         if ready:

@@ -147,7 +147,8 @@ class WizardApp(App[int]):
 
             return VerifyScreen(self.state)
         cls = {"subscription": steps.SubscriptionScreen,
-               "location": steps.LocationScreen, "cluster": steps.ClusterScreen, "mesh": steps.MeshScreen,
+               "location": steps.LocationScreen, "cluster": steps.ClusterScreen, "network": steps.NetworkScreen,
+               "identity": steps.IdentityScreen, "mesh": steps.MeshScreen,
                "features": steps.FeaturesScreen, "gpu": steps.GpuScreen, "addons": steps.AddonsScreen,
                "review": ReviewScreen}[key]
         return cls(self.state)

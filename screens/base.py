@@ -187,6 +187,8 @@ class StepScreen(Screen[Nav]):
                 current = probe.get(path)
                 probe.set(path, (current if isinstance(current, dict) and current else {"min": 1, "max": 3})
                           if box.value else None)
+                if path == "gpu_pool" and not box.value:
+                    probe.delete("gpu_pools")  # switched off: no pool of the list either
             else:
                 probe.set(path, box.value)
         broken = broken_musts(probe.data)

@@ -1,4 +1,4 @@
-"""Step 9: the resolved plan with its az equivalents, differences, read-only checks; save answers; Start."""
+"""The review step: the resolved plan with its az equivalents, differences, read-only checks; save answers; Start."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -106,6 +106,9 @@ class ReviewScreen(StepScreen):
         skip.display = False
         yield skip
         yield Static("", id="plan", classes="panel", markup=False)
+        settings = Static("", id="settings", classes="panel", markup=False)
+        settings.display = False
+        yield settings
         with Collapsible(title="Read-only checks and passed preflight items", collapsed=True, id="fold"):
             yield Static("", id="checks", markup=False)
             yield Static("", id="passed", markup=False)
@@ -121,6 +124,7 @@ class ReviewScreen(StepScreen):
         self.state.plan = None
         errors = self.draft.errors()
         self.query_one("#plan").display = not errors  # no empty boxes while there is no plan
+        self.query_one("#settings").display = False
         self.query_one("#fold").display = not errors
         if errors:
             self._show_problems([(e.path, e.message, "") for e in errors])
@@ -181,12 +185,21 @@ class ReviewScreen(StepScreen):
         self.query_one("#plan").border_subtitle = "^o az commands"
         self.query_one("#checks", Static).update("\n".join(check_lines(plan)) + "\n\n" +
                                                  conformance_forecast(plan.answers).text())
+        from screens.summary import settings_lines
+
+        settings = self.query_one("#settings", Static)
+        settings.border_title = "Network, identity, GPU pools"
+        settings.update("\n".join(settings_lines(plan.answers)))
+        settings.display = True
         writes = sum(1 for s in plan.steps if s.writes)
         self.show_recreate(plan)
         deletes = (f"The failed cluster {plan.answers.cluster.name} is deleted first, then created again."
                    if any(s.action == "recreate" for s in plan.steps) else "Nothing is deleted.")
+        rest = ("\n\nThen, in the same run: once the provider is registered, the wizard reads the versions, Istio "
+                "revisions and cluster it hid, and plans and runs the cluster and add-on steps (preflight again "
+                "first)." if plan.awaits_provider else "")
         self.query_one("#plan", Static).update(
-            "\n".join(plan_lines(plan)) +
+            "\n".join(plan_lines(plan)) + rest +
             f"\n\n{writes} step(s) write to Azure; {len(plan.steps) - writes} read or skip. {deletes}")
         if plan.problems:
             self.query_one("#review-status", Static).update("This plan cannot be applied yet:")
@@ -318,6 +331,7 @@ class ReviewScreen(StepScreen):
             self.show_errors({"": "preflight items fail: fix them, or tick 'Start even though preflight items "
                                   "fail'"})
             return
+        self.state.skip_preflight = self.query_one("#skip-preflight", Checkbox).value
         recreate = next((s for s in plan.steps if s.action == "recreate"), None)
         if recreate is None:
             if self.save() is not None:

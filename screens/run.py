@@ -1,4 +1,4 @@
-"""Step 10: run the plan with the real engine; a row per step, a log, cancel, failures with their fix.
+"""The run step: run the plan with the real engine; a row per step, a log, cancel, failures with their fix.
 
 The engine runs in a thread worker owned by this screen; the screen is never dismissed while it runs.
 Its events arrive through the sink *on worker threads*: the sink only posts messages, handlers here
@@ -76,6 +76,13 @@ class RunScreen(Screen[Nav]):
                      kubeconfig: bytes | None = None) -> None:
             super().__init__()
             self.status, self.failed_step, self.failure, self.kubeconfig = status, failed_step, failure, kubeconfig
+
+    class Replanned(Message, bubble=False):
+        """The provider registration this run started is done and the rest is planned (or cannot be)."""
+
+        def __init__(self, plan: "Plan", preflight: Any) -> None:
+            super().__init__()
+            self.plan, self.preflight = plan, preflight
 
     def __init__(self, state: WizardState, plan: "Plan", start: bool = True) -> None:
         super().__init__(classes="step step-run")
@@ -164,7 +171,7 @@ class RunScreen(Screen[Nav]):
         self.engine = make_engine(self.state.session, self.plan, self._sink, journal)  # type: ignore[arg-type]
         self.running = True
         self.state.run_in_flight = True
-        self.started_at = time.monotonic()
+        self.started_at = self.started_at or time.monotonic()  # the rest after the provider: one run's clock
         clock = ""
         if self.state.sim is not None:
             clock = (f" Elapsed is this run's time against the simulated Azure ({self.state.sim.speed:g}x faster); "
@@ -185,7 +192,59 @@ class RunScreen(Screen[Nav]):
         except Exception as exc:  # noqa: BLE001 - a journal lock, a crash: a panel, never a traceback
             self.post_message(self.Finished("failed", None, failure_of(exc)))
             return
+        if result.status == "done" and self.plan.awaits_provider:
+            self._plan_the_rest()
+            return
         self.post_message(self.Finished(result.status, result.failed_step, result.failure, result.kubeconfig))
+
+    def _plan_the_rest(self) -> None:
+        """(worker thread) The provider is registered: read what it hid and plan the rest, as `apply` does."""
+        from wizard.events import Event
+        from wizard.interactive import PROVIDER, failure_of, plan_the_rest
+
+        self.post_message(self.EngineEvent(Event("log", "provider", f"{PROVIDER} is registered: reading what it hid "
+                                                 "and planning the rest")))
+        try:
+            a = self.plan.answers
+            consent = self.state.recreate_consent == (a.resource_group.name.lower(), a.cluster.name.lower())
+            plan, report = plan_the_rest(self.state.session, self.plan, self.engine.journal,  # type: ignore[arg-type]
+                                         self.state.allow_update, consent)
+        except Exception as exc:  # noqa: BLE001 - reading Azure failed: a panel, never a traceback
+            self.post_message(self.Finished("failed", None, failure_of(exc)))
+            return
+        self.post_message(self.Replanned(plan, report))
+
+    @on(Replanned)
+    def _replanned(self, message: Replanned) -> None:
+        """Go on with the rest in the same run when it can start; otherwise say why and offer the review."""
+        plan, report = message.plan, message.preflight
+        self.state.plan = plan
+        blockers = [f"{p.field or 'answers'}: {p.message}" for p in plan.problems]
+        if report is not None and not report.ok and not self.state.skip_preflight:
+            blockers += [f"preflight: {item.title}: {item.detail}" for item in report.failures]
+        if blockers:
+            self.running = self.state.run_in_flight = False
+            self.status = "stopped"
+            self.refresh_bindings()
+            for line in blockers:
+                self.query_one("#log", RichLog).write(Text(f"stopped   {line}"))
+            self.query_one("#run-status", Static).update(
+                "The resource provider is registered, but the rest of the plan cannot start: "
+                + "; ".join(blockers) + ". Back to review shows the whole plan.")
+            self.query_one("#cancel", Button).disabled = True
+            self.query_one("#to-review", Button).disabled = False
+            self.query_one("#to-review", Button).focus()
+            return
+        self.plan = plan
+        table = self.query_one("#steps", DataTable)
+        from wizard.render import fmt_seconds
+
+        for s in plan.steps:
+            if s.id not in table.rows:
+                table.add_row(Text(s.id, overflow="ellipsis", no_wrap=True), self.state_cell("waiting"), "", "",
+                              fmt_seconds(s.typical) if s.typical else "", key=s.id)
+                self.step_state[s.id] = "waiting"
+        self.start_run()
 
     def cancel(self) -> None:
         if self.engine is not None and self.running:
@@ -203,6 +262,8 @@ class RunScreen(Screen[Nav]):
         table = self.query_one("#steps", DataTable)
         if e.step in table.rows:
             state = {"started": "running", "progress": "running", "log": None}.get(e.kind, e.kind)
+            if state == "skipped" and self.step_state.get(e.step) == "done":
+                state = None  # done earlier in this run (before the provider registration), skipped now
             if state:
                 self.set_state(e.step, state)
             if e.status:

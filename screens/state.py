@@ -26,6 +26,9 @@ class StepInfo:
     title: str
     owns: tuple[str, ...]  # answers paths (prefixes) this step asks for
     skippable: bool = True  # may be skipped when a prefilled file already answers it
+    # every answer of the step has a default: a prefilled file that names this section answers it (a file that
+    # describes its cluster and says nothing of identity takes the defaults; Back shows them)
+    implied_by: str = ""
 
 
 STEPS: tuple[StepInfo, ...] = (
@@ -34,10 +37,13 @@ STEPS: tuple[StepInfo, ...] = (
     StepInfo("location", "Location and resource group", ("azure.location", "resource_group")),
     StepInfo("cluster", "Cluster", ("cluster.name", "cluster.dns_prefix", "cluster.kubernetes_version",
                                     "cluster.tier", "cluster.support_plan", "cluster.system_pool",
-                                    "cluster.network", "cluster.tags", "cluster")),
+                                    "cluster.tags", "cluster")),
+    StepInfo("network", "Network", ("cluster.network",), implied_by="cluster"),
+    StepInfo("identity", "Identity and access", ("cluster.access", "cluster.oidc_issuer", "cluster.workload_identity"),
+             implied_by="cluster"),
     StepInfo("mesh", "Istio and Gateway API", ("cluster.istio", "cluster.gateway_api")),
     StepInfo("features", "Preview features", ("features",)),
-    StepInfo("gpu", "GPU node pool", ("gpu_pool", "gpu_pools")),
+    StepInfo("gpu", "GPU node pools", ("gpu_pool", "gpu_pools")),
     StepInfo("addons", "AI add-ons", ("cluster.addons", "kueue")),
     StepInfo("review", "Review", ("", "version", "verify"), skippable=False),
     StepInfo("run", "Run", (), skippable=False),
@@ -127,7 +133,7 @@ class Draft:
     def answered(self, step: str) -> bool:
         """The draft names something this step asks for and the model finds nothing wrong with it."""
         info = step_info(step)
-        named = any(self.has(p) for p in info.owns if p)
+        named = any(self.has(p) for p in (*info.owns, info.implied_by) if p)
         return named and not self.errors_for(step)
 
     def to_answers(self) -> "Answers":
@@ -153,6 +159,7 @@ class WizardState:
     allow_update: bool = False
     recreate_consent: tuple[str, str] | None = None  # (group, cluster) the user agreed may be deleted and recreated
     run_in_flight: bool = False
+    skip_preflight: bool = False  # the review's "start even though preflight items fail" (also for the rest of a run)
     gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
     no_prices: bool = False  # --no-prices: no list-price look-ups
     outputs: dict[str, Path] = field(default_factory=dict)  # what this session wrote, listed on exit

@@ -1,4 +1,4 @@
-"""Step 11: conformance verification as a table (status, one-line evidence, fix), details, export."""
+"""The verification step: conformance verification as a table (status, one-line evidence, fix), details, export."""
 from __future__ import annotations
 
 from pathlib import Path

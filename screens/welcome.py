@@ -24,6 +24,18 @@ def _check_tenant(value: str) -> str | None:
 CLOUDS = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 
 
+def registered_cloud_items() -> list[ChoiceItem]:
+    """The clouds `az cloud register` recorded on this machine, offered by name as the answers file holds them."""
+    from wizard.az_clouds import CloudError, registered_clouds
+
+    try:
+        clouds = registered_clouds().values()
+    except CloudError:
+        return []  # unreadable: the public clouds are still offered; naming one in answers says why
+    return [ChoiceItem(c["name"], f"{c['name']} (az cloud register: {c.get('resource_manager', '?')})")
+            for c in clouds if c["name"] not in CLOUDS]
+
+
 class WelcomeScreen(StepScreen):
     STEP = "welcome"
     NEXT_LABEL = "Sign in"
@@ -31,9 +43,9 @@ class WelcomeScreen(StepScreen):
     def form(self) -> ComposeResult:
         yield Static("From an empty Azure subscription to an AKS cluster that meets the CNCF Kubernetes AI "
                      "Conformance checklist (v1.34), and proof of it.", classes="lead", markup=False)
-        if self.state.simulated:
-            sim = self.state.sim
-            faults = f"; faults: {', '.join(sim.faults)}" if sim and sim.faults else ""
+        sim = self.state.sim
+        if sim is not None:
+            faults = f"; faults: {', '.join(sim.faults)}" if sim.faults else ""
             yield Static(f"SIMULATED: an embedded Azure answers every call; nothing is created in your "
                          f"subscription (operations {sim.speed:g}x faster than Azure{faults}).",
                          id="sim-banner", markup=False)
@@ -43,7 +55,9 @@ class WelcomeScreen(StepScreen):
                        self.draft.get("azure.auth") or "default")
         yield Field("Sign-in method", auth, "azure.auth")
         cloud = self.draft.get("azure.cloud") or "AzureCloud"
-        items = [ChoiceItem(c, c) for c in CLOUDS]
+        items = [ChoiceItem(c, c) for c in CLOUDS] + registered_cloud_items()
+        if isinstance(cloud, str) and cloud not in [i.value for i in items]:
+            items.append(ChoiceItem(cloud, f"{cloud} (not registered on this machine)"))
         if isinstance(cloud, dict):
             items.append(ChoiceItem("custom", f"custom: {cloud.get('name', 'custom cloud')} ({cloud.get('resource_manager', '')})"))
         clouds = ChoiceList(id="cloud")
@@ -59,10 +73,12 @@ class WelcomeScreen(StepScreen):
             self.set_timer(0.3, warm)
 
     def store(self) -> None:
-        self.draft.set("azure.auth", self.query_one("#auth", ChoiceList).value or "default")
+        from screens.steps.common import set_answer  # defaults the file never named stay out of it when saved
+
+        set_answer(self.draft, "azure.auth", self.query_one("#auth", ChoiceList).value or "default")
         cloud = self.query_one("#cloud", ChoiceList).value or "AzureCloud"
         if cloud != "custom":
-            self.draft.set("azure.cloud", cloud)
+            set_answer(self.draft, "azure.cloud", cloud)
         tenant = self.query_one("#tenant", Input).value.strip()
         if tenant:
             self.draft.set("azure.tenant", tenant)

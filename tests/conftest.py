@@ -33,6 +33,13 @@ def pytest_make_collect_report(collector: Any) -> Iterator[None]:
     _no_skip_in_ci(outcome.get_result())
 
 
+@pytest.fixture(autouse=True)
+def _own_azure_cli_config(tmp_path_factory: Any, monkeypatch: Any) -> None:
+    """The Azure CLI configuration of the machine running the tests (clouds registered in ~/.azure) never reaches
+    them: each test starts with an empty one, and a test that registers a cloud sets its own."""
+    monkeypatch.setenv("AZURE_CONFIG_DIR", str(tmp_path_factory.mktemp("azure-cli-config")))
+
+
 @pytest.fixture
 def sim() -> Iterator[Any]:
     from wizard.sim import Simulator

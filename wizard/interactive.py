@@ -35,8 +35,9 @@ __all__ = [
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
     "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
     "teardown_preview", "teardown_summary", "teardown_kept",
-    "run_teardown", "FleetPreview", "fleet_preview", "make_fleet_run", "run_fleet", "fleet_member_row",
-    "fleet_verify",
+    "run_teardown", "subnet_check", "private_api_note", "entra_access_note",
+    "gpu_sizes_and_spot_prices", "FleetPreview", "fleet_preview", "make_fleet_run", "run_fleet",
+    "fleet_member_row", "fleet_verify",
 ]
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
@@ -253,8 +254,13 @@ REQUIREMENT_OF_OPTION = {
 
 
 def broken_musts(draft: Mapping[str, Any], checklist: str | None = None) -> dict[str, str]:
-    """answers path -> why the choice there breaks a MUST of the checklist (flagged on the step that asks)."""
+    """answers path -> why the choice there breaks a MUST of the checklist (flagged on the step that asks).
+    Several pools (gpu_pools) count as the GPU pool, autoscaled when any of them is."""
     from wizard.conformance import load_checklist
+
+    pools = [p for p in draft.get("gpu_pools") or [] if isinstance(p, Mapping)]
+    if pools and not draft.get("gpu_pool"):
+        draft = {**draft, "gpu_pool": next((p for p in pools if p.get("autoscale")), pools[0])}
 
     wanted = load_checklist(checklist or str(_value_at(draft, "verify.checklist") or "1.34"))
     out = {}
@@ -321,6 +327,66 @@ def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
     if engine_ready is not None:
         engine_ready(engine)
     return engine.run()
+
+
+def gpu_sizes_and_spot_prices(session: Session, location: str) -> tuple[Any, dict[str, float]]:
+    """The GPU sizing table and the Spot list price per hour of each size the Retail Prices API offers one for
+    (the GPU step's Spot pools); no Spot price when prices are off or unavailable (the table says why)."""
+    sizing = gpu_sizes(session, location)
+    prices = session.prices()
+    if prices is None or not sizing.rows:
+        return sizing, {}
+    found = prices.lookup(location, [r.size.name for r in sizing.rows], spot=True)  # never raises: unavailable
+    return sizing, {size: r.price.hourly for size, r in found.items() if r.price is not None}
+
+
+def _answers_or_none(draft: Mapping[str, Any]) -> "Answers | None":
+    from wizard.answers import AnswersError, answers_from_dict
+
+    try:
+        return answers_from_dict(dict(draft))
+    except AnswersError:
+        return None
+
+
+def subnet_check(session: Session, draft: Mapping[str, Any]) -> Any:
+    """Preflight's own subnet item (exists, not delegated, room for every pool at its peak plus surge, egress)
+    for the answers so far: a wizard.preflight.report.CheckResult, or None while the answers are incomplete."""
+    from wizard.plan import Observed, Plan
+    from wizard.preflight.checks import Reads, check_subnet, pool_intents
+    from wizard.preflight.run import read_subnet
+
+    answers = _answers_or_none(draft)
+    sid = answers.cluster.network.vnet_subnet_id if answers is not None else None
+    if answers is None or not sid:
+        return None
+    reads = Reads(None, None)
+    try:
+        reads.subnet = read_subnet(session.conn, sid)
+    except Exception as exc:  # noqa: BLE001 - unreadable is preflight's warning, never a crash
+        failure = failure_of(exc)
+        reads.subnet_error = f"{failure.what} {failure.action}".strip()
+    plan = Plan(answers, Observed(*session.subscription), None)
+    found = check_subnet(answers, pool_intents(answers, plan), reads)
+    return found[0] if found else None
+
+
+def private_api_note(draft: Mapping[str, Any]) -> str:
+    """What a private API server (or authorized IP ranges) means for apply and verify, as preflight says it."""
+    from wizard.preflight.checks import check_private
+
+    answers = _answers_or_none(draft)
+    items = check_private(answers) if answers is not None else []
+    return "\n".join(f"{i.detail} {i.fix[0].upper()}{i.fix[1:].rstrip('.')}." if i.fix else i.detail for i in items)
+
+
+def entra_access_note(draft: Mapping[str, Any], subscription_id: str | None) -> str:
+    """With Entra ID: the role assignments the user needs to fetch the kubeconfig and verify (preflight's item)."""
+    from wizard.preflight.checks import check_access
+
+    answers = _answers_or_none(draft)
+    items = check_access(answers, subscription_id) if answers is not None else []
+    return "\n".join(f"{i.detail}\nFix: {i.fix}" for i in items)
 
 
 def gpu_sizes(session: Session, location: str) -> Any:
@@ -419,6 +485,15 @@ def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
     from wizard.preflight import run_preflight
 
     return run_preflight(session.conn, answers, plan, prices=session.prices(), prices_note=session.prices_note)
+
+
+def plan_the_rest(session: Session, plan: "Plan", journal: "Journal | None", allow_update: bool = False,
+                  recreate_failed: bool = False) -> tuple["Plan", Any]:
+    """After a run of a plan that stopped at the provider registration (`Plan.awaits_provider`): read what the
+    unregistered provider hid and plan the rest, with its preflight (None when the plan itself has problems), as
+    `apply` does between its two phases."""
+    rest = preview(session, plan.answers, journal, allow_update, recreate_failed)
+    return rest, (None if rest.problems else preflight(session, rest.answers, rest))
 
 
 def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",

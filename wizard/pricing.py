@@ -17,8 +17,11 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 from urllib.parse import urljoin
+
+if TYPE_CHECKING:
+    from azure.core import PipelineClient
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +97,8 @@ def pick_price(items: Iterable[dict[str, Any]], location: str, size: str, curren
         if "hour" not in str(it.get("unitOfMeasure", "1 Hour")).lower():
             continue
         try:
-            float(it.get("retailPrice"))
-        except (TypeError, ValueError):
+            float(it["retailPrice"])
+        except (KeyError, TypeError, ValueError):
             continue
         key = (bool(it.get("isPrimaryMeterRegion", True)), str(it.get("effectiveStartDate", "")))
         if best is None or key > (bool(best.get("isPrimaryMeterRegion", True)), str(best.get("effectiveStartDate", ""))):
@@ -122,7 +125,7 @@ class PriceClient:
         self._cache: dict[tuple[str, str, bool], tuple[float, Price | None]] = {}
         self._lock = threading.Lock()
         self.requests_sent = 0
-        self._client = PipelineClient(
+        self._client: "PipelineClient[Any, Any]" = PipelineClient(
             self.base_url,
             policies=[
                 policies.HeadersPolicy({"Accept": "application/json"}),

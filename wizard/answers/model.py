@@ -105,7 +105,8 @@ PoolName = Annotated[str, _rule(rules.check_pool_name)]
 VmSize = Annotated[str, _rule(rules.check_vm_size)]
 Guid = Annotated[str, _rule(rules.check_guid)]
 Cidr = Annotated[str, _rule(rules.check_cidr)]
-CloudName = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
+# a public cloud, or one registered with `az cloud register` (rules.check_cloud_name): not a closed list
+CloudName = Annotated[str, Field(examples=["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"])]
 
 
 def _is_model_or_dict(annotation: Any) -> bool:
@@ -187,7 +188,8 @@ class AzureAnswers(_Model):
 
     cloud: Cloud = Field(
         default="AzureCloud",
-        description="AzureCloud, AzureChinaCloud, AzureUSGovernment, or a custom cloud mapping.",
+        description="AzureCloud, AzureChinaCloud, AzureUSGovernment, a cloud registered with `az cloud register`, "
+        "or a custom cloud mapping.",
     )
     subscription: Annotated[str, _rule(rules.check_subscription)] = Field(
         description="Subscription id (GUID) or display name."

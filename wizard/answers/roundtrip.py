@@ -8,10 +8,11 @@ answer is still true. A file whose answers are unchanged is not written at all (
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 
 def _yaml(text: str) -> YAML:
@@ -19,12 +20,18 @@ def _yaml(text: str) -> YAML:
     from ruamel.yaml.util import load_yaml_guess_indent
 
     _, indent, block_seq_indent = load_yaml_guess_indent(text)
-    indent = indent or 2
     offset = block_seq_indent or 0
+    # ruamel's guess is the sequences' indent (dash offset included): the mappings' own is that of the first
+    # nested key (`cluster:` then `  name:` is 2 even where the lists read `  - name:` with 4)
+    mapping = next((len(m.group(1)) for m in re.finditer(r"^\S[^\n]*:[ \t]*\n( +)[^\s-]", text, re.M)), None)
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096  # never re-wrap the user's long lines
-    y.indent(mapping=indent, sequence=indent + offset, offset=offset)
+    if mapping is not None and indent:
+        y.indent(mapping=mapping, sequence=indent, offset=offset)
+    else:
+        indent = indent or 2
+        y.indent(mapping=indent, sequence=indent + offset, offset=offset)
     return y
 
 
@@ -36,8 +43,18 @@ def _merge(node: CommentedMap, old: dict[str, Any], new: dict[str, Any]) -> None
         if key in node and isinstance(node[key], CommentedMap) and isinstance(value, dict) \
                 and isinstance(old.get(key), dict):
             _merge(node[key], old[key], value)
+        elif key in node and _same_shape_list(node[key], old.get(key), value):
+            for item, was, now in zip(node[key], old[key], value):  # a list of mappings (gpu_pools): item by item
+                _merge(item, was, now)
         elif key not in node or old.get(key, object()) != value:
             node[key] = value
+
+
+def _same_shape_list(node: Any, old: Any, new: Any) -> bool:
+    """A list of mappings in the file that still has as many items (each then edited in place, its comments kept)."""
+    return isinstance(node, CommentedSeq) and isinstance(old, list) and isinstance(new, list) \
+        and len(node) == len(old) == len(new) and all(isinstance(i, CommentedMap) for i in node) \
+        and all(isinstance(i, dict) for i in (*old, *new))
 
 
 def updated_text(text: str, old: dict[str, Any], new: dict[str, Any]) -> str | None:

@@ -113,13 +113,26 @@ def check_tenant(value: str) -> str | None:
 
 
 def check_cloud_name(value: str) -> str | None:
+    """A public cloud's name, or one registered on this machine with ``az cloud register`` (the Azure CLI's
+    clouds.config, as `--cloud` reads it); names are matched exactly, as `az cloud set` does."""
     if value in CLOUD_NAMES:
         return None
+    from wizard.az_clouds import CloudError, az_config_dir, registered_clouds
+
+    try:
+        registered = [c["name"] for c in registered_clouds().values()]
+    except CloudError as exc:
+        return f"is not a public cloud's name, and the registered clouds cannot be read: {exc}"
+    if value in registered:
+        return None
+    where = az_config_dir() / "clouds.config"
+    listed = f"registered: {', '.join(registered)}" if registered else "none registered"
     msg = (
-        "must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, or a mapping "
+        "must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, a cloud registered with "
+        f"`az cloud register` (read from {where}: {listed}), or a mapping "
         f"{{name, resource_manager, authority_host, audience}} for a custom cloud {_got(value)}"
     )
-    for name in CLOUD_NAMES:
+    for name in (*CLOUD_NAMES, *registered):
         if name.lower() == str(value).lower():
             msg += f"; did you mean {name!r}?"
     return msg

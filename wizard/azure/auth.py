@@ -3,7 +3,7 @@
 Everything is passed explicitly (authority, instance discovery); nothing is set process-wide. TLS trust for a
 private authority/ARM endpoint comes from ``REQUESTS_CA_BUNDLE``, which azure-core's requests transport honours
 (``trust_env``) for the token requests MSAL makes through azure-identity's pipeline and for ARM calls alike
-(proven by ``tests/test_azure_layer.py``'s TLS test).
+(proven by ``tests/integration/test_azure_layer.py``'s TLS test).
 """
 
 from __future__ import annotations

@@ -13,14 +13,14 @@ Nothing here sets a cloud process-wide: the values are passed explicitly to the 
 
 from __future__ import annotations
 
-import configparser
 import json
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlparse
+
+from wizard.az_clouds import CloudError, az_config_dir, registered_clouds
 
 __all__ = ["Cloud", "CloudError", "resolve_cloud", "known_clouds", "KNOWN_CLOUD_NAMES", "cloud_setting",
            "registered_clouds", "az_config_dir"]
@@ -43,10 +43,6 @@ _KEY_ALIASES = {
     "active_directory_resource_id": "audience",
     "endpoint_active_directory_resource_id": "audience",
 }
-
-
-class CloudError(ValueError):
-    """The cloud setting cannot be used (unknown name, missing or malformed endpoint)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +156,8 @@ def _normalize_url(field: str, value: str) -> str:
 def resolve_cloud(spec: "str | Mapping[str, Any] | Cloud | None") -> Cloud:
     """Resolve the answers file's ``azure.cloud`` into a :class:`Cloud`.
 
-    ``spec`` is a well-known name (case-insensitive: AzureCloud, AzureChinaCloud, AzureUSGovernment), a mapping
+    ``spec`` is a well-known name (case-insensitive: AzureCloud, AzureChinaCloud, AzureUSGovernment), the name of a
+    cloud registered with ``az cloud register`` (its endpoints read from clouds.config), a mapping
     ``{name, resource_manager, authority_host, audience}`` for a custom cloud, a Cloud (returned as is) or None
     (AzureCloud).
     """
@@ -171,13 +168,15 @@ def resolve_cloud(spec: "str | Mapping[str, Any] | Cloud | None") -> Cloud:
     if isinstance(spec, str):
         key = spec.strip().lower()
         key = _NAME_ALIASES.get(key, key)
-        try:
+        if key in known_clouds():
             return known_clouds()[key]
-        except KeyError:
-            raise CloudError(
-                f"unknown cloud {spec!r}: use one of {', '.join(KNOWN_CLOUD_NAMES)}, or a custom cloud given as "
-                "{name, resource_manager, authority_host, audience}"
-            ) from None
+        registered = registered_clouds()
+        if key in registered:
+            return _custom_cloud(registered[key])
+        raise CloudError(
+            f"unknown cloud {spec!r}: use one of {', '.join(KNOWN_CLOUD_NAMES)}, a cloud registered with `az cloud "
+            f"register` (in {az_config_dir() / 'clouds.config'}), or a custom cloud given as "
+            "{name, resource_manager, authority_host, audience}")
     if isinstance(spec, Mapping):
         return _custom_cloud(spec)
     raise CloudError(f"cloud must be a name or a mapping, not {type(spec).__name__}")
@@ -214,31 +213,6 @@ def _custom_cloud(spec: Mapping[str, Any]) -> Cloud:
 
 
 # ------------------------------------------------------------------------------------------ --cloud
-def az_config_dir() -> Path:
-    """The Azure CLI's configuration directory: $AZURE_CONFIG_DIR, else ~/.azure (azure-cli's GLOBAL_CONFIG_DIR)."""
-    return Path(os.environ.get("AZURE_CONFIG_DIR") or Path.home() / ".azure").expanduser()
-
-
-def registered_clouds(config_dir: Path | None = None) -> dict[str, dict[str, str]]:
-    """Clouds ``az cloud register`` recorded: ``clouds.config`` is an INI file with a section per cloud and keys
-    ``endpoint_<name>`` / ``suffix_<name>`` / ``profile`` (azure-cli core/cloud.py ``_config_add_cloud``).
-    Keyed by lower-case name; each value is a mapping :func:`resolve_cloud` accepts."""
-    path = (config_dir or az_config_dir()) / "clouds.config"
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError) as exc:
-        raise CloudError(f"{path} cannot be read as the Azure CLI's cloud configuration: {exc}") from None
-    out: dict[str, dict[str, str]] = {}
-    for name in parser.sections():
-        section = parser[name]
-        cloud = {"name": name, "resource_manager": section.get("endpoint_resource_manager", ""),
-                 "authority_host": section.get("endpoint_active_directory", ""),
-                 "audience": section.get("endpoint_active_directory_resource_id", "")}
-        out[name.lower()] = {k: v for k, v in cloud.items() if v}
-    return out
-
-
 def cloud_setting(value: str) -> "str | dict[str, str]":
     """What ``--cloud VALUE`` means, as the answers file's ``azure.cloud`` would hold it: a well-known cloud's
     name; a cloud registered with ``az cloud register`` (its endpoints, from clouds.config); or a JSON/YAML file

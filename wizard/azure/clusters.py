@@ -96,7 +96,7 @@ def busy_of(exc: BaseException) -> Busy | None:
         return None
     op = re.search(r"operation ID: ?([0-9a-fA-F-]{8,})", text, re.IGNORECASE)
     at = re.search(r"started on UTC (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)", text, re.IGNORECASE)
-    headers = exc.response.headers if exc.response is not None else {}
+    headers = getattr(exc.response, "headers", None) or {}
     wait = str(headers.get("Retry-After") or "").strip()
     return Busy(code or str(exc.status_code), text, op.group(1) if op else None,
                 datetime.fromisoformat(at.group(1)).replace(tzinfo=timezone.utc) if at else None,

@@ -79,7 +79,7 @@ def _enum(value: Any) -> str:
 
 def _num(value: str | None, kind: type = int) -> Any:
     try:
-        return kind(float(value)) if kind is int else kind(value)
+        return kind(float(value)) if kind is int else kind(value)  # type: ignore[arg-type] # None: the except
     except (TypeError, ValueError):
         return kind(0)
 

@@ -32,7 +32,8 @@ def g(d: Any, *path: str) -> Any:
 def props(body: Any) -> dict:
     if not isinstance(body, dict):
         return {}
-    return body.get("properties") if isinstance(body.get("properties"), dict) else body
+    inner = body.get("properties")
+    return inner if isinstance(inner, dict) else body
 
 
 def is_gpu_size(vm_size: str | None) -> bool:

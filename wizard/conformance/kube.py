@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 import yaml
@@ -170,10 +170,10 @@ class Kube:
     # ------------------------------------------------------------------ cached reads
     def _cached(self, key: tuple, fn) -> Any:
         with self._lock:
-            fut = self._cache.get(key)
-            owner = fut is None
+            cached = self._cache.get(key)
+            owner = cached is None
+            fut: Future[Any] = Future() if cached is None else cached
             if owner:
-                fut = Future()
                 self._cache[key] = fut
         if owner:
             try:
@@ -196,7 +196,7 @@ class Kube:
         key = ("text", path, tuple(sorted((query or {}).items())))
         return self._cached(key, lambda: self.request("GET", path, query, raw=True))
 
-    def prefetch(self, executor, paths: list[tuple[str, dict | None]]) -> None:
+    def prefetch(self, executor, paths: Sequence[tuple[str, dict | None]]) -> None:
         for path, query in paths:
             executor.submit(self._swallow, path, query)
 

@@ -150,6 +150,7 @@ def quota_items(plans: list["Plan"], reads: dict[str, Reads], subscription_id: s
                                        quota_request_text(line.name, line.display, loc, line.needed, subscription_id),
                                        data=data))
                 continue
+            assert line.remaining is not None  # Azure reported the limit (fits is None otherwise)
             detail += f"; in use {line.in_use} of limit {line.limit}, {line.remaining} left: "
             if line.fits:
                 out.append(CheckResult(qid, title, "pass", detail + f"fits ({line.remaining - line.needed} to spare).",

@@ -76,9 +76,9 @@ def run_preflight(conn: "ArmConnection", answers: "Answers", plan: "Plan", price
         if f_subnet is not None:
             reads.subnet, reads.subnet_error = _subnet_read(f_subnet)
         found: dict[bool, dict[str, Any]] = {}
-        for spot, fut in f_prices.items():
+        for spot, price in f_prices.items():
             try:
-                found[spot] = fut.result()
+                found[spot] = price.result()
             except Exception:  # noqa: BLE001 - a price never fails the preflight
                 found[spot] = {}
     report = evaluate(answers, plan, reads, conn.subscription_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .credential import PROMETHEUS_TOKEN
 
@@ -62,7 +62,8 @@ def evaluate(samples: list[dict], promql: str) -> list[dict]:
         if not chosen:
             return []
         values = [s["value"] for s in chosen]
-        v = {"sum": sum, "count": len, "max": max, "min": min}[agg.group(1)](values)
+        how: dict[str, Callable[[list[Any]], Any]] = {"sum": sum, "count": len, "max": max, "min": min}
+        v = how[agg.group(1)](values)
         return [{"metric": {}, "value": [time.time(), repr(float(v)) if agg.group(1) != "count" else str(v)]}]
     return [{"metric": {"__name__": s["metric"], **s["labels"]}, "value": [time.time(), repr(float(s["value"]))]}
             for s in _select(samples, promql)]

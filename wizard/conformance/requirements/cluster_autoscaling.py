@@ -5,6 +5,7 @@ the pool, one more pends Unschedulable, the autoscaler adds a node of that pool 
 pods are gone the pool returns to its baseline size. Each wait is bounded (scale_up_timeout, scale_down_timeout)."""
 from __future__ import annotations
 
+import functools
 import re
 
 from ..context import GPU, KS, Ctx, Out, Outcome, cond, quantity_int
@@ -217,12 +218,12 @@ def probe(r: ProbeRunner) -> ProbeResult:
         for name in fillers:
             r.post(f"/api/v1/namespaces/{ns}/pods", _gpu_pod(r, name, pool))
 
-        def running(name: str):
+        def running(name: str) -> dict | None:
             p = r.get(f"/api/v1/namespaces/{ns}/pods/{name}")
             return p if (p.get("status") or {}).get("phase") == "Running" else None
 
         for name in fillers:
-            r.wait(f"baseline GPU pod {name} Running", lambda n=name: running(n))
+            r.wait(f"baseline GPU pod {name} Running", functools.partial(running, name))
         r.post(f"/api/v1/namespaces/{ns}/pods", _gpu_pod(r, "aicv-trigger", pool))
 
         def pending():

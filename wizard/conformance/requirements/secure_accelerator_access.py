@@ -6,6 +6,7 @@ case (MultiContainerIsolationTest), requesting the GPU with a ResourceClaim in D
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..context import GPU, KS, Ctx, Out, Outcome
 from ..kube import KubeFailure
@@ -31,7 +32,7 @@ def allocation_mode(ctx: Ctx) -> tuple[str, list[str]]:
     ready = {n["metadata"]["name"] for n in ctx.nodes()
              if any(c.get("type") == "Ready" and c.get("status") == "True"
                     for c in (n.get("status") or {}).get("conditions") or [])}
-    nodes = sorted({(s.get("spec") or {}).get("nodeName") for s in slices
+    nodes = sorted({str((s.get("spec") or {}).get("nodeName")) for s in slices
                     if (s.get("spec") or {}).get("driver") == DRA_CLASS and (s.get("spec") or {}).get("devices")}
                    & ready)
     return ("dra", nodes) if nodes else ("device-plugin", [])
@@ -107,7 +108,7 @@ def _pod(r: ProbeRunner, name: str, node: str, containers: list[dict], claim: bo
 
 def _ctr(name: str, gpu: str | None, env_all: bool = False) -> dict:
     """gpu: "plugin" (a nvidia.com/gpu limit), "claim" (the pod's ResourceClaim) or None."""
-    c = {"name": name, "image": BUSYBOX, "command": ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"],
+    c: dict[str, Any] = {"name": name, "image": BUSYBOX, "command": ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"],
          "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}
     if gpu == "plugin":
         c["resources"]["limits"] = {GPU: "1"}
@@ -161,7 +162,8 @@ def _isolation(r: ProbeRunner, node: str, mode: str) -> ProbeResult:
             "aicv-envall": ([_ctr("probe", None, env_all=True)], False)}
     for name, (ctrs, with_claim) in pods.items():
         r.post(f"/api/v1/namespaces/{ns}/pods", _pod(r, name, node, ctrs, with_claim))
-    ev, bad = r.trail, []
+    ev: list[str] = r.trail
+    bad: list[str] = []
     cases = [("PositiveAccessTest", "aicv-gpu", "probe", 1, "container requesting 1 GPU"),
              ("NegativeIsolationTest", "aicv-nogpu", "probe", 0, "container without a GPU request"),
              ("NegativeIsolationTest", "aicv-envall", "probe", 0,

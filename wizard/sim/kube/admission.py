@@ -147,7 +147,8 @@ def validate(c: Cluster, res, obj: dict, old: dict | None) -> None:
         if not (res.crd is False and obj.get("kind") in ("Node",) and SUBDOMAIN.match(name.lower())):
             causes.append(cause("metadata.name", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
     kind = obj.get("kind")
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    raw_spec = obj.get("spec")
+    spec: dict = raw_spec if isinstance(raw_spec, dict) else {}
     if kind in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet"):
         sel = spec.get("selector")
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -345,8 +346,8 @@ def kaito_validate(c: Cluster, wh: dict, op: str, obj: dict, old: dict | None):
     """KAITO's workspace validation (knative-style messages)."""
     if obj.get("kind") != "Workspace":
         return None
-    src = obj.get("spec") if isinstance(obj.get("spec"), dict) and ("resource" in obj["spec"] or
-                                                                    "inference" in obj["spec"]) else obj
+    raw_spec = obj.get("spec")
+    src: dict = raw_spec if isinstance(raw_spec, dict) and ("resource" in raw_spec or "inference" in raw_spec) else obj
     missing = []
     resource = src.get("resource")
     if not isinstance(resource, dict) or not (resource.get("instanceType") or resource.get("preferredNodes")):
@@ -362,7 +363,8 @@ def kaito_validate(c: Cluster, wh: dict, op: str, obj: dict, old: dict | None):
         raise deny(wh["name"], f"validation failed: Unsupported inference preset name {preset}: "
                                f"inference.preset.name")
     if op == "UPDATE" and old is not None:
-        osrc = old.get("spec") if isinstance(old.get("spec"), dict) and "resource" in old["spec"] else old
+        old_spec = old.get("spec")
+        osrc: dict = old_spec if isinstance(old_spec, dict) and "resource" in old_spec else old
         if (osrc.get("resource") or {}).get("instanceType") != (resource or {}).get("instanceType"):
             raise deny(wh["name"], "validation failed: field is immutable: resource.instanceType")
     return None

@@ -118,6 +118,7 @@ def _allocate(c: Cluster, pod: dict) -> None:
                 "reservedFor": [{"resource": "pods", "name": pname, "uid": pod["metadata"].get("uid")}]}
             c.write(new)
         bound = copy.deepcopy(c.get("", "pods", ns, pname))
+        assert bound is not None  # the pod being scheduled
         bound["spec"]["nodeName"] = name
         c.write(bound)
         return
@@ -131,6 +132,13 @@ def _unschedulable(c: Cluster, pod: dict, message: str) -> None:
     _set_status(c, pod, status)
 
 
+def _current(c: Cluster, ns: str, name: str) -> dict:
+    """The pod as stored now (this controller wrote it a moment ago; nothing else deletes it in between)."""
+    pod = c.get("", "pods", ns, name)
+    assert pod is not None
+    return pod
+
+
 def controller(c: Cluster) -> None:
     """Pods with resourceClaims are scheduled here (the default scheduler leaves them alone)."""
     if "dra-only" in c.degraded:
@@ -142,11 +150,11 @@ def controller(c: Cluster) -> None:
             continue
         ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         if not _create_claims(c, pod):
-            _unschedulable(c, c.get("", "pods", ns, name), f'0/{nodes} nodes are available: resourceclaimtemplate '
-                                                           'not found.')
+            _unschedulable(c, _current(c, ns, name), f'0/{nodes} nodes are available: resourceclaimtemplate '
+                                                     'not found.')
             continue
-        _allocate(c, c.get("", "pods", ns, name))
-        pod = c.get("", "pods", ns, name)
+        _allocate(c, _current(c, ns, name))
+        pod = _current(c, ns, name)
         if not pod["spec"].get("nodeName"):
             _unschedulable(c, pod, f"0/{nodes} nodes are available: {nodes} cannot allocate all claims. preemption: "
                                    f"0/{nodes} nodes are available: {nodes} Preemption is not helpful for scheduling.")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Any
 from decimal import Decimal
 
 from . import names as N
@@ -143,7 +144,7 @@ def _reconcile(c: Cluster, so: dict) -> None:
     if advanced:
         want_spec["behavior"] = advanced
     if hpa is None or hpa.get("spec") != want_spec or (hpa["metadata"].get("labels") or {}) != labels:
-        new = copy.deepcopy(hpa) if hpa else {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        new: dict[str, Any] = copy.deepcopy(hpa) if hpa else {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                                               "metadata": {"name": hpa_name, "namespace": ns,
                                                            "ownerReferences": [owner_ref(so)]}}
         new["metadata"]["labels"] = labels

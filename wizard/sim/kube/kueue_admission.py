@@ -199,10 +199,10 @@ def controller(c: Cluster) -> None:
         return
     jobs = [j for j in c.list("batch", "jobs") if _queue_name(j)]
     uids = {j["metadata"].get("uid") for j in c.list("batch", "jobs")}
-    for wl in c.list(GROUP, "workloads"):  # the Job is gone (also when its dependents were orphaned): so is its Workload
-        job_uid = (wl["metadata"].get("labels") or {}).get(f"{GROUP}/job-uid")
+    for stale in c.list(GROUP, "workloads"):  # the Job is gone (also when its dependents were orphaned): so is its Workload
+        job_uid = (stale["metadata"].get("labels") or {}).get(f"{GROUP}/job-uid")
         if job_uid and job_uid not in uids:
-            c.raw_delete(GROUP, "workloads", wl["metadata"]["namespace"], wl["metadata"]["name"])
+            c.raw_delete(GROUP, "workloads", stale["metadata"]["namespace"], stale["metadata"]["name"])
             c.next_rv()
     for job in sorted(jobs, key=lambda j: (j["metadata"].get("creationTimestamp", ""), j["metadata"]["name"])):
         wl = _workload_for(c, job)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-from typing import Iterable
+from typing import Any, Iterable
 
 from . import discovery as disc
 from . import names as N
@@ -96,7 +96,7 @@ def deployment(name: str, ns: str, image: str, replicas: int = 1, labels: dict |
     meta_labels["kubernetes.azure.com/managedby"] = "aks"
     if addon:
         meta_labels["app.kubernetes.io/part-of"] = addon
-    container = {"name": name.split("-")[0] if name.startswith("istiod") else name, "image": image,
+    container: dict[str, Any] = {"name": name.split("-")[0] if name.startswith("istiod") else name, "image": image,
                  "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "512Mi"}}}
     if ports:
         container["ports"] = ports
@@ -113,11 +113,11 @@ def deployment(name: str, ns: str, image: str, replicas: int = 1, labels: dict |
 
 def daemonset(name: str, ns: str, image: str, labels: dict, node_selector: dict | None = None,
               ports: list[dict] | None = None) -> dict:
-    container = {"name": name, "image": image,
-                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}
+    container: dict[str, Any] = {"name": name, "image": image,
+                                 "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}}
     if ports:
         container["ports"] = ports
-    spec = {"containers": [container], "priorityClassName": "system-node-critical",
+    spec: dict[str, Any] = {"containers": [container], "priorityClassName": "system-node-critical",
             "tolerations": [{"operator": "Exists"}]}
     if node_selector:
         spec["nodeSelector"] = node_selector
@@ -156,7 +156,7 @@ def crd(group: str, plural: str, kind: str, versions: Iterable[str] = ("v1",), s
     versions = list(versions)
     storage = storage or versions[0]
     schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
-    names = {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": kind + "List"}
+    names: dict[str, Any] = {"plural": plural, "singular": kind.lower(), "kind": kind, "listKind": kind + "List"}
     if short:
         names["shortNames"] = list(short)
     if categories:
@@ -340,7 +340,7 @@ def nodes(kube_id: str, cluster: dict, pools: list[dict], version: str) -> list[
                            "NVIDIA DCGM services are healthy"),
                 ]
             uid_seed = hashlib.sha256(f"{kube_id}/{name}".encode()).hexdigest()
-            node = {"apiVersion": "v1", "kind": "Node",
+            node: dict[str, Any] = {"apiVersion": "v1", "kind": "Node",
                     "metadata": {"name": name, "labels": labels, "annotations": {
                         "node.alpha.kubernetes.io/ttl": "0",
                         "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime as dt
 import hashlib
@@ -200,7 +201,7 @@ class Cluster:
         return {self.okey(g, p, o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
                 for g, p, o in self.all_objects()}
 
-    def of_kind(self, kind: str, namespace: str | None = None) -> list[dict]:
+    def of_kind(self, kind: str, namespace: str | None = None) -> "builtins.list[dict]":
         return [o for _, _, o in self.all_objects() if o.get("kind") == kind and
                 (namespace is None or o["metadata"].get("namespace", "") == namespace)]
 
