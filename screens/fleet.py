@@ -141,6 +141,7 @@ class FleetScreen(Screen[Nav]):
             self.results[name] = "waiting"
             table.add_row(name, self.result_cell("waiting"), "", "", "", key=name)
         self.status = "planned"
+        self.refresh_bindings()  # Apply the fleet is offered now
         if self.preview.ok:
             self.query_one("#apply", Button).disabled = False
             status.update(f"{len(self.preview.plans)} members planned and the preflight passed: nothing was "

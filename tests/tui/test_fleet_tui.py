@@ -41,6 +41,7 @@ async def test_fleet_file_is_planned_applied_a_row_per_member_and_verified_in_th
         assert {r[1] for r in rows} == {"waiting"}
         assert not writes(tmp_path), "planning the fleet writes nothing"
 
+        assert screen.preview.ok, plan
         await pilot.press("ctrl+n")  # apply the fleet
         await wait_for(pilot, lambda: screen.running, what="the fleet running")
         await wait_for(pilot, lambda: any(r[2] for r in table_rows(screen, "#members")), timeout=60,
