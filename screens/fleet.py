@@ -26,6 +26,7 @@ from screens.widgets import KeyBar, StepHeader
 
 if TYPE_CHECKING:
     from wizard.events import Event
+    from wizard.interactive import Session
 
 COLUMNS = ("Member", "Result", "Step", "Azure status", "Elapsed")
 RESULT_STYLE = {"running": "bold $warning", "done": "bold $success", "failed": "bold $error",
@@ -66,6 +67,12 @@ class FleetScreen(Screen[Nav]):
         self.status = "planning"
         self.results: dict[str, str] = {}  # member -> waiting | running | done | failed | cancelled | locked
 
+    @property
+    def session(self) -> "Session":
+        session = self.state.session
+        assert session is not None, "the fleet view comes after sign-in and the subscription"
+        return session
+
     def compose(self) -> ComposeResult:
         count = self.state.draft.get("fleet.count")
         yield StepHeader("review", f"Fleet of {count} clusters", self.state.simulated)
@@ -100,7 +107,7 @@ class FleetScreen(Screen[Nav]):
 
         try:
             answers = self.state.draft.to_answers()
-            self.post_message(self.Previewed(fleet_preview(self.state.session, answers, self.state.save_path)))
+            self.post_message(self.Previewed(fleet_preview(self.session, answers, self.state.save_path)))
         except Exception as exc:  # noqa: BLE001 - invalid answers, Azure failures: words, never a traceback
             self.post_message(self.Previewed(failure=failure_of(exc)))
 
@@ -120,7 +127,7 @@ class FleetScreen(Screen[Nav]):
         if result.status != "done":
             return
         try:
-            self.post_message(self.Verified(fleet_verify(self.state.session, self.preview.plans)))
+            self.post_message(self.Verified(fleet_verify(self.session, self.preview.plans)))
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.Verified(failure=failure_of(exc)))
 
@@ -226,7 +233,7 @@ class FleetScreen(Screen[Nav]):
 
         if self.status != "planned" or self.preview is None or not self.preview.ok:
             return
-        self.run = make_fleet_run(self.state.session, self.preview.plans, self.state.save_path, self._sink)
+        self.run = make_fleet_run(self.session, self.preview.plans, self.state.save_path, self._sink)
         self.running = True
         self.state.run_in_flight = True
         self.status = "running"
