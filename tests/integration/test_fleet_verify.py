@@ -77,6 +77,16 @@ def test_verify_of_a_fleet_file_gives_the_members_table_and_exit_4_when_one_memb
     assert next(line for line in out.out.splitlines() if line.startswith("aks-ai-01 ")).endswith("all pass")
     assert "Not conformant: aks-ai-04 (1 of 4 members)" in out.out, "DRA is served on the degraded member too"
 
+    # a single-cluster answers file: that cluster, as -g/-n would, its report where asked
+    single = tmp_path / "single.yaml"
+    single.write_text(MINIMAL.replace("rg-aks-ai", "rg-aks-ai-03").replace("name: aks-ai", "name: aks-ai-03")
+                      + SMALL_GPU)
+    assert run(tmp_path, "verify", str(single), "--probes", "--only", "secure_accelerator_access",
+               "--report", str(tmp_path / "single")) == 0
+    out = capsys.readouterr()
+    assert "Verifying aks-ai-03 (rg-aks-ai-03)" in out.out and "Every MUST requirement passed" in out.out
+    assert json.loads((tmp_path / "single" / "report.json").read_text())["metadata"]["cluster_name"] == "aks-ai-03"
+
 
 def test_verify_takes_an_answers_file_or_a_cluster_not_both(tmp_path: Path, capsys):
     answers = tmp_path / "fleet.yaml"
