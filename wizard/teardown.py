@@ -123,27 +123,9 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
             out.kept.append(f"{what}: the journal says this wizard created it, but {v.said}; not deleted")
         return v.ours
 
-    cluster_step = None
-    if cluster is not None and "cluster" in owned.steps and confirmed(f"cluster {name}", cluster):
-        since = owned.steps["cluster"]
-        when = "tagged as created" if since == "tags" else f"created {since}"
-        cluster_step = Step("delete-cluster", f"delete cluster {name} ({when} by this wizard, with its node pools "
-                            "and node resource group)", "update",
-                            az("aks", "delete", "-g", rg, "-n", name, "--yes"), typical=durations.CLUSTER_CREATE,
-                            payload={"created_by": "cluster"})
-    elif cluster is not None and "cluster" not in owned.steps:
-        out.kept.append(f"cluster {name}: not created by this wizard")
-    from wizard.plan import gpu_pool_steps, pool_suffix
-
-    for step_id, gp, _ in gpu_pool_steps(answers):
-        if step_id not in owned.steps or cluster is None or cluster_step is not None:
-            continue
-        pool = get_pool(conn, rg, name, gp.name)
-        if pool is not None and confirmed(f"GPU pool {gp.name}", pool):
-            plan.steps.append(Step("delete-pool" + pool_suffix(step_id),
-                                   f"delete GPU pool {gp.name} (added by this wizard)", "update",
-                                   az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
-                                   typical=durations.AGENT_POOL, payload={"created_by": step_id}))
+    cluster_step = _cluster_step(rg, name, cluster, owned, confirmed, out.kept)
+    if cluster is not None and cluster_step is None:
+        plan.steps += _pool_steps(conn, answers, owned, confirmed)
     if cluster_step:
         plan.steps.append(cluster_step)
     cluster_id = (f"/subscriptions/{subscription[0]}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
@@ -160,6 +142,40 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
         out.kept.extend([why] if why else [])
     check_steps(plan.steps)
     return out
+
+
+def _cluster_step(rg: str, name: str, cluster: Any, owned: Owned, confirmed: Callable[[str, Any], bool],
+                  kept: list[str]) -> Step | None:
+    """The step deleting the cluster (with its pools and node resource group) when this wizard created it."""
+    if cluster is not None and "cluster" in owned.steps and confirmed(f"cluster {name}", cluster):
+        since = owned.steps["cluster"]
+        when = "tagged as created" if since == "tags" else f"created {since}"
+        return Step("delete-cluster", f"delete cluster {name} ({when} by this wizard, with its node pools "
+                    "and node resource group)", "update",
+                    az("aks", "delete", "-g", rg, "-n", name, "--yes"), typical=durations.CLUSTER_CREATE,
+                    payload={"created_by": "cluster"})
+    if cluster is not None and "cluster" not in owned.steps:
+        kept.append(f"cluster {name}: not created by this wizard")
+    return None
+
+
+def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
+                confirmed: Callable[[str, Any], bool]) -> list[Step]:
+    """A cluster that stays loses the GPU pools this wizard added to it."""
+    from wizard.plan import gpu_pool_steps, pool_suffix
+
+    rg, name = answers.resource_group.name, answers.cluster.name
+    steps = []
+    for step_id, gp, _ in gpu_pool_steps(answers):
+        if step_id not in owned.steps:
+            continue
+        pool = get_pool(conn, rg, name, gp.name)
+        if pool is not None and confirmed(f"GPU pool {gp.name}", pool):
+            steps.append(Step("delete-pool" + pool_suffix(step_id),
+                              f"delete GPU pool {gp.name} (added by this wizard)", "update",
+                              az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
+                              typical=durations.AGENT_POOL, payload={"created_by": step_id}))
+    return steps
 
 
 def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirmed: Callable[[str, Any], bool],
@@ -199,47 +215,9 @@ def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster
 
     out: dict[str, list[Any]] = {"delete": [], "kept": []}
     client = monitor_client(conn)
-    rules: list[tuple[str, Any]] = []
-    endpoints: list[tuple[str, Any]] = []
-    for rid in ids:
-        low = rid.lower()
-        parts = rid.split("/")
-        if "/microsoft.monitor/accounts/" in low:
-            out["kept"].append(f"Azure Monitor workspace {parts[-1]}: shared by every cluster in the region that "
-                               "sends metrics there (az aks delete keeps it too)")
-            continue
-        kind = next((k for t, k in MONITOR_TYPES.items() if f"/{t}/" in low), None)
-        if kind is None or len(parts) != 9:
-            continue
-        ops = client.data_collection_rules if kind == "rule" else client.data_collection_endpoints
-        res = _get(lambda ops=ops, parts=parts: ops.get(parts[4], parts[-1]))
-        if res is None:
-            continue  # already gone
-        v = verdict(res.tags, identity)
-        if not v.ours:
-            out["kept"].append(f"{MONITOR_KINDS[kind]} {parts[-1]}: {v.said}; not deleted")
-            continue
-        (rules if kind == "rule" else endpoints).append((rid, res))
-
+    rules, endpoints = _confirmed_monitor(client, ids, identity, out["kept"])
     steps: list[Step] = []
-    deleted_rules = set()
-    for rid, rule in rules:
-        rg, rname = rid.split("/")[4], rid.split("/")[-1]
-        uses = list(client.data_collection_rule_associations.list_by_rule(rg, rname))
-        foreign = [a for a in uses if not str(a.id or "").lower().startswith(cluster_id.lower() + "/")]
-        if foreign:
-            targets = ", ".join(sorted({str(a.id).split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[-1]
-                                        for a in foreign}))
-            out["kept"].append(f"{MONITOR_KINDS['rule']} {rname}: still associated with {targets}; not deleted")
-            continue
-        for assoc in uses if cluster_stays else []:  # the cluster stays: its association with our rule goes first
-            steps.append(Step(f"delete-monitor:association:{assoc.name}", f"delete {MONITOR_KINDS['association']} "
-                              f"{assoc.name} of the cluster", "update",
-                              az("monitor", "data-collection", "rule", "association", "delete", "--name", assoc.name,
-                                 "--resource", cluster_id, "--yes"), deps=after, typical=durations.RESOURCE_GROUP,
-                              payload={"kind": "association", "resource_uri": cluster_id, "name": assoc.name}))
-        steps.append(_monitor_step("rule", rid, tuple(s.id for s in steps) or after))
-        deleted_rules.add(str(rule.id or rid).lower())
+    deleted_rules = _rule_steps(client, rules, cluster_id, cluster_stays, after, steps, out["kept"])
     for rid, endpoint in endpoints:
         ename = rid.split("/")[-1]
         users = [r.name for r in client.data_collection_rules.list_by_subscription()  # a rule anywhere may use it
@@ -252,6 +230,59 @@ def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster
         steps.append(_monitor_step("endpoint", rid, tuple(s.id for s in steps) or after))
     out["delete"] = steps
     return out
+
+
+def _confirmed_monitor(client: Any, ids: list[str], identity: str,
+                       kept: list[str]) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """(rules, endpoints) among the journal's monitor resources that still exist and whose tags say they are ours;
+    the workspace and what the tags disown go to `kept`, with why."""
+    rules: list[tuple[str, Any]] = []
+    endpoints: list[tuple[str, Any]] = []
+    for rid in ids:
+        low = rid.lower()
+        parts = rid.split("/")
+        if "/microsoft.monitor/accounts/" in low:
+            kept.append(f"Azure Monitor workspace {parts[-1]}: shared by every cluster in the region that "
+                        "sends metrics there (az aks delete keeps it too)")
+            continue
+        kind = next((k for t, k in MONITOR_TYPES.items() if f"/{t}/" in low), None)
+        if kind is None or len(parts) != 9:
+            continue
+        ops = client.data_collection_rules if kind == "rule" else client.data_collection_endpoints
+        res = _get(lambda ops=ops, parts=parts: ops.get(parts[4], parts[-1]))
+        if res is None:
+            continue  # already gone
+        v = verdict(res.tags, identity)
+        if not v.ours:
+            kept.append(f"{MONITOR_KINDS[kind]} {parts[-1]}: {v.said}; not deleted")
+            continue
+        (rules if kind == "rule" else endpoints).append((rid, res))
+    return rules, endpoints
+
+
+def _rule_steps(client: Any, rules: list[tuple[str, Any]], cluster_id: str, cluster_stays: bool,
+                after: tuple[str, ...], steps: list[Step], kept: list[str]) -> set[str]:
+    """Append the steps deleting the rules only this cluster uses (after its associations, when it stays);
+    returns the ids of the rules deleted."""
+    deleted_rules = set()
+    for rid, rule in rules:
+        rg, rname = rid.split("/")[4], rid.split("/")[-1]
+        uses = list(client.data_collection_rule_associations.list_by_rule(rg, rname))
+        foreign = [a for a in uses if not str(a.id or "").lower().startswith(cluster_id.lower() + "/")]
+        if foreign:
+            targets = ", ".join(sorted({str(a.id).split("/providers/Microsoft.Insights/")[0].rsplit("/", 1)[-1]
+                                        for a in foreign}))
+            kept.append(f"{MONITOR_KINDS['rule']} {rname}: still associated with {targets}; not deleted")
+            continue
+        for assoc in uses if cluster_stays else []:  # the cluster stays: its association with our rule goes first
+            steps.append(Step(f"delete-monitor:association:{assoc.name}", f"delete {MONITOR_KINDS['association']} "
+                              f"{assoc.name} of the cluster", "update",
+                              az("monitor", "data-collection", "rule", "association", "delete", "--name", assoc.name,
+                                 "--resource", cluster_id, "--yes"), deps=after, typical=durations.RESOURCE_GROUP,
+                              payload={"kind": "association", "resource_uri": cluster_id, "name": assoc.name}))
+        steps.append(_monitor_step("rule", rid, tuple(s.id for s in steps) or after))
+        deleted_rules.add(str(rule.id or rid).lower())
+    return deleted_rules
 
 
 def _monitor_step(kind: str, rid: str, deps: tuple[str, ...]) -> Step:

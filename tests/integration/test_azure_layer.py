@@ -540,7 +540,7 @@ trustme = pytest.importorskip("trustme")
 
 
 def _tls_fake():
-    from tests import tls_fake
+    from tests.support import tls_fake
 
     return tls_fake
 

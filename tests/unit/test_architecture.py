@@ -48,3 +48,61 @@ def test_every_core_module_imports_without_textual_or_rich():
                           env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "", f"the core loaded the UI toolkit: {done.stdout.strip()}"
+
+
+# ------------------------------------------------------------------------------------------------ size limits
+MAX_COMPLEXITY = 30  # radon's cyclomatic complexity of any function or method
+MAX_LINES = 600  # lines of any module
+
+# What is still above the limits on this branch: other work splits these (wizard/plan.py and wizard/spec.py,
+# wizard/cli.py and wizard/verify_cli.py, the conformance requirements). This list may only
+# shrink: an entry that is no longer above its limit fails the test too, so whoever fixes one removes it here.
+ALLOWED_MODULES = {
+    "wizard/cli.py",
+}
+ALLOWED_FUNCTIONS = {
+    "wizard/conformance/report.py::validate_product",
+    "wizard/conformance/requirements/cluster_autoscaling.py::check",
+    "wizard/conformance/requirements/pod_autoscaling.py::_autoscale",
+    "wizard/plan.py::build_plan",
+    "wizard/spec.py::cluster_view",
+    "wizard/verify_cli.py::run_verify",
+}
+
+
+def _sources() -> list[Path]:
+    return sorted(p for d in ("wizard", "screens") for p in (ROOT / d).rglob("*.py"))
+
+
+def _functions(blocks) -> list[tuple[str, int]]:
+    """(qualified name, complexity) of every function and method radon sees, inner classes' methods included."""
+    from radon.visitors import Class
+
+    out = []
+    for b in blocks:
+        if isinstance(b, Class):
+            out += [(f"{b.name}.{c.name}.{m.name}", m.complexity) for c in b.inner_classes for m in c.methods]
+        else:
+            out.append((b.fullname, b.complexity))
+    return out
+
+
+def test_no_module_above_600_lines_and_no_function_above_complexity_30():
+    from radon.complexity import cc_visit
+
+    long_modules, complex_functions = set(), {}
+    for path in _sources():
+        rel = path.relative_to(ROOT).as_posix()
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_LINES:
+            long_modules.add(rel)
+        for name, cc in _functions(cc_visit(text)):
+            if cc > MAX_COMPLEXITY:
+                complex_functions[f"{rel}::{name}"] = cc
+    assert len(_sources()) > 100  # the walk found the tree
+    assert long_modules - ALLOWED_MODULES == set(), f"modules above {MAX_LINES} lines"
+    assert set(complex_functions) - ALLOWED_FUNCTIONS == set(), \
+        f"functions above complexity {MAX_COMPLEXITY}: {complex_functions}"
+    assert ALLOWED_MODULES - long_modules == set(), "no longer above the limit: remove from ALLOWED_MODULES"
+    assert ALLOWED_FUNCTIONS - set(complex_functions) == set(), \
+        "no longer above the limit: remove from ALLOWED_FUNCTIONS"

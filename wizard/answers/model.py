@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from . import rules
+from . import cross, fleet_rules, k8s_rules, rules
 
 __all__ = [
     "Answers",
@@ -62,6 +62,14 @@ def _fail(message: str, field: str | None = None) -> PydanticCustomError:
     return PydanticCustomError(CROSS_ERROR, "{message}", ctx)
 
 
+def _first_cross(model: "_Model", errors: Any) -> Any:
+    """Run a cross-field rule set of cross.py over the model's values (the same code that checks a raw file):
+    the first violation fails the model, on the field it names."""
+    for field, message in errors(model.model_dump()):
+        raise _fail(message, field)
+    return model
+
+
 def _rule(check, *args):
     """AfterValidator that runs a rules.check_* function."""
 
@@ -82,7 +90,7 @@ def _zone_int_to_str(value: Any) -> Any:
 
 
 def _price(value: Any) -> Any:
-    # the loader reads no float (`1.30` stays text, see loader._Loader): a price is `-1` (an integer) or a decimal
+    # the loader reads no float (`1.30` stays text, see yaml_read._Loader): a price is `-1` (an integer) or a decimal
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str) and re.fullmatch(r"-?\d+(?:\.\d+)?", value.strip()):
@@ -97,9 +105,9 @@ Zones = Annotated[list[Zone], _rule(rules.check_zones)]
 TagKey = Annotated[str, _rule(rules.check_azure_tag_key)]
 TagValue = Annotated[str, _rule(rules.check_azure_tag_value)]
 AzureTags = Annotated[dict[TagKey, TagValue], _rule(rules.check_azure_tags)]
-LabelKey = Annotated[str, _rule(rules.check_label_key)]
-LabelValue = Annotated[str, _rule(rules.check_label_value)]
-Taint = Annotated[str, _rule(rules.check_taint)]
+LabelKey = Annotated[str, _rule(k8s_rules.check_label_key)]
+LabelValue = Annotated[str, _rule(k8s_rules.check_label_value)]
+Taint = Annotated[str, _rule(k8s_rules.check_taint)]
 FeatureName = Annotated[str, _rule(rules.check_feature_name)]
 PoolName = Annotated[str, _rule(rules.check_pool_name)]
 VmSize = Annotated[str, _rule(rules.check_vm_size)]
@@ -246,9 +254,7 @@ class ApiServer(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "ApiServer":
-        if message := rules.check_api_server(self.private, self.authorized_ip_ranges):
-            raise _fail(message, "authorized_ip_ranges")
-        return self
+        return _first_cross(self, cross.api_server_errors)
 
 
 class Network(_Model):
@@ -275,11 +281,7 @@ class Network(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Network":
-        for field, message in rules.check_network(self.plugin, self.plugin_mode, self.dataplane):
-            raise _fail(message, field)
-        if message := rules.check_outbound(self.outbound_type, self.vnet_subnet_id):
-            raise _fail(message, "outbound_type")
-        return self
+        return _first_cross(self, cross.network_errors)
 
 
 class Access(_Model):
@@ -301,10 +303,7 @@ class Access(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Access":
-        for field, message in rules.check_access(self.entra_id, self.admin_group_object_ids, self.local_accounts,
-                                                 self.tenant_id is not None):
-            raise _fail(message, field)
-        return self
+        return _first_cross(self, cross.access_errors)
 
 
 class Istio(_Model):
@@ -330,11 +329,7 @@ class Addons(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Addons":
-        if message := rules.check_monitor_workspace_needs_prometheus(
-            self.managed_prometheus, self.monitor_workspace_id
-        ):
-            raise _fail(message, "monitor_workspace_id")
-        return self
+        return _first_cross(self, cross.addons_errors)
 
 
 class ClusterAnswers(_Model):
@@ -370,15 +365,7 @@ class ClusterAnswers(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "ClusterAnswers":
-        if message := rules.check_workload_identity(self.workload_identity, self.oidc_issuer):
-            raise _fail(message, "workload_identity")
-        if message := rules.check_gateway_api(self.gateway_api, self.istio.enabled):
-            raise _fail(message, "gateway_api")
-        if message := rules.check_gateway_api_revision(self.gateway_api, self.istio.revision):
-            raise _fail(message, "istio.revision")
-        if message := rules.check_support_plan(self.support_plan, self.tier):
-            raise _fail(message, "support_plan")
-        return self
+        return _first_cross(self, cross.cluster_errors)
 
 
 # ------------------------------------------------------------------- GPU pool
@@ -391,9 +378,7 @@ class Autoscale(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Autoscale":
-        for bound, message in rules.check_autoscale(self.min, self.max):
-            raise _fail(message, bound)
-        return self
+        return _first_cross(self, cross.autoscale_errors)
 
 
 class GpuPoolAnswers(_Model):
@@ -407,7 +392,7 @@ class GpuPoolAnswers(_Model):
     autoscale: Autoscale | None = Field(
         default=None, description="Cluster autoscaler bounds; null: fixed count, no autoscaler."
     )
-    taints: Annotated[list[Taint], _rule(rules.check_taints)] = Field(
+    taints: Annotated[list[Taint], _rule(k8s_rules.check_taints)] = Field(
         default_factory=lambda: ["sku=gpu:NoSchedule"],
         description="Node taints, key=value:Effect (NoSchedule, PreferNoSchedule, NoExecute).",
     )
@@ -430,12 +415,7 @@ class GpuPoolAnswers(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "GpuPoolAnswers":
-        if self.autoscale is not None:
-            for bound, message in rules.check_autoscale(self.autoscale.min, self.autoscale.max, self.count):
-                raise _fail(message, "count" if bound == "count" else f"autoscale.{bound}")
-        for field, message in rules.check_spot(self.priority, self.eviction_policy, self.spot_max_price):
-            raise _fail(message, field)
-        return self
+        return _first_cross(self, cross.pool_errors)
 
 
 # ------------------------------------------------------------- kueue, verify
@@ -492,7 +472,7 @@ class VerifyAnswers(_Model):
 
 # ---------------------------------------------------------------------- fleet
 
-FleetPattern = Annotated[str, _rule(rules.check_fleet_pattern)]
+FleetPattern = Annotated[str, _rule(fleet_rules.check_fleet_pattern)]
 
 
 class FleetMember(_Model):
@@ -572,19 +552,7 @@ class Answers(_Model):
 
     @model_validator(mode="after")
     def _cross(self) -> "Answers":
-        if message := rules.check_gpu_pool_keys(self.gpu_pool is not None, bool(self.gpu_pools)):
-            raise _fail(message, "gpu_pools")
-        if self.gpu_pool is not None:
-            if message := rules.check_pool_names_differ(self.cluster.system_pool.name, self.gpu_pool.name):
-                raise _fail(message, "gpu_pool.name")
-        for i, message in rules.check_gpu_pool_names(self.cluster.system_pool.name, [p.name for p in self.gpu_pools]):
-            raise _fail(message, f"gpu_pools.{i}.name")
-        if f := self.fleet:
-            for path, message in rules.fleet_errors(f.count, f.cluster_name, f.resource_group, f.resource_group_name,
-                                                    self.cluster.name, self.resource_group.name, f.members,
-                                                    self.gpu_pool is not None):
-                raise _fail(message, f"fleet.{path}")
-        return self
+        return _first_cross(self, cross.answers_errors)
 
     @property
     def all_gpu_pools(self) -> list[GpuPoolAnswers]:

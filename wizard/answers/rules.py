@@ -4,8 +4,8 @@ Every ``check_*`` function takes the value (or values) to check and returns an e
 saying what is allowed, or ``None`` when the value is fine.  The pydantic models call these,
 and the TUI calls the very same functions to check a single field as it is typed.
 
-``cross_field_errors(data)`` runs the rules that involve more than one field over a raw
-(possibly partial, possibly wrongly typed) mapping and returns ``(path, message)`` pairs.
+Which rules hold between fields, and where each reports, is cross.py (for the model and a raw mapping
+alike); the label and taint syntax is k8s_rules.py, a fleet's name rules fleet_rules.py.
 """
 
 from __future__ import annotations
@@ -67,19 +67,20 @@ __all__ = [
     "check_gpu_pool_keys",
     "check_gpu_pool_names",
     "subnet_ips_needed",
-    "check_fleet_pattern",
     "fleet_name",
-    "fleet_errors",
-    "cross_field_errors",
 ]
 
 MIN_KUBERNETES = (1, 34)
 CLOUD_NAMES = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
-TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
-def _got(value: Any) -> str:
+def got(value: Any) -> str:
     return f"(got {value!r})"
+
+
+# the Kubernetes syntax of node labels and taints: k8s_rules.py (imported after got, which it uses)
+from wizard.answers.k8s_rules import (TAINT_EFFECTS, check_label_key, check_label_value,  # noqa: E402
+                                      check_taint, check_taints)
 
 
 # --------------------------------------------------------------------------- azure
@@ -92,14 +93,14 @@ def check_subscription(value: str) -> str | None:
     if not value.strip():
         return "must be a subscription id (GUID) or display name, not empty"
     if value != value.strip():
-        return f"must not start or end with spaces {_got(value)}"
+        return f"must not start or end with spaces {got(value)}"
     return None
 
 
 def check_location(value: str) -> str | None:
     if re.fullmatch(r"[a-z0-9]+", value):
         return None
-    msg = f"must be an Azure region name in lowercase letters and digits, like eastus2 {_got(value)}"
+    msg = f"must be an Azure region name in lowercase letters and digits, like eastus2 {got(value)}"
     hint = re.sub(r"[^a-z0-9]", "", value.lower())
     if hint and hint != value:
         msg += f"; did you mean {hint!r}?"
@@ -109,7 +110,7 @@ def check_location(value: str) -> str | None:
 def check_tenant(value: str) -> str | None:
     if _GUID.fullmatch(value) or _DOMAIN.fullmatch(value):
         return None
-    return f"must be a tenant id (GUID) or a domain like contoso.onmicrosoft.com {_got(value)}"
+    return f"must be a tenant id (GUID) or a domain like contoso.onmicrosoft.com {got(value)}"
 
 
 def check_cloud_name(value: str) -> str | None:
@@ -130,7 +131,7 @@ def check_cloud_name(value: str) -> str | None:
     msg = (
         "must be one of AzureCloud, AzureChinaCloud, AzureUSGovernment, a cloud registered with "
         f"`az cloud register` (read from {where}: {listed}), or a mapping "
-        f"{{name, resource_manager, authority_host, audience}} for a custom cloud {_got(value)}"
+        f"{{name, resource_manager, authority_host, audience}} for a custom cloud {got(value)}"
     )
     for name in (*CLOUD_NAMES, *registered):
         if name.lower() == str(value).lower():
@@ -152,7 +153,7 @@ def check_https_url(value: str) -> str | None:
             return None
         if parts.scheme == "http" and parts.hostname in _LOOPBACK:
             return None
-    return f"must be an https:// URL with a host (http:// only for localhost) {_got(value)}"
+    return f"must be an https:// URL with a host (http:// only for localhost) {got(value)}"
 
 
 def check_absolute_url(value: str) -> str | None:
@@ -162,13 +163,13 @@ def check_absolute_url(value: str) -> str | None:
         parts = None
     if parts and parts.scheme in ("https", "http") and parts.netloc:
         return None
-    return f"must be an absolute URL like https://management.core.windows.net/ {_got(value)}"
+    return f"must be an absolute URL like https://management.core.windows.net/ {got(value)}"
 
 
 def check_guid(value: str) -> str | None:
     if _GUID.fullmatch(value):
         return None
-    return f"must be an object id (GUID) like 00000000-0000-0000-0000-000000000000 {_got(value)}"
+    return f"must be an object id (GUID) like 00000000-0000-0000-0000-000000000000 {got(value)}"
 
 
 def check_guids(values: list[str]) -> str | None:
@@ -189,7 +190,7 @@ _RG = re.compile(r"^[\w\-.()]+$")
 def check_resource_group_name(value: str) -> str | None:
     msg = (
         "must be 1-90 characters of letters, digits, '.', '_', '-', '(' and ')', "
-        f"not ending in '.' {_got(value)}"
+        f"not ending in '.' {got(value)}"
     )
     if not 1 <= len(value) <= 90:
         return msg
@@ -203,7 +204,7 @@ _TAG_KEY_BAD = set('<>%&\\?/')
 
 def check_azure_tag_key(value: str) -> str | None:
     if not 1 <= len(value) <= 512 or _TAG_KEY_BAD & set(value):
-        return f"a tag name must be 1-512 characters without any of < > % & \\ ? / {_got(value)}"
+        return f"a tag name must be 1-512 characters without any of < > % & \\ ? / {got(value)}"
     return None
 
 
@@ -254,7 +255,7 @@ def check_cluster_name(value: str) -> str | None:
         return None
     return (
         "must be 1-63 characters of letters, digits, '-' and '_', starting and ending "
-        f"with a letter or digit {_got(value)}"
+        f"with a letter or digit {got(value)}"
     )
 
 
@@ -263,14 +264,14 @@ def check_dns_prefix(value: str) -> str | None:
         return None
     return (
         "must be 1-54 characters of letters, digits and '-', starting and ending "
-        f"with a letter or digit {_got(value)}"
+        f"with a letter or digit {got(value)}"
     )
 
 
 def check_kubernetes_version(value: str) -> str | None:
     m = _VERSION.fullmatch(value)
     if not m:
-        return f'must be a minor version like "1.34" or an exact patch like "1.34.2" {_got(value)}'
+        return f'must be a minor version like "1.34" or an exact patch like "1.34.2" {got(value)}'
     if (int(m.group(1)), int(m.group(2))) < MIN_KUBERNETES:
         return (
             f"Kubernetes {value} is below 1.34, the version the AI conformance checklist "
@@ -282,13 +283,13 @@ def check_kubernetes_version(value: str) -> str | None:
 def check_pool_name(value: str) -> str | None:
     if _POOL.fullmatch(value):
         return None
-    return f"must be 1-12 lowercase letters and digits, starting with a letter {_got(value)}"
+    return f"must be 1-12 lowercase letters and digits, starting with a letter {got(value)}"
 
 
 def check_vm_size(value: str) -> str | None:
     if _VM_SIZE.fullmatch(value):
         return None
-    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC4as_T4_v3 {_got(value)}"
+    return f"must be an Azure VM size like Standard_D4ds_v5 or Standard_NC4as_T4_v3 {got(value)}"
 
 
 def check_count(value: int, low: int = 0, high: int = 1000) -> str | None:
@@ -300,7 +301,7 @@ def check_count(value: int, low: int = 0, high: int = 1000) -> str | None:
 def check_zone(value: str) -> str | None:
     if value in ("1", "2", "3"):
         return None
-    return f'must be an availability zone "1", "2" or "3" {_got(value)}'
+    return f'must be an availability zone "1", "2" or "3" {got(value)}'
 
 
 def check_zones(values: list[str]) -> str | None:
@@ -316,7 +317,7 @@ _ASM = re.compile(r"^asm-(\d+)-(\d+)$")
 def check_istio_revision(value: str) -> str | None:
     if value == "auto" or _ASM.fullmatch(value):
         return None
-    return f'must be "auto" or an Istio add-on revision like asm-1-26 {_got(value)}'
+    return f'must be "auto" or an Istio add-on revision like asm-1-26 {got(value)}'
 
 
 _MONITOR_ID = re.compile(
@@ -332,7 +333,7 @@ def check_monitor_workspace_id(value: str) -> str | None:
     return (
         "must be the resource id of an Azure Monitor workspace, like "
         "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Monitor/accounts/<name> "
-        f"{_got(value)}"
+        f"{got(value)}"
     )
 
 
@@ -344,7 +345,7 @@ def check_feature_name(value: str) -> str | None:
         return None
     return (
         "must be Namespace/FeatureName, like "
-        f"Microsoft.ContainerService/ManagedGatewayAPIPreview {_got(value)}"
+        f"Microsoft.ContainerService/ManagedGatewayAPIPreview {got(value)}"
     )
 
 
@@ -361,7 +362,7 @@ def check_subnet_id(value: str) -> str | None:
         return None
     return (
         "must be the resource id of an existing subnet, like /subscriptions/<id>/resourceGroups/<rg>/providers/"
-        f"Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> {_got(value)}"
+        f"Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet> {got(value)}"
     )
 
 
@@ -377,7 +378,7 @@ def check_cidr(value: str) -> str | None:
     except ValueError as exc:
         return f"must be an IPv4 address or CIDR range like 203.0.113.0/24 ({exc})"
     if net.version != 4:
-        return f"must be an IPv4 range: AKS authorized IP ranges do not take IPv6 {_got(value)}"
+        return f"must be an IPv4 range: AKS authorized IP ranges do not take IPv6 {got(value)}"
     return None
 
 
@@ -387,100 +388,6 @@ def check_cidrs(values: list[str]) -> str | None:
     dupes = sorted({v for v in values if values.count(v) > 1})
     if dupes:
         return f"must not list a range twice (repeated: {', '.join(dupes)})"
-    return None
-
-
-# ------------------------------------------------------------ Kubernetes syntax
-
-_K8S_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
-_LABEL_VALUE = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
-
-
-def _qualified_name_ok(key: str) -> bool:
-    """Kubernetes qualified name: optional DNS subdomain prefix (<=253) + '/' + name (<=63)."""
-    if key.count("/") > 1:
-        return False
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and not (prefix and len(prefix) <= 253 and _DNS1123_SUBDOMAIN.fullmatch(prefix)):
-        return False
-    return bool(_K8S_NAME.fullmatch(name))
-
-
-# AKS keeps kubernetes.azure.com/ for itself; the kubelet may set only node.kubernetes.io/ and
-# kubelet.kubernetes.io/ of the kubernetes.io and k8s.io namespaces (NodeRestriction)
-_RESERVED_LABEL_DOMAINS = ("kubernetes.azure.com", "kubernetes.io", "k8s.io")
-_ALLOWED_LABEL_DOMAINS = ("node.kubernetes.io", "kubelet.kubernetes.io")
-
-
-def _reserved_prefix(key: str) -> str | None:
-    prefix = key.rpartition("/")[0].lower()
-    if not prefix or any(prefix == d or prefix.endswith("." + d) for d in _ALLOWED_LABEL_DOMAINS):
-        return None
-    return next((d for d in _RESERVED_LABEL_DOMAINS if prefix == d or prefix.endswith("." + d)), None)
-
-
-def check_label_key(value: str) -> str | None:
-    if not _qualified_name_ok(value):
-        return (
-            "a label key must be an optional DNS prefix and '/', then 1-63 characters of letters, "
-            f"digits, '-', '_' and '.', starting and ending with a letter or digit {_got(value)}"
-        )
-    if domain := _reserved_prefix(value):
-        return (f"the {domain}/ prefix is reserved (AKS and Kubernetes set those labels themselves); use your own "
-                f"prefix, like example.com/ {_got(value)}")
-    return None
-
-
-def check_label_value(value: str) -> str | None:
-    if _LABEL_VALUE.fullmatch(value):
-        return None
-    return (
-        "a label value must be empty or 1-63 characters of letters, digits, '-', '_' and '.', "
-        f"starting and ending with a letter or digit {_got(value)}"
-    )
-
-
-def check_taint(value: str) -> str | None:
-    """Kubernetes taint ``key[=value]:Effect`` (e.g. ``sku=gpu:NoSchedule``, ``nvidia.com/gpu:NoSchedule``)."""
-    shape = (
-        "must be key=value:Effect (the value may be empty) with Effect one of "
-        f"{', '.join(TAINT_EFFECTS)} {_got(value)}"
-    )
-    head, sep, effect = value.rpartition(":")
-    if not sep or not head:
-        return shape
-    if effect not in TAINT_EFFECTS:
-        return shape
-    key, _, taint_value = head.partition("=")
-    if not _qualified_name_ok(key):
-        return (
-            "the taint key must be an optional DNS prefix and '/', then 1-63 characters of "
-            f"letters, digits, '-', '_' and '.' {_got(value)}"
-        )
-    if not _LABEL_VALUE.fullmatch(taint_value):
-        return (
-            "the taint value must be empty or 1-63 characters of letters, digits, '-', '_' "
-            f"and '.', starting and ending with a letter or digit {_got(value)}"
-        )
-    if domain := _reserved_prefix(key):
-        return f"the {domain}/ prefix is reserved for taints AKS and Kubernetes set {_got(value)}"
-    return None
-
-
-def check_taints(taints: list[str]) -> str | None:
-    """A node has one taint per key and effect: a repeat is a mistake, two values for one key and effect a
-    contradiction (Kubernetes refuses both)."""
-    seen: dict[tuple[str, str], str] = {}
-    for t in taints:
-        head, _, effect = t.rpartition(":")
-        key = head.partition("=")[0]
-        prior = seen.get((key, effect))
-        if prior == t:
-            return f"taint {t!r} is given twice"
-        if prior is not None:
-            return f"taints {prior!r} and {t!r} give the key {key!r} two values for effect {effect}; keep one"
-        seen[(key, effect)] = t
     return None
 
 
@@ -662,7 +569,7 @@ _KUEUE_VERSION = re.compile(r"^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 def check_kueue_version(value: str) -> str | None:
     if _KUEUE_VERSION.fullmatch(value):
         return None
-    return f"must be a Kueue release tag like v0.17.8 {_got(value)}"
+    return f"must be a Kueue release tag like v0.17.8 {got(value)}"
 
 
 def check_kueue_manifest(value: str) -> str | None:
@@ -670,9 +577,9 @@ def check_kueue_manifest(value: str) -> str | None:
         return "must be a local file path or an https:// URL, not empty"
     scheme = urlsplit(value).scheme if "://" in value else ""
     if scheme and scheme != "https":
-        return f"must be a local file path or an https:// URL {_got(value)}"
+        return f"must be a local file path or an https:// URL {got(value)}"
     if scheme == "https" and not urlsplit(value).netloc:
-        return f"must be a local file path or an https:// URL with a host {_got(value)}"
+        return f"must be a local file path or an https:// URL with a host {got(value)}"
     return None
 
 
@@ -688,181 +595,5 @@ FLEET_FIELDS = ("n", "cluster", "resource_group")
 FLEET_MAX = 100
 
 
-def check_fleet_pattern(value: str) -> str | None:
-    """A name pattern of a fleet member: Python format fields {n} (the member's number, 1-based, with an integer
-    format such as {n:02d}), {cluster} and {resource_group} (the base names)."""
-    import string
-
-    allowed = "{n} (the member's number, e.g. {n:02d}), {cluster} and {resource_group}"
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-        if any(f not in FLEET_FIELDS for f in fields):
-            bad = next(f for f in fields if f not in FLEET_FIELDS)
-            return f"unknown field {{{bad}}} in the pattern; allowed: {allowed} {_got(value)}"
-        fleet_name(value, 1, "c", "g")
-    except (ValueError, IndexError, KeyError) as exc:
-        return f"is not a valid name pattern ({exc}); allowed fields: {allowed} {_got(value)}"
-    return None
-
-
 def fleet_name(pattern: str, n: int, cluster: str, resource_group: str) -> str:
     return pattern.format(n=n, cluster=cluster, resource_group=resource_group)
-
-
-def fleet_errors(count: int, cluster_pattern: str, group_mode: str, group_pattern: str, cluster: str,
-                 resource_group: str, overrides: list[Any], has_gpu_pool: bool) -> list[tuple[str, str]]:
-    """Every derived name checked against Azure's rules and against the other members' (names are case-insensitive
-    in Azure); overrides naming a member the fleet does not have, or a GPU size without a GPU pool. Paths relative
-    to `fleet`."""
-    out: list[tuple[str, str]] = []
-    checks = [("cluster_name", cluster_pattern, check_cluster_name)]
-    if group_mode == "per_cluster":
-        checks.append(("resource_group_name", group_pattern, check_resource_group_name))
-    for field, pattern, check in checks:
-        if check_fleet_pattern(pattern):
-            continue  # the pattern's own rule reports it
-        seen: dict[str, int] = {}
-        for n in range(1, count + 1):
-            name = fleet_name(pattern, n, cluster, resource_group)
-            if msg := check(name):
-                out.append((field, f"member {n} would be named {name!r}, which {msg}"))
-                break
-            if (first := seen.setdefault(name.lower(), n)) != n:
-                out.append((field, f"members {first} and {n} would both be named {name!r}: put {{n}} in the "
-                                   f"pattern, e.g. \"{pattern}-{{n:02d}}\""))
-                break
-    given: dict[int, int] = {}
-    for i, o in enumerate(overrides):
-        member = o.get("member") if isinstance(o, dict) else getattr(o, "member", None)
-        if not _is_int(member):
-            continue
-        if not 1 <= member <= count:
-            out.append((f"members.{i}.member", f"member {member} is not in the fleet (1-{count})"))
-        elif member in given:
-            out.append((f"members.{i}.member", f"member {member} is already overridden at fleet.members.{given[member]}"))
-        given.setdefault(member, i)
-    for i, o in enumerate(overrides):
-        size = o.get("gpu_vm_size") if isinstance(o, dict) else getattr(o, "gpu_vm_size", None)
-        if size is not None and not has_gpu_pool:
-            out.append((f"members.{i}.gpu_vm_size", "there is no gpu_pool to size: add a gpu_pool section or remove "
-                                                     "gpu_vm_size"))
-    return out
-
-
-# ----------------------------------------------------------- over a raw mapping
-
-def _get(d: Any, key: str, default: Any) -> Any:
-    if isinstance(d, dict) and key in d and d[key] is not None:
-        return d[key]
-    return default
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _spot_errors(pool: dict[str, Any]) -> list[tuple[str, str]]:
-    priority, policy = _get(pool, "priority", "Regular"), pool.get("eviction_policy")
-    price = _get(pool, "spot_max_price", -1)
-    if isinstance(priority, str) and (policy is None or isinstance(policy, str)) and isinstance(price, (int, float)):
-        return check_spot(priority, policy, price)
-    return []
-
-
-def cross_field_errors(data: Any) -> list[tuple[str, str]]:
-    """All cross-field rule violations in a raw answers mapping, as (path, message).
-
-    Tolerant of partial or wrongly typed data: a rule whose inputs are missing or of the
-    wrong type is skipped (the field-level error reports those), defaults fill the rest.
-    """
-    out: list[tuple[str, str]] = []
-    if not isinstance(data, dict):
-        return out
-    cluster = data.get("cluster")
-    cluster = cluster if isinstance(cluster, dict) else {}
-    istio = cluster.get("istio")
-    istio = istio if isinstance(istio, dict) else {}
-    gateway_api = _get(cluster, "gateway_api", True)
-    istio_enabled = _get(istio, "enabled", True)
-    revision = _get(istio, "revision", "auto")
-    if isinstance(gateway_api, bool) and isinstance(istio_enabled, bool):
-        if msg := check_gateway_api(gateway_api, istio_enabled):
-            out.append(("cluster.gateway_api", msg))
-        elif isinstance(revision, str) and (msg := check_gateway_api_revision(gateway_api, revision)):
-            out.append(("cluster.istio.revision", msg))
-
-    plan, tier = _get(cluster, "support_plan", "KubernetesOfficial"), _get(cluster, "tier", "Standard")
-    if isinstance(plan, str) and isinstance(tier, str) and (msg := check_support_plan(plan, tier)):
-        out.append(("cluster.support_plan", msg))
-
-    network = cluster.get("network")
-    if isinstance(network, dict):
-        plugin = _get(network, "plugin", "azure")
-        mode = network.get("plugin_mode", "overlay")
-        dataplane = network.get("dataplane")
-        if isinstance(plugin, str) and (mode is None or isinstance(mode, str)) and (
-            dataplane is None or isinstance(dataplane, str)
-        ):
-            for field, msg in check_network(plugin, mode, dataplane):
-                out.append((f"cluster.network.{field}", msg))
-
-    addons = cluster.get("addons")
-    if isinstance(addons, dict):
-        prom = _get(addons, "managed_prometheus", True)
-        ws = addons.get("monitor_workspace_id")
-        if isinstance(prom, bool) and isinstance(ws, str):
-            if msg := check_monitor_workspace_needs_prometheus(prom, ws):
-                out.append(("cluster.addons.monitor_workspace_id", msg))
-
-    wi, oidc = _get(cluster, "workload_identity", False), _get(cluster, "oidc_issuer", False)
-    if isinstance(wi, bool) and isinstance(oidc, bool) and (msg := check_workload_identity(wi, oidc)):
-        out.append(("cluster.workload_identity", msg))
-    access = cluster.get("access")
-    if isinstance(access, dict):
-        entra = _get(access, "entra_id", False)
-        groups, local = _get(access, "admin_group_object_ids", []), _get(access, "local_accounts", True)
-        if isinstance(entra, bool) and isinstance(groups, list) and isinstance(local, bool):
-            for field, msg in check_access(entra, groups, local, access.get("tenant_id") is not None):
-                out.append((f"cluster.access.{field}", msg))
-    pools = data.get("gpu_pools")
-    if isinstance(pools, list):
-        if msg := check_gpu_pool_keys(isinstance(data.get("gpu_pool"), dict), bool(pools)):
-            out.append(("gpu_pools", msg))
-        for i, pool in enumerate(pools):
-            if isinstance(pool, dict):
-                out += [(f"gpu_pools.{i}.{field}", msg) for field, msg in _spot_errors(pool)]
-        names = [_get(p, "name", "gpunp") if isinstance(p, dict) else None for p in pools]
-        system_name = _get(cluster.get("system_pool"), "name", "system")
-        if all(isinstance(n, str) for n in names) and isinstance(system_name, str):
-            out += [(f"gpu_pools.{i}.name", msg) for i, msg in check_gpu_pool_names(system_name, names)]
-    fleet = data.get("fleet")
-    if isinstance(fleet, dict) and _is_int(fleet.get("count")) and 1 <= fleet["count"] <= FLEET_MAX:
-        rg = data.get("resource_group")
-        names = (_get(cluster, "name", None), _get(rg, "name", None))
-        patterns = (_get(fleet, "cluster_name", "{cluster}-{n:02d}"), _get(fleet, "resource_group", "per_cluster"),
-                    _get(fleet, "resource_group_name", "{resource_group}-{n:02d}"))
-        overrides = _get(fleet, "members", [])
-        if all(isinstance(x, str) for x in names + patterns) and isinstance(overrides, list):
-            for path, msg in fleet_errors(fleet["count"], patterns[0], patterns[1], patterns[2], names[0], names[1],
-                                          overrides, isinstance(data.get("gpu_pool"), dict)):
-                out.append((f"fleet.{path}", msg))
-
-    gpu = data.get("gpu_pool")
-    if isinstance(gpu, dict):
-        out += [(f"gpu_pool.{field}", msg) for field, msg in _spot_errors(gpu)]
-        system = cluster.get("system_pool")
-        system_name = _get(system, "name", "system")
-        gpu_name = _get(gpu, "name", "gpunp")
-        if isinstance(system_name, str) and isinstance(gpu_name, str):
-            if msg := check_pool_names_differ(system_name, gpu_name):
-                out.append(("gpu_pool.name", msg))
-        autoscale = gpu.get("autoscale")
-        count = _get(gpu, "count", 1)
-        if isinstance(autoscale, dict) and _is_int(count):
-            lo, hi = autoscale.get("min"), autoscale.get("max")
-            if _is_int(lo) and _is_int(hi):
-                for bound, msg in check_autoscale(lo, hi, count):
-                    path = "gpu_pool.count" if bound == "count" else f"gpu_pool.autoscale.{bound}"
-                    out.append((path, msg))
-    return out
-

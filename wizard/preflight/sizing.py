@@ -211,8 +211,6 @@ class SizingTable:
                 "sizes": [r.to_dict() for r in self.rows], "notes": self.notes}
 
     def text(self) -> str:
-        from wizard.pricing import ESTIMATE_LABEL
-
         want = f"{self.gpus_per_node} GPU{'s' if self.gpus_per_node != 1 else ''} per node, " if self.gpus_per_node else ""
         nodes = f"{self.min_nodes}" if self.min_nodes == self.max_nodes else f"{self.min_nodes}-{self.max_nodes}"
         lines = [f"GPU VM sizes in {self.location} ({want}{nodes} nodes; quota counts autoscaler max + surge)"]
@@ -225,22 +223,16 @@ class SizingTable:
                   f"{'cost/month min-max':>20}")
         if self.rows:
             lines.append(header)
-        for r in self.rows:
-            g = r.size
-            left = "?" if g.family_remaining is None else str(g.family_remaining)
-            maxn = "?" if g.max_nodes is None else str(g.max_nodes)
-            price = r.price.price if r.price and r.price.price else None
-            ph = f"{price.hourly:.3f}" if price else "n/a"
-            est = r.estimate or {}
-            if est.get("available"):
-                ch = f"{est['hourly_min']:.2f}-{est['hourly_max']:.2f}"
-                cm = f"{est['monthly_min']:,.0f}-{est['monthly_max']:,.0f}"
-            else:
-                ch = cm = "price unavailable" if r.price is not None else "-"
-            status = {"fits": "fits", "quota-request": "needs quota", "unavailable": "not available",
-                      "unknown-quota": "quota unknown"}[r.status]
-            lines.append(f"  {g.name:<28} {g.gpu_model:<14} {g.gpus:>4} {g.vcpus:>4} {g.memory_gb:>6g} "
-                         f"{','.join(g.zones) or '-':<7} {left:>11} {maxn:>9}  {status:<15} {ph:>9} {ch:>17} {cm:>20}")
+        lines += [_row_text(r) for r in self.rows]
+        lines += self._after_rows()
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def _after_rows(self) -> list[str]:
+        """The quota requests to make, why sizes are unavailable, and where the prices come from."""
+        from wizard.pricing import ESTIMATE_LABEL
+
+        lines = []
         asks = [r for r in self.rows if r.needs_quota_request]
         if asks:
             lines.append(f"Quota requests (at {QUOTA_PORTAL_URL}, Quotas > Compute; or `az quota update` from the "
@@ -256,8 +248,29 @@ class SizingTable:
             reasons = sorted({r.price.reason for r in self.rows if r.price and r.price.price is None and r.price.reason})
             lines.append(f"Prices: {ESTIMATE_LABEL}" + (f"; {currency}" if currency else "")
                          + (f"; price unavailable where shown ({', '.join(reasons)})" if reasons else ""))
-        lines.extend(f"note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        return lines
+
+
+_STATUS_TEXT = {"fits": "fits", "quota-request": "needs quota", "unavailable": "not available",
+                "unknown-quota": "quota unknown"}
+
+
+def _row_text(r: SizingRow) -> str:
+    """One size's line of the table."""
+    g = r.size
+    left = "?" if g.family_remaining is None else str(g.family_remaining)
+    maxn = "?" if g.max_nodes is None else str(g.max_nodes)
+    price = r.price.price if r.price and r.price.price else None
+    ph = f"{price.hourly:.3f}" if price else "n/a"
+    est = r.estimate or {}
+    if est.get("available"):
+        ch = f"{est['hourly_min']:.2f}-{est['hourly_max']:.2f}"
+        cm = f"{est['monthly_min']:,.0f}-{est['monthly_max']:,.0f}"
+    else:
+        ch = cm = "price unavailable" if r.price is not None else "-"
+    status = _STATUS_TEXT[r.status]
+    return (f"  {g.name:<28} {g.gpu_model:<14} {g.gpus:>4} {g.vcpus:>4} {g.memory_gb:>6g} "
+            f"{','.join(g.zones) or '-':<7} {left:>11} {maxn:>9}  {status:<15} {ph:>9} {ch:>17} {cm:>20}")
 
 
 def gpu_sizes(conn: "ArmConnection", location: str, gpus_per_node: int | None = None, min_nodes: int = 1,

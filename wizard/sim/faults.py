@@ -2,7 +2,7 @@
 
 Each fault is data: which requests it targets and what ARM/AKS answers, with the real error codes and
 message shapes (../shared/arm/README.md section 3.2). A fault stays active for the life of the process; a
-later run without the flag is "the fault cleared". The ARM handlers (`arm.py`) consult `FaultSet`.
+later run without the flag is "the fault cleared". The ARM handlers (the `arm` package) consult `FaultSet`.
 """
 from __future__ import annotations
 

@@ -118,7 +118,12 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
             return _resp(204)
         arm.world.monitor.pop(key, None)
         return _resp(200, changed=True)
-    # PUT
+    return _put_tracked(arm, req, rg, kind, name, rid, rec)
+
+
+def _put_tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str, rid: str,
+                 rec: dict[str, Any] | None) -> "Response":
+    _, rtype = TYPES[kind]
     group = arm.world.resource_groups.get(rg.lower())
     if group is None:
         return _error(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
@@ -137,48 +142,18 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
                       "Please select a new resource name.")
     props = copy.deepcopy(body.get("properties") or {})
     old_body = rec["body"] if rec else None
+    old_props = (old_body or {}).get("properties", {})
     ready_at = rec.get("ready_at") if rec else None
     if kind == "accounts":
-        immutable = (old_body or {}).get("properties", {}).get("accountId") or str(uuid.uuid4())
-        managed = f"MA_{name}_{location}_managed"
-        props.update({
-            "accountId": immutable,
-            "metrics": {"prometheusQueryEndpoint":
-                        f"https://{name.lower()}-{_short(immutable)}.{location}.prometheus.monitor.azure.com",
-                        "internalId": f"mac_{immutable}"},
-            "defaultIngestionSettings": {
-                "dataCollectionRuleResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
-                                                f"Microsoft.Insights/dataCollectionRules/{name}",
-                "dataCollectionEndpointResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
-                                                    f"Microsoft.Insights/dataCollectionEndpoints/{name}"},
-            "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
-            "provisioningState": "Succeeded",
-        })
+        _account_props(arm, props, old_props, name, location)
         if rec is None:
             ready_at = arm.now() + arm.duration(WORKSPACE_CREATE)
     elif kind == "datacollectionendpoints":
-        immutable = (old_body or {}).get("properties", {}).get("immutableId") or f"dce-{uuid.uuid4().hex}"
-        host = f"{name.lower()}-{_short(immutable)}.{location}-1"
-        props.update({
-            "immutableId": immutable,
-            "configurationAccess": {"endpoint": f"https://{host}.handler.control.monitor.azure.com"},
-            "logsIngestion": {"endpoint": f"https://{host}.ingest.monitor.azure.com"},
-            "metricsIngestion": {"endpoint": f"https://{host}.metrics.ingest.monitor.azure.com"},
-            "networkAcls": props.get("networkAcls") or {"publicNetworkAccess": "Enabled"},
-            "provisioningState": "Succeeded",
-        })
-    else:  # data collection rule: its references must exist
-        dce = props.get("dataCollectionEndpointId")
-        if dce and dce.lower() not in arm.world.monitor:
-            return _error(400, "InvalidPayload", f"Data collection rule is invalid: dataCollectionEndpointId "
-                                                 f"'{dce}' does not exist.")
-        for acct in ((props.get("destinations") or {}).get("monitoringAccounts") or []):
-            aid = str(acct.get("accountResourceId") or "")
-            if aid.lower() not in arm.world.monitor:
-                return _error(400, "InvalidPayload", f"Data collection rule is invalid: destinations."
-                                                     f"monitoringAccounts: account '{aid}' does not exist.")
-        immutable = (old_body or {}).get("properties", {}).get("immutableId") or f"dcr-{uuid.uuid4().hex}"
-        props.update({"immutableId": immutable, "provisioningState": "Succeeded"})
+        _endpoint_props(props, old_props, name, location)
+    else:
+        refused = _rule_props(arm, props, old_props)
+        if refused is not None:
+            return refused
     out = {"id": rid if rec is None else rec["body"]["id"], "name": name if rec is None else rec["body"]["name"],
            "type": rtype, "location": location, "tags": dict(body.get("tags") or {}),
            "properties": props, "systemData": _system_data(arm, old_body)}
@@ -186,8 +161,58 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
         out["kind"] = body["kind"]
     if kind != "accounts":
         out["etag"] = f'"{uuid.uuid4()}"'
+    key = rid.lower()
     arm.world.monitor[key] = {"rg": rg.lower(), "type": rtype, "body": out, "ready_at": ready_at, "cluster": None}
     return _resp(201 if rec is None else 200, _served(arm, arm.world.monitor[key]), changed=True)
+
+
+def _account_props(arm: "Arm", props: dict[str, Any], old_props: dict[str, Any], name: str, location: str) -> None:
+    """An Azure Monitor workspace: its Prometheus query endpoint and default ingestion rule and endpoint."""
+    sub = arm.world.subscription_id
+    immutable = old_props.get("accountId") or str(uuid.uuid4())
+    managed = f"MA_{name}_{location}_managed"
+    props.update({
+        "accountId": immutable,
+        "metrics": {"prometheusQueryEndpoint":
+                    f"https://{name.lower()}-{_short(immutable)}.{location}.prometheus.monitor.azure.com",
+                    "internalId": f"mac_{immutable}"},
+        "defaultIngestionSettings": {
+            "dataCollectionRuleResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
+                                            f"Microsoft.Insights/dataCollectionRules/{name}",
+            "dataCollectionEndpointResourceId": f"/subscriptions/{sub}/resourceGroups/{managed}/providers/"
+                                                f"Microsoft.Insights/dataCollectionEndpoints/{name}"},
+        "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
+        "provisioningState": "Succeeded",
+    })
+
+
+def _endpoint_props(props: dict[str, Any], old_props: dict[str, Any], name: str, location: str) -> None:
+    immutable = old_props.get("immutableId") or f"dce-{uuid.uuid4().hex}"
+    host = f"{name.lower()}-{_short(immutable)}.{location}-1"
+    props.update({
+        "immutableId": immutable,
+        "configurationAccess": {"endpoint": f"https://{host}.handler.control.monitor.azure.com"},
+        "logsIngestion": {"endpoint": f"https://{host}.ingest.monitor.azure.com"},
+        "metricsIngestion": {"endpoint": f"https://{host}.metrics.ingest.monitor.azure.com"},
+        "networkAcls": props.get("networkAcls") or {"publicNetworkAccess": "Enabled"},
+        "provisioningState": "Succeeded",
+    })
+
+
+def _rule_props(arm: "Arm", props: dict[str, Any], old_props: dict[str, Any]) -> "Response | None":
+    """A data collection rule: its references must exist (the refusal), else its immutable id."""
+    dce = props.get("dataCollectionEndpointId")
+    if dce and dce.lower() not in arm.world.monitor:
+        return _error(400, "InvalidPayload", f"Data collection rule is invalid: dataCollectionEndpointId "
+                                             f"'{dce}' does not exist.")
+    for acct in ((props.get("destinations") or {}).get("monitoringAccounts") or []):
+        aid = str(acct.get("accountResourceId") or "")
+        if aid.lower() not in arm.world.monitor:
+            return _error(400, "InvalidPayload", f"Data collection rule is invalid: destinations."
+                                                 f"monitoringAccounts: account '{aid}' does not exist.")
+    immutable = old_props.get("immutableId") or f"dcr-{uuid.uuid4().hex}"
+    props.update({"immutableId": immutable, "provisioningState": "Succeeded"})
+    return None
 
 
 def _list(arm: "Arm", rg: str, rtype: str) -> "Response":

@@ -95,9 +95,21 @@ def _vnet(arm: "Arm", req: "Request", rg: str, vnet: str) -> "Response":
         return _error(400, "InvalidAddressPrefixFormat", f"Address prefix is not valid: {exc}.")
     if not space:
         return _error(400, "InvalidRequestFormat", "Virtual network addressSpace.addressPrefixes must not be empty.")
+    subnets = _subnets(props.get("subnets") or [], space, vnet)
+    if not isinstance(subnets, list):
+        return subnets
+    arm.world.networks[key] = {"rg": rg.lower(), "name": vnet, "location": body.get("location"),
+                               "addressPrefixes": [str(n) for n in space], "subnets": subnets,
+                               "tags": body.get("tags") or {}}
+    return _resp(200 if rec else 201, _served(arm, arm.world.networks[key]), changed=True)
+
+
+def _subnets(given: list[dict[str, Any]], space: list[Any], vnet: str) -> "list[dict[str, Any]] | Response":
+    """The subnets of a virtual network PUT as stored, or ARM's refusal: each prefix valid, inside the address
+    space and overlapping no other subnet."""
     subnets: list[dict[str, Any]] = []
     seen: list[tuple[str, Any]] = []
-    for s in props.get("subnets") or []:
+    for s in given:
         name = s.get("name") or ""
         sp = s.get("properties") or {}
         try:
@@ -115,10 +127,7 @@ def _vnet(arm: "Arm", req: "Request", rg: str, vnet: str) -> "Response":
         subnets.append({"name": name, "addressPrefix": str(net), "delegations": copy.deepcopy(sp.get("delegations") or []),
                         **{k: {"id": sp[k]["id"]} for k in ("routeTable", "natGateway")
                            if isinstance(sp.get(k), dict) and sp[k].get("id")}})
-    arm.world.networks[key] = {"rg": rg.lower(), "name": vnet, "location": body.get("location"),
-                               "addressPrefixes": [str(n) for n in space], "subnets": subnets,
-                               "tags": body.get("tags") or {}}
-    return _resp(200 if rec else 201, _served(arm, arm.world.networks[key]), changed=True)
+    return subnets
 
 
 def _not_found(rg: str, rtype: str, name: str) -> "Response":

@@ -2,7 +2,7 @@
 
 `Simulator` owns the ThreadingHTTPServer (daemon threads: the SDK polls from a daemon thread), the request
 log, the faults, persistence (--sim-state) and the Kubernetes side (`/k8s/{kube_id}/...` goes to KubeWorld).
-ARM semantics live in arm.py.
+ARM semantics live in the arm package.
 """
 from __future__ import annotations
 

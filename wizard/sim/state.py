@@ -61,7 +61,7 @@ class World:
     features: dict[str, dict[str, Any]] = field(default_factory=dict)
     # ns lower-case -> {"namespace": "Ns", "state": .., "ready_at": epoch | None}
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # op id -> operation record (see arm.py)
+    # op id -> operation record (see arm/operations.py)
     operations: dict[str, dict[str, Any]] = field(default_factory=dict)
     # lower-case resource id -> {"rg": rg lower, "type": .., "body": .., "ready_at": epoch | None}: Azure Monitor
     # resources (Microsoft.Monitor/accounts, Microsoft.Insights DCE/DCR/DCRA); see sim/monitor.py

@@ -7,7 +7,8 @@ import re
 
 from . import errors as E
 from . import names as N
-from .controllers import _pod_ready, pod_defaults
+from .controllers.common import pod_ready
+from .controllers.workloads import pod_defaults
 from .patch import selector_matches
 from .store import Cluster
 
@@ -137,88 +138,122 @@ def fix_job_selector(obj: dict) -> None:
 def validate(c: Cluster, res, obj: dict, old: dict | None) -> None:
     meta = obj.get("metadata") or {}
     name = meta.get("name", "")
-    causes = []
-    if not name:
-        causes.append(cause("metadata.name", "Required value: name or generateName is required", "FieldValueRequired"))
-    elif obj.get("kind") in LABEL_NAMED:
-        if len(name) > 63 or not LABEL.match(name):
-            causes.append(cause("metadata.name", f'Invalid value: "{name}": {LABEL_MSG}'))
-    elif len(name) > 253 or not SUBDOMAIN.match(name):
-        if not (res.crd is False and obj.get("kind") in ("Node",) and SUBDOMAIN.match(name.lower())):
-            causes.append(cause("metadata.name", f'Invalid value: "{name}": {SUBDOMAIN_MSG}'))
+    causes = _name_causes(res, obj, name)
     kind = obj.get("kind")
     raw_spec = obj.get("spec")
     spec: dict = raw_spec if isinstance(raw_spec, dict) else {}
-    if kind in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet"):
-        sel = spec.get("selector")
-        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-        if not sel:
-            causes.append(cause("spec.selector", "Required value", "FieldValueRequired"))
-        elif not selector_matches(sel, labels):
-            causes.append(cause("spec.template.metadata.labels",
-                                f"Invalid value: {_gomap(labels)}: `selector` does not match template `labels`"))
-        causes += _containers(((spec.get("template") or {}).get("spec") or {}), "spec.template.spec")
-        if old is not None and old.get("spec", {}).get("selector") != sel:
-            causes.append(cause("spec.selector", f"Invalid value: {sel!r}: field is immutable"))
-    elif kind == "Pod":
-        causes += _containers(spec, "spec")
-        if old is not None:
-            o, n = copy.deepcopy(old.get("spec", {})), copy.deepcopy(spec)
-            for s in (o, n):
-                for ctr in s.get("containers", []) or []:
-                    ctr.pop("image", None)
-                for k in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
-                          "schedulingGates"):
-                    s.pop(k, None)
-                if not old.get("spec", {}).get("nodeName"):
-                    s.pop("nodeName", None)
-            if o != n:
-                causes.append(cause("spec", "Forbidden: pod updates may not change fields other than "
-                                            "`spec.containers[*].image`,`spec.initContainers[*].image`,"
-                                            "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
-                                            "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to "
-                                            "be set to 1 if it was previously negative)", "FieldValueForbidden"))
-    elif kind == "Job":
-        causes += _containers(((spec.get("template") or {}).get("spec") or {}), "spec.template.spec")
-        rp = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
-        if rp == "Always":
-            causes.append(cause("spec.template.spec.restartPolicy", 'Unsupported value: "Always": supported values: '
-                                '"OnFailure", "Never"', "FieldValueNotSupported"))
-        if old is not None:
-            ot = copy.deepcopy(old.get("spec", {}).get("template"))
-            nt = copy.deepcopy(spec.get("template"))
-            if ot != nt and not old.get("spec", {}).get("suspend"):
-                causes.append(cause("spec.template", "Invalid value: field is immutable"))
-    elif kind == "Service":
-        if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None" and not spec.get("ports"):
-            causes.append(cause("spec.ports", "Required value", "FieldValueRequired"))
-    elif kind == "CustomResourceDefinition":
-        names = spec.get("names") or {}
-        want = f"{names.get('plural')}.{spec.get('group')}"
-        if name != want:
-            causes.append(cause("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
-        versions = spec.get("versions") or []
-        if not versions:
-            causes.append(cause("spec.versions", "Invalid value: must have exactly one version marked as storage "
-                                                 "version", "FieldValueInvalid"))
-        elif len([v for v in versions if v.get("storage")]) != 1:
-            causes.append(cause("spec.versions", "Invalid value: must have exactly one version marked as storage "
-                                                 "version"))
-        if spec.get("scope") not in ("Namespaced", "Cluster"):
-            causes.append(cause("spec.scope", f'Unsupported value: "{spec.get("scope")}": supported values: '
-                                              f'"Cluster", "Namespaced"', "FieldValueNotSupported"))
-        if not names.get("kind"):
-            causes.append(cause("spec.names.kind", "Required value", "FieldValueRequired"))
-        for v in versions:
-            if not (v.get("schema") or {}).get("openAPIV3Schema"):
-                causes.append(cause(f"spec.versions[{versions.index(v)}].schema.openAPIV3Schema",
-                                    "Required value: schemas are required", "FieldValueRequired"))
-    elif kind == "APIService":
-        s = spec
-        if name != f"{s.get('version')}.{s.get('group', '')}" and name != "v1.":
-            causes.append(cause("metadata.name", f'Invalid value: "{name}": must be `spec.version+"."+spec.group`'))
+    check = _KIND_CHECKS.get(str(kind))
+    if check is not None:
+        causes += check(name, spec, old)
     if causes:
         raise E.invalid(res, name, causes)
+
+
+def _name_causes(res, obj: dict, name: str) -> list[dict]:
+    if not name:
+        return [cause("metadata.name", "Required value: name or generateName is required", "FieldValueRequired")]
+    if obj.get("kind") in LABEL_NAMED:
+        if len(name) > 63 or not LABEL.match(name):
+            return [cause("metadata.name", f'Invalid value: "{name}": {LABEL_MSG}')]
+        return []
+    if len(name) > 253 or not SUBDOMAIN.match(name):
+        if not (res.crd is False and obj.get("kind") in ("Node",) and SUBDOMAIN.match(name.lower())):
+            return [cause("metadata.name", f'Invalid value: "{name}": {SUBDOMAIN_MSG}')]
+    return []
+
+
+def _workload_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    causes = []
+    sel = spec.get("selector")
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not sel:
+        causes.append(cause("spec.selector", "Required value", "FieldValueRequired"))
+    elif not selector_matches(sel, labels):
+        causes.append(cause("spec.template.metadata.labels",
+                            f"Invalid value: {_gomap(labels)}: `selector` does not match template `labels`"))
+    causes += _containers(((spec.get("template") or {}).get("spec") or {}), "spec.template.spec")
+    if old is not None and old.get("spec", {}).get("selector") != sel:
+        causes.append(cause("spec.selector", f"Invalid value: {sel!r}: field is immutable"))
+    return causes
+
+
+def _pod_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    causes = _containers(spec, "spec")
+    if old is None:
+        return causes
+    o, n = copy.deepcopy(old.get("spec", {})), copy.deepcopy(spec)
+    for s in (o, n):
+        for ctr in s.get("containers", []) or []:
+            ctr.pop("image", None)
+        for k in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
+                  "schedulingGates"):
+            s.pop(k, None)
+        if not old.get("spec", {}).get("nodeName"):
+            s.pop("nodeName", None)
+    if o != n:
+        causes.append(cause("spec", "Forbidden: pod updates may not change fields other than "
+                                    "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                                    "`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to "
+                                    "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to "
+                                    "be set to 1 if it was previously negative)", "FieldValueForbidden"))
+    return causes
+
+
+def _job_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    causes = _containers(((spec.get("template") or {}).get("spec") or {}), "spec.template.spec")
+    rp = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
+    if rp == "Always":
+        causes.append(cause("spec.template.spec.restartPolicy", 'Unsupported value: "Always": supported values: '
+                            '"OnFailure", "Never"', "FieldValueNotSupported"))
+    if old is not None:
+        ot = copy.deepcopy(old.get("spec", {}).get("template"))
+        nt = copy.deepcopy(spec.get("template"))
+        if ot != nt and not old.get("spec", {}).get("suspend"):
+            causes.append(cause("spec.template", "Invalid value: field is immutable"))
+    return causes
+
+
+def _service_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    if spec.get("type") != "ExternalName" and spec.get("clusterIP") != "None" and not spec.get("ports"):
+        return [cause("spec.ports", "Required value", "FieldValueRequired")]
+    return []
+
+
+def _crd_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    causes = []
+    names = spec.get("names") or {}
+    want = f"{names.get('plural')}.{spec.get('group')}"
+    if name != want:
+        causes.append(cause("metadata.name", f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
+    versions = spec.get("versions") or []
+    if not versions:
+        causes.append(cause("spec.versions", "Invalid value: must have exactly one version marked as storage "
+                                             "version", "FieldValueInvalid"))
+    elif len([v for v in versions if v.get("storage")]) != 1:
+        causes.append(cause("spec.versions", "Invalid value: must have exactly one version marked as storage "
+                                             "version"))
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        causes.append(cause("spec.scope", f'Unsupported value: "{spec.get("scope")}": supported values: '
+                                          f'"Cluster", "Namespaced"', "FieldValueNotSupported"))
+    if not names.get("kind"):
+        causes.append(cause("spec.names.kind", "Required value", "FieldValueRequired"))
+    for v in versions:
+        if not (v.get("schema") or {}).get("openAPIV3Schema"):
+            causes.append(cause(f"spec.versions[{versions.index(v)}].schema.openAPIV3Schema",
+                                "Required value: schemas are required", "FieldValueRequired"))
+    return causes
+
+
+def _apiservice_causes(name: str, spec: dict, old: dict | None) -> list[dict]:
+    if name != f"{spec.get('version')}.{spec.get('group', '')}" and name != "v1.":
+        return [cause("metadata.name", f'Invalid value: "{name}": must be `spec.version+"."+spec.group`')]
+    return []
+
+
+# the checks of each kind's spec (the name is checked for every kind)
+_KIND_CHECKS = {"Deployment": _workload_causes, "DaemonSet": _workload_causes, "StatefulSet": _workload_causes,
+                "ReplicaSet": _workload_causes, "Pod": _pod_causes, "Job": _job_causes, "Service": _service_causes,
+                "CustomResourceDefinition": _crd_causes, "APIService": _apiservice_causes}
 
 
 def _containers(pod_spec: dict, prefix: str) -> list[dict]:
@@ -284,7 +319,7 @@ def _call_generic(c: Cluster, wh: dict) -> None:
         err = f'service "{name}" not found'
     else:
         sel = svc.get("spec", {}).get("selector") or {}
-        ready = [p for p in c.list("", "pods", ns) if _pod_ready(p) and
+        ready = [p for p in c.list("", "pods", ns) if pod_ready(p) and
                  all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())]
         if ready:
             return

@@ -62,64 +62,84 @@ def _event(c: Cluster, pod: dict, reason: str, message: str, kind: str = "Normal
 
 
 def controller(c: Cluster) -> None:
-    from .controllers import _fits, _node_eligible, _terminal
+    from .controllers import terminal
 
     pools = _pools(c)
     if not pools:
         return
     pods = c.list("", "pods")
-    pending = [p for p in pods if not p["spec"].get("nodeName") and not _terminal(p)
+    pending = [p for p in pods if not p["spec"].get("nodeName") and not terminal(p)
                and not p["metadata"].get("deletionTimestamp")
                and any(x.get("type") == "PodScheduled" and x.get("reason") == "Unschedulable"
                        for x in (p.get("status") or {}).get("conditions") or [])]
     for pod in pending:
-        fitting, at_max = None, []
-        for pool in pools:
-            have = _pool_nodes(c, pool["name"])
-            if any(_upcoming(n) for n in have):
-                fitting = ()  # a node it added is still coming up: the autoscaler waits for it
-                break
-            node = _template(c, pool, len(have))
-            ok, _ = _node_eligible(pod["spec"], node)
-            free = {k: Q.parse(v) for k, v in node["status"]["allocatable"].items()}
-            if not ok or _fits(Q.pod_requests(pod), free):
-                continue
-            if len(have) >= int(pool.get("maxCount") or 0):
-                at_max.append(pool["name"])
-                continue
-            fitting = (pool, node, len(have))
-            break
-        def group(p: str) -> str:
-            return f"aks-{p}-{seed.pool_id(c.kube_id)}-vmss"
+        _scale_up_for(c, pools, pod)
+    _scale_down(c, pools, pods, pending)
 
-        if fitting == ():
+
+def _group(c: Cluster, pool: str) -> str:
+    return f"aks-{pool}-{seed.pool_id(c.kube_id)}-vmss"
+
+
+def _fitting_pool(c: Cluster, pools: list[dict], pod: dict) -> tuple[tuple | None, list[str]]:
+    """((pool, node template, node count) of the first pool a new node of which the pod fits, () while a node
+    the autoscaler added is still coming up, None when none fits), and the fitting pools at their maximum."""
+    from .controllers import fits, node_eligible
+
+    at_max = []
+    for pool in pools:
+        have = _pool_nodes(c, pool["name"])
+        if any(_upcoming(n) for n in have):
+            return (), at_max  # a node it added is still coming up: the autoscaler waits for it
+        node = _template(c, pool, len(have))
+        ok, _ = node_eligible(pod["spec"], node)
+        free = {k: Q.parse(v) for k, v in node["status"]["allocatable"].items()}
+        if not ok or fits(Q.pod_requests(pod), free):
             continue
-        if fitting is None:
-            if at_max:
-                _event(c, pod, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {len(at_max)} max node group size "
-                                                    "reached")
+        if len(have) >= int(pool.get("maxCount") or 0):
+            at_max.append(pool["name"])
             continue
-        pool, node, n = fitting
-        if "autoscaler-stuck" in c.degraded:
-            _event(c, pod, "FailedScaleUp", f"Node scale up in zones {pool.get('availabilityZones') or ['0']} "
-                                            f"associated with this pod failed: Could not increase size of node group "
-                                            f"{group(pool['name'])}: QuotaExceeded: Operation could not be completed "
-                                            "as it results in exceeding approved standardNCSv3Family Cores quota",
-                   "Warning")
-            continue
-        node["metadata"]["annotations"][ADDED] = now()
-        gpus = node["status"]["allocatable"].get(N.GPU_RESOURCE)
-        if gpus:
-            node["metadata"]["annotations"][ADDED + "-gpus"] = gpus
-        c.write(node)
-        _event(c, pod, "TriggeredScaleUp", f"pod triggered scale-up: [{{{group(pool['name'])} {n}->{n + 1} "
-                                           f"(max: {pool.get('maxCount')})}}]")
-    busy = {p["spec"].get("nodeName") for p in pods if not _terminal(p) and not any(
+        return (pool, node, len(have)), at_max
+    return None, at_max
+
+
+def _scale_up_for(c: Cluster, pools: list[dict], pod: dict) -> None:
+    fitting, at_max = _fitting_pool(c, pools, pod)
+    if fitting == ():
+        return
+    if fitting is None:
+        if at_max:
+            _event(c, pod, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {len(at_max)} max node group size "
+                                                "reached")
+        return
+    pool, node, n = fitting
+    if "autoscaler-stuck" in c.degraded:
+        _event(c, pod, "FailedScaleUp", f"Node scale up in zones {pool.get('availabilityZones') or ['0']} "
+                                        f"associated with this pod failed: Could not increase size of node group "
+                                        f"{_group(c, pool['name'])}: QuotaExceeded: Operation could not be completed "
+                                        "as it results in exceeding approved standardNCSv3Family Cores quota",
+               "Warning")
+        return
+    node["metadata"]["annotations"][ADDED] = now()
+    gpus = node["status"]["allocatable"].get(N.GPU_RESOURCE)
+    if gpus:
+        node["metadata"]["annotations"][ADDED + "-gpus"] = gpus
+    c.write(node)
+    _event(c, pod, "TriggeredScaleUp", f"pod triggered scale-up: [{{{_group(c, pool['name'])} {n}->{n + 1} "
+                                       f"(max: {pool.get('maxCount')})}}]")
+
+
+def _scale_down(c: Cluster, pools: list[dict], pods: list[dict], pending: list[dict]) -> None:
+    """Nodes the autoscaler added that no pod (but DaemonSets') uses go, down to the pool's minimum, unless
+    pods wait for the pool."""
+    from .controllers import node_eligible, terminal
+
+    busy = {p["spec"].get("nodeName") for p in pods if not terminal(p) and not any(
         r.get("kind") == "DaemonSet" for r in p["metadata"].get("ownerReferences") or [])}
     for pool in pools:
         have = _pool_nodes(c, pool["name"])
         template = _template(c, pool, len(have))
-        if any(_node_eligible(p["spec"], template)[0] for p in pending):
+        if any(node_eligible(p["spec"], template)[0] for p in pending):
             continue  # pods wait for this pool: nothing of it is unneeded
         for node in sorted(have, key=lambda n: n["metadata"]["name"], reverse=True):
             if len(have) <= int(pool.get("minCount") or 0):

@@ -87,7 +87,7 @@ def _wanted(c: Cluster, pod: dict) -> list[tuple[dict, str, int]]:
 
 
 def _allocate(c: Cluster, pod: dict) -> None:
-    from .controllers import _fits, _node_eligible, _node_free, _node_ready
+    from .controllers import fits, node_eligible, node_free, node_ready
     wanted = _wanted(c, pod)
     if not wanted:
         return
@@ -98,8 +98,8 @@ def _allocate(c: Cluster, pod: dict) -> None:
         size = sizes.lookup((node["metadata"].get("labels") or {}).get(N.LABEL_INSTANCE_TYPE))
         slots = c.gpu_alloc.setdefault(name, {})
         free = [i for i in range(size.gpus) if str(i) not in slots]
-        if not _node_ready(node) or len(free) < need or not _node_eligible(pod["spec"], node)[0] or \
-                _fits(Q.pod_requests(pod), _node_free(c, node, pods)):
+        if not node_ready(node) or len(free) < need or not node_eligible(pod["spec"], node)[0] or \
+                fits(Q.pod_requests(pod), node_free(c, node, pods)):
             continue
         ns, pname = pod["metadata"]["namespace"], pod["metadata"]["name"]
         claims_of = {st["name"]: st["resourceClaimName"] for st in pod["status"]["resourceClaimStatuses"]}
@@ -125,11 +125,11 @@ def _allocate(c: Cluster, pod: dict) -> None:
 
 
 def _unschedulable(c: Cluster, pod: dict, message: str) -> None:
-    from .controllers import _qos, _set_status, cond
+    from .controllers import cond, qos_class, set_status
     status = copy.deepcopy(pod.get("status") or {})
-    status.update({"phase": "Pending", "qosClass": _qos(pod), "conditions": [cond(
+    status.update({"phase": "Pending", "qosClass": qos_class(pod), "conditions": [cond(
         "PodScheduled", "False", "Unschedulable", message, probe=True, old=status.get("conditions"))]})
-    _set_status(c, pod, status)
+    set_status(c, pod, status)
 
 
 def _current(c: Cluster, ns: str, name: str) -> dict:

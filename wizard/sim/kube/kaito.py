@@ -18,7 +18,7 @@ def _running(c: Cluster) -> bool:
 
 
 def controller(c: Cluster) -> None:
-    from .controllers import _node_ready, cond
+    from .controllers import cond, node_ready
     if "operator-stuck" in c.degraded or c.resource("kaito.sh", "v1beta1", "workspaces") is None or not _running(c):
         return
     for ws in c.list("kaito.sh", "workspaces"):
@@ -27,7 +27,7 @@ def controller(c: Cluster) -> None:
         res = ws.get("resource") or {}
         sel = res.get("labelSelector") or {}
         want = int(res.get("count") or 1)
-        nodes = [n for n in c.list("", "nodes") if _node_ready(n) and selector_matches(sel, n["metadata"].get(
+        nodes = [n for n in c.list("", "nodes") if node_ready(n) and selector_matches(sel, n["metadata"].get(
             "labels") or {}) and (n["metadata"].get("labels") or {}).get(N.LABEL_INSTANCE_TYPE) == res.get(
             "instanceType")]
         ready = len(nodes) >= want

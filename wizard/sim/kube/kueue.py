@@ -23,12 +23,12 @@ CA_PEM = ("-----BEGIN CERTIFICATE-----\nMIIBkTCCATegAwIBAgIUa3VldWUtc2ltdWxhdGVk
 
 
 def _running(c: Cluster) -> bool:
-    from .controllers import _pod_ready
+    from .controllers import pod_ready
     dep = c.get("apps", "deployments", NS, DEPLOYMENT)
     if dep is None:
         return False
     sel = (dep.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
-    return any(_pod_ready(p) and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
+    return any(pod_ready(p) and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())
                for p in c.list("", "pods", NS))
 
 

@@ -205,49 +205,63 @@ def controller(c: Cluster) -> None:
             c.raw_delete(GROUP, "workloads", stale["metadata"]["namespace"], stale["metadata"]["name"])
             c.next_rv()
     for job in sorted(jobs, key=lambda j: (j["metadata"].get("creationTimestamp", ""), j["metadata"]["name"])):
-        wl = _workload_for(c, job)
-        finished = next((x for x in (job.get("status") or {}).get("conditions") or []
-                         if x.get("type") in ("Complete", "Failed") and x.get("status") == "True"), None)
-        if wl is None:
-            if not (job.get("spec") or {}).get("suspend") or finished:
-                continue  # not started through Kueue (the webhook suspends queued Jobs on creation)
-            wl = c.write(_new_workload(job, _queue_name(job) or ""))
-        if _true(wl, "Finished"):
-            continue
-        if finished:
-            new = copy.deepcopy(wl)
-            ok = finished["type"] == "Complete"
-            _set_conds(new, [{"type": "Finished", "status": "True", "reason": "Succeeded" if ok else "Failed",
-                              "message": "Job finished successfully" if ok else finished.get("message", "Job failed")}])
-            c.write(new)
-            continue
-        if _true(wl, "QuotaReserved"):
-            continue
-        ns, queue = job["metadata"]["namespace"], _queue_name(job) or ""
-        lq = c.get(GROUP, "localqueues", ns, queue)
-        if lq is None:
-            _pending(c, wl, f"LocalQueue {queue} doesn't exist", "Inadmissible")
-            continue
-        cq_name = (lq.get("spec") or {}).get("clusterQueue", "")
-        cq = c.get(GROUP, "clusterqueues", "", cq_name)
-        if cq is None:
-            _pending(c, wl, f"ClusterQueue {cq_name} doesn't exist", "Inadmissible")
-            continue
-        if not _true(cq, "Active"):
-            _pending(c, wl, f"ClusterQueue {cq_name} is inactive", "Inadmissible")
-            continue
-        ns_obj = c.get("", "namespaces", "", ns) or {}
-        sel = (cq.get("spec") or {}).get("namespaceSelector")
-        if sel is not None and not selector_matches(sel, (ns_obj.get("metadata") or {}).get("labels") or {}):
-            _pending(c, wl, "Workload namespace doesn't match ClusterQueue selector", "Inadmissible")
-            continue
-        req = _requests(wl)
-        flavors, why = _assign(c, cq, req)
-        if flavors is None:
-            _pending(c, wl, why)
-        else:
-            _admit(c, wl, job, cq, flavors, req)
+        _reconcile_job(c, job)
     _cluster_queue_status(c)
+
+
+def _reconcile_job(c: Cluster, job: dict) -> None:
+    """One queued Job's Workload: created for a suspended Job, Finished with the Job, else admitted or pending."""
+    wl = _workload_for(c, job)
+    finished = next((x for x in (job.get("status") or {}).get("conditions") or []
+                     if x.get("type") in ("Complete", "Failed") and x.get("status") == "True"), None)
+    if wl is None:
+        if not (job.get("spec") or {}).get("suspend") or finished:
+            return  # not started through Kueue (the webhook suspends queued Jobs on creation)
+        wl = c.write(_new_workload(job, _queue_name(job) or ""))
+    if _true(wl, "Finished"):
+        return
+    if finished:
+        new = copy.deepcopy(wl)
+        ok = finished["type"] == "Complete"
+        _set_conds(new, [{"type": "Finished", "status": "True", "reason": "Succeeded" if ok else "Failed",
+                          "message": "Job finished successfully" if ok else finished.get("message", "Job failed")}])
+        c.write(new)
+        return
+    if _true(wl, "QuotaReserved"):
+        return
+    cq = _admitting_queue(c, job, wl)
+    if cq is None:
+        return
+    req = _requests(wl)
+    flavors, why = _assign(c, cq, req)
+    if flavors is None:
+        _pending(c, wl, why)
+    else:
+        _admit(c, wl, job, cq, flavors, req)
+
+
+def _admitting_queue(c: Cluster, job: dict, wl: dict) -> dict | None:
+    """The active ClusterQueue the Job's LocalQueue points to, when it admits the Job's namespace; else the
+    Workload is marked Inadmissible and None returned."""
+    ns, queue = job["metadata"]["namespace"], _queue_name(job) or ""
+    lq = c.get(GROUP, "localqueues", ns, queue)
+    if lq is None:
+        _pending(c, wl, f"LocalQueue {queue} doesn't exist", "Inadmissible")
+        return None
+    cq_name = (lq.get("spec") or {}).get("clusterQueue", "")
+    cq = c.get(GROUP, "clusterqueues", "", cq_name)
+    if cq is None:
+        _pending(c, wl, f"ClusterQueue {cq_name} doesn't exist", "Inadmissible")
+        return None
+    if not _true(cq, "Active"):
+        _pending(c, wl, f"ClusterQueue {cq_name} is inactive", "Inadmissible")
+        return None
+    ns_obj = c.get("", "namespaces", "", ns) or {}
+    sel = (cq.get("spec") or {}).get("namespaceSelector")
+    if sel is not None and not selector_matches(sel, (ns_obj.get("metadata") or {}).get("labels") or {}):
+        _pending(c, wl, "Workload namespace doesn't match ClusterQueue selector", "Inadmissible")
+        return None
+    return cq
 
 
 def _cluster_queue_status(c: Cluster) -> None:

@@ -52,9 +52,6 @@ def _namespaces(c: Cluster, monitor: dict) -> list[str]:
 
 def collect(c: Cluster) -> list[dict]:
     """One scrape of every discovered target: [{"metric", "labels", "value"}]."""
-    from .controllers import _pod_ready
-    from .proxy import fetch_url
-
     if not _metrics_enabled(c) or not _collector_running(c) or "monitoring-blind" in c.degraded:
         return []
     samples: list[dict] = []
@@ -65,26 +62,40 @@ def collect(c: Cluster) -> list[dict]:
             spec = mon.get("spec") or {}
             endpoints = spec.get("podMetricsEndpoints" if kind == "PodMonitor" else "endpoints") or []
             for ns in _namespaces(c, mon):
-                if kind == "PodMonitor":
-                    pods = [p for p in c.list("", "pods", ns) if _pod_ready(p)
-                            and selector_matches(spec.get("selector") or {}, p["metadata"].get("labels") or {})]
-                else:
-                    svcs = [s for s in c.list("", "services", ns)
-                            if selector_matches(spec.get("selector") or {}, s["metadata"].get("labels") or {})]
-                    pods = [p for s in svcs for p in c.list("", "pods", ns) if _pod_ready(p) and (s.get("spec") or {})
-                            .get("selector") and selector_matches({"matchLabels": s["spec"]["selector"]},
-                                                                  p["metadata"].get("labels") or {})]
-                for pod in pods:
-                    for ep in endpoints:
-                        port = _port(pod, ep.get("port") or ep.get("targetPort") or "")
-                        ip = (pod.get("status") or {}).get("podIP")
-                        if not port or not ip:
-                            continue
-                        text = fetch_url(c, f"http://{ip}:{port}{ep.get('path') or '/metrics'}")
-                        if text is None:
-                            continue
-                        base = {"namespace": ns, "pod": pod["metadata"]["name"], "instance": f"{ip}:{port}",
-                                "job": f"{kind.lower()}/{mon['metadata']['namespace']}/{mon['metadata']['name']}"}
-                        for name, labels, value in _parse(text):
-                            samples.append({"metric": name, "labels": {**labels, **base}, "value": value})
+                for pod in _targets(c, kind, spec, ns):
+                    samples += _scrape(c, kind, mon, ns, pod, endpoints)
+    return samples
+
+
+def _targets(c: Cluster, kind: str, spec: dict, ns: str) -> list[dict]:
+    """The ready pods a monitor selects in a namespace: by their labels (PodMonitor) or behind the services it
+    selects (ServiceMonitor)."""
+    from .controllers import pod_ready
+
+    if kind == "PodMonitor":
+        return [p for p in c.list("", "pods", ns) if pod_ready(p)
+                and selector_matches(spec.get("selector") or {}, p["metadata"].get("labels") or {})]
+    svcs = [s for s in c.list("", "services", ns)
+            if selector_matches(spec.get("selector") or {}, s["metadata"].get("labels") or {})]
+    return [p for s in svcs for p in c.list("", "pods", ns) if pod_ready(p) and (s.get("spec") or {})
+            .get("selector") and selector_matches({"matchLabels": s["spec"]["selector"]},
+                                                  p["metadata"].get("labels") or {})]
+
+
+def _scrape(c: Cluster, kind: str, mon: dict, ns: str, pod: dict, endpoints: list[dict]) -> list[dict]:
+    from .proxy import fetch_url
+
+    samples = []
+    for ep in endpoints:
+        port = _port(pod, ep.get("port") or ep.get("targetPort") or "")
+        ip = (pod.get("status") or {}).get("podIP")
+        if not port or not ip:
+            continue
+        text = fetch_url(c, f"http://{ip}:{port}{ep.get('path') or '/metrics'}")
+        if text is None:
+            continue
+        base = {"namespace": ns, "pod": pod["metadata"]["name"], "instance": f"{ip}:{port}",
+                "job": f"{kind.lower()}/{mon['metadata']['namespace']}/{mon['metadata']['name']}"}
+        for name, labels, value in _parse(text):
+            samples.append({"metric": name, "labels": {**labels, **base}, "value": value})
     return samples

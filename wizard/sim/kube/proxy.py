@@ -21,7 +21,8 @@ from urllib.parse import parse_qs
 from . import errors as E
 from . import names as N
 from . import sizes
-from .controllers import _pod_ready, is_dcgm_pod
+from .controllers.common import pod_ready
+from .controllers.scheduling import is_dcgm_pod
 from .store import Cluster
 
 Response = tuple[int, dict[str, str], bytes]
@@ -98,7 +99,7 @@ def dcgm_metrics(c: Cluster, node: dict) -> str:
 
 def kubelet_metrics(c: Cluster, node: dict) -> str:
     name = node["metadata"]["name"]
-    running = len([p for p in c.list("", "pods") if p["spec"].get("nodeName") == name and _pod_ready(p)])
+    running = len([p for p in c.list("", "pods") if p["spec"].get("nodeName") == name and pod_ready(p)])
     version = (node.get("status", {}).get("nodeInfo") or {}).get("kubeletVersion", "")
     return ("# HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod sandbox\n"
             "# TYPE kubelet_running_pods gauge\n"
@@ -167,7 +168,7 @@ def service_proxy(c: Cluster, ns: str, target: str, path: str, query: dict) -> R
     if chosen is None:
         raise E.unavailable(f'no endpoints available for service "{target}"')
     sel = svc.get("spec", {}).get("selector") or {}
-    pods = [p for p in c.list("", "pods", ns) if _pod_ready(p) and sel and
+    pods = [p for p in c.list("", "pods", ns) if pod_ready(p) and sel and
             all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())]
     if not pods:
         raise E.unavailable(f'no endpoints available for service "{name}"')
@@ -180,7 +181,7 @@ def pod_proxy(c: Cluster, ns: str, target: str, path: str, query: dict) -> Respo
     pod = c.get("", "pods", ns, name)
     if pod is None:
         raise E.KubeError(404, "NotFound", f'pods "{name}" not found', {"name": name, "kind": "pods"})
-    if not _pod_ready(pod):
+    if not pod_ready(pod):
         raise E.unavailable(f'pod "{name}" is not running')
     return _pod_app(c, pod, port, path, query)
 
@@ -225,7 +226,7 @@ def fetch_url(c: Cluster, url: str) -> str | None:
             pod = next((p for p in c.list("", "pods") if (p.get("status") or {}).get("podIP") == host), None)
             if node is not None and not (pod and not pod["spec"].get("hostNetwork")):
                 code, _, body = node_proxy(c, f"{node['metadata']['name']}:{port}", path, parse_query(u.query))
-            elif pod is not None and _pod_ready(pod):
+            elif pod is not None and pod_ready(pod):
                 code, _, body = _pod_app(c, pod, port, path, parse_query(u.query))
             else:
                 return None

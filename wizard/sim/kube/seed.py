@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from . import discovery as disc
 from . import names as N
 from . import sizes
-from .controllers import SIM_CA_PEM
+from .controllers.system import SIM_CA_PEM
 
 CA_BUNDLE = base64.b64encode(SIM_CA_PEM.encode()).decode()
 
