@@ -116,10 +116,10 @@ class FleetScreen(Screen[Nav]):
         self.post_message(self.MemberEvent(event))
 
     def _apply(self) -> None:
-        from wizard.interactive import failure_of, fleet_verify, run_fleet
+        from wizard.interactive import failure_of, fleet_verify
 
         try:
-            result = run_fleet(self.run)
+            result = self.run.run()
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.Finished(failure=failure_of(exc)))
             return

@@ -36,8 +36,7 @@ __all__ = [
     "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
     "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown", "subnet_check", "private_api_note", "entra_access_note",
-    "gpu_sizes_and_spot_prices", "FleetPreview", "fleet_preview", "make_fleet_run", "run_fleet",
-    "fleet_member_row", "fleet_verify",
+    "gpu_sizes_and_spot_prices", "fleet_preview", "make_fleet_run", "fleet_member_row", "fleet_verify",
 ]
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
@@ -419,45 +418,20 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
 
 
 # ----------------------------------------------------------------------------------------------- fleet
-@dataclass
-class FleetPreview:
-    """Every member planned (reads only) and the fleet preflight, as `aks-ai-wizard plan FLEET_FILE` shows."""
-    plans: list["Plan"]
-    preflight: Any
-    text: str
+def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> Any:
+    """Every member planned (reads only) and the fleet preflight (wizard.fleet_cli.FleetPreview)."""
+    from wizard.fleet_cli import preview_fleet
 
-    @property
-    def ok(self) -> bool:
-        return all(p.ok for p in self.plans) and self.preflight.ok
+    return preview_fleet(session, answers, answers_path)
 
 
-def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> FleetPreview:
-    """The fleet's members planned, each re-attaching to what its own journal (beside the answers) has in flight,
-    then the preflight of the whole fleet: one failed item stops every member before any write."""
-    from wizard.fleet import plan_members
-    from wizard.fleet_apply import member_journal
-    from wizard.fleet_cli import plans_text
-    from wizard.preflight.fleet import run_fleet_preflight
-
-    path = answers_path.resolve()
-    plans = plan_members(session.conn, answers, session.subscription,
-                         journal=lambda name: member_journal(path, name))
-    checks = run_fleet_preflight(session.conn, plans, prices=session.prices())
-    return FleetPreview(plans, checks, plans_text(plans, False) + "\n\n" + checks.text())
-
-
-def make_fleet_run(session: Session, plans: list["Plan"], answers_path: Path, sink: "EventSink",
-                   parallel: int | None = None) -> Any:
-    """The fleet's run (wizard.fleet_apply.FleetRun): the journals beside the answers file, as the CLI's, so
-    either resumes what the other started. `sink` gets every event with its member in `data["member"]`."""
+def make_fleet_run(session: Session, plans: list["Plan"], answers_path: Path, sink: "EventSink") -> Any:
+    """The fleet's run (wizard.fleet_apply.FleetRun; `.run()` on a worker): the journals beside the answers
+    file, as the CLI's, so either resumes what the other started; events carry their member."""
     from wizard.fleet_apply import DEFAULT_PARALLEL, FleetRun
 
     return FleetRun(session.conn, plans, answers_path.resolve(), sink, lambda name: session.run_options(),
-                    parallel or DEFAULT_PARALLEL)
-
-
-def run_fleet(run: Any) -> Any:
-    return run.run()
+                    DEFAULT_PARALLEL)
 
 
 def fleet_member_row(event: Any) -> tuple[str, str, str] | None:
@@ -466,13 +440,12 @@ def fleet_member_row(event: Any) -> tuple[str, str, str] | None:
     return member_row(event)
 
 
-def fleet_verify(session: Session, plans: list["Plan"], parallel: int | None = None) -> list[tuple[str, ...]]:
-    """Every member verified as the answers' `verify:` section says; the members x requirements rows (a
-    header row first), a member that cannot be read being a row that says why."""
+def fleet_verify(session: Session, plans: list["Plan"]) -> list[tuple[str, ...]]:
+    """Every member verified as its `verify:` section says: the members x requirements rows, header first."""
     from wizard.fleet_apply import DEFAULT_PARALLEL
     from wizard.fleet_verify import matrix, verify_members
 
-    return matrix(verify_members(session, [p.answers for p in plans], parallel or DEFAULT_PARALLEL, None))
+    return matrix(verify_members(session, [p.answers for p in plans], DEFAULT_PARALLEL, None))
 
 
 def failed_cluster(plan: "Plan") -> Any:
