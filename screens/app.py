@@ -130,6 +130,10 @@ class WizardApp(App[int]):
             from screens.welcome import WelcomeScreen
 
             return WelcomeScreen(self.state)
+        if key == "review" and self.state.draft.get("fleet") is not None:
+            from screens.fleet import FleetScreen  # a fleet file: every member planned, applied and verified
+
+            return FleetScreen(self.state)
         from screens import steps
         from screens.review import ReviewScreen
 
@@ -231,10 +235,11 @@ class WizardApp(App[int]):
 
     def running_screen(self) -> Any:
         """The run screen or teardown dialog whose engine is working (quitting stops following it)."""
+        from screens.fleet import FleetScreen
         from screens.run import RunScreen
 
         for s in self.screen_stack:
-            if isinstance(s, RunScreen) and s.running:
+            if isinstance(s, (RunScreen, FleetScreen)) and s.running:
                 return s
             if type(s).__name__ == "TeardownModal" and getattr(s, "running", False):
                 return s

@@ -178,6 +178,18 @@ def summary_rows(result: FleetResult) -> list[tuple[str, ...]]:
     return rows
 
 
+def member_row(e: Event) -> tuple[str, str, str] | None:
+    """A member's progress row from its latest event: (current step, what Azure reports, elapsed against
+    typical); None for log lines. The terminal's live table and the TUI's fleet view both show this."""
+    from wizard.render import fmt_seconds
+
+    if e.kind == "log":
+        return None
+    timing = fmt_seconds(e.elapsed) + (f" of typ. {fmt_seconds(e.typical)}" if e.typical else "")
+    status = e.status or {"started": "started", "skipped": "skipped"}.get(e.kind, e.kind)
+    return e.step, status if e.kind != "failed" else f"FAILED: {e.message}"[:60], timing
+
+
 def table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
@@ -216,13 +228,8 @@ class FleetPrinter:
                 self.out.progress(f"{member:<14} {EventPrinter.format(plain)}")
 
     def _row(self, member: str, e: Event) -> None:
-        from wizard.render import fmt_seconds
-
-        if e.kind == "log":
-            return
-        timing = fmt_seconds(e.elapsed) + (f" of typ. {fmt_seconds(e.typical)}" if e.typical else "")
-        status = e.status or {"started": "started", "skipped": "skipped"}.get(e.kind, e.kind)
-        self.rows[member] = (e.step, status if e.kind != "failed" else f"FAILED: {e.message}"[:60], timing)
+        if (row := member_row(e)) is not None:
+            self.rows[member] = row
 
     def _draw(self) -> None:
         rows = [("member", "step", "Azure reports", "elapsed")] + [(m, *r) for m, r in self.rows.items()]

@@ -7,6 +7,8 @@ Wiring (wizard/cli.py, after the answers loaded): if answers.fleet is not None: 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard import exit_codes
@@ -34,6 +36,32 @@ def plans_text(plans: list["Plan"], verbose: bool) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class FleetPreview:
+    """Every member planned (reads only) and the fleet preflight, as `plan FLEET_FILE` shows them (the TUI)."""
+    plans: list["Plan"]
+    preflight: Any
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.plans) and self.preflight.ok
+
+
+def preview_fleet(session: "Session", answers: "Answers", answers_path: Path) -> FleetPreview:
+    """The members planned, each re-attaching to what its own journal (beside the answers) has in flight, then
+    the preflight of the whole fleet: one failed item stops every member before any write."""
+    from wizard.fleet import plan_members
+    from wizard.fleet_apply import member_journal
+    from wizard.preflight.fleet import run_fleet_preflight
+
+    path = answers_path.resolve()
+    plans = plan_members(session.conn, answers, session.subscription,
+                         journal=lambda name: member_journal(path, name))
+    checks = run_fleet_preflight(session.conn, plans, prices=session.prices())
+    return FleetPreview(plans, checks, plans_text(plans, False) + "\n\n" + checks.text())
+
+
 def planned(args: argparse.Namespace, answers: "Answers", out: "Output",
             journal: Any = None) -> "tuple[Session, list[Plan]] | int":
     """Open the session and plan every member (reads only); an exit code when that failed (explained). The caller
@@ -58,7 +86,7 @@ def run_fleet(args: argparse.Namespace, answers: "Answers", out: "Output") -> in
     from wizard.preflight.fleet import run_fleet_preflight
 
     assert answers.fleet is not None
-    if args.command not in ("plan", "apply"):
+    if args.command not in ("plan", "apply"):  # verify and teardown of a fleet have their own modules
         return out.fail(exit_codes.INVALID, f"{args.file}: describes a fleet of {answers.fleet.count} clusters; "
                         f"`{args.command}` of a fleet is not available in this version; nothing was sent to Azure",
                         f"run `{args.command}` for one member (-g/-n of its cluster), or plan/apply the fleet")
@@ -134,17 +162,8 @@ def _apply(args: argparse.Namespace, plans: list["Plan"], session: Any, answers_
 def _closing_verification(args: argparse.Namespace, plans: list["Plan"], session: Any, out: "Output") -> bool:
     """As one cluster's apply ends: every member proven against the checklist, one table for the fleet. True when
     every member passed every MUST requirement."""
-    from wizard.fleet_apply import DEFAULT_PARALLEL, table
-    from wizard.fleet_verify import matrix, verify_members
+    from wizard.fleet_apply import DEFAULT_PARALLEL
+    from wizard.fleet_verify import verify_fleet
 
-    report_dir = getattr(args, "report", None)
-    out.progress(f"\nVerifying {len(plans)} members against Kubernetes AI Conformance "
-                 f"v{plans[0].answers.verify.checklist}")
-    results = verify_members(session, plans, getattr(args, "parallel", None) or DEFAULT_PARALLEL, report_dir)
-    out.doc("fleet-verification", {"members": [{"member": name, "error": why or None,
-                                                **({"report": report.to_dict()} if report else {})}
-                                               for name, report, why in results]})
-    out.result(table(matrix(results)))
-    if report_dir is not None:
-        out.result(f"reports: {report_dir}/<cluster>/ (report.md, report.json, PRODUCT.yaml)")
-    return all(report is not None and report.must_ok for _, report, _ in results)
+    return verify_fleet(session, [pl.answers for pl in plans], getattr(args, "parallel", None) or DEFAULT_PARALLEL,
+                        getattr(args, "report", None), out)

@@ -122,7 +122,8 @@ def listing(ft: FleetTeardown, count: int) -> str:
 
 
 def run_fleet_teardown(args: argparse.Namespace, answers: "Answers", out: "Output") -> int:
-    from wizard.cli import _open, confirm
+    from wizard.cli import _open
+    from wizard.teardown_cli import confirm
     from wizard.fleet_apply import DEFAULT_PARALLEL, FleetPrinter, FleetRun, summary_rows, table
     from wizard.interrupts import run_until_interrupted
     from wizard.render import fmt_seconds

@@ -36,7 +36,7 @@ __all__ = [
     "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
     "teardown_preview", "teardown_summary", "teardown_kept",
     "run_teardown", "subnet_check", "private_api_note", "entra_access_note",
-    "gpu_sizes_and_spot_prices",
+    "gpu_sizes_and_spot_prices", "fleet_preview", "make_fleet_run", "fleet_member_row", "fleet_verify",
 ]
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
@@ -415,6 +415,37 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
                                      "the interactive wizard builds one.",
                                      "apply the fleet with `aks-ai-wizard apply FILE`, or remove the fleet section."))
     return plan
+
+
+# ----------------------------------------------------------------------------------------------- fleet
+def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> Any:
+    """Every member planned (reads only) and the fleet preflight (wizard.fleet_cli.FleetPreview)."""
+    from wizard.fleet_cli import preview_fleet
+
+    return preview_fleet(session, answers, answers_path)
+
+
+def make_fleet_run(session: Session, plans: list["Plan"], answers_path: Path, sink: "EventSink") -> Any:
+    """The fleet's run (wizard.fleet_apply.FleetRun; `.run()` on a worker): the journals beside the answers
+    file, as the CLI's, so either resumes what the other started; events carry their member."""
+    from wizard.fleet_apply import DEFAULT_PARALLEL, FleetRun
+
+    return FleetRun(session.conn, plans, answers_path.resolve(), sink, lambda name: session.run_options(),
+                    DEFAULT_PARALLEL)
+
+
+def fleet_member_row(event: Any) -> tuple[str, str, str] | None:
+    from wizard.fleet_apply import member_row
+
+    return member_row(event)
+
+
+def fleet_verify(session: Session, plans: list["Plan"]) -> list[tuple[str, ...]]:
+    """Every member verified as its `verify:` section says: the members x requirements rows, header first."""
+    from wizard.fleet_apply import DEFAULT_PARALLEL
+    from wizard.fleet_verify import matrix, verify_members
+
+    return matrix(verify_members(session, [p.answers for p in plans], DEFAULT_PARALLEL, None))
 
 
 def failed_cluster(plan: "Plan") -> Any:

@@ -1,12 +1,14 @@
 """`aks-ai-wizard verify`: prove a cluster against the CNCF Kubernetes AI Conformance checklist.
 
     aks-ai-wizard verify -g RG -n NAME [--probes] [--report DIR] [--output text|json] [--checklist 1.34]
+    aks-ai-wizard verify ANSWERS_FILE [--probes] [--report DIR] [--parallel N]   (a fleet: every member)
     aks-ai-wizard verify --kubeconfig FILE [--context NAME] ...          (Azure view N/A)
     aks-ai-wizard --simulate --sim-state FILE verify -g RG -n NAME      (the cluster a simulated apply made)
 
-Exit codes (wizard/exit_codes.py): 0 every MUST requirement passed, 4 not every MUST passed, 1 invalid input (bad
-arguments, an unreadable kubeconfig, a cluster that does not exist), 3 the cluster could not be read from Azure,
-130 interrupted.
+Exit codes (wizard/exit_codes.py): 0 every MUST requirement passed (for a fleet: on every member), 4 not every MUST
+passed (a fleet member that does not exist or cannot be reached counts as not passing), 1 invalid input (bad
+arguments, an unreadable kubeconfig or answers file, a cluster that does not exist), 3 the cluster could not be
+read from Azure, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -33,10 +35,15 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
                                      "  aks-ai-wizard verify --kubeconfig ~/.kube/config --context prod --output json\n"
                                      "  aks-ai-wizard verify -g rg-ai -n aks-ai --probes --only pod_autoscaling "
                                      "--probe-timeout 600\n"
-                                     "  aks-ai-wizard --simulate --sim-state sim.json verify -g rg-ai -n aks-ai\n\n"
+                                     "  aks-ai-wizard --simulate --sim-state sim.json verify -g rg-ai -n aks-ai\n"
+                                     "  aks-ai-wizard verify fleet.yaml --report ./conformance   # DIR/<member>/, "
+                                     "exit 4 when a member falls short\n\n"
                                      + exit_codes.epilog())
     if add_global_options is not None:
         add_global_options(p)
+    p.add_argument("file", type=Path, nargs="?", metavar="ANSWERS_FILE",
+                   help="verify the cluster this answers file describes (its verify: section, changed by the options "
+                        "below); a fleet file: every member, one members x requirements table")
     p.add_argument("-g", "--resource-group", metavar="NAME", help="resource group of the AKS cluster")
     p.add_argument("-n", "--name", metavar="NAME", help="name of the AKS cluster")
     p.add_argument("--kubeconfig", type=Path, metavar="FILE",
@@ -47,7 +54,10 @@ def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.Ar
     p.add_argument("--report", type=Path, metavar="DIR", help="write report.md, report.json, results/junit.xml, "
                    "results/results.json (go test -json) and PRODUCT.yaml to DIR")
     output_option(p)
-    p.add_argument("--checklist", choices=CHECKLISTS, default="1.34", help="checklist version (default 1.34)")
+    p.add_argument("--checklist", choices=CHECKLISTS, default=None,
+                   help="checklist version (default: the answers file's verify.checklist, else 1.34)")
+    p.add_argument("--parallel", type=int, metavar="N", default=None,
+                   help="fleet: verify at most N members at a time (default 4)")
     p.add_argument("--only", metavar="ID", action="append", default=[], choices=tuple(REGISTRY),
                    help="verify only this requirement (repeatable; e.g. to retry an inconclusive probe)")
     p.add_argument("--probe-timeout", type=float, default=120.0, metavar="SECONDS",
@@ -174,78 +184,148 @@ def simulated_kubeconfig(kubeconfig: bytes, base_url: str) -> bytes:
     return yaml.safe_dump(doc).encode()
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    rg, name, kc_path = (getattr(args, k, None) for k in ("resource_group", "name", "kubeconfig"))
+    if getattr(args, "file", None) is not None:
+        return None if rg is None and name is None and kc_path is None else \
+            "verify: give an answers file, or --resource-group/--name, or --kubeconfig: one of them"
+    if (rg is None) != (name is None):
+        return "verify: --resource-group and --name go together"
+    if rg is None and kc_path is None:
+        return "verify: give an answers file, --resource-group/--name (Azure) or --kubeconfig FILE"
+    if getattr(args, "checklist", None) not in (None, *CHECKLISTS):
+        return f"verify: --checklist must be one of {', '.join(CHECKLISTS)}"
+    if getattr(args, "simulate", False) and rg is None and getattr(args, "sim_state", None) is None:
+        return ("verify: --kubeconfig with --simulate needs --sim-state FILE, the simulated world the kubeconfig's "
+                "cluster lives in (the one a simulated apply kept)")
+    return None
+
+
+def option_overrides(args: argparse.Namespace, answers: Any = None) -> dict[str, Any]:
+    """VerifyOptions fields the command line sets; with an answers file, what the file's `verify:` section gives
+    is the base and only what was given on the command line changes it (--probes adds probes, never removes)."""
+    fields: dict[str, Any] = {"only": tuple(getattr(args, "only", ()) or ()),
+                              "probe_timeout": float(getattr(args, "probe_timeout", 120.0) or 120.0)}
+    metadata = {k.removeprefix("product_"): v for k, v in vars(args).items() if k.startswith("product_") and v}
+    billable = tuple(getattr(args, "billable_probe", ()) or ())
+    if answers is None:
+        return fields | {"probes": bool(getattr(args, "probes", False)), "billable": billable,
+                         "checklist": getattr(args, "checklist", None) or "1.34", "metadata": metadata,
+                         "simulated": bool(getattr(args, "simulate", False))}
+    if getattr(args, "probes", False):
+        fields["probes"] = True
+    if getattr(args, "checklist", None):
+        fields["checklist"] = args.checklist
+    return fields | {"billable": tuple(dict.fromkeys((*answers.verify.billable_probes, *billable))),
+                     "metadata": answers.verify.product.overrides() | metadata}
+
+
+def session_target(args: argparse.Namespace, session: Any, kubeconfig: bytes | None, out: Output) -> Any:
+    """The VerifyTarget of -g/-n (or of --kubeconfig with --simulate) through the session, signed in with Entra
+    when the cluster wants it; an exit code when the cluster cannot be read or its private API not reached."""
+    from wizard.azure.entra import signed_in
+    from wizard.conformance import VerifyTarget
+
+    rg, name, context = args.resource_group, args.name, getattr(args, "context", None)
+    if kubeconfig is not None and session.simulator is not None:
+        kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
+    if rg is None:  # a kubeconfig of a cluster with Entra ID: signed in here
+        return VerifyTarget(kubeconfig=signed_in(kubeconfig, session.conn.credential) if kubeconfig else None,
+                            context=context)
+    try:
+        target = azure_verify_target(session.conn, rg, name, kubeconfig, context)
+    except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
+        return out.failure(exc, f"verify: could not read cluster {name} from Azure")
+    if target.kubeconfig is not None:
+        target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
+        if _private(target.cluster):
+            from wizard.azure.private import check_reachable
+            from wizard.kubeconfig import api_client
+
+            try:  # refused clearly, not nine inconclusive requirements
+                check_reachable(api_client(target.kubeconfig), rg, name)
+            except Exception as exc:  # noqa: BLE001
+                return out.failure(exc, f"verify: cannot reach the private API server of {name}")
+        from wizard.azure.roles import check_admitted, signed_in_principal
+        from wizard.kubeconfig import api_client
+
+        try:  # an Entra ID cluster that refuses this principal: one clear failure, not an UNSURE per row
+            check_admitted(api_client(target.kubeconfig), target.cluster, signed_in_principal(session.conn.credential))
+        except Exception as exc:  # noqa: BLE001
+            return out.failure(exc, f"verify of {name}")
+    return target
+
+
 def run_verify(args: argparse.Namespace, out: Output | None = None) -> int:
     from wizard.conformance import VerifyOptions, VerifyTarget
 
     out = out or Output(getattr(args, "output", "text") == "json")
-    rg, name, kc_path = getattr(args, "resource_group", None), getattr(args, "name", None), \
-        getattr(args, "kubeconfig", None)
-    bad = None
-    if (rg is None) != (name is None):
-        bad = "verify: --resource-group and --name go together"
-    elif rg is None and kc_path is None:
-        bad = "verify: give --resource-group/--name (Azure) or --kubeconfig FILE"
-    elif getattr(args, "checklist", "1.34") not in CHECKLISTS:
-        bad = f"verify: --checklist must be one of {', '.join(CHECKLISTS)}"
-    elif getattr(args, "simulate", False) and rg is None and getattr(args, "sim_state", None) is None:
-        bad = ("verify: --kubeconfig with --simulate needs --sim-state FILE, the simulated world the kubeconfig's "
-               "cluster lives in (the one a simulated apply kept)")
-    if bad:
+    if (bad := _usage_problem(args)) is not None:
         return out.fail(exit_codes.INVALID, bad, "see aks-ai-wizard verify --help", category="usage")
-    from wizard.azure.entra import signed_in
-
-    target, kubeconfig, session = None, None, None
+    if getattr(args, "file", None) is not None:
+        return _verify_file(args, out)
+    rg, name, kc_path = args.resource_group, args.name, getattr(args, "kubeconfig", None)
+    kubeconfig = None
+    if kc_path is not None:
+        try:
+            kubeconfig = Path(kc_path).expanduser().read_bytes()
+        except OSError as exc:
+            return out.fail(exit_codes.INVALID, f"verify: cannot read kubeconfig {kc_path}: {exc.strerror or exc}",
+                            "give --kubeconfig a readable kubeconfig file")
+    session = None
     try:
-        if kc_path is not None:
-            try:
-                kubeconfig = Path(kc_path).expanduser().read_bytes()
-            except OSError as exc:
-                return out.fail(exit_codes.INVALID, f"verify: cannot read kubeconfig {kc_path}: "
-                                f"{exc.strerror or exc}", "give --kubeconfig a readable kubeconfig file")
+        target = VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None))
         if rg is not None or getattr(args, "simulate", False):
             from wizard.session import open_for_args
 
             try:
                 session = open_for_args(args)
-                if rg is not None:
-                    if kubeconfig is not None and session.simulator is not None:
-                        kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
-                    target = azure_verify_target(session.conn, rg, name, kubeconfig, getattr(args, "context", None))
-            except Exception as exc:  # noqa: BLE001 - Azure failures explained, not a traceback
+            except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures explained
                 return out.failure(exc, f"verify: could not read cluster {name} from Azure" if rg else "verify")
-            if rg is None and kubeconfig is not None and session.simulator is not None:
-                kubeconfig = simulated_kubeconfig(kubeconfig, session.simulator.base_url)
-            if rg is None and kubeconfig is not None:  # a kubeconfig of a cluster with Entra ID: signed in here
-                kubeconfig = signed_in(kubeconfig, session.conn.credential)
-            if target is not None and target.kubeconfig is not None:
-                target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
-                if _private(target.cluster):
-                    from wizard.azure.private import check_reachable
-                    from wizard.kubeconfig import api_client
-
-                    try:  # refused clearly, not nine inconclusive requirements
-                        check_reachable(api_client(target.kubeconfig), rg, name)
-                    except Exception as exc:  # noqa: BLE001
-                        return out.failure(exc, f"verify: cannot reach the private API server of {name}")
-                from wizard.azure.roles import check_admitted, signed_in_principal
-                from wizard.kubeconfig import api_client
-
-                try:  # an Entra ID cluster that refuses this principal: one clear failure, not an UNSURE per row
-                    check_admitted(api_client(target.kubeconfig), target.cluster, signed_in_principal(session.conn.credential))
-                except Exception as exc:  # noqa: BLE001
-                    return out.failure(exc, f"verify of {name}")
-        if target is None:
-            target = VerifyTarget(kubeconfig=kubeconfig, context=getattr(args, "context", None))
-        opts = VerifyOptions(probes=bool(getattr(args, "probes", False)), checklist=args.checklist,
-                             resource_group=rg, cluster_name=name, only=tuple(getattr(args, "only", ()) or ()),
-                             probe_timeout=float(getattr(args, "probe_timeout", 120.0) or 120.0),
-                             billable=tuple(getattr(args, "billable_probe", ()) or ()),
-                             simulated=bool(getattr(args, "simulate", False)),
-                             metadata={k.removeprefix("product_"): v for k, v in vars(args).items()
-                                       if k.startswith("product_") and v})
+            target = session_target(args, session, kubeconfig, out)
+            if isinstance(target, int):
+                return target
+        opts = VerifyOptions(resource_group=rg, cluster_name=name, **option_overrides(args))
         report = verify_and_report(target, opts, f"{name} ({rg})" if rg else str(kc_path), out,
                                    getattr(args, "report", None))
         return exit_codes.OK if report.must_ok else exit_codes.NOT_CONFORMANT
     finally:
         if session is not None:
             session.close()
+
+
+def _verify_file(args: argparse.Namespace, out: Output) -> int:
+    """`verify FILE`: the cluster an answers file describes (its `verify:` section, changed by the options given),
+    or, for a fleet, every member (wizard/fleet_verify.py)."""
+    from wizard.answers import AnswersError
+    from wizard.azure.clouds import CloudError
+    from wizard.cli import _load, _open
+
+    try:
+        answers = _load(args)
+    except AnswersError as exc:
+        return out.fail(exit_codes.INVALID, f"{args.file}: invalid answers; nothing was sent to Azure.",
+                        "fix the answers listed above (aks-ai-wizard schema prints every key)", why=str(exc))
+    except CloudError as exc:
+        return out.fail(exit_codes.INVALID, f"--cloud: {exc}; nothing was sent to Azure.",
+                        "name a cloud az knows (az cloud list), or give a cloud file")
+    if answers.fleet is not None:
+        from wizard.fleet_verify import run_fleet_verify
+
+        return run_fleet_verify(args, answers, out)
+    args.resource_group, args.name = answers.resource_group.name, answers.cluster.name
+    try:
+        session = _open(args, answers)
+    except Exception as exc:  # noqa: BLE001
+        return out.failure(exc, f"verify: could not read cluster {args.name} from Azure")
+    try:
+        target = session_target(args, session, None, out)
+        if isinstance(target, int):
+            return target
+        opts = options_from_answers(answers, **option_overrides(args, answers), simulated=session.simulator
+                                    is not None, **session.probe_pacing())
+        report = verify_and_report(target, opts, f"{args.name} ({args.resource_group})", out,
+                                   getattr(args, "report", None))
+        return exit_codes.OK if report.must_ok else exit_codes.NOT_CONFORMANT
+    finally:
+        session.close()

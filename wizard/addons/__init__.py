@@ -243,8 +243,9 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _workspace_lock(workspace_id: str) -> threading.Lock:
-    """One wiring at a time per Azure Monitor workspace in this process: the members of a fleet share the default
-    workspace of their region, and only the one that created it may record it as created."""
+    """Held while a wiring finds or creates its Azure Monitor workspace (not over the cluster's own rule and
+    association): the members of a fleet share the default workspace of their region, and only the one that
+    created it may record it as created."""
     with _LOCKS_GUARD:
         return _WORKSPACE_LOCKS.setdefault(workspace_id.lower(), threading.Lock())
 
@@ -257,13 +258,10 @@ def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any
     from wizard.provenance import with_provenance
 
     journal = engine.journal
-    with _workspace_lock(names.workspace_id):
-        result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags,
-                                                                       engine.plan.provenance),
-                                   _reporter(engine, step, started), engine.sleep, _poll(engine, opts),
-                                   opts.azure_timeout,
-                                   intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
-                                   if journal is not None else None)
+    result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags, engine.plan.provenance),
+                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout,
+                               intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
+                               if journal is not None else None, shared=_workspace_lock(names.workspace_id))
     names = result.names
     if result.changed:
         msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)

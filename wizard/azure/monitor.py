@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ContextManager
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -311,25 +311,16 @@ def monitoring_missing(conn: "ArmConnection", names: MonitorNames) -> list[str]:
     return missing
 
 
-def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
-                      sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0,
-                      intend: Callable[[str], None] | None = None) -> MonitorResult:
-    """Steps 1-5 of the module docstring. Bounded: every wait ends after `timeout` seconds. `tags` go on what
-    this creates (an object that exists keeps its own); `intend(resource_id)` is called before each create, so
-    ownership is on record even when the create's answer is lost."""
+def _ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
+                      sleep: Callable[[float], None], poll: float, timeout: float, creating: Callable[[str], None],
+                      result: MonitorResult) -> Any:
+    """Steps 1-2: the providers registered, the workspace found or created and Succeeded."""
     import time
 
-    def creating(rid: str) -> None:
-        result.created_ids.append(rid)
-        if intend is not None:
-            intend(rid)
-
-    result = MonitorResult(names)
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
     for sub, namespaces in _providers(names):
         result.registered += ensure_providers(conn, namespaces, sub, report, sleep, poll, timeout)
     mon_ws = monitor_client(conn, ws_sub)
-    mon = monitor_client(conn, names.subscription_id)
 
     # 2. the workspace
     ws = _get(lambda: mon_ws.azure_monitor_workspaces.get(names.workspace_rg, names.workspace_name))
@@ -362,10 +353,32 @@ def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str
             raise TimeoutError(f"Azure Monitor workspace {names.workspace_name} still {state} after {timeout:.0f} s")
         sleep(poll)
         ws = mon_ws.azure_monitor_workspaces.get(names.workspace_rg, names.workspace_name)
+    return ws
+
+
+def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
+                      sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0,
+                      intend: Callable[[str], None] | None = None,
+                      shared: ContextManager[Any] | None = None) -> MonitorResult:
+    """Steps 1-5 of the module docstring. Bounded: every wait ends after `timeout` seconds. `tags` go on what
+    this creates (an object that exists keeps its own); `intend(resource_id)` is called before each create, so
+    ownership is on record even when the create's answer is lost. `shared` is held over steps 1-2 (the providers
+    and the workspace, which the members of a fleet share): steps 3-5 are the cluster's own and run unheld."""
+    import contextlib
+
+    def creating(rid: str) -> None:
+        result.created_ids.append(rid)
+        if intend is not None:
+            intend(rid)
+
+    result = MonitorResult(names)
+    with shared or contextlib.nullcontext():
+        ws = _ensure_workspace(conn, names, tags, report, sleep, poll, timeout, creating, result)
     result.workspace_location = (ws.location or names.region).replace(" ", "").lower()
     result.query_endpoint = getattr(getattr(ws, "metrics", None), "prometheus_query_endpoint", None)
     names = result.names = _placed(names, ws)
     dc_region = names.region
+    mon = monitor_client(conn, names.subscription_id)
 
     # 3. data collection endpoint
     dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))

@@ -127,6 +127,9 @@ class Simulator:
         self.request_log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._save_lock = threading.Lock()
+        # group commit: saves asked for, and the last ask a written file covers (save() returns at once when a
+        # write that began after its ask holds its change: twenty pollers wait for one write, not twenty)
+        self._ask_lock, self._save_asked, self._save_covered = threading.Lock(), 0, 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._kube: Any = None
@@ -245,12 +248,20 @@ class Simulator:
         """Write the state file atomically (ARM world + Kubernetes world). No-op without a state file."""
         if self.state_file is None:
             return
+        with self._ask_lock:
+            self._save_asked += 1
+            ask = self._save_asked
         with self._save_lock:
+            if self._save_covered >= ask:
+                return
+            with self._ask_lock:
+                covers = self._save_asked  # every ask up to here changed the world before asking
             with self.world.lock:
                 arm = self.world.to_dict()
             kube = self._kube.to_dict() if self._kube is not None and hasattr(self._kube, "to_dict") else None
             write_json_atomic(self.state_file, {"format": STATE_FORMAT, "version": 1, "saved_at": time.time(),
                                                 "port": self.port, "arm": arm, "kube": kube})
+            self._save_covered = covers
 
     # ------------------------------------------------------------------------------------ internals
     def _load(self) -> None:

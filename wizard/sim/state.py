@@ -127,7 +127,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=False)
+            f.write(json.dumps(data))  # compact: only then does json use its C encoder (a fleet's world is MBs)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -37,10 +37,14 @@ class KubeWorld:
         self._lock = threading.RLock()
         self._clusters: dict[str, Cluster] = {}
         self.degraded = check_names(degrade)  # applied to every cluster (see degrade.py)
+        # each cluster's saved form, until something reaches that cluster again (every way in is a method here
+        # that names it): a save of a fleet's world copies the cluster that changed, not all twenty
+        self._saved: dict[str, dict] = {}
 
     def degrade(self, kube_id: str, *names: str) -> None:
         """Make one cluster fall short in the named ways (degrade.NAMES); its controllers act on it at once."""
         with self._lock:
+            self._saved.pop(kube_id, None)
             c = self._clusters[kube_id]
             c.degraded |= check_names(names)
             controllers.reconcile(c)
@@ -50,6 +54,7 @@ class KubeWorld:
         """Make the cluster's objects follow the ARM view: seed what each enabled option installs, remove what a
         disabled option had seeded; objects users created are kept. Idempotent."""
         with self._lock:
+            self._saved.pop(kube_id, None)
             c = self._clusters.get(kube_id)
             if c is None:
                 c = self._clusters[kube_id] = Cluster(kube_id)
@@ -134,11 +139,13 @@ class KubeWorld:
         """What the cluster's managed Prometheus collector sends now (see monitoring.py)."""
         from . import monitoring
         with self._lock:
+            self._saved.pop(kube_id, None)
             c = self._clusters.get(kube_id)
             return monitoring.collect(c) if c is not None else []
 
     def remove_cluster(self, kube_id: str) -> None:
         with self._lock:
+            self._saved.pop(kube_id, None)
             self._clusters.pop(kube_id, None)
 
     # --- HTTP side ---------------------------------------------------------------------------------------
@@ -146,6 +153,7 @@ class KubeWorld:
                body: bytes) -> tuple[int, dict[str, str], bytes]:
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
+            self._saved.pop(kube_id, None)
             c = self._clusters.get(kube_id)
             if c is None:
                 return _status(404, "NotFound", f'cluster "{kube_id}" not found')
@@ -163,6 +171,7 @@ class KubeWorld:
     # --- state -------------------------------------------------------------------------------------------
     def cluster(self, kube_id: str) -> Cluster:
         with self._lock:
+            self._saved.pop(kube_id, None)  # the caller may change it
             return self._clusters[kube_id]
 
     def cluster_ids(self) -> list[str]:
@@ -170,8 +179,12 @@ class KubeWorld:
             return sorted(self._clusters)
 
     def to_dict(self) -> dict:
+        """The saved form (to serialise, not to change: unchanged clusters' parts are shared between calls)."""
         with self._lock:
-            return {"version": 1, "clusters": {k: copy.deepcopy(c.to_dict()) for k, c in self._clusters.items()}}
+            for k, c in self._clusters.items():
+                if k not in self._saved:
+                    self._saved[k] = copy.deepcopy(c.to_dict())
+            return {"version": 1, "clusters": {k: self._saved[k] for k in self._clusters}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "KubeWorld":
