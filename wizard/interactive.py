@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from wizard import mesh_rules
 from wizard.azure.clouds import CloudError, cloud_setting  # noqa: F401 - re-exported: the TUI's --cloud
 from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
     Link, Session, SubscriptionInfo, connect, default_subscription_id,
@@ -42,7 +43,6 @@ __all__ = [
 ANSWERS_NAME = "aks-ai-wizard.yaml"
 MIN_MINOR = (1, 34)
 PROVIDER = "Microsoft.ContainerService"
-GATEWAY_MIN_REVISION = (1, 26)
 
 
 # ----------------------------------------------------------------------------------------------- value types
@@ -183,17 +183,18 @@ def list_revisions(session: Session, location: str) -> list["MeshRevision"]:
 def revision_choices(revisions: Iterable["MeshRevision"], minor: str, gateway_api: bool) -> list[RevisionChoice]:
     """`auto` first, then every revision newest first; those that don't fit the version (or Gateway API) disabled."""
     revs = sorted(revisions, key=lambda r: r.key, reverse=True)
-    usable = [r for r in revs if minor in r.compatible and (not gateway_api or r.key >= GATEWAY_MIN_REVISION)]
+    usable = mesh_rules.usable(revs, minor, gateway_api)
     out = [RevisionChoice("auto", bool(usable),
                           f"auto  (newest compatible: {usable[0].revision})" if usable else "auto",
                           "" if usable else f"no revision is compatible with Kubernetes {minor}")]
     for r in revs:
-        if minor not in r.compatible:
+        if not mesh_rules.compatible([r], minor):
             out.append(RevisionChoice(r.revision, False, r.revision,
                                       f"not compatible with Kubernetes {minor} (supports {', '.join(r.compatible)})",
                                       compatible=False))
-        elif gateway_api and r.key < GATEWAY_MIN_REVISION:
-            out.append(RevisionChoice(r.revision, False, r.revision, "Gateway API needs asm-1-26 or newer"))
+        elif gateway_api and not mesh_rules.supports_gateway_api(r.revision):
+            out.append(RevisionChoice(r.revision, False, r.revision,
+                                      f"Gateway API needs {mesh_rules.GATEWAY_MIN_REVISION} or newer"))
         else:
             out.append(RevisionChoice(r.revision, True, r.revision, ""))
     return out

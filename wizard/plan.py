@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from wizard import durations
+from wizard import durations, mesh_rules
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
 from wizard.azure.features import is_registered
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
 PROVIDER = "Microsoft.ContainerService"
-GATEWAY_MIN_REVISION = (1, 26)  # managed Gateway API on 1.34 needs the Istio add-on at asm-1-26 or newer
 
 Action = Literal["create", "update", "register", "retry", "recreate", "attach", "read", "skip"]
 _option_on = option_on  # the preflight's name for it
@@ -262,14 +261,14 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
     if not istio.enabled:
         return None, None
     need_gateway = answers.cluster.gateway_api
-    compatible = [r for r in revisions if minor in r.compatible]
-    usable = [r for r in compatible if not need_gateway or r.key >= GATEWAY_MIN_REVISION]
+    compatible = mesh_rules.compatible(revisions, minor)
+    usable = mesh_rules.usable(revisions, minor, need_gateway)
     names = ", ".join(r.revision for r in compatible) or "none"
     if istio.revision == "auto":
         if existing and any(r.revision == existing for r in usable):
             return existing, None  # keep what the cluster runs: auto never upgrades a mesh behind your back
         if not usable:
-            why = " at asm-1-26 or newer (needed by Gateway API)" if need_gateway else ""
+            why = f" at {mesh_rules.GATEWAY_MIN_REVISION} or newer (needed by Gateway API)" if need_gateway else ""
             return None, Problem("cluster.istio.revision", f"no Istio revision compatible with Kubernetes {minor}"
                                  f"{why} is offered (compatible: {names}).",
                                  "choose another Kubernetes version, or turn Gateway API off.")
@@ -282,8 +281,9 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
     if minor not in match.compatible:
         return None, Problem("cluster.istio.revision", f"{istio.revision} is not compatible with Kubernetes {minor} "
                              f"(it supports {', '.join(match.compatible)}).", f"use auto or one of: {names}.")
-    if need_gateway and match.key < GATEWAY_MIN_REVISION:
-        return None, Problem("cluster.gateway_api", f"managed Gateway API needs Istio asm-1-26 or newer; "
+    if need_gateway and not mesh_rules.supports_gateway_api(match.revision):
+        return None, Problem("cluster.gateway_api", f"managed Gateway API needs Istio "
+                             f"{mesh_rules.GATEWAY_MIN_REVISION} or newer; "
                              f"{istio.revision} is older.", f"use auto or one of: {names}.")
     return istio.revision, None
 

@@ -7,6 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Static
 
+from wizard.mesh_rules import GATEWAY_MIN_REVISION
 from screens.base import StepScreen
 from screens.choice import ChoiceItem, ChoiceList
 from screens.widgets import Field
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from wizard.failure import AzureFailure
 
 
-GATEWAY_LINE = "Needs Istio asm-1-26+ and preview flag ManagedGatewayAPIPreview (ai_inference)."
+GATEWAY_LINE = f"Needs Istio {GATEWAY_MIN_REVISION}+ and preview flag ManagedGatewayAPIPreview (ai_inference)."
 
 
 class MeshScreen(StepScreen):

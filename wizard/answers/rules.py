@@ -14,6 +14,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from wizard import mesh_rules
+
 __all__ = [
     "MIN_KUBERNETES",
     "CLOUD_NAMES",
@@ -427,12 +429,9 @@ def check_gateway_api(gateway_api: bool, istio_enabled: bool) -> str | None:
 
 
 def check_gateway_api_revision(gateway_api: bool, revision: str) -> str | None:
-    m = _ASM.fullmatch(revision)
-    if gateway_api and m and (int(m.group(1)), int(m.group(2))) < (1, 26):
-        return (
-            f"managed Gateway API needs Istio revision asm-1-26 or newer (got {revision!r}); "
-            'use "auto" or asm-1-26 or newer'
-        )
+    if gateway_api and _ASM.fullmatch(revision) and not mesh_rules.supports_gateway_api(revision):
+        least = mesh_rules.GATEWAY_MIN_REVISION
+        return f'managed Gateway API needs Istio revision {least} or newer (got {revision!r}); use "auto" or {least} or newer'
     return None
 
 

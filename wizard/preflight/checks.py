@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from wizard import mesh_rules
 from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict, sentence
 from wizard.preflight.capacity import check_quota, check_skus, check_subnet, demands, quota_lines
 from wizard.preflight.features import PROVIDER, register_commands
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["PoolIntent", "Reads", "check_access", "check_private", "check_subnet", "demands", "evaluate",
            "pool_intents", "quota_lines"]
 
-GATEWAY_MIN = (1, 26)
 NAP_COMMAND = "az aks update -g {rg} -n {name} --node-provisioning-mode Auto"
 
 
@@ -77,7 +77,7 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
     version_failed = bool(_problems(plan, "cluster.kubernetes_version"))
     rev = plan.resolved.istio_revision if plan.resolved else None
     minor = _minor(plan.resolved.kubernetes_version if plan.resolved else answers.cluster.kubernetes_version)
-    compatible = [r.revision for r in plan.observed.revisions if minor in r.compatible]
+    compatible = [r.revision for r in mesh_rules.compatible(plan.observed.revisions, minor)]
     mesh_probs = [p for p in _problems(plan, "cluster.istio.revision", "cluster.gateway_api")]
     gw_probs = [p for p in mesh_probs if _is_gateway_problem(p)]
     rev_probs = [p for p in mesh_probs if not _is_gateway_problem(p)]
@@ -104,7 +104,7 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
                                f"{', '.join(compatible) or 'none'}.", data={"revision": rev, "compatible": compatible}))
     if not answers.cluster.gateway_api:
         return out
-    gtitle = f"Gateway API on {minor}: Istio add-on at asm-1-26 or newer"
+    gtitle = f"Gateway API on {minor}: Istio add-on at {mesh_rules.GATEWAY_MIN_REVISION} or newer"
     if not istio.enabled:
         out.append(CheckResult("gateway-api", gtitle, "fail", "Managed Gateway API runs on the Istio add-on.",
                                "set cluster.istio.enabled: true, or cluster.gateway_api: false.", "cluster.gateway_api"))
@@ -115,15 +115,17 @@ def check_mesh(answers: "Answers", plan: "Plan") -> list[CheckResult]:
         out.append(CheckResult("gateway-api", gtitle, "skip", "Not judged: the Kubernetes version is not offered."))
     elif gw_probs:
         p = gw_probs[0]
-        usable = [r.revision for r in plan.observed.revisions if minor in r.compatible and r.key >= GATEWAY_MIN]
+        usable = [r.revision for r in mesh_rules.usable(plan.observed.revisions, minor, True)]
         out.append(CheckResult("gateway-api", gtitle, "fail",
-                               p.message + f" Revisions for {minor} at asm-1-26 or newer: {', '.join(usable) or 'none'}.",
+                               p.message + f" Revisions for {minor} at {mesh_rules.GATEWAY_MIN_REVISION} or newer: "
+                               f"{', '.join(usable) or 'none'}.",
                                p.fix, p.field))
     elif rev_probs:
         out.append(CheckResult("gateway-api", gtitle, "skip", "Not judged: the Istio revision is not usable."))
     else:
         out.append(CheckResult("gateway-api", gtitle, "pass",
-                               f"{rev} is asm-1-26 or newer, as managed Gateway API on {minor} needs."))
+                               f"{rev} is {mesh_rules.GATEWAY_MIN_REVISION} or newer, as managed Gateway API on "
+                               f"{minor} needs."))
     return out
 
 
