@@ -19,7 +19,6 @@ from wizard import durations
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
 from wizard.azure.roles import run_delete_access, teardown_steps
-from wizard.engine import EXTRA_RUNNERS
 from wizard.plan import Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
 from wizard.spec import az
@@ -417,6 +416,7 @@ def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[st
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 
-EXTRA_RUNNERS.update({"delete-cluster": _run_delete_cluster, "delete-pool": _run_delete_pool,
-                      "delete-group": _run_delete_group, "delete-monitor": _run_delete_monitor,
-                      "delete-access": run_delete_access})
+# handed to the engine through wizard.runners.runners()
+TEARDOWN_RUNNERS: dict[str, Callable[["Engine", Step, float], dict[str, Any]]] = {
+    "delete-cluster": _run_delete_cluster, "delete-pool": _run_delete_pool, "delete-group": _run_delete_group,
+    "delete-monitor": _run_delete_monitor, "delete-access": run_delete_access}

@@ -6,7 +6,7 @@ Integration (the engine and plan own sequencing; this package owns the work):
 
     from wizard.addons import ADDON_RUNNERS, AddonOptions, addon_steps
     plan.steps += addon_steps(answers, plan)          # after "kubeconfig" (and "cluster")
-    engine.EXTRA_RUNNERS.update(ADDON_RUNNERS)
+    Engine(..., runners=wizard.runners.runners())      # the table holds ADDON_RUNNERS
     RunOptions(..., addons=AddonOptions(kueue_release_base=...))   # optional; read with getattr
 
 Each runner is idempotent (reads first, writes only what is missing or different; a second run sends no write)
