@@ -266,24 +266,22 @@ class Engine:
         """Poll a registration until Registered, up to the registration deadline; past it, stop with what to
         run later (the registration itself goes on in Azure). `state`: what the register call answered; the
         first read comes one poll interval after it (reading at once only costs a request)."""
-        from wizard.azure.features import is_registered
+        from wizard.azure.features import wait_registered
 
         progress = _Progress(self, step, started)
-        deadline = self._deadline(self.options.registration_timeout)
-        while True:
-            progress(state, f"Azure reports {what} {state}")
-            if is_registered(state):
-                return state
-            if time.monotonic() >= deadline:
-                raise _timed_out(
-                    f"{what} was still {state} after {fmt_seconds(time.monotonic() - started)} "
-                    f"(typically {fmt_seconds((step.typical or 0) * self.options.typical_scale)}).",
-                    "Azure registers preview flags and providers in the background; some take an hour or more. "
-                    "The registration goes on in Azure without this run.",
-                    f"Check it later with `{later}`; once it says Registered, run the same command again "
-                    "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
-            self.sleep(self.options.poll_interval)
-            state = read()
+
+        def timed_out(state: str) -> Exception:
+            return _timed_out(
+                f"{what} was still {state} after {fmt_seconds(time.monotonic() - started)} "
+                f"(typically {fmt_seconds((step.typical or 0) * self.options.typical_scale)}).",
+                "Azure registers preview flags and providers in the background; some take an hour or more. "
+                "The registration goes on in Azure without this run.",
+                f"Check it later with `{later}`; once it says Registered, run the same command again "
+                "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
+
+        return wait_registered(state, read, self.sleep, self.options.poll_interval,
+                               self._deadline(self.options.registration_timeout),
+                               lambda s: progress(s, f"Azure reports {what} {s}"), timed_out)
 
     def _feature(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.features import feature_state, register_feature, split_flag

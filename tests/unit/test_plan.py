@@ -364,3 +364,17 @@ def test_add_on_steps_carry_their_inputs_in_a_frozen_payload():
     assert queues == QueueInputs((3,))  # the autoscaler's maximum, not today's count
     with pytest.raises(dataclasses.FrozenInstanceError):
         stack.taints = ()  # type: ignore[misc]
+
+
+def test_one_registration_wait_polls_until_registered_and_stops_at_its_deadline():
+    import time
+
+    from wizard.azure.features import wait_registered
+
+    states, seen, slept = iter(["Registering", "Registered"]), [], []
+    got = wait_registered("Registering", lambda: next(states), slept.append, 0.5, time.monotonic() + 60,
+                          seen.append, lambda s: AssertionError(s))
+    assert got == "Registered" and seen == ["Registering", "Registering", "Registered"] and slept == [0.5, 0.5]
+    with pytest.raises(TimeoutError, match="still Registering"):
+        wait_registered("Registering", lambda: "Registering", lambda _s: None, 0.0, time.monotonic() - 1,
+                        lambda _s: None, lambda s: TimeoutError(f"still {s}"))
