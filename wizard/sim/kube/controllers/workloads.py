@@ -81,8 +81,9 @@ def _roll_out(c: Cluster, dep: dict, replicas: int, h: str) -> str:
 
 def _deployment_status(c: Cluster, dep: dict, ns: str, replicas: int, h: str, rs_name: str) -> None:
     """Status from the owned ReplicaSets' pods."""
-    pods = [p for p in list_pods(c, ns) for rs in c.list("apps", "replicasets", ns)
-            if owned_by(rs, dep) and owned_by(p, rs) and not p["metadata"].get("deletionTimestamp")]
+    owned_uids = [rs["metadata"].get("uid") for rs in c.list("apps", "replicasets", ns) if owned_by(rs, dep)]
+    pods = [p for p in list_pods(c, ns) if not p["metadata"].get("deletionTimestamp")
+            for uid in owned_uids if uid in {r.get("uid") for r in p["metadata"].get("ownerReferences") or []}]
     ready = [p for p in pods if pod_ready(p)]
     updated = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == h]
     available = len(ready)
