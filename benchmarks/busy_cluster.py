@@ -5,7 +5,7 @@ Prints the time to create the load (the nodes from the ARM view, then a Deployme
 through the Kubernetes API: the simulator's controllers create, schedule and start every pod in that request) and
 the wall time of `verify` with probes, with each requirement's status. Figures, not a pass/fail target.
 
-    python benchmarks/busy_cluster.py [--nodes 300] [--pods 1200] [--no-probes]
+    python benchmarks/busy_cluster.py [--nodes 300] [--pods 1200] [--no-probes] [--billable]
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def main() -> int:
     ap.add_argument("--nodes", type=int, default=300)
     ap.add_argument("--pods", type=int, default=1200)
     ap.add_argument("--no-probes", action="store_true", help="only create the load")
+    ap.add_argument("--billable", action="store_true", help="run the cluster autoscaling probe too (as the test does)")
     args = ap.parse_args()
 
     from tests.integration.test_busy_cluster import FAST, add_load, busy_body
@@ -49,7 +50,8 @@ def main() -> int:
             return 0
         before = len(sim.request_log)
         t0 = time.perf_counter()
-        report = run_verification(VerifyTarget(kubeconfig=kc, cluster=arm), VerifyOptions(**FAST))
+        report = run_verification(VerifyTarget(kubeconfig=kc, cluster=arm), VerifyOptions(
+            **FAST, billable=("cluster_autoscaling",) if args.billable else ()))
         t_verify = time.perf_counter() - t0
         print(f"verify with probes: {t_verify:.2f} s, {len(sim.request_log) - before} requests")
         for r in report.results:

@@ -50,7 +50,9 @@ def make_cluster(sim, kid: str, nodes: int, pods: int):
 
 
 def verify(kc, arm):
-    return run_verification(VerifyTarget(kubeconfig=kc, cluster=arm), VerifyOptions(**FAST))
+    """Every probe, the billable cluster autoscaling one too (it makes GPU pods pend among the load's pods)."""
+    return run_verification(VerifyTarget(kubeconfig=kc, cluster=arm),
+                            VerifyOptions(**FAST, billable=("cluster_autoscaling",)))
 
 
 def _namespaces(k) -> set[str]:
@@ -72,12 +74,14 @@ def test_busy_cluster_probes_no_false_fail_and_nothing_left(sim):
     got = {r.id: r.status for r in busy.results}
     want = {r.id: r.status for r in quiet.results}
     assert set(got) == set(want)
-    assert "pass" in got.values()  # the probes did run and prove things on the busy cluster
+    assert got["cluster_autoscaling"] == "pass" and busy.result("cluster_autoscaling").proof == "probe"
+    assert list(got.values()).count("pass") >= 7  # the probes did run and prove things on the busy cluster
     false = {i: (got[i], want[i], busy.result(i).summary) for i in got
              if got[i] != want[i] and got[i] != "inconclusive"}
     assert not false, false
     # nothing left behind: the namespaces are those from before, no object carries the probes' label
     assert _namespaces(k) == before
+    assert len(k.request("GET", "/api/v1/nodes")["items"]) == len(nodes)  # the node the probe added is gone
     assert k.request("GET", "/api/v1/namespaces", {"labelSelector": PROBE_LABEL})["items"] == []
     for plural in ("clusterqueues", "resourceflavors"):
         assert k.request("GET", f"/apis/kueue.x-k8s.io/v1beta1/{plural}", {"labelSelector": PROBE_LABEL})["items"] == []
