@@ -143,6 +143,7 @@ def _applied(data: dict[str, Any], speed: float, staged: bool | None, register_f
     from wizard.azure.features import register_feature
     from wizard.engine import Engine, RunOptions
     from wizard.plan import build_plan, observe
+    from wizard.runners import runners
     from wizard.session import SimOptions, open_session
 
     answers = answers_from_dict(data)
@@ -158,7 +159,7 @@ def _applied(data: dict[str, Any], speed: float, staged: bool | None, register_f
         mark = len(sim.request_log)
         t0 = time.monotonic()
         result = Engine(conn, plan, lambda e: None, None,
-                        RunOptions(poll_interval=session.poll_interval, tick=0.01)).run()
+                        RunOptions(poll_interval=session.poll_interval, tick=0.01), runners()).run()
         wall = time.monotonic() - t0
         assert result.status == "done", result.failure and result.failure.render()
         log = sim.request_log[mark:]

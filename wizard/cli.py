@@ -507,10 +507,11 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
     from wizard.engine import Engine
     from wizard.kubeconfig import default_kubeconfig
     from wizard.render import EventPrinter, fmt_seconds
+    from wizard.runners import runners
 
     engine = Engine(session.conn, plan, EventPrinter(out, verbose=args.verbose > 0), journal, session.run_options(
         kubeconfig_out=args.kubeconfig_out, merge_kubeconfig=default_kubeconfig() if args.merge_kubeconfig else None,
-        registration_timeout=args.registration_timeout * 60, conflict_timeout=args.conflict_timeout * 60))
+        registration_timeout=args.registration_timeout * 60, conflict_timeout=args.conflict_timeout * 60), runners())
     started = time.monotonic()
     result = _run_engine(engine, out)
     took = fmt_seconds(time.monotonic() - started)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -30,10 +30,11 @@ if TYPE_CHECKING:
     from wizard.plan import Plan, Step
 
 HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
-# Step kinds implemented outside the engine (add-ons, teardown): kind -> runner(engine, step, started) ->
-# outputs. A runner reports through engine.emit, waits with engine.sleep (cancel-aware) and reaches the
-# cluster through engine.kube_client().
-EXTRA_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {}
+# What runs a step, by its kind (the step id before ":"): runner(engine, step, started) -> outputs. A runner
+# reports through engine.emit, waits with engine.sleep (cancel-aware) and reaches the cluster through
+# engine.kube_client(). The caller hands the engine its whole table (wizard.runners.runners()); the engine
+# knows no add-on or teardown module.
+Runner = Callable[["Engine", "Step", float], dict[str, Any]]
 
 
 class _Progress:
@@ -103,8 +104,9 @@ class RunResult:
 
 class Engine:
     def __init__(self, conn: "ArmConnection", plan: "Plan", sink: EventSink, journal: "Journal | None" = None,
-                 options: RunOptions | None = None):
+                 options: RunOptions | None = None, runners: Mapping[str, Runner] | None = None):
         self.conn = conn
+        self.runners: Mapping[str, Runner] = BUILTIN_RUNNERS if runners is None else runners
         self.plan = plan
         self.answers: "Answers" = plan.answers
         self.sink = sink
@@ -128,6 +130,7 @@ class Engine:
         from wizard.plan import check_steps
 
         check_steps(self.plan.steps)
+        self._check_runners()
         steps = {s.id: s for s in self.plan.steps}
         finished: set[str] = set()
         running: dict[Future[dict[str, Any]], "Step"] = {}
@@ -165,6 +168,14 @@ class Engine:
             result.failed_step = next(s for s in steps if s not in finished)
         result.kubeconfig = self.kubeconfig
         return result
+
+    def _check_runners(self) -> None:
+        """Every step to run has a runner in the table, checked before anything runs (not halfway through)."""
+        from wizard.plan import PlanError
+
+        missing = sorted({s.id.split(":")[0] for s in self.plan.steps if s.action != "skip"} - set(self.runners))
+        if missing:
+            raise PlanError(f"no runner for step kind(s) {', '.join(missing)}: pass wizard.runners.runners()")
 
     # ------------------------------------------------------------------------------------------ events
     def emit(self, kind: str, step: "Step", message: str = "", status: str | None = None,
@@ -223,17 +234,8 @@ class Engine:
         self._journal(step, "started", action=step.action, defers=step.defers)
         self.emit("started", step, step.title, started=started, az=step.az)
         kind = step.id.split(":")[0]
-        builtin: dict[str, Callable[["Step", float], dict[str, Any]]] = {
-            "resource-group": self._resource_group,
-            "feature": self._feature,
-            "provider": self._provider,
-            "cluster": self._cluster,
-            "preview-fields": self._cluster,  # the update that sends what a staged create deferred
-            "gpu-pool": self._gpu_pool,
-            "kubeconfig": self._kubeconfig,
-        }
         try:
-            out = builtin[kind](step, started) if kind in builtin else EXTRA_RUNNERS[kind](self, step, started)
+            out = self.runners[kind](self, step, started)
         finally:
             if kind == "provider":
                 self.provider_ended.set()
@@ -264,24 +266,22 @@ class Engine:
         """Poll a registration until Registered, up to the registration deadline; past it, stop with what to
         run later (the registration itself goes on in Azure). `state`: what the register call answered; the
         first read comes one poll interval after it (reading at once only costs a request)."""
-        from wizard.azure.features import is_registered
+        from wizard.azure.features import wait_registered
 
         progress = _Progress(self, step, started)
-        deadline = self._deadline(self.options.registration_timeout)
-        while True:
-            progress(state, f"Azure reports {what} {state}")
-            if is_registered(state):
-                return state
-            if time.monotonic() >= deadline:
-                raise _timed_out(
-                    f"{what} was still {state} after {fmt_seconds(time.monotonic() - started)} "
-                    f"(typically {fmt_seconds((step.typical or 0) * self.options.typical_scale)}).",
-                    "Azure registers preview flags and providers in the background; some take an hour or more. "
-                    "The registration goes on in Azure without this run.",
-                    f"Check it later with `{later}`; once it says Registered, run the same command again "
-                    "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
-            self.sleep(self.options.poll_interval)
-            state = read()
+
+        def timed_out(state: str) -> Exception:
+            return _timed_out(
+                f"{what} was still {state} after {fmt_seconds(time.monotonic() - started)} "
+                f"(typically {fmt_seconds((step.typical or 0) * self.options.typical_scale)}).",
+                "Azure registers preview flags and providers in the background; some take an hour or more. "
+                "The registration goes on in Azure without this run.",
+                f"Check it later with `{later}`; once it says Registered, run the same command again "
+                "(finished steps are not repeated). A longer wait: --registration-timeout MINUTES.")
+
+        return wait_registered(state, read, self.sleep, self.options.poll_interval,
+                               self._deadline(self.options.registration_timeout),
+                               lambda s: progress(s, f"Azure reports {what} {s}"), timed_out)
 
     def _feature(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure.features import feature_state, register_feature, split_flag
@@ -539,6 +539,13 @@ class Engine:
         return {"message": "; ".join(said)}
 
 
-from wizard.addons import ADDON_RUNNERS  # noqa: E402 - registered once the engine exists (no import cycle)
-
-EXTRA_RUNNERS.update(ADDON_RUNNERS)
+# The kinds the engine runs itself (Azure Resource Manager writes and the kubeconfig); wizard.runners adds the rest.
+BUILTIN_RUNNERS: dict[str, Runner] = {
+    "resource-group": Engine._resource_group,
+    "feature": Engine._feature,
+    "provider": Engine._provider,
+    "cluster": Engine._cluster,
+    "preview-fields": Engine._cluster,  # the update that sends what a staged create deferred
+    "gpu-pool": Engine._gpu_pool,
+    "kubeconfig": Engine._kubeconfig,
+}

@@ -123,8 +123,9 @@ class FleetRun:
 
     def _engine(self, plan: "Plan", sink: EventSink, journal: "Journal", opts: Any) -> "Engine":
         from wizard.engine import Engine
+        from wizard.runners import runners
 
-        engine = Engine(self.conn, plan, sink, journal, opts)
+        engine = Engine(self.conn, plan, sink, journal, opts, runners())
         with self._lock:
             self._engines.append(engine)
             if self.cancelled.is_set():

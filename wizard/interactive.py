@@ -473,8 +473,10 @@ def plan_the_rest(session: Session, plan: "Plan", journal: "Journal | None", all
 def make_engine(session: Session, plan: "Plan", sink: "EventSink", journal: "Journal | None",
                 kubeconfig_out: Path | None = None) -> "Engine":
     from wizard.engine import Engine
+    from wizard.runners import runners
 
-    return Engine(session.conn, plan, sink, journal, session.run_options(kubeconfig_out=kubeconfig_out))
+    return Engine(session.conn, plan, sink, journal, session.run_options(kubeconfig_out=kubeconfig_out),
+                  runners())
 
 
 def run_engine(engine: "Engine") -> "RunResult":
@@ -529,10 +531,10 @@ def teardown_kept(td: Any) -> list[str]:
 def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal",
                  engine_ready: Callable[["Engine"], None] | None = None) -> "RunResult":
     """Blocking: run the teardown steps through the engine, holding the journal lock (events go to `sink`)."""
-    import wizard.teardown  # noqa: F401 - registers the delete-* runners with the engine
     from wizard.engine import Engine
+    from wizard.runners import runners
 
-    engine = Engine(session.conn, td.plan, sink, journal, session.run_options())
+    engine = Engine(session.conn, td.plan, sink, journal, session.run_options(), runners())
     if engine_ready is not None:
         engine_ready(engine)
     with journal.lock():

@@ -19,7 +19,6 @@ from wizard import durations
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
 from wizard.azure.roles import run_delete_access, teardown_steps
-from wizard.engine import EXTRA_RUNNERS
 from wizard.plan import Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
 from wizard.spec import az
@@ -124,9 +123,9 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
             out.kept.append(f"{what}: the journal says this wizard created it, but {v.said}; not deleted")
         return v.ours
 
-    cluster_step = _cluster_step(rg, name, cluster, owned, confirmed, out.kept)
+    cluster_step = _cluster_step(rg, name, cluster, owned, confirmed, out.kept, identity)
     if cluster is not None and cluster_step is None:
-        plan.steps += _pool_steps(conn, answers, owned, confirmed)
+        plan.steps += _pool_steps(conn, answers, owned, confirmed, identity)
     access = teardown_steps(conn, journal, answers, identity, from_tags)  # role assignments it granted: first
     plan.steps.extend(access.steps)
     out.kept.extend(access.kept)
@@ -143,14 +142,16 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
         deleting = {s.payload["resource_id"].lower() for s in monitor["delete"] if "resource_id" in s.payload}
         step, why = group_step(conn, rg, group, "resource-group" in owned.steps, confirmed, deleting, {name},
                                tuple(s.id for s in plan.steps), cluster is not None and cluster_step is None)
-        plan.steps.extend([step] if step else [])
+        if step is not None:
+            step.payload["identity"] = identity  # the tags the runner confirms again just before the DELETE
+            plan.steps.append(step)
         out.kept.extend([why] if why else [])
     check_steps(plan.steps)
     return out
 
 
 def _cluster_step(rg: str, name: str, cluster: Any, owned: Owned, confirmed: Callable[[str, Any], bool],
-                  kept: list[str]) -> Step | None:
+                  kept: list[str], identity: str) -> Step | None:
     """The step deleting the cluster (with its pools and node resource group) when this wizard created it."""
     if cluster is not None and "cluster" in owned.steps and confirmed(f"cluster {name}", cluster):
         since = owned.steps["cluster"]
@@ -158,14 +159,14 @@ def _cluster_step(rg: str, name: str, cluster: Any, owned: Owned, confirmed: Cal
         return Step("delete-cluster", f"delete cluster {name} ({when} by this wizard, with its node pools "
                     "and node resource group)", "update",
                     az("aks", "delete", "-g", rg, "-n", name, "--yes"), typical=durations.CLUSTER_CREATE,
-                    payload={"created_by": "cluster"})
+                    payload={"created_by": "cluster", "resource_group": rg, "cluster": name, "identity": identity})
     if cluster is not None and "cluster" not in owned.steps:
         kept.append(f"cluster {name}: not created by this wizard")
     return None
 
 
 def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
-                confirmed: Callable[[str, Any], bool]) -> list[Step]:
+                confirmed: Callable[[str, Any], bool], identity: str) -> list[Step]:
     """A cluster that stays loses the GPU pools this wizard added to it."""
     from wizard.plan import gpu_pool_steps, pool_suffix
 
@@ -179,7 +180,9 @@ def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
             steps.append(Step("delete-pool" + pool_suffix(step_id),
                               f"delete GPU pool {gp.name} (added by this wizard)", "update",
                               az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
-                              typical=durations.AGENT_POOL, payload={"created_by": step_id}))
+                              typical=durations.AGENT_POOL, payload={
+                                  "created_by": step_id, "resource_group": rg, "cluster": name, "pool": gp.name,
+                                  "identity": identity}))
     return steps
 
 
@@ -201,7 +204,7 @@ def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirme
                 + ("the cluster is" if len(clusters) == 1 else f"{len(clusters)} clusters are") + " gone)",
                 "update", az("group", "delete", "-n", rg, "--yes"), deps=after,
                 typical=durations.RESOURCE_GROUP * 30,
-                payload={"created_by": "resource-group", "besides": sorted(clusters)}), None
+                payload={"created_by": "resource-group", "resource_group": rg, "besides": sorted(clusters)}), None
 
 
 MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",
@@ -351,7 +354,7 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any)
     if resource is None:
         return {"state": "Gone", "message": step.title.replace("delete", "already gone:", 1)}
     if engine.journal is not None:
-        v = verdict(resource.tags, step.payload.get("identity") or engine.journal.identity(engine.answers))
+        v = verdict(resource.tags, step.payload["identity"])
         if not v.ours:
             engine.emit("log", step, f"kept: {v.said}", started=started)
             return {"state": "Kept", "message": step.title.replace("delete", "kept", 1) + f": {v.said}"}
@@ -370,32 +373,28 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any)
 
 
 def _run_delete_cluster(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    a = engine.answers
-    rg, name = a.resource_group.name, a.cluster.name
+    rg, name = step.payload["resource_group"], step.payload["cluster"]
     return _delete(engine, step, started, lambda: engine.conn.aks.managed_clusters.begin_delete(rg, name),
                    lambda: get_cluster(engine.conn, rg, name))
 
 
 def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    a = engine.answers
-    # "delete-pool" deletes the gpu_pool key's pool, "delete-pool:NAME" a pool of gpu_pools
-    pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name
-    rg, name = a.resource_group.name, a.cluster.name
+    p = step.payload
+    rg, name, pool = p["resource_group"], p["cluster"], p["pool"]
     return _delete(engine, step, started, lambda: engine.conn.aks.agent_pools.begin_delete(rg, name, pool),
                    lambda: get_pool(engine.conn, rg, name, pool))
 
 
 def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    a = engine.answers
+    rg = step.payload["resource_group"]
     # the clusters deleted before (the resource list may still show them for a moment)
-    besides = set(step.payload.get("besides") or [a.cluster.name])
-    others = [what for _, what in _other_resources(engine.conn, a.resource_group.name, besides)]
+    besides = set(step.payload["besides"])
+    others = [what for _, what in _other_resources(engine.conn, rg, besides)]
     if others:  # something appeared since the plan was shown: keep the group
         engine.emit("log", step, f"kept: {', '.join(others)} appeared in the group", started=started)
-        return {"state": "Kept", "message": f"resource group {a.resource_group.name} kept: it is not empty"}
-    return _delete(engine, step, started,
-                   lambda: engine.conn.resources.resource_groups.begin_delete(a.resource_group.name),
-                   lambda: get_group(engine.conn, a.resource_group.name))
+        return {"state": "Kept", "message": f"resource group {rg} kept: it is not empty"}
+    return _delete(engine, step, started, lambda: engine.conn.resources.resource_groups.begin_delete(rg),
+                   lambda: get_group(engine.conn, rg))
 
 
 def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
@@ -417,6 +416,7 @@ def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[st
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 
-EXTRA_RUNNERS.update({"delete-cluster": _run_delete_cluster, "delete-pool": _run_delete_pool,
-                      "delete-group": _run_delete_group, "delete-monitor": _run_delete_monitor,
-                      "delete-access": run_delete_access})
+# handed to the engine through wizard.runners.runners()
+TEARDOWN_RUNNERS: dict[str, Callable[["Engine", Step, float], dict[str, Any]]] = {
+    "delete-cluster": _run_delete_cluster, "delete-pool": _run_delete_pool, "delete-group": _run_delete_group,
+    "delete-monitor": _run_delete_monitor, "delete-access": run_delete_access}

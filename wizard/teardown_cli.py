@@ -20,6 +20,7 @@ def run_teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> i
     from wizard.engine import Engine
     from wizard.journal import Journal, JournalLocked
     from wizard.render import EventPrinter
+    from wizard.runners import runners
     from wizard.teardown import plan_teardown, teardown_doc, teardown_text
 
     journal = Journal.for_answers(args.file.resolve())
@@ -55,7 +56,7 @@ def run_teardown(args: argparse.Namespace, answers: "Answers", out: Output) -> i
                 return refused
             printer = EventPrinter(out, verbose=args.verbose > 0)
             started = time.monotonic()
-            result = _run_engine(Engine(session.conn, td.plan, printer, journal, session.run_options()), out)
+            result = _run_engine(Engine(session.conn, td.plan, printer, journal, session.run_options(), runners()), out)
             code = {"done": EXIT_OK, "failed": EXIT_AZURE}.get(result.status, exit_codes.INTERRUPTED)
             _result_doc(out, "teardown", result, code, started, journal)
             if result.status == "done":

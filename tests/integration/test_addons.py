@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
-from wizard.addons import ADDON_RUNNERS, AddonOptions, addon_steps
+from wizard.addons import AddonOptions, addon_steps
 from wizard.answers import Answers
-from wizard.engine import EXTRA_RUNNERS, Engine, RunOptions
+from wizard.engine import Engine, RunOptions
 from wizard.addons.errors import AddonError
 from wizard.addons.kueue import read_local
 from wizard.plan import build_plan, observe
+from wizard.runners import runners
 from wizard.session import SimOptions, open_session
 from wizard.sim.releases import kueue_manifest_path, kueue_release_base
 
@@ -47,7 +48,6 @@ class Run:
         self.sim = self.session.simulator
         self.addon_opts = {**vars(self.session.addon_options()), **addon_opts}  # the simulator's release copies
         self.events: list[Any] = []
-        EXTRA_RUNNERS.update(ADDON_RUNNERS)
 
     def run(self, answers: Answers | None = None) -> Any:
         answers = answers or self.answers
@@ -59,7 +59,7 @@ class Run:
         opts.addons = AddonOptions(**self.addon_opts)  # type: ignore[attr-defined]
         self.mark = len(self.sim.request_log)
         self.events = []
-        return Engine(self.session.conn, plan, self.events.append, None, opts).run()
+        return Engine(self.session.conn, plan, self.events.append, None, opts, runners()).run()
 
     def requests(self) -> list[Any]:
         return self.sim.request_log[self.mark:]

@@ -138,11 +138,12 @@ def test_skipped_with_managed_gpu(runs):
     ds = c.get("apps", "daemonsets", "kube-system", "nvidia-device-plugin-daemonset")
     assert ds is not None and not any(m.get("manager") == "aks-ai-wizard" for m in ds["metadata"].get("managedFields") or [])
     assert c.get("azmonitoring.coreos.com", "podmonitors", "kube-system", "nvidia-dcgm-exporter") is None
-    from wizard.addons import run_gpu_stack
+    from wizard.addons import gpu_stack_inputs, run_gpu_stack
+    from wizard.plan import Step
 
-    class E:  # the runner itself refuses a managed pool too
-        answers = r.answers
-    assert run_gpu_stack(E(), None, 0.0)["message"].startswith("skipped: AKS manages")
+    # the runner itself refuses a managed pool too (its inputs name no pool to install on)
+    step = Step("gpu-stack", "gpu stack", "create", "", payload=gpu_stack_inputs(r.answers))
+    assert run_gpu_stack(None, step, 0.0)["message"].startswith("skipped: AKS manages")
 
 
 def test_wait_is_bounded(runs, monkeypatch):

@@ -158,8 +158,9 @@ def cluster_puts(sim: Any, since: int = 0) -> list[Any]:
 
 def run(session: Any, plan: Any, journal: Any = None, engine_hook: Any = None) -> Any:
     from wizard.engine import Engine
+    from wizard.runners import runners
 
-    engine = Engine(session.conn, plan, lambda e: None, journal, session.run_options())
+    engine = Engine(session.conn, plan, lambda e: None, journal, session.run_options(), runners())
     if engine_hook:
         engine_hook(engine)
     return engine.run()

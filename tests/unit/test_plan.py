@@ -325,3 +325,56 @@ def test_the_engine_refuses_to_run_a_plan_whose_steps_could_never_all_run():
                                                     Step("delete-monitor:rule", "y", "update", "az")])
     with pytest.raises(PlanError):
         Engine(None, plan, lambda e: None).run()  # type: ignore[arg-type]
+
+
+def test_the_engine_refuses_a_step_kind_it_has_no_runner_for_before_anything_runs():
+    from wizard.engine import Engine
+    from wizard.plan import Plan, PlanError, Step
+
+    sent: list = []
+    plan = Plan(answers(), observed(), None, steps=[Step("resource-group", "rg", "create", "az"),
+                                                    Step("kueue", "k", "create", "az", deps=("resource-group",))])
+    with pytest.raises(PlanError, match="no runner for step kind.s. kueue"):
+        Engine(None, plan, sent.append).run()  # type: ignore[arg-type] - the built-in table only
+    assert sent == []  # not even the resource group started
+
+
+def test_one_runner_table_holds_every_kind_of_apply_and_teardown():
+    from wizard.addons import ADDON_RUNNERS
+    from wizard.engine import BUILTIN_RUNNERS
+    from wizard.runners import runners
+    from wizard.teardown import TEARDOWN_RUNNERS
+
+    table = runners()
+    assert set(table) == set(BUILTIN_RUNNERS) | set(ADDON_RUNNERS) | set(TEARDOWN_RUNNERS)
+    assert {"cluster", "kubeconfig", "kueue", "cluster-access", "delete-cluster", "delete-access"} <= set(table)
+
+
+def test_add_on_steps_carry_their_inputs_in_a_frozen_payload():
+    import dataclasses
+
+    from wizard.addons import GpuStackInputs, KueueInputs, QueueInputs
+
+    a = answers(gpu_pool={"vm_size": "Standard_NC6s_v3", "autoscale": {"min": 1, "max": 3}, "managed_gpu": False,
+                          "taints": ["sku=gpu:NoSchedule"]})
+    plan = build_plan(a, observed(group={"location": "eastus2"}))
+    stack, kueue, queues = (plan.step(i).payload for i in ("gpu-stack", "kueue", "kueue-queues"))
+    assert stack == GpuStackInputs((a.all_gpu_pools[0].name,), ("sku=gpu:NoSchedule",))
+    assert isinstance(kueue, KueueInputs) and kueue.kueue.version == a.kueue.version
+    assert queues == QueueInputs((3,))  # the autoscaler's maximum, not today's count
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stack.taints = ()  # type: ignore[misc]
+
+
+def test_one_registration_wait_polls_until_registered_and_stops_at_its_deadline():
+    import time
+
+    from wizard.azure.features import wait_registered
+
+    states, seen, slept = iter(["Registering", "Registered"]), [], []
+    got = wait_registered("Registering", lambda: next(states), slept.append, 0.5, time.monotonic() + 60,
+                          seen.append, lambda s: AssertionError(s))
+    assert got == "Registered" and seen == ["Registering", "Registering", "Registered"] and slept == [0.5, 0.5]
+    with pytest.raises(TimeoutError, match="still Registering"):
+        wait_registered("Registering", lambda: "Registering", lambda _s: None, 0.0, time.monotonic() - 1,
+                        lambda _s: None, lambda s: TimeoutError(f"still {s}"))

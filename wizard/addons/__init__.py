@@ -6,7 +6,7 @@ Integration (the engine and plan own sequencing; this package owns the work):
 
     from wizard.addons import ADDON_RUNNERS, AddonOptions, addon_steps
     plan.steps += addon_steps(answers, plan)          # after "kubeconfig" (and "cluster")
-    engine.EXTRA_RUNNERS.update(ADDON_RUNNERS)
+    Engine(..., runners=wizard.runners.runners())      # the table holds ADDON_RUNNERS
     RunOptions(..., addons=AddonOptions(kueue_release_base=...))   # optional; read with getattr
 
 Each runner is idempotent (reads first, writes only what is missing or different; a second run sends no write)
@@ -47,6 +47,47 @@ class AddonOptions:
     max_poll: float = 5.0  # seconds between polls at most (the engine's poll_interval when smaller)
 
 
+# What each add-on step's runner needs, put in its Step's payload when the plan builds the step: a runner reads its
+# inputs there (visible in the plan), never the answers of the run.
+@dataclass(frozen=True)
+class MonitorInputs:
+    """monitor-workspace: the names and places of the wiring, and the tags (with the plan's provenance) it carries."""
+
+    names: Any  # wizard.azure.monitor.MonitorNames
+    tags: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class GpuStackInputs:
+    """gpu-stack: the GPU pools whose software the wizard installs (managed_gpu: false; none: AKS manages it) and
+    their taints (and Spot's), which the DaemonSets must tolerate."""
+
+    pools: tuple[str, ...]
+    taints: tuple[str, ...]
+
+
+def gpu_stack_inputs(answers: "Answers") -> GpuStackInputs:
+    from wizard.addons import gpu_stack
+
+    return GpuStackInputs(tuple(p.name for p in gpu_stack.unmanaged_pools(answers)),
+                          tuple(gpu_stack.pool_taints(answers)))
+
+
+@dataclass(frozen=True)
+class KueueInputs:
+    """kueue: the answers' kueue section (version, manifest, sha256); `kueue` named so the kueue module reads it."""
+
+    kueue: Any  # wizard.answers.KueueAnswers
+    manifest: str  # where the manifest comes from (shown in the plan)
+
+
+@dataclass(frozen=True)
+class QueueInputs:
+    """kueue-queues: the GPU pools' node counts at most (autoscale max, else count), for the ClusterQueue's quota."""
+
+    gpu_nodes: tuple[int, ...]
+
+
 def options_of(engine: "Engine") -> AddonOptions:
     return (getattr(engine.options, "addons", None) or getattr(engine, "addon_options", None)
             or AddonOptions())
@@ -74,6 +115,7 @@ def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) ->
     """Managed Prometheus: the workspace, data collection endpoint and rule, and their association."""
     from wizard.azure.monitor import az_equivalent
     from wizard.plan import Step
+    from wizard.provenance import with_provenance
     from wizard.spec import az
 
     name = plan.answers.cluster.name
@@ -89,7 +131,8 @@ def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) ->
         f"\n# (what `az aks {'create' if new_cluster else 'update'} --enable-azure-monitor-metrics"
         f"{' --azure-monitor-workspace-resource-id ' + names.workspace_id if names.workspace_given else ''}` "
         "does besides the cluster PUT)",
-        deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=names,
+        deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=MonitorInputs(
+            names, tuple((with_provenance(plan.answers.cluster.tags, plan.provenance) or {}).items())),
         reason="creates what is missing; leaves what exists")
 
 
@@ -101,6 +144,7 @@ def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bo
     k = answers.kueue
     if not k.install:
         return []
+    from wizard.addons import kueue as kq
     from wizard.addons.kueue import manifest_location, release_url, shipped_for
 
     steps: list[Step] = []
@@ -113,7 +157,7 @@ def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bo
         + (" (SHA-256 pinned)" if k.sha256 or packaged else ""), "create" if new_cluster else "update",
         f"kubectl apply --server-side -f {release_url(RELEASE_BASE, k.version) if packaged else where}\n"
         "kubectl -n kueue-system wait deployment/kueue-controller-manager --for=condition=Available --timeout=300s",
-        deps=kube_deps, typical=TYPICAL["kueue"], payload={"version": k.version, "manifest": where},
+        deps=kube_deps, typical=TYPICAL["kueue"], payload=KueueInputs(k, where),
         reason="skipped at run time when the cluster already runs this version"))
     if k.default_queues:
         steps.append(Step(
@@ -122,7 +166,7 @@ def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bo
             "kubectl apply --server-side -f kueue-default-queues.yaml"
             "  # ResourceFlavor default-flavor, ClusterQueue cluster-queue, LocalQueue user-queue (default)",
             deps=("kueue",) + (("gpu-stack",) if gpu_stack.wanted(answers) else ()),
-            typical=TYPICAL["kueue-queues"],
+            typical=TYPICAL["kueue-queues"], payload=QueueInputs(kq.gpu_nodes(answers)),
             reason="existing queues of these names are left as they are"))
     return steps
 
@@ -151,7 +195,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
             f"{gpu_stack.DCGM_VERSION} on GPU pool{'s' if len(names) > 1 else ''} {', '.join(names)} "
             "(managed_gpu: false: AKS installs only the driver)",
             "create" if new_cluster else "update", gpu_stack.kubectl_equivalent(gpu_stack.pool_taints(answers)),
-            deps=kube_deps, typical=TYPICAL["gpu-stack"],
+            deps=kube_deps, typical=TYPICAL["gpu-stack"], payload=gpu_stack_inputs(answers),
             reason="skipped at run time when both are already applied and ready"))
     if a.managed_prometheus and answers.all_gpu_pools:
         steps.append(Step(
@@ -174,7 +218,7 @@ def in_place(conn: Any, answers: "Answers", plan: "Plan", kube_client: Any, opts
     kube = Kube(kube_client, timeout=opts.kube_timeout)
     ids = {s.id: s for s in plan.steps}
     done: dict[str, str] = {}
-    if "monitor-workspace" in ids and not monitoring_missing(conn, ids["monitor-workspace"].payload):
+    if "monitor-workspace" in ids and not monitoring_missing(conn, ids["monitor-workspace"].payload.names):
         done["monitor-workspace"] = "workspace, data collection endpoint, rule and association in place"
     if "gpu-stack" in ids and gpu_stack.wanted(answers):
         ok, state = gpu_stack.status(kube)
@@ -186,7 +230,8 @@ def in_place(conn: Any, answers: "Answers", plan: "Plan", kube_client: Any, opts
         manifest, wanted = _kueue_wanted(answers, opts, lambda _msg: None)
         if _kueue_current(kq.installed(kube), wanted, manifest):
             done["kueue"] = f"Kueue {wanted} installed and healthy"
-    if "kueue-queues" in ids and not _missing_queues(kube, kq.default_queue_objects(kq.cluster_quota(kube, answers)[0])):
+    if "kueue-queues" in ids and not _missing_queues(kube, kq.default_queue_objects(
+            kq.cluster_quota(kube, kq.gpu_nodes(answers))[0])):
         done["kueue-queues"] = "default queues exist (left as they are)"
     return done
 
@@ -254,11 +299,10 @@ def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any
     from wizard.azure.monitor import ensure_monitoring
 
     opts = options_of(engine)
-    names = step.payload if step.payload is not None else plan_monitor_names(engine.plan)
-    from wizard.provenance import with_provenance
-
+    inputs: MonitorInputs = step.payload
+    names = inputs.names
     journal = engine.journal
-    result = ensure_monitoring(engine.conn, names, with_provenance(engine.answers.cluster.tags, engine.plan.provenance),
+    result = ensure_monitoring(engine.conn, names, dict(inputs.tags) or None,
                                _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout,
                                intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
                                if journal is not None else None, shared=_workspace_lock(names.workspace_id))
@@ -322,12 +366,13 @@ def _missing_queues(kube: Any, objs: list[dict]) -> list[dict]:
 def run_gpu_stack(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from wizard.addons import gpu_stack
 
-    if not gpu_stack.wanted(engine.answers):
+    inputs: GpuStackInputs = step.payload
+    if not inputs.pools:
         return {"message": "skipped: AKS manages the GPU software of this pool", "state": "Unchanged"}
     opts = options_of(engine)
     kube = _kube(engine, opts)
     t0 = time.monotonic()
-    res = gpu_stack.install(kube, gpu_stack.pool_taints(engine.answers), engine.sleep, _reporter(engine, step, started),
+    res = gpu_stack.install(kube, list(inputs.taints), engine.sleep, _reporter(engine, step, started),
                             opts.wait_timeout, _poll(engine, opts))
     if not res["changed"]:
         return {"message": f"skipped: already applied and ready ({res['state']})", "state": "Unchanged"}
@@ -340,7 +385,7 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
 
     opts = options_of(engine)
     report = _reporter(engine, step, started)
-    answers = engine.answers
+    answers: KueueInputs = step.payload  # has the `kueue` section the kueue module reads
     kube = _kube(engine, opts)
     manifest, wanted = _kueue_wanted(answers, opts, report)
     now = kq.installed(kube)
@@ -366,7 +411,7 @@ def run_kueue_queues(engine: "Engine", step: "Step", started: float) -> dict[str
     opts = options_of(engine)
     kube = _kube(engine, opts)
     report = _reporter(engine, step, started)
-    quota, note = kq.cluster_quota(kube, engine.answers)
+    quota, note = kq.cluster_quota(kube, step.payload.gpu_nodes)
     objs = kq.default_queue_objects(quota)
     created = []
     for o in _missing_queues(kube, objs):

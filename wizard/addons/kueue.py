@@ -434,9 +434,14 @@ def queue_path(obj: dict) -> str:
     return f"/apis/{GROUP}/v1beta1/{plural}/{obj['metadata']['name']}"
 
 
-def cluster_quota(kube: Kube, answers: "Answers") -> tuple[dict[str, str], str]:
+def gpu_nodes(answers: "Answers") -> tuple[int, ...]:
+    """The most nodes each GPU pool can have (its autoscaler maximum, else its count): cluster_quota's input."""
+    return tuple(p.autoscale.max if p.autoscale else p.count for p in answers.all_gpu_pools)
+
+
+def cluster_quota(kube: Kube, pools: tuple[int, ...]) -> tuple[dict[str, str], str]:
     """Nominal quotas from what the nodes offer now: cpu and memory of every node; GPUs scaled to the GPU pool's
-    autoscaler maximum (Kueue then admits up to what the autoscaler can add)."""
+    autoscaler maximum (Kueue then admits up to what the autoscaler can add). ``pools``: gpu_nodes() of the answers."""
     from kubernetes.utils import parse_quantity
 
     nodes = (kube.get("/api/v1/nodes") or {}).get("items") or []
@@ -444,11 +449,10 @@ def cluster_quota(kube: Kube, answers: "Answers") -> tuple[dict[str, str], str]:
     mem = sum(parse_quantity((n.get("status") or {}).get("allocatable", {}).get("memory", "0")) for n in nodes)
     quota = {"cpu": f"{int(cpu * 1000)}m", "memory": f"{int(mem / (1024 * 1024))}Mi"}
     note = f"cpu {quota['cpu']}, memory {quota['memory']} (allocatable of {len(nodes)} nodes)"
-    pools = answers.all_gpu_pools
     if pools:
         gpu_nodes = [n for n in nodes if parse_quantity((n.get("status") or {}).get("allocatable", {}).get(GPU, "0")) > 0]
         per_node = max((int(parse_quantity(n["status"]["allocatable"][GPU])) for n in gpu_nodes), default=0)
-        count = sum(p.autoscale.max if p.autoscale else p.count for p in pools)
+        count = sum(pools)
         gpus = per_node * max(count, len(gpu_nodes))
         quota[GPU] = str(gpus)
         note += f", {GPU} {gpus}" + (f" ({per_node} per node x {count} nodes at most)" if per_node else

@@ -1,7 +1,8 @@
 """Preview feature flags and resource provider registration."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
@@ -29,6 +30,21 @@ def provider_state(conn: "ArmConnection", namespace: str) -> str:
 
 def register_provider(conn: "ArmConnection", namespace: str, **kw: Any) -> str:
     return conn.resources.providers.register(namespace, **kw).registration_state or "Unknown"
+
+
+def wait_registered(state: str, read: Callable[[], str], sleep: Callable[[float], None], poll: float,
+                    deadline: float, seen: Callable[[str], None], timed_out: Callable[[str], Exception]) -> str:
+    """The one wait for a registration (a resource provider's, a preview flag's): poll until Registered, up to a
+    monotonic deadline; past it raise ``timed_out(state)`` (the registration itself goes on in Azure). ``state``:
+    what the register call (or a first read) answered; ``seen`` hears every state read, the first one too."""
+    while True:
+        seen(state)
+        if is_registered(state):
+            return state
+        if time.monotonic() >= deadline:
+            raise timed_out(state)
+        sleep(poll)
+        state = read()
 
 
 def is_registered(state: str) -> bool:

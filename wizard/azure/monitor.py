@@ -240,6 +240,8 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
     """Register the providers that are not Registered and wait (bounded) until they are."""
     import time
 
+    from wizard.azure.features import wait_registered
+
     client = resource_client(conn, subscription_id)
     pending = []
     for ns in namespaces:
@@ -250,14 +252,14 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
             pending.append(ns)
     deadline = time.monotonic() + timeout
     for ns in pending:
-        while True:
-            state = client.providers.get(ns).registration_state or ""
-            if state.lower() == "registered":
-                report(f"resource provider {ns} is Registered")
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"resource provider {ns} still {state} after {timeout:.0f} s")
-            sleep(poll)
+        def read(ns: str = ns) -> str:
+            return client.providers.get(ns).registration_state or ""
+
+        def timed_out(state: str, ns: str = ns) -> Exception:
+            return TimeoutError(f"resource provider {ns} still {state} after {timeout:.0f} s")
+
+        wait_registered(read(), read, sleep, poll, deadline, lambda _state: None, timed_out)
+        report(f"resource provider {ns} is Registered")
     return pending
 
 

@@ -138,9 +138,33 @@ def wanted(answers: "Answers") -> bool:
     return bool(answers.cluster.access.entra_id)
 
 
+@dataclass(frozen=True)
+class AccessInputs:
+    """The cluster-access step's inputs (its payload, built with the plan): the cluster, what admits to its
+    Kubernetes API (admin groups; Azure RBAC on or off), and the description with the run's provenance."""
+
+    resource_group: str
+    cluster: str
+    admin_group_object_ids: tuple[str, ...]
+    azure_rbac: bool
+    description: str
+
+
+def inputs_of(answers: "Answers", provenance: dict[str, str] | None) -> AccessInputs:
+    access = answers.cluster.access
+    description = " ".join(["Kubernetes API access for aks-ai-wizard's steps;"]
+                           + [f"{k}={v}" for k, v in (provenance or {}).items()])
+    return AccessInputs(answers.resource_group.name, answers.cluster.name, tuple(access.admin_group_object_ids or ()),
+                        bool(access.azure_rbac), description)
+
+
 def admission(conn: "ArmConnection", answers: "Answers", principal: Principal | None) -> Admission:
     """Reads only: the principal's admin-group membership (token) and its role assignments (ARM, with groups)."""
-    access = answers.cluster.access
+    return admission_of(conn, inputs_of(answers, None), principal)
+
+
+def admission_of(conn: "ArmConnection", access: AccessInputs, principal: Principal | None) -> Admission:
+    """admission() from a step's inputs."""
     if principal is None:
         return Admission(False, "the signed-in principal cannot be read from its token")
     admins = {g.lower() for g in access.admin_group_object_ids or []}
@@ -150,7 +174,7 @@ def admission(conn: "ArmConnection", answers: "Answers", principal: Principal | 
                                "Kubernetes RBAC)", principal)
     if not access.azure_rbac:
         return Admission(False, "without Azure RBAC only the admin groups are cluster-admin", principal)
-    scope = cluster_id(conn.subscription_id, answers.resource_group.name, answers.cluster.name)
+    scope = cluster_id(conn.subscription_id, access.resource_group, access.cluster)
     client = authorization_client(conn)
     found, defs = [], {}
     for ra in client.role_assignments.list_for_subscription(filter=f"assignedTo('{principal.object_id}')"):
@@ -196,6 +220,7 @@ def access_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     return [Step(STEP, f"grant the signed-in principal {ROLE} on cluster {answers.cluster.name} (Azure RBAC admits "
                        "it to the Kubernetes API), then wait until the API server admits it", "create",
                  az_create(None, scope), deps=("kubeconfig",), typical=TYPICAL,
+                 payload=inputs_of(answers, plan.provenance),
                  reason="skipped when the principal is already admitted (an admin group or a data-plane role)")]
 
 
@@ -220,11 +245,6 @@ def settle(conn: "ArmConnection", plan: "Plan") -> None:
 
 
 # ------------------------------------------------------------------------------------------ apply
-def _provenance(engine: "Engine") -> str:
-    tags = engine.plan.provenance or {}
-    return " ".join(["Kubernetes API access for aks-ai-wizard's steps;"] + [f"{k}={v}" for k, v in tags.items()])
-
-
 def provenance_of(description: str | None) -> dict[str, str]:
     """The provenance tags an assignment's description carries (role assignments have no tags)."""
     return {m.group(1): m.group(2) for m in re.finditer(r"(\S+)=(\S+)", description or "")}
@@ -239,14 +259,14 @@ def run_access(engine: "Engine", step: "Step", started: float) -> dict[str, Any]
     from azure.core.exceptions import ResourceExistsError
     from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 
-    a = engine.answers
+    a: AccessInputs = step.payload
     principal = signed_in_principal(engine.conn.credential)
-    scope = cluster_id(engine.conn.subscription_id, a.resource_group.name, a.cluster.name)
+    scope = cluster_id(engine.conn.subscription_id, a.resource_group, a.cluster)
     if principal is None:
         raise _refused("The signed-in principal could not be read from its Entra token.",
                        "Without its object id the wizard cannot grant it access to the Kubernetes API.",
                        f"grant it yourself: {az_create(None, scope)}", "PrincipalUnknown")
-    adm = admission(engine.conn, a, principal)
+    adm = admission_of(engine.conn, a, principal)
     out: dict[str, Any] = {"state": "Unchanged", "message": f"skipped: already admitted ({adm.how})"}
     if not adm.admitted:
         client = authorization_client(engine.conn)
@@ -256,14 +276,14 @@ def run_access(engine: "Engine", step: "Step", started: float) -> dict[str, Any]
         params = RoleAssignmentCreateParameters(
             role_definition_id=f"/subscriptions/{engine.conn.subscription_id}/providers/Microsoft.Authorization/"
                                f"roleDefinitions/{ROLE_ID}",
-            principal_id=principal.object_id, principal_type=principal.kind, description=_provenance(engine))
+            principal_id=principal.object_id, principal_type=principal.kind, description=a.description)
         try:
             client.role_assignments.create_by_id(rid, params)
             out = {"state": "Succeeded", "resource_id": rid, "created_ids": [rid],
-                   "message": f"granted {principal.name} {ROLE} on cluster {a.cluster.name}"}
+                   "message": f"granted {principal.name} {ROLE} on cluster {a.cluster}"}
         except ResourceExistsError:  # another run made the same grant a moment ago: it admits, it is not ours
             out = {"state": "Unchanged", "created_ids": [],
-                   "message": f"{principal.name} already holds {ROLE} on cluster {a.cluster.name}"}
+                   "message": f"{principal.name} already holds {ROLE} on cluster {a.cluster}"}
         engine.emit("progress", step, out["message"], started=started)
     waited = wait_admitted(engine, step, started)
     out["message"] += f"; the API server admits it{f' (after {waited:.0f}s)' if waited >= 1 else ''}"
@@ -289,7 +309,7 @@ def wait_admitted(engine: "Engine", step: "Step", started: float) -> float:
                 raise
             waited = time.monotonic() - t0
             if waited > max(30.0, PROPAGATION_TIMEOUT * engine.options.typical_scale):  # simulated: its clock
-                raise _refused(f"The Kubernetes API of {engine.answers.cluster.name} still refuses the signed-in "
+                raise _refused(f"The Kubernetes API of {step.payload.cluster} still refuses the signed-in "
                                f"principal (403 Forbidden) {waited:.0f}s after the role assignment.",
                                "Azure documents up to 5 minutes for a role assignment to reach the API server.",
                                "run apply again in a few minutes (it does only what is left); check the assignment "

@@ -81,7 +81,7 @@ def _monitor(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> li
     from wizard.azure import monitor
     from wizard.export.requests import wire
 
-    names = step.payload
+    names = step.payload.names
     out: list[str] = []
     for ns in dict.fromkeys(monitor.PROVIDERS_CLUSTER + ("Microsoft.Monitor",)):
         out += provider_lines(ns)

@@ -107,7 +107,7 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{pool}",
                            api_version("aks"), wire(step.payload))]
     if kind == "monitor-workspace":
-        names = step.payload if step.payload is not None else plan_monitor_names(plan)
+        names = step.payload.names if step.payload is not None else plan_monitor_names(plan)
         tags = dict(a.cluster.tags) or None
         out = []
         if not names.workspace_given:
