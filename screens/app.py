@@ -278,7 +278,7 @@ class WizardApp(App[int]):
 
         self.push_screen(QuitModal(str(self.state.save_path), offer, note), chosen)
 
-    def action_quit(self) -> None:
+    def action_quit(self) -> None:  # type: ignore[override]  # Textual runs a plain action as well as a coroutine
         """The palette's built-in Quit asks like ^q does (a run in progress, unsaved answers)."""
         self.action_request_quit()
 

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Checkbox, Input, OptionList, Select, Static
 
@@ -374,6 +375,6 @@ class StepScreen(Screen[Nav]):
     def _close_panel(self, event: Button.Pressed) -> None:
         event.stop()
         for node in event.button.ancestors_with_self:
-            if node.has_class("error-panel"):
+            if isinstance(node, Widget) and node.has_class("error-panel"):
                 node.remove()
                 return

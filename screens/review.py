@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Collapsible, Input, Static
 
 from screens.base import NEXT, StepScreen
@@ -178,7 +179,7 @@ class ReviewScreen(StepScreen):
                               classes="field-hint", markup=False),
                        classes="switch-row", id="recreate-row")
         anchor = self.query_one("#allow-update").parent
-        assert anchor is not None and anchor.parent is not None
+        assert isinstance(anchor, Widget) and isinstance(anchor.parent, Widget)
         anchor.parent.mount(row, after=anchor)
 
     def save_path(self) -> Path:

@@ -149,6 +149,10 @@ class VerifyScreen(Screen[Nav]):
         if not self.app.is_headless:
             self._clock = self.set_interval(1.0, self.show_progress)
 
+    def _post_result(self, result: Any) -> None:
+        """Called on the worker thread for each requirement's result: post, never touch a widget."""
+        self.post_message(self.Result(result))
+
     def _verify(self, probes: bool | None, billable: tuple[str, ...]) -> None:
         from wizard.interactive import failure_of, fetch_kubeconfig, verify
 
@@ -156,7 +160,7 @@ class VerifyScreen(Screen[Nav]):
             answers = self.state.draft.to_answers()
             kubeconfig = self.state.kubeconfig or fetch_kubeconfig(self.state.session, answers)  # type: ignore[arg-type]
             report = verify(self.state.session, answers, kubeconfig,  # type: ignore[arg-type]
-                            on_result=lambda r: self.post_message(self.Result(r)), probes=probes, billable=billable)
+                            on_result=self._post_result, probes=probes, billable=billable)
         except Exception as exc:  # noqa: BLE001
             self.post_message(self.Done(None, failure_of(exc)))
             return

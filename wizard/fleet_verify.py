@@ -104,7 +104,8 @@ def matrix(results: list[MemberVerification]) -> list[tuple[str, ...]]:
         if report is None:
             rows.append((name, *(["-"] * len(ids)), f"not verified: {why}"))
             continue
-        cells = [CELL.get(r.status, r.status) if (r := report.result(i)) else "-" for i in ids]
+        found = [report.result(i) for i in ids]
+        cells = [CELL.get(r.status, r.status) if r else "-" for r in found]
         rows.append((name, *cells, "all pass" if report.must_ok else "NOT all pass"))
     return rows
 

@@ -322,7 +322,7 @@ def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
     steps.append(Step("provider", f"re-register resource provider {PROVIDER} so new flags take effect", "register",
                       az("provider", "register", "--namespace", PROVIDER), deps=tuple(s.id for s in steps),
                       typical=durations.PROVIDER_REGISTRATION, payload=PROVIDER))
-    plan = Plan(None, None, None, steps)  # type: ignore[arg-type] - feature steps never read the answers
+    plan = Plan(None, None, None, steps)  # type: ignore[arg-type]  # feature steps never read the answers
     engine = Engine(session.conn, plan, sink, None, session.run_options())
     if engine_ready is not None:
         engine_ready(engine)

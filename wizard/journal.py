@@ -144,7 +144,8 @@ class Journal:
                 continue
             rec, reason = _parse(line)
             if rec is not None and self.answers_file and rec.get("file", self.answers_file) != self.answers_file:
-                rec, reason = None, f"belongs to answers file {rec['file']!r}, not {self.answers_file!r}"
+                reason = f"belongs to answers file {rec['file']!r}, not {self.answers_file!r}"
+                rec = None
             if rec is None:
                 self.damaged.append(Damaged(n, reason))
             else:

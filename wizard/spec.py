@@ -106,10 +106,12 @@ def desired_cluster(answers: "Answers", resolved: Resolved, include_gpu_pool: bo
     c = answers.cluster
     sp = c.system_pool
     net = c.network
+    system: dict[str, Any] = {"availability_zones": list(sp.zones)} if sp.zones else {}
+    if net.vnet_subnet_id:
+        system["vnet_subnet_id"] = net.vnet_subnet_id
     pools = [m.ManagedClusterAgentPoolProfile(
         name=sp.name, count=sp.count, vm_size=sp.vm_size, mode="System", os_type="Linux",
-        type="VirtualMachineScaleSets", **({"availability_zones": list(sp.zones)} if sp.zones else {}),
-        **({"vnet_subnet_id": net.vnet_subnet_id} if net.vnet_subnet_id else {}),
+        type="VirtualMachineScaleSets", **system,
     )]
     if include_gpu_pool:
         pools += [m.ManagedClusterAgentPoolProfile(name=gp.name, **gpu_pool_profile(
@@ -337,7 +339,7 @@ def _system_pool_view(pools: list[dict[str, Any]], system_pool: str) -> dict[str
     System-mode pools."""
     pool = next((a for a in pools if a.get("name") == system_pool), None)
     if pool is None:
-        names = [a.get("name") for a in pools if (a.get("mode") or "").lower() == "system"]
+        names = [str(a.get("name")) for a in pools if (a.get("mode") or "").lower() == "system"]
         sys_name: Any = (" or ".join(names) + " (no pool named " + system_pool + ")") if names else None
     else:
         sys_name = pool.get("name")
@@ -401,6 +403,11 @@ def cluster_view(body: dict[str, Any], system_pool: str) -> dict[str, Any]:
     }
 
 
+def _max_price(price: Any) -> float:
+    """A Spot pool's max price as AKS reports it; absent is -1 (pay up to the on-demand price)."""
+    return float(price if price is not None else -1)
+
+
 def pool_view(props: dict[str, Any], path: str = "gpu_pool") -> dict[str, Any]:
     """The answers-level facts of an agent pool (properties of an AgentPool or an agentPoolProfile), keyed by
     answers path under `path` (gpu_pool, or gpu_pools[i])."""
@@ -418,8 +425,7 @@ def pool_view(props: dict[str, Any], path: str = "gpu_pool") -> dict[str, Any]:
         "zones": sorted(props.get("availabilityZones") or []),
         "priority": "Spot" if spot else "Regular",
         "eviction_policy": (props.get("scaleSetEvictionPolicy") or "Delete") if spot else None,
-        "spot_max_price": float(props.get("spotMaxPrice") if props.get("spotMaxPrice") is not None else -1)
-        if spot else None,
+        "spot_max_price": _max_price(props.get("spotMaxPrice")) if spot else None,
     }
     return {f"{path}.{k}": v for k, v in view.items()}
 

@@ -246,11 +246,11 @@ def session_target(args: argparse.Namespace, session: Any, kubeconfig: bytes | N
                 check_reachable(api_client(target.kubeconfig), rg, name)
             except Exception as exc:  # noqa: BLE001
                 return out.failure(exc, f"verify: cannot reach the private API server of {name}")
-        from wizard.azure.roles import check_admitted, signed_in_principal
+        from wizard.azure.roles import check_admitted
         from wizard.kubeconfig import api_client
 
         try:  # an Entra ID cluster that refuses this principal: one clear failure, not an UNSURE per row
-            check_admitted(api_client(target.kubeconfig), target.cluster, signed_in_principal(session.conn.credential))
+            check_admitted(api_client(target.kubeconfig), target.cluster, session.conn.credential)
         except Exception as exc:  # noqa: BLE001
             return out.failure(exc, f"verify of {name}")
     return target

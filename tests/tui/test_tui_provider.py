@@ -3,6 +3,7 @@ the provider, then reads what it hid and plans the rest in the same run, as `app
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,21 +16,37 @@ from wizard.session import SimOptions
 pytestmark = pytest.mark.timeout(240)
 
 
-async def test_start_registers_the_provider_then_runs_the_rest_in_the_same_run(tmp_path: Path) -> None:
-    answers = copy_example(tmp_path)
+def _app_without_provider(tmp_path: Path, answers: Path) -> WizardApp:
+    """The wizard on a simulated subscription where Microsoft.ContainerService is not registered."""
     unregister_provider(tmp_path, "Microsoft.ContainerService")
-    app = WizardApp(sim=SimOptions(speed=3000.0, state_file=tmp_path / "sim.json"), answers_path=answers)
+    return WizardApp(sim=SimOptions(speed=3000.0, state_file=tmp_path / "sim.json"), answers_path=answers)
+
+
+async def _review(pilot, app: WizardApp) -> Any:
+    """Signed in, every step answered by the file: the review with its plan and preflight."""
+    await sign_in(pilot)
+    review = await wait_screen(pilot, "ReviewScreen")
+    await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled,
+                   timeout=60, what="plan and preflight")
+    return review
+
+
+async def _start_and_wait(pilot) -> Any:
+    """Start, once; the run screen when the run has ended (done, failed or stopped)."""
+    await pilot.press("ctrl+n")
+    run = await wait_screen(pilot, "RunScreen")
+    await wait_for(pilot, lambda: run.status in ("done", "failed", "stopped"), timeout=180, what="the run")
+    return run
+
+
+async def test_start_registers_the_provider_then_runs_the_rest_in_the_same_run(tmp_path: Path) -> None:
+    app = _app_without_provider(tmp_path, copy_example(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot)
-        review = await wait_screen(pilot, "ReviewScreen")
-        await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled,
-                       timeout=60, what="plan and preflight")
+        review = await _review(pilot, app)
         first = app.state.plan
         assert first.awaits_provider and not any(s.id == "cluster" for s in first.steps)
         assert "Then, in the same run: once the provider is registered" in text_of(review, "#plan")
-        await pilot.press("ctrl+n")  # Start, once
-        run = await wait_screen(pilot, "RunScreen")
-        await wait_for(pilot, lambda: run.status in ("done", "failed", "stopped"), timeout=180, what="the run")
+        run = await _start_and_wait(pilot)
         rows = {r[0]: r for r in table_rows(run, "#steps")}
         assert run.status == "done", (text_of(run, "#run-status"), rows)
         assert rows["provider"][1] == "done"  # the first phase's row stays done
@@ -46,16 +63,10 @@ async def test_when_the_rest_cannot_start_the_run_stops_and_says_why(tmp_path: P
     offers the review, and nothing after the provider is written."""
     answers = copy_example(tmp_path)
     answers.write_text(answers.read_text().replace('kubernetes_version: "1.34"', 'kubernetes_version: "1.34.99"'))
-    unregister_provider(tmp_path, "Microsoft.ContainerService")
-    app = WizardApp(sim=SimOptions(speed=3000.0, state_file=tmp_path / "sim.json"), answers_path=answers)
+    app = _app_without_provider(tmp_path, answers)
     async with app.run_test(size=SIZE) as pilot:
-        await sign_in(pilot)
-        review = await wait_screen(pilot, "ReviewScreen")
-        await wait_for(pilot, lambda: app.state.plan is not None and not review.query_one("#next").disabled,
-                       timeout=60, what="plan and preflight")
-        await pilot.press("ctrl+n")
-        run = await wait_screen(pilot, "RunScreen")
-        await wait_for(pilot, lambda: run.status in ("done", "failed", "stopped"), timeout=180, what="the run")
+        await _review(pilot, app)
+        run = await _start_and_wait(pilot)
         assert run.status == "stopped"
         status = text_of(run, "#run-status")
         assert "the rest of the plan cannot start" in status and "1.34.99" in status, status

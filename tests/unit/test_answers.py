@@ -836,9 +836,9 @@ def test_ten_thousand_unknown_keys_are_reported_linearly():
 
     def seconds(n: int) -> float:
         text = MINIMAL_TEXT.replace("cluster:\n", "cluster:\n" + "".join(f"  k{i}: 1\n" for i in range(n)))
-        t0 = time.perf_counter()
+        t0 = time.process_time()  # this process's CPU time: other work on the machine does not count
         assert f"cluster.k{n - 1}: unknown key" in _refusal(text)
-        return time.perf_counter() - t0
+        return time.process_time() - t0
 
     small, large = seconds(1000), seconds(10000)
     print(f"\n1,000 unknown keys: {small:.2f} s; 10,000: {large:.2f} s")

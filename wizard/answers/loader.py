@@ -10,7 +10,7 @@ import re
 import tempfile
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -111,7 +111,7 @@ def _suggest(value: str, choices: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _message(err: dict, loc: tuple, tp: Any, parent_tp: Any, suggest: bool = True) -> str:
+def _message(err: Mapping[str, Any], loc: tuple, tp: Any, parent_tp: Any, suggest: bool = True) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}

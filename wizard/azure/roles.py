@@ -307,9 +307,10 @@ def _status_message(exc: Any) -> str:
         return str(exc.reason)
 
 
-def check_admitted(api_client: Any, cluster: dict[str, Any] | None, principal: Principal | None) -> None:
+def check_admitted(api_client: Any, cluster: dict[str, Any] | None, credential: "TokenCredential") -> None:
     """Before a verification of an Entra ID cluster: raise a clear "forbidden: needs role X" failure when its
-    Kubernetes API refuses the signed-in principal, instead of an inconclusive row per requirement."""
+    Kubernetes API refuses the signed-in principal, instead of an inconclusive row per requirement. Nothing is
+    asked of anyone for a cluster without Entra ID (no token for the AKS server application)."""
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
 
@@ -324,6 +325,7 @@ def check_admitted(api_client: Any, cluster: dict[str, Any] | None, principal: P
         if exc.status != 403:
             return  # the verification explains anything else
         said = _status_message(exc)
+    principal = signed_in_principal(credential)
     name = str((cluster or {}).get("name") or "the cluster")
     scope = str((cluster or {}).get("id") or "<cluster id>")
     groups = ", ".join(aad.get("adminGroupObjectIDs") or []) or "none set"

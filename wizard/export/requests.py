@@ -52,15 +52,13 @@ def api_version(client: str) -> str:
         return WORKSPACE_API
     if client == "monitor-dc":
         return DC_API
-    if client == "aks":
-        from azure.mgmt.containerservice import ContainerServiceClient as cls
-    elif client == "resources":
-        from azure.mgmt.resource.resources import ResourceManagementClient as cls  # type: ignore[no-redef]
-    elif client == "features":
-        from azure.mgmt.resource.features import FeatureClient as cls  # type: ignore[no-redef]
-    else:
-        raise KeyError(client)
-    return cls(_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.resource.features import FeatureClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+
+    classes: dict[str, Any] = {"aks": ContainerServiceClient, "resources": ResourceManagementClient,
+                               "features": FeatureClient}
+    return classes[client](_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
 
 
 def group_path(sub: str, rg: str) -> str:

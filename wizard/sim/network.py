@@ -184,7 +184,8 @@ def pool_addresses(props: dict[str, Any], overlay: bool, nodes: int | None = Non
     return n * per_node
 
 
-def addresses_used(arm: "Arm", subnet_id: str, exclude: set[tuple[str, str]] = frozenset()) -> int:
+def addresses_used(arm: "Arm", subnet_id: str, exclude: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+                   ) -> int:
     used = 0
     for ckey, c in arm.world.clusters.items():
         net = (c["body"].get("properties") or {}).get("networkProfile") or {}
