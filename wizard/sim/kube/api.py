@@ -529,7 +529,7 @@ def _cascade(c: Cluster, res, name: str, obj: dict, policy: str | None) -> None:
                 c.raw_delete(g, p, name, o["metadata"]["name"])
     if res.plural == "customresourcedefinitions" and res.group == "apiextensions.k8s.io":
         spec = obj.get("spec", {})
-        c.store.pop((spec.get("group", ""), spec.get("names", {}).get("plural", "")), None)
+        c.drop_resource(spec.get("group", ""), spec.get("names", {}).get("plural", ""))
     if policy != "Orphan":
         return
     for g, p, o in _dependents(c, obj["metadata"].get("uid")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 _DEC = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1), "k": Decimal(10**3),
@@ -14,7 +15,14 @@ def parse(q) -> Decimal:
         return Decimal(0)
     if isinstance(q, (int, float)):
         return Decimal(str(q))
-    s = str(q).strip()
+    return _parse_text(str(q))
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Decimal:
+    """Quantities are few distinct strings parsed millions of times on a busy cluster (the scheduler): cached
+    (Decimal is immutable, so sharing the value is safe)."""
+    s = text.strip()
     for suffix, mult in _BIN.items():
         if s.endswith(suffix):
             return Decimal(s[: -len(suffix)]) * mult

@@ -40,6 +40,11 @@ class Cluster:
         self.degraded: set[str] = set()  # ways this cluster falls short on purpose (see degrade.py)
         self.counters: dict[str, int] = {}  # "ns/pod" -> requests served by a metrics-exposing app
         self.scraped: list[dict] = []  # samples the managed Prometheus collector sent (see monitoring.py)
+        # (group, plural) -> namespace (None: all) -> objects sorted as list() returns them; dropped on every put or
+        # delete of that resource, so that controllers listing pods each round do not sort a busy cluster each time
+        self._sorted: dict[tuple[str, str], dict[str | None, builtins.list[dict]]] = {}
+        # (group, plural) -> namespace -> owner uid -> its objects in list() order (same lifetime as _sorted)
+        self._owned: dict[tuple[str, str], dict[str, dict[str | None, builtins.list[dict]]]] = {}
 
     # --- identity --------------------------------------------------------------------------------------
     @staticmethod
@@ -127,9 +132,31 @@ class Cluster:
         return self.store.get((group, plural), {}).get((ns or "", name))
 
     def list(self, group: str, plural: str, ns: str | None = None) -> list[dict]:
-        items = self.store.get((group, plural), {})
-        out = [o for (ons, _), o in items.items() if ns is None or ons == ns]
-        return sorted(out, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        lists = self._sorted.setdefault((group, plural), {})
+        got = lists.get(ns)
+        if got is None:
+            items = self.store.get((group, plural), {})
+            out = [o for (ons, _), o in items.items() if ns is None or ons == ns]
+            got = lists[ns] = sorted(out, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return builtins.list(got)
+
+    def owned(self, group: str, plural: str, ns: str, owner_uid: str | None) -> "builtins.list[dict]":
+        """The objects of one namespace with an owner reference to that uid, in list() order: what
+        `[o for o in list(group, plural, ns) if owned_by(o, owner)]` gives, without scanning a thousand pods for
+        each ReplicaSet, DaemonSet, StatefulSet and Job every round."""
+        by_ns = self._owned.setdefault((group, plural), {})
+        index = by_ns.get(ns)
+        if index is None:
+            index = by_ns[ns] = {}
+            for o in self.list(group, plural, ns):
+                for uid in dict.fromkeys(r.get("uid") for r in o["metadata"].get("ownerReferences") or []):
+                    index.setdefault(uid, []).append(o)
+        return builtins.list(index.get(owner_uid, ()))
+
+    def _forget(self, group: str, plural: str) -> None:
+        """A put or delete of the resource: its sorted lists and owner index are rebuilt when next asked for."""
+        self._sorted.pop((group, plural), None)
+        self._owned.pop((group, plural), None)
 
     def all_objects(self) -> Iterator[tuple[str, str, dict]]:
         for (group, plural), items in list(self.store.items()):
@@ -138,17 +165,24 @@ class Cluster:
 
     def raw_put(self, group: str, plural: str, obj: dict) -> dict:
         meta = obj["metadata"]
+        self._forget(group, plural)
         self.store.setdefault((group, plural), {})[(meta.get("namespace", ""), meta["name"])] = obj
         return obj
 
     def raw_delete(self, group: str, plural: str, ns: str, name: str) -> dict | None:
         items = self.store.get((group, plural), {})
         obj = items.pop((ns or "", name), None)
+        self._forget(group, plural)
         self.seeded.pop(self.okey(group, plural, ns or "", name), None)
         if (group, plural) == ("", "pods"):
             for key in [k for k in self.logs if k.startswith(f"{ns}/{name}/")]:
                 del self.logs[key]
         return obj
+
+    def drop_resource(self, group: str, plural: str) -> None:
+        """Forget every object of a resource at once (its CRD is gone)."""
+        self.store.pop((group, plural), None)
+        self._forget(group, plural)
 
     def write(self, obj: dict, seeded_by: str | None = None) -> dict:
         """Controller/seed write: create or update by apiVersion/kind; bumps resourceVersion only on change."""

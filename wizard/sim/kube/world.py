@@ -131,7 +131,7 @@ class KubeWorld:
                     c.raw_delete(g, p, name, o["metadata"]["name"])
         if (group, plural) == ("apiextensions.k8s.io", "customresourcedefinitions"):
             spec = obj.get("spec", {})
-            c.store.pop((spec.get("group", ""), spec.get("names", {}).get("plural", "")), None)
+            c.drop_resource(spec.get("group", ""), spec.get("names", {}).get("plural", ""))
         c.raw_delete(group, plural, ns, name)
         c.next_rv()
 

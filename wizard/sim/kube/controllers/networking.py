@@ -16,7 +16,7 @@ def service_ready_pods(c: Cluster, svc: dict) -> list[dict]:
     if not sel:
         return []
     return [p for p in list_pods(c, svc["metadata"]["namespace"])
-            if pod_ready(p) and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items())]
+            if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in sel.items()) and pod_ready(p)]
 
 
 def _target_port(port: dict, pod: dict):

@@ -3,6 +3,7 @@ fit) and the kubelet (phase, conditions, GPU allocation)."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from decimal import Decimal
 
@@ -90,6 +91,9 @@ def node_gpus(c: Cluster) -> None:
         plugin_nodes = set()
     for node in c.list("", "nodes"):
         size = sizes.lookup((node["metadata"].get("labels") or {}).get(N.LABEL_INSTANCE_TYPE))
+        want = str(size.gpus) if size.gpus and node["metadata"]["name"] in plugin_nodes else None
+        if all((node.get("status", {}).get(k) or {}).get(N.GPU_RESOURCE) == want for k in ("capacity", "allocatable")):
+            continue  # nothing to change: no copy of the status (hundreds of nodes, every round)
         status = copy.deepcopy(node.get("status", {}))
         changed = False
         for key in ("capacity", "allocatable"):
@@ -144,10 +148,63 @@ def node_usage(pods: list[dict]) -> dict[str, dict[str, Decimal]]:
     return used
 
 
+def _unusable(node: dict) -> str:
+    """Why the scheduler skips the node before looking at the pod ("" when it is Ready and schedulable)."""
+    if node_ready(node) and not node.get("spec", {}).get("unschedulable"):
+        return ""
+    return "node(s) were unschedulable" if node.get("spec", {}).get("unschedulable") else \
+        "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+
+
+def _placement_key(pod_spec: dict) -> str:
+    """The parts of a pod's spec node_eligible reads: pods of one workload share it, so a busy cluster's thousand
+    replicas are matched against the nodes once per scheduling round, not once each."""
+    return json.dumps([pod_spec.get("nodeSelector"), pod_spec.get("affinity"), pod_spec.get("tolerations")],
+                      sort_keys=True, default=str)
+
+
+class _Round:
+    """One scheduling round's view of the nodes: why each is unusable, what each has free (kept up to date as pods
+    are bound in the round), and which placement constraints each satisfies."""
+
+    def __init__(self, nodes: list[dict], used: dict[str, dict[str, Decimal]]):
+        self.nodes = nodes
+        self.unusable = [_unusable(n) for n in nodes]
+        self.used = used
+        self._free: dict[str, dict[str, Decimal]] = {}
+        self._eligible: dict[str, list[tuple[bool, str]]] = {}
+
+    def eligible(self, pod_spec: dict) -> list[tuple[bool, str]]:
+        key = _placement_key(pod_spec)
+        got = self._eligible.get(key)
+        if got is None:
+            got = self._eligible[key] = [node_eligible(pod_spec, n) if not why else (False, why)
+                                         for n, why in zip(self.nodes, self.unusable)]
+        return got
+
+    def free(self, node: dict) -> dict[str, Decimal]:
+        name = node["metadata"]["name"]
+        got = self._free.get(name)
+        if got is None:
+            alloc = {k: Q.parse(v) for k, v in (node.get("status", {}).get("allocatable") or {}).items()}
+            taken = self.used.get(name, {})
+            got = self._free[name] = {k: alloc.get(k, Decimal(0)) - taken.get(k, Decimal(0))
+                                      for k in set(alloc) | set(taken)}
+        return got
+
+    def bind(self, node: dict, req: dict[str, Decimal]) -> None:
+        name = node["metadata"]["name"]
+        free = self.free(node)
+        into = self.used.setdefault(name, {})
+        for k, v in req.items():
+            into[k] = into.get(k, Decimal(0)) + v
+            free[k] = free.get(k, Decimal(0)) - v
+
+
 def scheduler(c: Cluster) -> None:
     nodes = [n for n in c.list("", "nodes")]
     all_pods = list_pods(c)
-    used = node_usage(all_pods)
+    rnd = _Round(nodes, node_usage(all_pods))
     for pod in all_pods:
         if pod["spec"].get("nodeName") or terminal(pod) or pod["metadata"].get("deletionTimestamp"):
             continue
@@ -163,19 +220,11 @@ def scheduler(c: Cluster) -> None:
         req = Q.pod_requests(pod)
         reasons: dict[str, int] = {}
         best, best_free = None, None
-        for node in nodes:
-            if not node_ready(node) or node.get("spec", {}).get("unschedulable"):
-                reason = "node(s) were unschedulable" if node.get("spec", {}).get("unschedulable") else \
-                    "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
-                reasons[reason] = reasons.get(reason, 0) + 1
-                continue
-            ok, reason = node_eligible(pod["spec"], node)
+        for node, (ok, reason) in zip(nodes, rnd.eligible(pod["spec"])):
             if not ok:
                 reasons[reason] = reasons.get(reason, 0) + 1
                 continue
-            alloc = {k: Q.parse(v) for k, v in (node.get("status", {}).get("allocatable") or {}).items()}
-            taken = used.get(node["metadata"]["name"], {})
-            free = {k: alloc.get(k, Decimal(0)) - taken.get(k, Decimal(0)) for k in set(alloc) | set(taken)}
+            free = rnd.free(node)
             reason = fits(req, free)
             if reason:
                 reasons[reason] = reasons.get(reason, 0) + 1
@@ -195,9 +244,7 @@ def scheduler(c: Cluster) -> None:
         bound = copy.deepcopy(pod)
         bound["spec"]["nodeName"] = best["metadata"]["name"]
         c.write(bound)
-        into = used.setdefault(best["metadata"]["name"], {})
-        for k, v in req.items():
-            into[k] = into.get(k, Decimal(0)) + v
+        rnd.bind(best, req)
 
 
 def qos_class(pod: dict) -> str:

@@ -81,8 +81,10 @@ def _roll_out(c: Cluster, dep: dict, replicas: int, h: str) -> str:
 
 def _deployment_status(c: Cluster, dep: dict, ns: str, replicas: int, h: str, rs_name: str) -> None:
     """Status from the owned ReplicaSets' pods."""
-    pods = [p for p in list_pods(c, ns) for rs in c.list("apps", "replicasets", ns)
-            if owned_by(rs, dep) and owned_by(p, rs) and not p["metadata"].get("deletionTimestamp")]
+    owned_uids = [rs["metadata"].get("uid") for rs in c.list("apps", "replicasets", ns) if owned_by(rs, dep)]
+    owning = {id(p) for uid in owned_uids for p in c.owned("", "pods", ns, uid)}
+    pods = [p for p in list_pods(c, ns) if id(p) in owning and not p["metadata"].get("deletionTimestamp")
+            for uid in owned_uids if uid in {r.get("uid") for r in p["metadata"].get("ownerReferences") or []}]
     ready = [p for p in pods if pod_ready(p)]
     updated = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == h]
     available = len(ready)
@@ -161,7 +163,7 @@ def replicasets(c: Cluster) -> None:
     for rs in c.list("apps", "replicasets"):
         ns = rs["metadata"]["namespace"]
         want = int(rs.get("spec", {}).get("replicas", 1))
-        pods = [p for p in list_pods(c, ns) if owned_by(p, rs)]
+        pods = c.owned("", "pods", ns, rs["metadata"].get("uid"))
         live = [p for p in pods if not terminal(p)]
         for p in pods:
             if terminal(p):
@@ -172,7 +174,7 @@ def replicasets(c: Cluster) -> None:
         if len(live) > want:
             for p in sorted(live, key=lambda p: (pod_ready(p), p["metadata"]["name"]))[: len(live) - want]:
                 delete_pod(c, p)
-            live = [p for p in list_pods(c, ns) if owned_by(p, rs)]
+            live = c.owned("", "pods", ns, rs["metadata"].get("uid"))
         ready = len([p for p in live if pod_ready(p)])
         status = {"replicas": len(live), "observedGeneration": rs["metadata"].get("generation", 1)}
         if live:
@@ -195,7 +197,7 @@ def daemonsets(c: Cluster) -> None:
                     "node.kubernetes.io/unschedulable"):
             tol.append({"key": key, "operator": "Exists"})
         eligible = {n["metadata"]["name"] for n in nodes if node_eligible(pspec, n)[0]}
-        pods = [p for p in list_pods(c, ns) if owned_by(p, ds)]
+        pods = c.owned("", "pods", ns, ds["metadata"].get("uid"))
         by_node = {p["spec"].get("nodeName"): p for p in pods}
         for p in pods:
             if p["spec"].get("nodeName") not in eligible:
@@ -212,7 +214,7 @@ def daemonsets(c: Cluster) -> None:
                     "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In",
                                                             "values": [node]}]}]}}}
                 c.write(pod)
-        pods = [p for p in list_pods(c, ns) if owned_by(p, ds)]
+        pods = c.owned("", "pods", ns, ds["metadata"].get("uid"))
         ready = len([p for p in pods if pod_ready(p)])
         status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(eligible),
                   "numberMisscheduled": 0, "numberReady": ready,
@@ -230,7 +232,7 @@ def statefulsets(c: Cluster) -> None:
     for sts in c.list("apps", "statefulsets"):
         ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
         want = int(sts.get("spec", {}).get("replicas", 1))
-        pods = {p["metadata"]["name"]: p for p in list_pods(c, ns) if owned_by(p, sts)}
+        pods = {p["metadata"]["name"]: p for p in c.owned("", "pods", ns, sts["metadata"].get("uid"))}
         rev = f"{name}-{_template_hash(sts['spec'].get('template', {}))}"
         for i in range(want):
             pname = f"{name}-{i}"
@@ -247,7 +249,7 @@ def statefulsets(c: Cluster) -> None:
         for pname, p in pods.items():
             if not re.fullmatch(rf"{re.escape(name)}-(\d+)", pname) or int(pname.rsplit("-", 1)[1]) >= want:
                 delete_pod(c, p)
-        live = [p for p in list_pods(c, ns) if owned_by(p, sts)]
+        live = c.owned("", "pods", ns, sts["metadata"].get("uid"))
         ready = len([p for p in live if pod_ready(p)])
         status = {"replicas": len(live), "observedGeneration": sts["metadata"].get("generation", 1),
                   "currentRevision": rev, "updateRevision": rev, "collisionCount": 0}
@@ -264,7 +266,7 @@ def jobs(c: Cluster) -> None:
     for job in c.list("batch", "jobs"):
         ns, name = job["metadata"]["namespace"], job["metadata"]["name"]
         spec = job.get("spec", {})
-        pods = [p for p in list_pods(c, ns) if owned_by(p, job)]
+        pods = c.owned("", "pods", ns, job["metadata"].get("uid"))
         status = copy.deepcopy(job.get("status") or {})
         old = status.get("conditions")
         conds = [x for x in status.get("conditions", []) or [] if x.get("type") != "Suspended"]
