@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from wizard.sim.arm import Arm, Request, Response, arm_error
 from wizard.sim.credential import SimCredential
 from wizard.sim.faults import FaultSet, validate
-from wizard.sim.state import World, read_json, write_json_atomic
+from wizard.sim.state import World, read_json, write_text_atomic
 
 log = logging.getLogger("wizard.sim")
 
@@ -130,6 +130,7 @@ class Simulator:
         # group commit: saves asked for, and the last ask a written file covers (save() returns at once when a
         # write that began after its ask holds its change: twenty pollers wait for one write, not twenty)
         self._ask_lock, self._save_asked, self._save_covered = threading.Lock(), 0, 0
+        self._saved_revision = 0  # the world's revision (its changes by time) the state file holds
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._kube: Any = None
@@ -257,10 +258,12 @@ class Simulator:
             with self._ask_lock:
                 covers = self._save_asked  # every ask up to here changed the world before asking
             with self.world.lock:
-                arm = self.world.to_dict()
-            kube = self._kube.to_dict() if self._kube is not None and hasattr(self._kube, "to_dict") else None
-            write_json_atomic(self.state_file, {"format": STATE_FORMAT, "version": 1, "saved_at": time.time(),
-                                                "port": self.port, "arm": arm, "kube": kube})
+                revision, arm = self.world.revision, self.world.encode()
+            kube = self._kube.to_json() if self._kube is not None else "null"
+            head = json.dumps({"format": STATE_FORMAT, "version": 1, "saved_at": time.time(), "port": self.port})
+            # the parts are JSON text already (each encoded under its own lock): joined, not decoded and re-encoded
+            write_text_atomic(self.state_file, f'{head[:-1]}, "arm": {arm}, "kube": {kube}}}')
+            self._saved_revision = revision
             self._save_covered = covers
 
     # ------------------------------------------------------------------------------------ internals
@@ -347,15 +350,15 @@ class Simulator:
         except Exception as e:  # a bug in the simulator must look like a server error, not a hang
             log.exception("simulator: %s %s failed", method, path)
             resp = arm_error(500, "InternalServerError", f"The simulated Azure failed: {type(e).__name__}: {e}")
-        if resp.changed or method in ("PUT", "POST", "DELETE", "PATCH") or self._ops_in_flight():
+        if resp.changed or method in ("PUT", "POST", "DELETE", "PATCH") or self._unsaved_progress():
             self._autosave()
         return resp
 
-    def _ops_in_flight(self) -> bool:
-        if self.state_file is None:
-            return False
-        with self.world.lock:
-            return any(not o["done"] for o in self.world.operations.values())
+    def _unsaved_progress(self) -> bool:
+        """Something completed by time (an operation, a registration) that the state file does not hold yet: a
+        read that saw it saves before it answers, so a later process sees what that answer reported. A read that
+        only looked costs no save (a fleet's pollers read hundreds of times)."""
+        return self.state_file is not None and self.world.revision != self._saved_revision
 
     def _dispatch_kube(self, method: str, path: str, query: dict[str, list[str]], headers: Headers,
                        body: bytes) -> Response:

@@ -74,6 +74,9 @@ class World:
     quota_limits: dict[str, int] = field(default_factory=dict)
     role_assignments: dict[str, dict[str, Any]] = field(default_factory=dict)  # see sim/authorization.py
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # process state, not persisted: counts the changes made without a write of the client's (operations and
+    # registrations completing by time), so that a read saves only when it saw one the state file lacks
+    revision: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for flag in KNOWN_FEATURES:
@@ -82,9 +85,11 @@ class World:
             self.providers.setdefault(ns.lower(), {"namespace": ns, "state": st, "ready_at": None})
 
     # -------------------------------------------------------------------------------------- persistence
-    def to_dict(self) -> dict[str, Any]:
+    def encode(self) -> str:
+        """The persisted form as JSON text, encoded once under the lock (a save needs no copy of the world).
+        Compact: only then does json use its C encoder (a fleet's world is MBs)."""
         with self.lock:
-            return json.loads(json.dumps({
+            return json.dumps({
                 "version": STATE_VERSION,
                 "subscription_id": self.subscription_id,
                 "tenant_id": self.tenant_id,
@@ -97,7 +102,7 @@ class World:
                 "networks": self.networks,
                 "quota_limits": self.quota_limits,
                 "role_assignments": self.role_assignments,
-            }))
+            })
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "World":
@@ -120,14 +125,15 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to path atomically (temp file in the same folder, fsync, rename)."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to path atomically (temp file in the same folder, fsync, rename): a reader, or a process
+    started after a kill -9, sees the old file or the new one, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(data))  # compact: only then does json use its C encoder (a fleet's world is MBs)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

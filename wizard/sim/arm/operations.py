@@ -41,6 +41,8 @@ class Operations:
             if not op["done"] and op["start"] + op["duration"] <= now:
                 self._complete(op)
                 changed = True
+        if changed:
+            self.world.revision += 1  # the simulator saves before a read answers with what changed here
         return changed
 
     def release(self, complete: bool = True) -> bool:

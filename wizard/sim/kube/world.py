@@ -37,9 +37,9 @@ class KubeWorld:
         self._lock = threading.RLock()
         self._clusters: dict[str, Cluster] = {}
         self.degraded = check_names(degrade)  # applied to every cluster (see degrade.py)
-        # each cluster's saved form, until something reaches that cluster again (every way in is a method here
-        # that names it): a save of a fleet's world copies the cluster that changed, not all twenty
-        self._saved: dict[str, dict] = {}
+        # each cluster's saved form as JSON text, until something reaches that cluster again (every way in is a
+        # method here that names it): a save of a fleet's world encodes the clusters that changed, not all twenty
+        self._saved: dict[str, str] = {}
 
     def degrade(self, kube_id: str, *names: str) -> None:
         """Make one cluster fall short in the named ways (degrade.NAMES); its controllers act on it at once."""
@@ -179,12 +179,18 @@ class KubeWorld:
             return sorted(self._clusters)
 
     def to_dict(self) -> dict:
-        """The saved form (to serialise, not to change: unchanged clusters' parts are shared between calls)."""
+        """The saved form (a copy)."""
+        return json.loads(self.to_json())
+
+    def to_json(self) -> str:
+        """The saved form as JSON text. Encoding under the lock is the snapshot (no deep copy), and a cluster's
+        text is kept until that cluster is reached again."""
         with self._lock:
             for k, c in self._clusters.items():
                 if k not in self._saved:
-                    self._saved[k] = copy.deepcopy(c.to_dict())
-            return {"version": 1, "clusters": {k: self._saved[k] for k in self._clusters}}
+                    self._saved[k] = json.dumps(c.to_dict())
+            clusters = ", ".join(f"{json.dumps(k)}: {self._saved[k]}" for k in self._clusters)
+        return '{"version": 1, "clusters": {' + clusters + "}}"
 
     @classmethod
     def from_dict(cls, d: dict) -> "KubeWorld":
