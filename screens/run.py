@@ -120,16 +120,22 @@ class RunScreen(Screen[Nav]):
         for col in COLUMNS:
             table.add_column(col, key=col, width=WIDTHS.get(col, 20))
         self.fit_columns()
-        from wizard.render import fmt_seconds
-
-        for s in self.plan.steps:
-            table.add_row(Text(s.id, overflow="ellipsis", no_wrap=True), self.state_cell("waiting"), "", "",
-                          fmt_seconds(s.typical) if s.typical else "", key=s.id)
-            self.step_state[s.id] = "waiting"
+        self.add_rows(self.plan)
         if not self.app.is_headless:
             self.set_interval(1.0, self._tick)
         if self.start:
             self.start_run()
+
+    def add_rows(self, plan: "Plan") -> None:
+        """A waiting row for each step of `plan` the table does not show yet."""
+        from wizard.render import fmt_seconds
+
+        table = self.query_one("#steps", DataTable)
+        for s in plan.steps:
+            if s.id not in table.rows:
+                table.add_row(Text(s.id, overflow="ellipsis", no_wrap=True), self.state_cell("waiting"), "", "",
+                              fmt_seconds(s.typical) if s.typical else "", key=s.id)
+                self.step_state[s.id] = "waiting"
 
     def on_resize(self) -> None:
         self.fit_columns()
@@ -236,14 +242,7 @@ class RunScreen(Screen[Nav]):
             self.query_one("#to-review", Button).focus()
             return
         self.plan = plan
-        table = self.query_one("#steps", DataTable)
-        from wizard.render import fmt_seconds
-
-        for s in plan.steps:
-            if s.id not in table.rows:
-                table.add_row(Text(s.id, overflow="ellipsis", no_wrap=True), self.state_cell("waiting"), "", "",
-                              fmt_seconds(s.typical) if s.typical else "", key=s.id)
-                self.step_state[s.id] = "waiting"
+        self.add_rows(plan)
         self.start_run()
 
     def cancel(self) -> None:
