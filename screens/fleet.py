@@ -8,7 +8,6 @@ workers; workers post messages, the handlers here touch the widgets.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -34,7 +33,6 @@ RESULT_STYLE = {"running": "bold $warning", "done": "bold $success", "failed": "
 
 
 class FleetScreen(Screen[Nav]):
-    CSS_PATH = Path(__file__).with_name("fleet.tcss")
     BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+n", "apply", "Apply the fleet")]
 
     class Previewed(Message, bubble=False):
@@ -146,7 +144,7 @@ class FleetScreen(Screen[Nav]):
         for plan in self.preview.plans:
             name = plan.answers.cluster.name
             self.results[name] = "waiting"
-            table.add_row(name, self.result_cell("waiting"), "", "", "", key=name)
+            table.add_row(Text(name), self.result_cell("waiting"), "", "", "", key=name)
         self.status = "planned"
         self.refresh_bindings()  # Apply the fleet is offered now
         if self.preview.ok:
@@ -211,7 +209,7 @@ class FleetScreen(Screen[Nav]):
             return
         rows = message.rows or []
         table = self.query_one("#verification", DataTable)
-        table.add_columns(*rows[0])
+        table.add_columns(*(Text(c) for c in rows[0]))
         for row in rows[1:]:
             table.add_row(*(self.result_cell("failed", c) if c in ("FAIL", "NOT all pass") else Text(c)
                             for c in row), key=row[0])

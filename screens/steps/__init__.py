@@ -1,7 +1,7 @@
 """The form steps, one module each (sign-in is screens/welcome.py, review screens/review.py)."""
 from screens.steps.addons import AddonsScreen
 from screens.steps.cluster import ClusterScreen
-from screens.steps.common import set_answer, switch_row
+from screens.steps.common import switch_row
 from screens.steps.features import FeaturesScreen
 from screens.steps.gpu import GpuScreen
 from screens.steps.identity import IdentityScreen
@@ -12,4 +12,4 @@ from screens.steps.subscription import SubscriptionScreen
 
 __all__ = ["AddonsScreen", "ClusterScreen", "FeaturesScreen", "GpuScreen", "IdentityScreen", "LocationScreen", "MeshScreen",
            "NetworkScreen",
-           "SubscriptionScreen", "set_answer", "switch_row"]
+           "SubscriptionScreen", "switch_row"]

@@ -16,7 +16,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static
 from screens.base import StepScreen
 from screens.steps import gpu_form
 from screens.steps.common import switch_row
-from wizard.gpu_rules import NO_AUTOSCALER
+from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict
 
 if TYPE_CHECKING:
     from wizard.failure import AzureFailure
@@ -251,7 +251,7 @@ class GpuScreen(StepScreen):
         self.query_one("#spot-fields").display = self.query_one("#gpu-spot", Checkbox).value
         self.query_one("#pool-remove", Button).disabled = len(self.pools) < 2
         warn = ""
-        if auto and self.query_one("#gpu-managed", Checkbox).value:
+        if managed_gpu_conflict(self.query_one("#gpu-managed", Checkbox).value, auto):
             warn = f"Note: {NO_AUTOSCALER}. Turn one of them off, or use node auto-provisioning."
         self.query_one("#gpu-warning", Static).update(warn)
 
@@ -266,7 +266,8 @@ class GpuScreen(StepScreen):
     def extra_checks(self) -> dict[str, str]:
         if not self.query_one("#gpu-on", Checkbox).value:
             return {}
-        if self.query_one("#gpu-autoscale", Checkbox).value and self.query_one("#gpu-managed", Checkbox).value:
+        if managed_gpu_conflict(self.query_one("#gpu-managed", Checkbox).value,
+                                self.query_one("#gpu-autoscale", Checkbox).value):
             return {"gpu_pool.managed_gpu": f"{NO_AUTOSCALER}: turn off the autoscaler or managed GPU"}
         return {}
 
