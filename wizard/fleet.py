@@ -62,7 +62,8 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
 
     from wizard.azure import catalog, clusters, features, groups
     from wizard.azure.monitor import workspace_locations
-    from wizard.plan import PROVIDER, Observed, kueue_manifest_problem, needed_flags
+    from wizard.flags import needed_flags
+    from wizard.plan import PROVIDER, Observed, kueue_manifest_problem
 
     def as_dict(obj: Any) -> dict[str, Any] | None:
         return obj.as_dict() if obj is not None else None

@@ -276,7 +276,7 @@ def broken_musts(draft: Mapping[str, Any], checklist: str | None = None) -> dict
 
 def flag_rules_for(draft: Mapping[str, Any]) -> list[FlagInfo]:
     """Every preview flag an option can need, marked with whether the options chosen so far need it."""
-    from wizard.plan import flag_rules
+    from wizard.flags import flag_rules
 
     explicit = draft.get("features")
     if isinstance(explicit, list):
@@ -531,14 +531,10 @@ def teardown_kept(td: Any) -> list[str]:
 def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal",
                  engine_ready: Callable[["Engine"], None] | None = None) -> "RunResult":
     """Blocking: run the teardown steps through the engine, holding the journal lock (events go to `sink`)."""
-    from wizard.engine import Engine
-    from wizard.runners import runners
-
-    engine = Engine(session.conn, td.plan, sink, journal, session.run_options(), runners())
+    engine = make_engine(session, td.plan, sink, journal)
     if engine_ready is not None:
         engine_ready(engine)
-    with journal.lock():
-        return engine.run()
+    return run_engine(engine)
 
 
 # ----------------------------------------------------------------------------------------------- verification

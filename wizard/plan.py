@@ -13,7 +13,7 @@ from wizard import durations, mesh_rules
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
 from wizard.azure.clusters import in_progress
 from wizard.azure.features import is_registered
-from wizard.flags import FlagRule, flag_rules, needed_flags, option_on  # noqa: F401 - re-exported (preflight, TUI)
+from wizard.flags import needed_flags
 from wizard.provenance import with_provenance
 from wizard.spec import (
     Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, cluster_differences,
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 PROVIDER = "Microsoft.ContainerService"
 
 Action = Literal["create", "update", "register", "retry", "recreate", "attach", "read", "skip"]
-_option_on = option_on  # the preflight's name for it
 
 
 @dataclass

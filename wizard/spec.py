@@ -549,11 +549,6 @@ def az_pool_add(answers: "Answers", pool: "GpuPoolAnswers | None" = None) -> str
     return az(*args)
 
 
-def az_pools_add(answers: "Answers") -> str:
-    """`az aks nodepool add` of every GPU pool, one line each."""
-    return "\n".join(az_pool_add(answers, p) for p in answers.all_gpu_pools)
-
-
 def az_cluster_update(answers: "Answers", diffs: list[Difference]) -> str:
     """`az aks update` with the flags of the differences it can apply (those it has a flag for)."""
     c = answers.cluster

@@ -7,7 +7,8 @@ import pytest
 
 from wizard.answers import answers_from_dict
 from wizard.azure.catalog import KubeVersion, MeshRevision
-from wizard.plan import Observed, build_plan, needed_flags
+from wizard.flags import needed_flags
+from wizard.plan import Observed, build_plan
 from wizard.spec import desired_cluster
 
 SUB = "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"

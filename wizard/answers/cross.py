@@ -8,7 +8,7 @@ rest. Paths are relative to the section each function is given.
 """
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Any
 
 from wizard.answers import fleet_rules, rules
 
@@ -24,10 +24,6 @@ def _get(d: Any, key: str, default: Any) -> Any:
 def _section(d: Any, key: str) -> dict[str, Any]:
     value = d.get(key) if isinstance(d, dict) else None
     return value if isinstance(value, dict) else {}
-
-
-def _is_int(v: Any) -> TypeGuard[int]:
-    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _under(prefix: str, errors: Errors) -> Errors:
@@ -99,7 +95,7 @@ def addons_errors(addons: dict[str, Any]) -> Errors:
 def autoscale_errors(autoscale: dict[str, Any]) -> Errors:
     """The autoscaler's bounds in order (min <= max)."""
     lo, hi = autoscale.get("min"), autoscale.get("max")
-    if _is_int(lo) and _is_int(hi):
+    if fleet_rules.is_int(lo) and fleet_rules.is_int(hi):
         return rules.check_autoscale(lo, hi)
     return []
 
@@ -108,9 +104,9 @@ def pool_errors(pool: dict[str, Any]) -> Errors:
     """A GPU pool: its count between the autoscaler's bounds, and the Spot fields only with Spot."""
     out: Errors = []
     autoscale, count = pool.get("autoscale"), _get(pool, "count", 1)
-    if isinstance(autoscale, dict) and _is_int(count):
+    if isinstance(autoscale, dict) and fleet_rules.is_int(count):
         lo, hi = autoscale.get("min"), autoscale.get("max")
-        if _is_int(lo) and _is_int(hi):
+        if fleet_rules.is_int(lo) and fleet_rules.is_int(hi):
             out += [("count" if bound == "count" else f"autoscale.{bound}", msg)
                     for bound, msg in rules.check_autoscale(lo, hi, count)]
     priority, policy = _get(pool, "priority", "Regular"), pool.get("eviction_policy")
@@ -145,7 +141,7 @@ def answers_errors(data: dict[str, Any]) -> Errors:
 
 def _fleet_errors(data: dict[str, Any], cluster: dict[str, Any]) -> Errors:
     fleet = data.get("fleet")
-    if not (isinstance(fleet, dict) and _is_int(fleet.get("count")) and 1 <= fleet["count"] <= rules.FLEET_MAX):
+    if not (isinstance(fleet, dict) and fleet_rules.is_int(fleet.get("count")) and 1 <= fleet["count"] <= rules.FLEET_MAX):
         return []
     names = (_get(cluster, "name", None), _get(data.get("resource_group"), "name", None))
     patterns = (_get(fleet, "cluster_name", "{cluster}-{n:02d}"), _get(fleet, "resource_group", "per_cluster"),

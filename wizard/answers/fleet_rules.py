@@ -9,7 +9,7 @@ from wizard.answers.rules import (FLEET_FIELDS, check_cluster_name, check_resour
                                   got)
 
 
-def _is_int(v: Any) -> TypeGuard[int]:
+def is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -53,7 +53,7 @@ def fleet_errors(count: int, cluster_pattern: str, group_mode: str, group_patter
     given: dict[int, int] = {}
     for i, o in enumerate(overrides):
         member = o.get("member") if isinstance(o, dict) else getattr(o, "member", None)
-        if not _is_int(member):
+        if not is_int(member):
             continue
         if not 1 <= member <= count:
             out.append((f"members.{i}.member", f"member {member} is not in the fleet (1-{count})"))

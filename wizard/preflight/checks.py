@@ -306,14 +306,14 @@ def check_private(answers: "Answers") -> list[CheckResult]:
 
 
 def check_features(answers: "Answers", plan: "Plan", reads: Reads) -> list[CheckResult]:
-    from wizard.plan import _option_on, flag_rules, needed_flags
+    from wizard.flags import flag_rules, needed_flags, option_on
 
     out: list[CheckResult] = []
     states = dict(plan.observed.flag_states)
     states.update(reads.extra_flag_states or {})
     listed = needed_flags(answers)
     listed_flags = {f.lower() for f, _ in listed}
-    required = [(r.flag, r.why) for r in flag_rules() if _option_on(answers, r.option)]
+    required = [(r.flag, r.why) for r in flag_rules() if option_on(answers, r.option)]
     for flag, why in listed:
         state = states.get(flag, "Unknown")
         out.append(_flag_item(flag, why, state, listed=True))

@@ -28,10 +28,10 @@ def _reason(exc: BaseException) -> str:
 
 def _unread_flags(answers: "Answers", plan: "Plan") -> list[str]:
     """Flags the options need that the plan did not read (an explicit `features` list that leaves one out)."""
-    from wizard.plan import _option_on, flag_rules
+    from wizard.flags import flag_rules, option_on
 
     have = {f.lower() for f in plan.observed.flag_states}
-    return [r.flag for r in flag_rules() if _option_on(answers, r.option) and r.flag.lower() not in have]
+    return [r.flag for r in flag_rules() if option_on(answers, r.option) and r.flag.lower() not in have]
 
 
 def run_preflight(conn: "ArmConnection", answers: "Answers", plan: "Plan", prices: "PriceClient | None" = None,

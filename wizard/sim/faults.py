@@ -25,8 +25,9 @@ class Fault:
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     Fault(
         name="gpu-quota",
-        targets="cluster PUT with an N-series pool, or agentPool PUT of an N-series size (new GPU nodes); the "
-                "compute usage reads show no GPU vCPUs left, as Azure's would",
+        targets="cluster PUT with an N-series pool, or agentPool PUT of an N-series size (new on-demand GPU "
+                "nodes); the compute usage reads show no GPU family vCPUs left, as Azure's would. Spot nodes count "
+                "against the regional low-priority quota instead, which this fault leaves as it is (as in Azure)",
         effect="sync-error", http_status=400, code="ErrCode_InsufficientVCPUQuota",
         message=("Insufficient vcpu quota requested {requested}, remaining {remaining} for family {family} "
                  "for region {location}. Surge nodes would also consume vcpu quota."),
