@@ -6,8 +6,10 @@ operation ran ("refused"), a step finished or failed) with the resource id, ARM 
 intent that nothing closed means the write may have been accepted without its answer arriving. A re-run reads it
 to re-attach to an operation still in flight; teardown reads it to delete only what the wizard created.
 
-Crash safety: a record is one write on an O_APPEND descriptor, flushed and fsynced. A crash can leave at worst a
-torn last line; the next append starts on a new line first, so the fragment never swallows the next record, and
+Crash safety: a record is one write on an O_APPEND descriptor, flushed and fsynced, under a lock: a process-wide
+one (steps run in threads) and a kernel lock on the file (any other process). O_APPEND alone does not keep
+concurrent records apart on every filesystem (network and FUSE mounts interleave them, and a writer can see the
+size of a record still being written). A crash can leave at worst a torn last line; the next append starts on a new line first, so the fragment never swallows the next record, and
 the reader skips the damaged line and reports it (line number and why) instead of failing.
 
 One run at a time: the lock beside the journal is a kernel lock (flock) on an open file, so it ends with its
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 TERMINAL = {"done", "skipped", "failed", "cancelled", "refused"}
 # every record kind a run writes; anything else is reported as damaged, never acted on
 KINDS = TERMINAL | {"intent", "started", "operation", "interrupted", "deleted"}
+_APPENDING = threading.Lock()  # one record at a time from this process, whichever journal it goes to
 
 
 class JournalLocked(RuntimeError):
@@ -114,18 +118,22 @@ class Journal:
             **{k: v for k, v in fields.items() if v is not None},
         }
         line = (json.dumps(record, sort_keys=False, default=str) + "\n").encode()
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line  # a torn last line stays a line of its own
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self.path.parent)
+        with _APPENDING:
+            created = not self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX)  # released by close
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line  # a torn last line stays a line of its own
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(self.path.parent)
         return record
 
     def records(self) -> list[dict[str, Any]]:

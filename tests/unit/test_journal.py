@@ -171,3 +171,31 @@ def test_deferred_is_what_a_staged_create_left_and_no_later_step_did(tmp_path):
     assert j.deferred() == {"gpu-pool:gpub": ["gpu_pool.managed_gpu"]}
     j.append("cluster", "started", action="create")  # a later create in one PUT owes nothing
     assert j.deferred() == {}
+
+
+def test_records_written_at_once_by_threads_and_another_process_stay_whole_lines(tmp_path: Path):
+    """Steps run in threads and each appends; a record that straddles a page can show its size before its last
+    byte, and some filesystems do not keep O_APPEND writers apart. Every record must come back whole, once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "a.journal.jsonl"
+    pad = "x" * 3000  # records of ~3 KB cross page boundaries often
+    other = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from wizard.journal import Journal\n"
+        f"j = Journal(Path({str(path)!r}))\n"
+        f"[j.append('proc', 'done', n=n, pad={pad!r}) for n in range(150)]")])
+
+    def write(t: int) -> None:
+        j = Journal(path)
+        for n in range(60):
+            j.append(f"thread-{t}", "done", n=n, pad=pad)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(write, range(6)))
+    assert other.wait(timeout=120) == 0
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and all(lines[:-1]), "no empty or missing line"
+    reader = Journal(path)
+    got = sorted((r["step"], r["n"]) for r in reader.records())
+    assert reader.damaged == []
+    assert got == sorted([("proc", n) for n in range(150)] + [(f"thread-{t}", n) for t in range(6) for n in range(60)])
