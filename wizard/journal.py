@@ -9,8 +9,9 @@ to re-attach to an operation still in flight; teardown reads it to delete only w
 Crash safety: a record is one write on an O_APPEND descriptor, flushed and fsynced, under a lock: a process-wide
 one (steps run in threads) and a kernel lock on the file (any other process). O_APPEND alone does not keep
 concurrent records apart on every filesystem (network and FUSE mounts interleave them, and a writer can see the
-size of a record still being written). A crash can leave at worst a torn last line; the next append starts on a new line first, so the fragment never swallows the next record, and
-the reader skips the damaged line and reports it (line number and why) instead of failing.
+size of a record still being written). A crash can leave at worst a torn last line; the next append starts on a
+new line first, so the fragment never swallows the next record, and the reader skips the damaged line and
+reports it (line number and why) instead of failing.
 
 One run at a time: the lock beside the journal is a kernel lock (flock) on an open file, so it ends with its
 holder however that process dies. A lock file left behind, whatever it says (a pid that now belongs to another
