@@ -27,6 +27,7 @@ from wizard.exit_codes import AZURE as EXIT_AZURE, CHANGES as EXIT_CHANGES, INVA
 from wizard.exit_codes import NOT_CONFORMANT as EXIT_NOT_CONFORMANT, OK as EXIT_OK, PLAN as EXIT_PLAN
 from wizard.exit_codes import InvalidInput
 from wizard.output import Output, output_option, wants_json
+from wizard.session import SIM_SPEED
 
 SIM_FAULTS = FAULT_NAMES  # wizard.sim.faults, kept cheap to import
 SIM_DEGRADE = ("no-gpus", "gpu-leak", "autoscaler-stuck", "monitoring-blind", "operator-stuck", "dra-only",
@@ -82,8 +83,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g = parser.add_argument_group("global options")
     g.add_argument("--simulate", action="store_true", default=d(False),
                    help="run against the embedded simulated Azure and cluster (offline; demos and tests)")
-    g.add_argument("--sim-speed", type=float, metavar="N", default=d(60.0),
-                   help="simulated operations run N times faster than Azure's typical durations (default 60)")
+    g.add_argument("--sim-speed", type=float, metavar="N", default=d(SIM_SPEED),
+                   help=f"simulated operations run N times faster than Azure's typical durations (default {SIM_SPEED:g})")
     g.add_argument("--sim-fault", action="append", choices=SIM_FAULTS, metavar="NAME", default=d(None),
                    help=f"inject a named fault into the simulator (repeatable): {', '.join(SIM_FAULTS)}")
     g.add_argument("--sim-degrade", action="append", choices=SIM_DEGRADE, metavar="NAME", default=d(None),
@@ -264,10 +265,10 @@ def _setup_logging(verbose: int, log_file: Path | None) -> None:
 
 def _check_local_options(args: argparse.Namespace) -> None:
     """Local mistakes are invalid input, found before anything starts (never 'an Azure operation failed')."""
-    speed = getattr(args, "sim_speed", 60.0)
+    speed = getattr(args, "sim_speed", SIM_SPEED)
     if not (math.isfinite(speed) and speed > 0):
         raise InvalidInput(f"--sim-speed must be a number above 0 (got {speed:g})",
-                           "use e.g. --sim-speed 60 (the default) or --sim-speed 1 for Azure's real durations")
+                           f"use e.g. --sim-speed {SIM_SPEED:g} (the default) or --sim-speed 1 for Azure's real durations")
     for option, path in (("--sim-state", getattr(args, "sim_state", None)), ("--log-file", args.log_file)):
         folder = path.expanduser().resolve().parent if path is not None else None
         if folder is not None and not folder.is_dir():

@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 
 REAL_POLL_INTERVAL = 10.0  # seconds; used only when Azure sends no Retry-After
 SIMULATED_SUBSCRIPTION = "Simulated Subscription"
+SIM_SPEED = 60.0  # --simulate's default: simulated operations run this many times faster than Azure's typical
 
 
 @dataclass
 class SimOptions:
-    speed: float = 60.0
+    speed: float = SIM_SPEED
     faults: list[str] = field(default_factory=list)
     state_file: Path | None = None
     degrade: list[str] = field(default_factory=list)  # simulated clusters fall short (wizard.sim.kube.degrade)
@@ -266,7 +267,7 @@ def open_for_args(args: "argparse.Namespace") -> Session:
     --simulate/--sim-*, --cloud, --subscription (else the current default, else the only one visible)."""
     sim = None
     if getattr(args, "simulate", False):
-        sim = SimOptions(float(getattr(args, "sim_speed", None) or 60.0), list(getattr(args, "sim_fault", None) or []),
+        sim = SimOptions(float(getattr(args, "sim_speed", None) or SIM_SPEED), list(getattr(args, "sim_fault", None) or []),
                          getattr(args, "sim_state", None), list(getattr(args, "sim_degrade", None) or []))
     from wizard.azure.clouds import cloud_setting
 
