@@ -57,7 +57,7 @@ TARGET = 0.42
 
 def _observed(registered: bool) -> Any:
     from wizard.azure.catalog import KubeVersion, MeshRevision
-    from wizard.plan import Observed
+    from wizard.plan_model import Observed
 
     return Observed("00000000-0000-0000-0000-000000000000", "bench",
                     flag_states={f: "Registered" if registered else "NotRegistered" for f in FLAGS},
@@ -72,7 +72,7 @@ def model_plan(data: dict[str, Any], staged: bool | None, registered: bool = Fal
 
 
 def _writes(plan: Any) -> int:
-    from wizard.plan import is_arm_step
+    from wizard.plan_model import is_arm_step
 
     return sum(1 for s in plan.steps if is_arm_step(s.id) and s.writes)
 

@@ -17,7 +17,7 @@ from screens.steps import switch_row
 from screens.widgets import Field
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 RECREATE_LABEL = "Delete the failed cluster and create it again"
 MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate": "!", "attach": "=", "read": ".", "skip": "="}

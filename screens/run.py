@@ -26,7 +26,7 @@ from screens.widgets import ErrorPanel, KeyBar, StepHeader
 
 if TYPE_CHECKING:
     from wizard.events import Event
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 # which wizard step can fix a failed engine step when Azure names no answers path
 STEP_FIX = {"resource-group": "location", "feature": "features", "provider": "features", "cluster": "cluster",
@@ -206,7 +206,8 @@ class RunScreen(Screen[Nav]):
     def _plan_the_rest(self) -> None:
         """(worker thread) The provider is registered: read what it hid and plan the rest, as `apply` does."""
         from wizard.events import Event
-        from wizard.interactive import PROVIDER, failure_of, plan_the_rest
+        from wizard.interactive import failure_of, plan_the_rest
+        from wizard.plan_model import PROVIDER
 
         self.post_message(self.EngineEvent(Event("log", "provider", f"{PROVIDER} is registered: reading what it hid "
                                                  "and planning the rest")))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wizard.answers import Answers, FieldError
     from wizard.interactive import Link
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
     from wizard.session import Session, SimOptions
 
 _MISSING = object()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
     from wizard.failure import AzureFailure
     from wizard.journal import Journal
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
 HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
 # What runs a step, by its kind (the step id before ":"): runner(engine, step, started) -> outputs. A runner
@@ -127,7 +127,7 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ scheduling
     def run(self) -> RunResult:
-        from wizard.plan import check_steps
+        from wizard.plan_model import check_steps
 
         check_steps(self.plan.steps)
         self._check_runners()
@@ -171,7 +171,7 @@ class Engine:
 
     def _check_runners(self) -> None:
         """Every step to run has a runner in the table, checked before anything runs (not halfway through)."""
-        from wizard.plan import PlanError
+        from wizard.plan_model import PlanError
 
         missing = sorted({s.id.split(":")[0] for s in self.plan.steps if s.action != "skip"} - set(self.runners))
         if missing:

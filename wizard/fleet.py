@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
-    from wizard.plan import Observed, Plan
+    from wizard.plan_model import Observed, Plan
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,9 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
     from wizard.azure import catalog, clusters, features, groups
     from wizard.azure.monitor import workspace_locations
     from wizard.flags import needed_flags
-    from wizard.plan import PROVIDER, Observed, kueue_manifest_problem
+    from wizard.plan_model import Observed
+    from wizard.plan import kueue_manifest_problem
+    from wizard.plan_model import PROVIDER
 
     def as_dict(obj: Any) -> dict[str, Any] | None:
         return obj.as_dict() if obj is not None else None
@@ -109,7 +111,8 @@ def plan_members(conn: Any, answers: "Answers", subscription: tuple[str, str], a
                  journal: Callable[[str], Any] | None = None) -> list["Plan"]:
     """Each member's plan from one observation of the fleet (reads only). journal: cluster name -> that member's
     Journal, so a plan re-attaches to the operations an interrupted run left in flight (as plan_for does)."""
-    from wizard.plan import PREVIEW_FIELDS, build_plan, gpu_pool_steps
+    from wizard.plan_model import PREVIEW_FIELDS, gpu_pool_steps
+    from wizard.plan import build_plan
 
     ms = members(answers)
     out = []

@@ -19,7 +19,7 @@ from wizard.events import Event, EventSink
 if TYPE_CHECKING:
     from wizard.engine import Engine, RunResult
     from wizard.journal import Journal
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
     from wizard.output import Output
 
 SHARED_KINDS = ("feature", "provider")  # once per subscription

@@ -16,7 +16,7 @@ from wizard import exit_codes
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.output import Output
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
     from wizard.session import Session
 
 

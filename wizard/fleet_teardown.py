@@ -55,7 +55,7 @@ def plan_fleet_teardown(conn: "ArmConnection", answers: "Answers", answers_path:
     from wizard.azure.groups import get_group
     from wizard.fleet import members
     from wizard.fleet_apply import member_journal, shared_journal
-    from wizard.plan import Observed, Plan, check_steps
+    from wizard.plan_model import Observed, Plan, check_steps
     from wizard.provenance import verdict
     from wizard.teardown import TeardownPlan, group_step, owned_from_journal, plan_teardown
 

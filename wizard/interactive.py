@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from wizard import mesh_rules
+from wizard.plan_model import PROVIDER
 from wizard.azure.clouds import CloudError, cloud_setting  # noqa: F401 - re-exported: the TUI's --cloud
 from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
     Link, Session, SubscriptionInfo, connect, default_subscription_id,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from wizard.engine import Engine, RunResult
     from wizard.events import EventSink
     from wizard.journal import Journal
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 __all__ = [
     "ANSWERS_NAME", "new_run_folder", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
@@ -42,7 +43,6 @@ __all__ = [
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
 MIN_MINOR = (1, 34)
-PROVIDER = "Microsoft.ContainerService"
 
 
 # ----------------------------------------------------------------------------------------------- value types
@@ -310,7 +310,7 @@ def register_flags(session: Session, flags: Iterable[str], sink: "EventSink",
     """
     from wizard import durations
     from wizard.engine import Engine
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
     from wizard.spec import az
 
     steps = []
@@ -352,7 +352,7 @@ def _answers_or_none(draft: Mapping[str, Any]) -> "Answers | None":
 def subnet_check(session: Session, draft: Mapping[str, Any]) -> Any:
     """Preflight's own subnet item (exists, not delegated, room for every pool at its peak plus surge, egress)
     for the answers so far: a wizard.preflight.report.CheckResult, or None while the answers are incomplete."""
-    from wizard.plan import Observed, Plan
+    from wizard.plan_model import Observed, Plan
     from wizard.preflight.checks import Reads, check_subnet, pool_intents
     from wizard.preflight.run import read_subnet
 
@@ -407,7 +407,8 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
             allow_update: bool = False, recreate_failed: bool = False) -> "Plan":
     """Read-only: observe Azure and resolve the plan (the review screen shows it). `recreate_failed` is the
     user's consent to delete a cluster whose creation ended Failed and create it again (default: retry)."""
-    from wizard.plan import Problem, plan_for
+    from wizard.plan_model import Problem
+    from wizard.plan import plan_for
 
     plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=allow_update,
                     recreate_failed=recreate_failed, addon_options=session.addon_options())
@@ -507,7 +508,7 @@ def teardown_preview(session: Session, answers: "Answers", journal: "Journal") -
     from wizard.teardown import plan_teardown
 
     if not journal.records():
-        from wizard.plan import Observed, Plan
+        from wizard.plan_model import Observed, Plan
         from wizard.teardown import TeardownPlan
 
         return TeardownPlan(Plan(answers, Observed(*session.subscription), None))

@@ -8,7 +8,7 @@ from wizard.events import Event
 
 if TYPE_CHECKING:
     from wizard.output import Output
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 ACTION_MARK = {"create": "+", "update": "~", "register": "+", "retry": "~", "recreate": "!", "attach": "=", "read": ".", "skip": "="}
 

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 from wizard import durations
 from wizard.flags import FlagRule, gated_rules, held_pools, without_fields
 from wizard.render import fmt_seconds
+from wizard.plan_model import PREVIEW_FIELDS
 from wizard.spec import (
     Resolved, addon_count, az_cluster_create, az_cluster_enable, az_pool_add, desired_cluster, desired_pool,
 )
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
-STEP = "preview-fields"  # the one cluster update that sends the fields the create left for the flags
 ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
 
 
@@ -83,7 +83,7 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
     """The cluster create: everything in one request, or (rules given) without what those rules hold back."""
     from azure.mgmt.containerservice import models as m
 
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     rules = rules or []
     held = {p.name for p in held_pools(answers, rules)}
@@ -95,7 +95,7 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
                                                    if p.get("name") not in held]
         body = m.ManagedCluster(without_fields(wire, rules))
     switches = tuple(r.az_switch for r in rules if r.resource == "cluster" and r.az_switch)
-    defers = {STEP: [r.option for r in rules if r.after_create == "cluster-update"]} if rules else {}
+    defers = {PREVIEW_FIELDS: [r.option for r in rules if r.after_create == "cluster-update"]} if rules else {}
     defers = {k: v for k, v in defers.items() if v} | {
         sid: [r.option for r in rules if r.after_create == "pool-create"] for sid, p, _ in _pool_ids(answers)
         if p.name in held}
@@ -110,7 +110,7 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
 
 
 def _pool_ids(answers: "Answers") -> list[tuple[str, Any, str]]:
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan_model import gpu_pool_steps
 
     return gpu_pool_steps(answers)
 
@@ -119,13 +119,13 @@ def later_steps(plan: "Plan", answers: "Answers", resolved: Resolved, rules: lis
                 after: tuple[str, ...]) -> list["Step"]:
     """What follows a staged create once the flags are Registered: the update with the cluster's gated fields,
     then each held-back GPU pool by its own PUT (AKS runs one operation at a time on a cluster)."""
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     out: list[Step] = []
     fields = [r for r in rules if r.after_create == "cluster-update"]
     if fields:
         out.append(enable_step(answers, fields, after))
-        after = (STEP,)
+        after = (PREVIEW_FIELDS,)
     held = {p.name for p in held_pools(answers, rules)}
     for sid, p, _ in _pool_ids(answers):
         if p.name in held:
@@ -139,13 +139,13 @@ def later_steps(plan: "Plan", answers: "Answers", resolved: Resolved, rules: lis
 def enable_step(answers: "Answers", rules: list[FlagRule], deps: tuple[str, ...], action: str = "update",
                 payload: Any = None, differences: list[Any] | None = None) -> "Step":
     """The `preview-fields` update: the existing cluster with the answers' options, gated fields included."""
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     labels = ", ".join(r.label for r in rules) or "the fields the create deferred"
     typical = durations.GATEWAY_API_UPDATE if any(r.option == "cluster.gateway_api" for r in rules) \
         else durations.CLUSTER_UPDATE
     verb = "wait for the update of" if action == "attach" else "update"
-    return Step(STEP, f"{verb} cluster {answers.cluster.name}: {labels} (after the preview flags)", action,  # type: ignore[arg-type]
+    return Step(PREVIEW_FIELDS, f"{verb} cluster {answers.cluster.name}: {labels} (after the preview flags)", action,  # type: ignore[arg-type]
                 az_cluster_enable(answers, [r.az_switch for r in rules if r.az_switch]), deps=deps,
                 typical=typical, payload=payload, differences=differences or [],
                 reason="deferred by the create until the preview flags were Registered")

@@ -19,7 +19,7 @@ from wizard import durations
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
 from wizard.azure.roles import run_delete_access, teardown_steps
-from wizard.plan import Observed, Plan, Step, check_steps
+from wizard.plan_model import Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
 from wizard.spec import az
 
@@ -85,7 +85,7 @@ def owned_from_tags(conn: "ArmConnection", answers: "Answers", identity: str, gr
         out.steps["resource-group"] = "tags"
     if cluster is not None and verdict(cluster.tags, identity).ours:
         out.steps["cluster"] = "tags"
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan_model import gpu_pool_steps
 
     for step_id, gp, _ in gpu_pool_steps(answers) if cluster is not None else []:
         pool = get_pool(conn, rg, answers.cluster.name, gp.name)
@@ -168,7 +168,7 @@ def _cluster_step(rg: str, name: str, cluster: Any, owned: Owned, confirmed: Cal
 def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
                 confirmed: Callable[[str, Any], bool], identity: str) -> list[Step]:
     """A cluster that stays loses the GPU pools this wizard added to it."""
-    from wizard.plan import gpu_pool_steps, pool_suffix
+    from wizard.plan_model import gpu_pool_steps, pool_suffix
 
     rg, name = answers.resource_group.name, answers.cluster.name
     steps = []

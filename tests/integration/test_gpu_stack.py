@@ -139,7 +139,7 @@ def test_skipped_with_managed_gpu(runs):
     assert ds is not None and not any(m.get("manager") == "aks-ai-wizard" for m in ds["metadata"].get("managedFields") or [])
     assert c.get("azmonitoring.coreos.com", "podmonitors", "kube-system", "nvidia-dcgm-exporter") is None
     from wizard.addons import gpu_stack_inputs, run_gpu_stack
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     # the runner itself refuses a managed pool too (its inputs name no pool to install on)
     step = Step("gpu-stack", "gpu stack", "create", "", payload=gpu_stack_inputs(r.answers))

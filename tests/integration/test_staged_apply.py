@@ -15,8 +15,10 @@ import pytest
 from wizard import flags
 from wizard.answers import answers_from_dict
 from wizard.azure.catalog import KubeVersion, MeshRevision
-from wizard.plan import Observed, build_plan, plan_for
-from wizard.staging import STEP, critical_path
+from wizard.plan_model import Observed
+from wizard.plan import build_plan, plan_for
+from wizard.plan_model import PREVIEW_FIELDS
+from wizard.staging import critical_path
 
 SUB = "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"
 GATEWAY = "Microsoft.ContainerService/ManagedGatewayAPIPreview"
@@ -49,16 +51,16 @@ def answers(data: dict[str, Any]) -> Any:
 # ------------------------------------------------------------------------------------------ the plan
 def test_an_unregistered_flag_sends_the_create_at_once_and_the_gated_field_after_the_provider():
     plan = build_plan(answers(BASE), observed())
-    cluster, update = plan.step("cluster"), plan.step(STEP)
+    cluster, update = plan.step("cluster"), plan.step(PREVIEW_FIELDS)
     assert cluster.deps == ("resource-group",)  # not after the flag
     props = cluster.payload.as_dict()["properties"]
     assert "ingressProfile" not in props and props["serviceMeshProfile"]["mode"] == "Istio"
     assert [p["name"] for p in props["agentPoolProfiles"]] == ["system", "gpunp"]  # the GPU pool needs no flag
-    assert cluster.defers == {STEP: ["cluster.gateway_api"]}
+    assert cluster.defers == {PREVIEW_FIELDS: ["cluster.gateway_api"]}
     assert "--enable-gateway-api" not in cluster.az and "az aks nodepool add" in cluster.az
     assert set(update.deps) == {"cluster", "provider"} and update.action == "update"
     assert update.az.startswith("az aks update") and "--enable-gateway-api" in update.az
-    assert plan.step("kubeconfig").deps == ("cluster", STEP)
+    assert plan.step("kubeconfig").deps == ("cluster", PREVIEW_FIELDS)
     st = plan.staging
     assert st.staged and st.writes == 2 and st.fields == ("Gateway API",) and st.flags == (GATEWAY,)
     assert (st.staged_seconds, st.single_seconds) == (2 + 360 + 90 + 60 + 180, 300 + 60 + 360 + 90 + 60)
@@ -70,7 +72,7 @@ def test_an_unregistered_flag_sends_the_create_at_once_and_the_gated_field_after
 
 def test_registered_flags_keep_one_put():
     plan = build_plan(answers(BASE), observed(registered=(GATEWAY, MANAGED)))
-    assert plan.staging is None and all(s.id != STEP for s in plan.steps)
+    assert plan.staging is None and all(s.id != PREVIEW_FIELDS for s in plan.steps)
     assert "ingressProfile" in plan.step("cluster").payload.as_dict()["properties"]
     assert "--enable-gateway-api" in plan.step("cluster").az
 
@@ -103,11 +105,11 @@ def test_every_managed_gpu_pool_of_gpu_pools_is_held_back_and_created_after_the_
     plan = build_plan(answers(POOLS), observed())
     create = plan.step("cluster")
     assert [p["name"] for p in create.payload.as_dict()["properties"]["agentPoolProfiles"]] == ["system", "gpua"]
-    assert create.defers == {STEP: ["cluster.gateway_api"], "gpu-pool:gpub": ["gpu_pool.managed_gpu"],
+    assert create.defers == {PREVIEW_FIELDS: ["cluster.gateway_api"], "gpu-pool:gpub": ["gpu_pool.managed_gpu"],
                              "gpu-pool:gpuc": ["gpu_pool.managed_gpu"]}
     for name in ("gpub", "gpuc"):
         pool = plan.step(f"gpu-pool:{name}")
-        assert pool.action == "create" and pool.deps == (STEP,) and "--enable-managed-gpu" in pool.az
+        assert pool.action == "create" and pool.deps == (PREVIEW_FIELDS,) and "--enable-managed-gpu" in pool.az
         assert pool.payload.as_dict()["properties"]["gpuProfile"]["nvidia"]["managementMode"] == "Managed"
     assert "gpu-pool:gpua" not in {s.id for s in plan.steps}  # in the create
     assert plan.staging.pools == ("gpub", "gpuc") and plan.staging.writes == 4
@@ -117,7 +119,7 @@ def test_a_rule_deleted_from_the_data_removes_its_phase(monkeypatch):
     kept = [r for r in flags.flag_rules() if r.flag != GATEWAY]
     monkeypatch.setattr(flags, "flag_rules", lambda: kept)
     plan = build_plan(answers(BASE), observed())
-    assert plan.staging is None and all(s.id != STEP and "feature:ManagedGatewayAPIPreview" != s.id
+    assert plan.staging is None and all(s.id != PREVIEW_FIELDS and "feature:ManagedGatewayAPIPreview" != s.id
                                         for s in plan.steps)
     assert "ingressProfile" in plan.step("cluster").payload.as_dict()["properties"]
 
@@ -220,15 +222,15 @@ def test_killed_after_the_create_the_rerun_sends_only_the_update_without_allow_u
     journal = Journal(tmp_path / "answers.journal.jsonl", "answers.yaml")
     plan = plan_for(session.conn, a, session.subscription, journal=journal)
     assert run(session, only(plan, {"resource-group", "cluster"}), journal).status == "done"
-    assert journal.deferred() == {STEP: ["cluster.gateway_api"]}
+    assert journal.deferred() == {PREVIEW_FIELDS: ["cluster.gateway_api"]}
     started = next(r for r in journal.records() if r["step"] == "cluster" and r["event"] == "started")
-    assert started["defers"] == {STEP: ["cluster.gateway_api"]}
+    assert started["defers"] == {PREVIEW_FIELDS: ["cluster.gateway_api"]}
 
     mark = len(sim.request_log)
     again = plan_for(session.conn, a, session.subscription, journal=journal)  # no allow_update
     assert again.ok, again.problems
-    assert again.step("cluster").action == "skip" and again.step(STEP).action == "update"
-    assert [d.field for d in again.step(STEP).differences] == ["cluster.gateway_api"]
+    assert again.step("cluster").action == "skip" and again.step(PREVIEW_FIELDS).action == "update"
+    assert [d.field for d in again.step(PREVIEW_FIELDS).differences] == ["cluster.gateway_api"]
     assert run(session, again, journal).status == "done"
     assert [r.status for r in cluster_puts(sim, mark)] == [200]
     assert journal.deferred() == {}
@@ -247,12 +249,12 @@ def test_killed_while_the_update_runs_the_rerun_reattaches_and_sends_no_put(sess
     assert run(session, only(plan, first), journal).status == "done"
     sim.hold()
     engines: list[Any] = []
-    update = only(plan_for(session.conn, a, session.subscription, journal=journal), {"cluster", STEP})
+    update = only(plan_for(session.conn, a, session.subscription, journal=journal), {"cluster", PREVIEW_FIELDS})
     worker = threading.Thread(target=lambda: engines.append(run(session, update, journal,
                                                                  engine_hook=lambda e: engines.append(e))))
     worker.start()
     deadline = time.monotonic() + 10
-    while not (journal.in_flight(STEP) or {}).get("continuation_token"):
+    while not (journal.in_flight(PREVIEW_FIELDS) or {}).get("continuation_token"):
         assert time.monotonic() < deadline, "the update was never accepted"
         time.sleep(0.02)
     engines[0].cancel()
@@ -261,7 +263,7 @@ def test_killed_while_the_update_runs_the_rerun_reattaches_and_sends_no_put(sess
     mark = len(sim.request_log)
     again = plan_for(session.conn, a, session.subscription, journal=journal)
     assert again.ok, again.problems
-    assert again.step("cluster").action == "skip" and again.step(STEP).action == "attach"
+    assert again.step("cluster").action == "skip" and again.step(PREVIEW_FIELDS).action == "attach"
     sim.release()
     assert run(session, again, journal).status == "done"
     assert cluster_puts(sim, mark) == []  # re-attached by its continuation token
@@ -310,7 +312,7 @@ def test_every_held_back_pool_is_created_after_the_update_and_teardown_owns_both
         assert journal.deferred() == {}
         assert plan_for(conn, a, session.subscription, journal=journal).changes == []
         owned = owned_from_journal(journal)
-        assert {"cluster", "gpu-pool:gpub", "gpu-pool:gpuc"} <= set(owned.steps) and STEP not in owned.steps
+        assert {"cluster", "gpu-pool:gpub", "gpu-pool:gpuc"} <= set(owned.steps) and PREVIEW_FIELDS not in owned.steps
         td = plan_teardown(conn, a, journal, session.subscription)
         assert run(session, td.plan, journal).status == "done"
         from wizard.azure.clusters import get_cluster
@@ -333,20 +335,20 @@ def test_a_create_still_running_is_followed_and_the_deferred_update_comes_after_
     obs = dataclasses.replace(observed(registered=(GATEWAY,)), group={"location": "eastus2"},
                               cluster=_existing("Creating", gateway=False))
     plan = build_plan(answers(BASE), obs, in_flight={"cluster": {"continuation_token": "t", "creates": True}},
-                      deferred={STEP: ["cluster.gateway_api"]})
+                      deferred={PREVIEW_FIELDS: ["cluster.gateway_api"]})
     assert plan.ok, plan.problems
     assert plan.step("cluster").action == "attach" and plan.step("cluster").payload["continuation_token"] == "t"
-    assert plan.step(STEP).action == "update" and plan.step(STEP).deps == ("cluster",)
+    assert plan.step(PREVIEW_FIELDS).action == "update" and plan.step(PREVIEW_FIELDS).deps == ("cluster",)
 
 
 def test_an_update_of_the_deferred_fields_still_running_is_reattached():
     obs = dataclasses.replace(observed(registered=(GATEWAY,)), group={"location": "eastus2"},
                               cluster=_existing("Updating", gateway=True))
-    plan = build_plan(answers(BASE), obs, in_flight={STEP: {"continuation_token": "u"}},
-                      deferred={STEP: ["cluster.gateway_api"]})
+    plan = build_plan(answers(BASE), obs, in_flight={PREVIEW_FIELDS: {"continuation_token": "u"}},
+                      deferred={PREVIEW_FIELDS: ["cluster.gateway_api"]})
     assert plan.ok, plan.problems
     assert plan.step("cluster").action == "skip"
-    assert plan.step(STEP).action == "attach" and plan.step(STEP).payload == {"continuation_token": "u"}
+    assert plan.step(PREVIEW_FIELDS).action == "attach" and plan.step(PREVIEW_FIELDS).payload == {"continuation_token": "u"}
 
 
 def test_without_the_journal_the_same_difference_still_needs_consent():
@@ -354,5 +356,5 @@ def test_without_the_journal_the_same_difference_still_needs_consent():
                               cluster=_existing("Succeeded", gateway=False))
     plan = build_plan(answers(BASE), obs)
     assert not plan.ok and "--allow-update" in plan.problems[0].fix
-    owed = build_plan(answers(BASE), obs, deferred={STEP: ["cluster.gateway_api"]})
-    assert owed.ok and owed.step("cluster").action == "skip" and owed.step(STEP).action == "update"
+    owed = build_plan(answers(BASE), obs, deferred={PREVIEW_FIELDS: ["cluster.gateway_api"]})
+    assert owed.ok and owed.step("cluster").action == "skip" and owed.step(PREVIEW_FIELDS).action == "update"

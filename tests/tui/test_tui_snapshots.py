@@ -170,7 +170,8 @@ def fixed_plan() -> Any:
     """A plan built without Azure (build_plan is pure) from fixed observations."""
     from wizard.answers import answers_from_dict
     from wizard.azure.catalog import KubeVersion, MeshRevision
-    from wizard.plan import Observed, build_plan
+    from wizard.plan_model import Observed
+    from wizard.plan import build_plan
 
     answers = answers_from_dict(DRAFT)
     observed = Observed("3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513", "Simulated Subscription",
@@ -315,7 +316,7 @@ def test_verification_120x40(snap_compare: Any) -> None:
 
 
 def fixed_teardown() -> Any:
-    from wizard.plan import Observed, Plan, Step
+    from wizard.plan_model import Observed, Plan, Step
     from wizard.teardown import TeardownPlan
 
     plan = fixed_plan()

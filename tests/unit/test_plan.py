@@ -8,7 +8,8 @@ import pytest
 from wizard.answers import answers_from_dict
 from wizard.azure.catalog import KubeVersion, MeshRevision
 from wizard.flags import needed_flags
-from wizard.plan import Observed, build_plan
+from wizard.plan_model import Observed
+from wizard.plan import build_plan
 from wizard.spec import desired_cluster
 
 SUB = "3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513"
@@ -304,7 +305,7 @@ def test_provenance_tags_go_on_what_the_plan_creates_and_never_count_as_a_differ
 
 
 def test_a_plan_with_repeated_or_dangling_steps_is_a_programming_error():
-    from wizard.plan import PlanError, Step, check_steps
+    from wizard.plan_model import PlanError, Step, check_steps
 
     def step(sid: str, *deps: str) -> Step:
         return Step(sid, sid, "update", "az", deps=deps)
@@ -320,7 +321,7 @@ def test_a_plan_with_repeated_or_dangling_steps_is_a_programming_error():
 
 def test_the_engine_refuses_to_run_a_plan_whose_steps_could_never_all_run():
     from wizard.engine import Engine
-    from wizard.plan import Plan, PlanError, Step
+    from wizard.plan_model import Plan, PlanError, Step
 
     plan = Plan(answers(), observed(), None, steps=[Step("delete-monitor:rule", "x", "update", "az"),
                                                     Step("delete-monitor:rule", "y", "update", "az")])
@@ -330,7 +331,7 @@ def test_the_engine_refuses_to_run_a_plan_whose_steps_could_never_all_run():
 
 def test_the_engine_refuses_a_step_kind_it_has_no_runner_for_before_anything_runs():
     from wizard.engine import Engine
-    from wizard.plan import Plan, PlanError, Step
+    from wizard.plan_model import Plan, PlanError, Step
 
     sent: list = []
     plan = Plan(answers(), observed(), None, steps=[Step("resource-group", "rg", "create", "az"),

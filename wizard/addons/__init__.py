@@ -26,7 +26,7 @@ from wizard.azure.roles import run_access
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.engine import Engine
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
 __all__ = ["ADDON_RUNNERS", "AddonOptions", "addon_steps", "in_place", "options_of", "RELEASE_BASE",
            "settle_in_place"]
@@ -114,7 +114,7 @@ def plan_monitor_names(plan: "Plan") -> Any:
 def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) -> "Step":
     """Managed Prometheus: the workspace, data collection endpoint and rule, and their association."""
     from wizard.azure.monitor import az_equivalent
-    from wizard.plan import Step
+    from wizard.plan_model import Step
     from wizard.provenance import with_provenance
     from wizard.spec import az
 
@@ -139,7 +139,7 @@ def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) ->
 def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bool) -> list["Step"]:
     """Kueue from its pinned manifest, and its default queues when asked for."""
     from wizard.addons import gpu_stack
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     k = answers.kueue
     if not k.install:
@@ -173,7 +173,7 @@ def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bo
 
 def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     from wizard.azure.roles import access_steps
-    from wizard.plan import Step, is_arm_step
+    from wizard.plan_model import Step, is_arm_step
 
     steps: list[Step] = access_steps(answers, plan)  # Entra ID + Azure RBAC: the role that admits this run
     if not plan.ok:
@@ -242,7 +242,7 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
     planned (their runners check again before writing) with a note saying why."""
     from wizard.azure.clusters import kubeconfig_for_this_run
     from wizard.kubeconfig import api_client
-    from wizard.plan import is_arm_step
+    from wizard.plan_model import is_arm_step
 
     from wizard.azure.roles import settle
 

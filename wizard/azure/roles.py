@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
     from wizard.engine import Engine
     from wizard.journal import Journal
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
 STEP = "cluster-access"
 ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
@@ -212,7 +212,7 @@ def az_create(principal: Principal | None, scope: str) -> str:
 # ------------------------------------------------------------------------------------------ plan
 def access_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     """The role assignment step of an Entra ID cluster with Azure RBAC (settled against Azure by settle())."""
-    from wizard.plan import Step
+    from wizard.plan_model import Step
 
     if not plan.ok or not wanted(answers) or not answers.cluster.access.azure_rbac:
         return []
@@ -389,7 +389,7 @@ def teardown_steps(conn: "ArmConnection", journal: "Journal", answers: "Answers"
     and its description's provenance agrees; a pre-existing assignment is never listed."""
     from azure.core.exceptions import ResourceNotFoundError
 
-    from wizard.plan import Step
+    from wizard.plan_model import Step
     from wizard.provenance import verdict
 
     out = AccessTeardown()

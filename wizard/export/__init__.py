@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 FORMATS = ("az", "arm", "json")
 

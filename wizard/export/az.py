@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
 SHARED_KINDS = ("feature", "provider")  # once per subscription, before every member
 POLL = 10  # seconds between state reads in the waits

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 FORMAT = "aks-ai-wizard/plan-export"
 

@@ -8,7 +8,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan, Step
+    from wizard.plan_model import Plan, Step
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     """The ARM writes of one step, in the order the engine sends them (empty for reads, skips, in-cluster steps)."""
     from wizard.addons import plan_monitor_names
     from wizard.azure import monitor
-    from wizard.plan import PROVIDER
+    from wizard.plan_model import PROVIDER
 
     a, sub = plan.answers, plan.observed.subscription_id
     rg, name = a.resource_group.name, a.cluster.name

@@ -14,7 +14,7 @@ from wizard.preflight.report import CheckResult, PreflightReport
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
-    from wizard.plan import Plan, Problem
+    from wizard.plan_model import Plan, Problem
 
 # the inputs and the capacity checks live beside this module (intents.py, capacity.py); these names stay here too
 __all__ = ["PoolIntent", "Reads", "check_access", "check_private", "check_subnet", "demands", "evaluate",
@@ -184,7 +184,7 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
         else:
             out.append(CheckResult("cluster-name", title, "pass",
                                    f"Cluster {name} exists with the same settings ({state}): nothing to change."))
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan_model import gpu_pool_steps
 
     for step_id, gp, path in gpu_pool_steps(answers):
         out.append(_check_pool_name(answers, plan, step_id, gp, path))
@@ -192,7 +192,7 @@ def check_names(answers: "Answers", plan: "Plan") -> list[CheckResult]:
 
 
 def _check_pool_name(answers: "Answers", plan: "Plan", step_id: str, gp: Any, path: str) -> CheckResult:
-    from wizard.plan import pool_suffix
+    from wizard.plan_model import pool_suffix
 
     name, obs = answers.cluster.name, plan.observed
     cid = "gpu-pool-name" + pool_suffix(step_id)
@@ -224,13 +224,13 @@ def _check_pool_name(answers: "Answers", plan: "Plan", step_id: str, gp: Any, pa
 
 
 def check_gpu_autoscaler(answers: "Answers") -> list[CheckResult]:
-    from wizard.plan import gpu_pool_steps
+    from wizard.plan_model import gpu_pool_steps
 
     return [_gpu_autoscaler(answers, step_id, gp, path) for step_id, gp, path in gpu_pool_steps(answers)]
 
 
 def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> CheckResult:
-    from wizard.plan import pool_suffix
+    from wizard.plan_model import pool_suffix
 
     cid = "gpu-autoscaler" + pool_suffix(step_id)
     title = "managed GPU and the cluster autoscaler" + (f" ({gp.name})" if path != "gpu_pool" else "")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from wizard.azure.errors import AzureFailure, gather, translate
-
-PROVIDER = "Microsoft.ContainerService"
+from wizard.plan_model import PROVIDER
 REGISTER_ACTION = "Microsoft.Features/providers/features/register/action"
 
 

@@ -18,7 +18,7 @@ from wizard.preflight.report import MARK, CheckResult, PreflightReport
 
 if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
     from wizard.pricing import PriceClient
 
 

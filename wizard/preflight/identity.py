@@ -14,7 +14,7 @@ from wizard.preflight.report import CheckResult
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 log = logging.getLogger(__name__)
 ID, TITLE = "kubernetes-access", "the signed-in principal on the Kubernetes API (Entra ID)"

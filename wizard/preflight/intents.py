@@ -9,7 +9,7 @@ from wizard.azure.compute import Usage, VmSku
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
 
 
 @dataclass
@@ -80,7 +80,7 @@ def pool_intents(answers: "Answers", plan: "Plan") -> list[PoolIntent]:
         if same_size:
             system.existing_nodes = int(existing_sp.get("count") or 0)
     out.append(system)
-    from wizard.plan import gpu_pool_steps, pool_suffix
+    from wizard.plan_model import gpu_pool_steps, pool_suffix
 
     for step_id, gp, path in gpu_pool_steps(answers):
         nodes, source, count_field = ((gp.autoscale.max, "autoscale max", f"{path}.autoscale.max") if gp.autoscale

@@ -13,7 +13,7 @@ from wizard.preflight.report import PreflightReport
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
-    from wizard.plan import Plan
+    from wizard.plan_model import Plan
     from wizard.pricing import PriceClient
 
 log = logging.getLogger(__name__)
