@@ -23,11 +23,10 @@ from wizard.events import Event, EventSink, log
 from wizard.render import fmt_seconds
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
     from wizard.failure import AzureFailure
     from wizard.journal import Journal
-    from wizard.plan_model import Plan, Step
+    from wizard.plan_model import ArmWrite, GroupInputs, KubeconfigInputs, Plan, Step
 
 HEARTBEAT = 15.0  # seconds between progress events while Azure's reported status stays the same
 # What runs a step, by its kind (the step id before ":"): runner(engine, step, started) -> outputs. A runner
@@ -108,7 +107,6 @@ class Engine:
         self.conn = conn
         self.runners: Mapping[str, Runner] = BUILTIN_RUNNERS if runners is None else runners
         self.plan = plan
-        self.answers: "Answers" = plan.answers
         self.sink = sink
         self.journal = journal
         self.options = options or RunOptions()
@@ -249,9 +247,8 @@ class Engine:
         from wizard.azure.groups import create_group
 
         ids = RequestIds()
-        a = self.answers
-        tags = (step.payload or {}).get("tags", dict(a.resource_group.tags))  # with the plan's provenance tags
-        group = create_group(self.conn, a.resource_group.name, a.azure.location, tags, raw_response_hook=ids)
+        g: GroupInputs = step.payload
+        group = create_group(self.conn, g.name, g.location, g.tags, raw_response_hook=ids)
         return {"resource_id": group.id, "request_id": ids.first_request_id, "correlation_id": ids.correlation_id,
                 "state": group.properties.provisioning_state if group.properties else "Succeeded",
                 "message": f"resource group {group.name} created"}
@@ -305,12 +302,11 @@ class Engine:
 
     def _cluster(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure import clusters
-        from wizard.spec import updated_cluster
 
-        a = self.answers
-        rg, name = a.resource_group.name, a.cluster.name
+        w: ArmWrite = step.payload
+        rg, name = w.resource_group, w.cluster
         if step.action == "attach":
-            token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
+            token = (w.in_flight or {}).get("continuation_token")
             if token:
                 return self._follow(step, started, lambda **kw: clusters.begin_cluster(
                     self.conn, rg, name, **{"continuation_token": token, **kw}), "re-attached to")
@@ -322,33 +318,28 @@ class Engine:
                 self.sleep(self.options.tick)
             poller.result()
             self._journal(step, "deleted", created_by="cluster")
-        if step.action in ("create", "recreate"):
-            body = step.payload
-        else:  # update or retry: start from what Azure has so nothing is dropped
-            existing = self._read(step, started, lambda: clusters.get_cluster(self.conn, rg, name))
-            body = updated_cluster(existing, a, self.plan.resolved)  # type: ignore[arg-type]
+        body = w.body
+        if w.update is not None:  # update or retry: start from what Azure has so nothing is dropped
+            body = w.update(self._read(step, started, lambda: clusters.get_cluster(self.conn, rg, name)))
         return self._write(step, started, lambda **kw: clusters.begin_cluster(self.conn, rg, name, body, **kw),
-                           lambda: clusters.get_cluster(self.conn, rg, name), f"cluster {name}", None)
+                           lambda: clusters.get_cluster(self.conn, rg, name), w)
 
     def _gpu_pool(self, step: "Step", started: float) -> dict[str, Any]:
         from wizard.azure import clusters
 
-        a = self.answers
-        # "gpu-pool" is the gpu_pool key's pool, "gpu-pool:NAME" a pool of gpu_pools
-        pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name
-        rg, name = a.resource_group.name, a.cluster.name
+        w: ArmWrite = step.payload
+        rg, name, pool = w.resource_group, w.cluster, str(w.pool)
         if step.action == "attach":
-            token = (step.payload or {}).get("continuation_token") if isinstance(step.payload, dict) else None
+            token = (w.in_flight or {}).get("continuation_token")
             if token:
                 return self._follow(step, started, lambda **kw: clusters.begin_pool(
                     self.conn, rg, name, pool, **{"continuation_token": token, **kw}), "re-attached to")
             return self._follow_state(step, started, lambda: clusters.get_pool(self.conn, rg, name, pool))
         return self._write(step, started, lambda **kw: clusters.begin_pool(
-            self.conn, rg, name, pool, step.payload, **kw), lambda: clusters.get_pool(self.conn, rg, name, pool),
-            f"pool {pool} of cluster {name}", pool)
+            self.conn, rg, name, pool, w.body, **kw), lambda: clusters.get_pool(self.conn, rg, name, pool), w)
 
-    def _write(self, step: "Step", started: float, begin: Callable[..., Any], read: Callable[[], Any], what: str,
-               pool: str | None) -> dict[str, Any]:
+    def _write(self, step: "Step", started: float, begin: Callable[..., Any], read: Callable[[], Any],
+               target: "ArmWrite") -> dict[str, Any]:
         """Send a cluster or pool PUT and follow it. AKS refuses a write with 409 while another operation runs
         on the cluster or pool: that operation is shown and waited out (bounded), then the PUT is sent once
         more. When the SDK had to re-send our PUT after a dropped connection, the 409 comes from the operation
@@ -375,20 +366,19 @@ class Engine:
                     self._journal(step, "operation", request_id=busy.request_id, operation_id=busy.operation_id,
                                   creates=step.created or None, reattached="lost response")
                     self.emit("log", step, f"the connection dropped after Azure accepted the request; following "
-                              f"that operation ({what} is {state})", started=started)
+                              f"that operation ({target.what} is {state})", started=started)
                     return self._follow_state(step, started, read)
                 self._journal(step, "refused", code=busy.code, request_id=busy.request_id,
                               operation_id=busy.operation_id)
-                self._wait_out(step, started, busy, read, what, pool, deadline)
+                self._wait_out(step, started, busy, read, target, deadline)
 
-    def _wait_out(self, step: "Step", started: float, busy: Any, read: Callable[[], Any], what: str,
-                  pool: str | None, deadline: float) -> None:
+    def _wait_out(self, step: "Step", started: float, busy: Any, read: Callable[[], Any], target: "ArmWrite",
+                  deadline: float) -> None:
         """Wait, showing what runs, until the other operation on the cluster or pool has ended; past the deadline
         stop with a clear message (our PUT is then not sent)."""
         from wizard.azure.clusters import in_progress, latest_operation, state_of
 
-        a = self.answers
-        rg, cluster = a.resource_group.name, a.cluster.name
+        rg, cluster, what = target.resource_group, target.cluster, target.what
         progress = _Progress(self, step, started)
         waited_from = deadline - self.options.conflict_timeout  # when this step's first PUT was about to go
         op = f"operation {busy.operation_id}" if busy.operation_id else "another operation"
@@ -409,7 +399,7 @@ class Engine:
             # Retry-After when Azure names it, else our own polling pace; always at least one pause before re-sending
             self.sleep(max(self.options.poll_interval, (busy.retry_after or 0) * self.options.typical_scale))
             state = state_of(read())
-            latest = latest_operation(self.conn, rg, cluster, pool)
+            latest = latest_operation(self.conn, rg, cluster, target.pool)
             said = f"{what} is {state or 'not there'}"
             if latest:
                 pct = latest.get("percentComplete")
@@ -518,16 +508,16 @@ class Engine:
 
         from wizard.azure.entra import signed_in, uses_entra
 
-        a = self.answers
-        raw = user_kubeconfig(self.conn, a.resource_group.name, a.cluster.name)
+        k: KubeconfigInputs = step.payload
+        raw = user_kubeconfig(self.conn, k.resource_group, k.cluster)
         self.kubeconfig = signed_in(raw, self.conn.credential)  # with Entra ID: a token, in memory only
         said = ["kubeconfig fetched (kept in memory)"]
         if uses_entra(raw):
             said.append("signed in through Microsoft Entra ID (the kubeconfig Azure returned uses kubelogin)")
-        if a.cluster.network.api_server.private:
+        if k.private:
             from wizard.azure.private import check_reachable
 
-            check_reachable(self.kube_client(), a.resource_group.name, a.cluster.name)
+            check_reachable(self.kube_client(), k.resource_group, k.cluster)
             said.append("the private API server answers from here")
         if self.options.kubeconfig_out:
             write_private(self.options.kubeconfig_out, raw)

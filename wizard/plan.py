@@ -6,6 +6,7 @@ makes (what is skipped, what differs, what is refused) can be tested without Azu
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from wizard import durations, mesh_rules
@@ -16,10 +17,11 @@ from wizard.flags import needed_flags
 from wizard.provenance import with_provenance
 from wizard.spec import (
     Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, cluster_differences,
-    desired_cluster, desired_pool, fixed, fixed_rule, pool_differences,
+    desired_cluster, desired_pool, fixed, fixed_rule, pool_differences, updated_cluster,
 )
 from wizard.plan_model import (
-    PREVIEW_FIELDS, PROVIDER, Observed, Plan, Problem, Step, check_steps, gpu_pool_steps, is_arm_step,
+    PREVIEW_FIELDS, PROVIDER, GroupInputs, KubeconfigInputs, Observed, Plan, Problem, Step, arm_write, check_steps,
+    gpu_pool_steps, is_arm_step,
 )
 from wizard.staging import enable_step, owed_rules, plan_new_cluster
 
@@ -192,7 +194,9 @@ def build_plan(answers: "Answers", obs: Observed, allow_update: bool = False,
     plan.steps.append(Step("kubeconfig", f"fetch the user kubeconfig of {answers.cluster.name}", "read",
                            az("aks", "get-credentials", "-g", answers.resource_group.name, "-n", answers.cluster.name),
                            deps=tuple(s.id for s in plan.steps if is_arm_step(s.id)),
-                           typical=durations.CREDENTIALS))
+                           typical=durations.CREDENTIALS, payload=KubeconfigInputs(
+                               answers.resource_group.name, answers.cluster.name,
+                               answers.cluster.network.api_server.private)))
     # 5. what the checklist needs beyond the cluster PUT: metrics pipeline, GPU scraping, Kueue
     from wizard.addons import addon_steps
 
@@ -231,7 +235,7 @@ def _plan_group(plan: Plan, answers: "Answers", obs: Observed) -> None:
         plan.steps.append(Step("resource-group", f"create resource group {rg} in {loc}", "create",
                                az("group", "create", "-n", rg, "-l", loc,
                                   *(["--tags", *[f"{k}={v}" for k, v in group_tags.items()]] if group_tags else [])),
-                               typical=durations.RESOURCE_GROUP, created=True, payload={"tags": group_tags}))
+                               typical=durations.RESOURCE_GROUP, created=True, payload=GroupInputs(rg, loc, group_tags)))
     else:
         plan.steps.append(Step("resource-group", f"resource group {rg} exists ({obs.group.get('location')})",
                                "skip", az("group", "show", "-n", rg), reason="already exists"))
@@ -274,7 +278,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
     _note_other_pools(plan, answers, cluster)
     preview_deps = ("cluster",) + (("provider",) if "provider" in deps else ())
     if in_progress(state):
-        _plan_cluster_busy(plan, answers, state, deps, diffs, in_flight, owed or set(), preview_deps)
+        _plan_cluster_busy(plan, answers, resolved, state, deps, diffs, in_flight, owed or set(), preview_deps)
     elif state.lower() == "failed":
         _plan_failed_cluster(plan, answers, resolved, cluster, deps, diffs, recreate_failed)
     elif others:
@@ -291,12 +295,14 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
             typical_update = durations.GATEWAY_API_UPDATE
         plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
                                az_cluster_update(answers, diffs),
-                               deps=deps, typical=typical_update, differences=diffs))
+                               deps=deps, typical=typical_update, differences=diffs,
+                               payload=arm_write(answers, update=partial(updated_cluster, answers=answers,
+                                                                         resolved=resolved))))
     elif owed_diffs:  # created by a staged create: what it deferred follows now, with no --allow-update
         plan.steps.append(Step("cluster", f"cluster {name} exists (created without what waits for the preview "
                                "flags)", "skip", az("aks", "show", "-g", answers.resource_group.name, "-n", name),
                                deps=deps, reason="created; deferred fields follow"))
-        plan.steps.append(enable_step(answers, owed_rules(d.field for d in owed_diffs), preview_deps,
+        plan.steps.append(enable_step(answers, resolved, owed_rules(d.field for d in owed_diffs), preview_deps,
                                       differences=owed_diffs))
     else:
         plan.steps.append(Step("cluster", f"cluster {name} exists with these settings", "skip",
@@ -306,8 +312,9 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         _plan_existing_pool(plan, answers, obs, resolved, allow_update, in_flight, step_id, pool, path)
 
 
-def _plan_cluster_busy(plan: Plan, answers: "Answers", state: str, deps: tuple[str, ...], diffs: list[Difference],
-                       in_flight: dict[str, dict[str, Any]], owed: set[str], preview_deps: tuple[str, ...]) -> None:
+def _plan_cluster_busy(plan: Plan, answers: "Answers", resolved: Resolved, state: str, deps: tuple[str, ...],
+                       diffs: list[Difference], in_flight: dict[str, dict[str, Any]], owed: set[str],
+                       preview_deps: tuple[str, ...]) -> None:
     """An operation runs on the cluster: follow it. The update of a staged create's deferred fields re-attaches
     as `preview-fields`; a create still running is followed, and the deferred fields come after it."""
     name, rg = answers.cluster.name, answers.resource_group.name
@@ -315,15 +322,16 @@ def _plan_cluster_busy(plan: Plan, answers: "Answers", state: str, deps: tuple[s
     if in_flight.get(PREVIEW_FIELDS) and not in_flight.get("cluster"):
         plan.steps.append(Step("cluster", f"cluster {name} exists; the update of its deferred fields runs", "skip",
                                az("aks", "show", "-g", rg, "-n", name), deps=deps, reason="created"))
-        plan.steps.append(enable_step(answers, owed_rules(owed), ("cluster",), action="attach",
-                                      payload=in_flight[PREVIEW_FIELDS]))
+        plan.steps.append(enable_step(answers, resolved, owed_rules(owed), ("cluster",), action="attach",
+                                      in_flight=in_flight[PREVIEW_FIELDS]))
         return
     plan.steps.append(Step("cluster", f"cluster {name} is {state}: wait for that operation", "attach", wait,
                            deps=deps, typical=durations.CLUSTER_UPDATE, differences=diffs,
-                           payload=in_flight.get("cluster"), reason=f"provisioningState {state}",
+                           payload=arm_write(answers, in_flight=in_flight.get("cluster")),
+                           reason=f"provisioningState {state}",
                            created=bool((in_flight.get("cluster") or {}).get("creates"))))
     if owed:
-        plan.steps.append(enable_step(answers, owed_rules(owed), preview_deps))
+        plan.steps.append(enable_step(answers, resolved, owed_rules(owed), preview_deps))
 
 
 def _plan_failed_cluster(plan: Plan, answers: "Answers", resolved: Resolved, cluster: dict[str, Any],
@@ -338,12 +346,14 @@ def _plan_failed_cluster(plan: Plan, answers: "Answers", resolved: Resolved, clu
             az_cluster_create(answers, resolved), deps=deps,
             typical=durations.cluster_create(len(answers.all_gpu_pools), answers.cluster.istio.enabled,
                                              addon_count(answers)) * 2,
-            payload=desired_cluster(answers, resolved, provenance=plan.provenance), created=True,
-            reason="consent given"))
+            payload=arm_write(answers, body=desired_cluster(answers, resolved, provenance=plan.provenance)),
+            created=True, reason="consent given"))
         return
     plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
                            "reconcile it", "retry", az("aks", "update", "-g", rg, "-n", name),
                            deps=deps, typical=durations.CLUSTER_UPDATE, differences=diffs,
+                           payload=arm_write(answers, update=partial(updated_cluster, answers=answers,
+                                                                     resolved=resolved)),
                            reason="provisioningState Failed"))
     plan.notes.append(f"cluster {name} is Failed{said}. This run sends the same PUT again, which "
                       "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "
@@ -373,7 +383,8 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
         plan.steps.append(Step(step_id, f"add GPU pool {pool_name} ({gp.vm_size}{', Spot' if gp.priority == 'Spot' else ''})",
                                "create", az_add, deps=pool_deps,
                                typical=durations.AGENT_POOL, created=True,
-                               payload=desired_pool(answers, resolved, provenance=plan.provenance, pool=gp)))
+                               payload=arm_write(answers, pool_name, body=desired_pool(
+                                   answers, resolved, provenance=plan.provenance, pool=gp))))
         return
     pool_state = ((existing_pool.get("properties") or {}).get("provisioningState") or "Succeeded").lower()
     kept_tags = (existing_pool.get("properties") or {}).get("tags")  # a PUT keeps the pool's tags (provenance too)
@@ -381,12 +392,15 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
     if in_progress(pool_state):
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} is {pool_state}: wait for it", "attach",
                                az("aks", "nodepool", "wait", "--cluster-name", name, "-n", pool_name),
-                               deps=pool_deps, typical=durations.AGENT_POOL, payload=in_flight.get(step_id),
+                               deps=pool_deps, typical=durations.AGENT_POOL,
+                               payload=arm_write(answers, pool_name, in_flight=in_flight.get(step_id)),
                                created=bool((in_flight.get(step_id) or {}).get("creates"))))
     elif pool_state == "failed":
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} is Failed: send the same PUT again", "retry",
                                az_add, deps=pool_deps, typical=durations.AGENT_POOL,
-                               payload=desired_pool(answers, resolved, kept_tags, pool=gp), differences=pdiffs))
+                               payload=arm_write(answers, pool_name, body=desired_pool(answers, resolved, kept_tags,
+                                                                                       pool=gp)),
+                               differences=pdiffs))
     elif pdiffs:
         if fixed(pdiffs):
             plan.problems.append(_fixed_problem(path, f"GPU pool {pool_name}", pdiffs))
@@ -397,7 +411,8 @@ def _plan_existing_pool(plan: Plan, answers: "Answers", obs: Observed, resolved:
         plan.steps.append(Step(step_id, f"update GPU pool {pool_name}: " + "; ".join(map(str, pdiffs)), "update",
                                az("aks", "nodepool", "update", "--cluster-name", name, "-n", pool_name),
                                deps=pool_deps, typical=durations.AGENT_POOL, differences=pdiffs,
-                               payload=desired_pool(answers, resolved, kept_tags, pool=gp)))
+                               payload=arm_write(answers, pool_name, body=desired_pool(answers, resolved, kept_tags,
+                                                                                       pool=gp))))
     else:
         plan.steps.append(Step(step_id, f"GPU pool {pool_name} exists with these settings", "skip",
                                az("aks", "nodepool", "show", "--cluster-name", name, "-n", pool_name),

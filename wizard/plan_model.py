@@ -6,7 +6,7 @@ planner and the planner can import them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
     from wizard.answers import Answers, GpuPoolAnswers
@@ -38,6 +38,49 @@ class Observed:
     # MissingSubscriptionRegistration; they are read once apply has registered it
     provider_unreadable: bool = False
     workspace_locations: list[str] = field(default_factory=list)  # where Azure Monitor workspaces can go
+
+
+# What the engine's own step kinds need, put in the step's payload by the plan (a runner never reads the answers).
+@dataclass(frozen=True)
+class GroupInputs:
+    """resource-group: the group to create, with the tags it carries (the plan's provenance among them)."""
+
+    name: str
+    location: str
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ArmWrite:
+    """cluster, preview-fields and gpu-pool: where the step writes and what it sends. A create (and a pool's update
+    or retry) sends `body`; the cluster's update or retry starts from what Azure has then and applies `update`,
+    so nothing another client set is dropped; an attach follows the operation of `in_flight` (the journal's
+    record of it), or the resource's provisioning state when there is none."""
+
+    resource_group: str
+    cluster: str
+    pool: str | None = None
+    body: Any = None  # ManagedCluster or AgentPool (SDK model)
+    update: Callable[[Any], Any] | None = None  # the cluster as Azure has it -> the body to send
+    in_flight: dict[str, Any] | None = None
+
+    @property
+    def what(self) -> str:
+        return f"pool {self.pool} of cluster {self.cluster}" if self.pool else f"cluster {self.cluster}"
+
+
+def arm_write(answers: "Answers", pool: str | None = None, **fields: Any) -> ArmWrite:
+    """The ArmWrite of the answers' cluster (or one of its pools)."""
+    return ArmWrite(answers.resource_group.name, answers.cluster.name, pool, **fields)
+
+
+@dataclass(frozen=True)
+class KubeconfigInputs:
+    """kubeconfig: the cluster whose user kubeconfig to fetch; a private API server is checked for reachability."""
+
+    resource_group: str
+    cluster: str
+    private: bool = False
 
 
 @dataclass

@@ -9,19 +9,21 @@ on its own after that. The plan works out both orders' critical paths and takes 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Iterable
 
 from wizard import durations
 from wizard.flags import FlagRule, gated_rules, held_pools, without_fields
 from wizard.render import fmt_seconds
-from wizard.plan_model import PREVIEW_FIELDS
+from wizard.plan_model import PREVIEW_FIELDS, Step, arm_write, gpu_pool_steps
 from wizard.spec import (
     Resolved, addon_count, az_cluster_create, az_cluster_enable, az_pool_add, desired_cluster, desired_pool,
+    updated_cluster,
 )
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
-    from wizard.plan_model import Plan, Step
+    from wizard.plan_model import Plan
 
 ADDON_LABELS = {"keda": "KEDA", "kaito": "KAITO", "managed_prometheus": "managed Prometheus"}
 
@@ -83,8 +85,6 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
     """The cluster create: everything in one request, or (rules given) without what those rules hold back."""
     from azure.mgmt.containerservice import models as m
 
-    from wizard.plan_model import Step
-
     rules = rules or []
     held = {p.name for p in held_pools(answers, rules)}
     pools = [p for p in answers.all_gpu_pools if p.name not in held]
@@ -97,7 +97,7 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
     switches = tuple(r.az_switch for r in rules if r.resource == "cluster" and r.az_switch)
     defers = {PREVIEW_FIELDS: [r.option for r in rules if r.after_create == "cluster-update"]} if rules else {}
     defers = {k: v for k, v in defers.items() if v} | {
-        sid: [r.option for r in rules if r.after_create == "pool-create"] for sid, p, _ in _pool_ids(answers)
+        sid: [r.option for r in rules if r.after_create == "pool-create"] for sid, p, _ in gpu_pool_steps(answers)
         if p.name in held}
     typical = durations.cluster_create(len(pools), answers.cluster.istio.enabled, addon_count(answers))
     waits = [*(r.label for r in rules if r.after_create == "cluster-update"), *(f"GPU pool {n}" for n in sorted(held))]
@@ -106,48 +106,44 @@ def create_step(plan: "Plan", answers: "Answers", resolved: Resolved, deps: tupl
                 f"{'; '.join(_extras(answers, resolved, pools, rules))}){later}", "create",
                 "\n".join(filter(None, [az_cluster_create(answers, resolved, without=switches),
                                         *(az_pool_add(answers, p) for p in pools)])),
-                deps=deps, typical=typical, payload=body, created=True, defers=defers or None)
-
-
-def _pool_ids(answers: "Answers") -> list[tuple[str, Any, str]]:
-    from wizard.plan_model import gpu_pool_steps
-
-    return gpu_pool_steps(answers)
+                deps=deps, typical=typical, payload=arm_write(answers, body=body), created=True,
+                defers=defers or None)
 
 
 def later_steps(plan: "Plan", answers: "Answers", resolved: Resolved, rules: list[FlagRule],
                 after: tuple[str, ...]) -> list["Step"]:
     """What follows a staged create once the flags are Registered: the update with the cluster's gated fields,
     then each held-back GPU pool by its own PUT (AKS runs one operation at a time on a cluster)."""
-    from wizard.plan_model import Step
-
     out: list[Step] = []
     fields = [r for r in rules if r.after_create == "cluster-update"]
     if fields:
-        out.append(enable_step(answers, fields, after))
+        out.append(enable_step(answers, resolved, fields, after))
         after = (PREVIEW_FIELDS,)
     held = {p.name for p in held_pools(answers, rules)}
-    for sid, p, _ in _pool_ids(answers):
+    for sid, p, _ in gpu_pool_steps(answers):
         if p.name in held:
             out.append(Step(sid, f"add GPU pool {p.name} ({p.vm_size}; {', '.join(r.label for r in rules if r.on_pool(p))}"
                             " needs the preview flag)", "create", az_pool_add(answers, p), deps=after,
                             typical=durations.AGENT_POOL, created=True,
-                            payload=desired_pool(answers, resolved, provenance=plan.provenance, pool=p)))
+                            payload=arm_write(answers, p.name, body=desired_pool(
+                                answers, resolved, provenance=plan.provenance, pool=p))))
     return out
 
 
-def enable_step(answers: "Answers", rules: list[FlagRule], deps: tuple[str, ...], action: str = "update",
-                payload: Any = None, differences: list[Any] | None = None) -> "Step":
-    """The `preview-fields` update: the existing cluster with the answers' options, gated fields included."""
-    from wizard.plan_model import Step
-
+def enable_step(answers: "Answers", resolved: Resolved, rules: list[FlagRule], deps: tuple[str, ...],
+                action: str = "update", in_flight: dict[str, Any] | None = None,
+                differences: list[Any] | None = None) -> "Step":
+    """The `preview-fields` update: the existing cluster with the answers' options, gated fields included
+    (action attach: following that update, started by an earlier run, whose journal record is `in_flight`)."""
     labels = ", ".join(r.label for r in rules) or "the fields the create deferred"
     typical = durations.GATEWAY_API_UPDATE if any(r.option == "cluster.gateway_api" for r in rules) \
         else durations.CLUSTER_UPDATE
     verb = "wait for the update of" if action == "attach" else "update"
     return Step(PREVIEW_FIELDS, f"{verb} cluster {answers.cluster.name}: {labels} (after the preview flags)", action,  # type: ignore[arg-type]
                 az_cluster_enable(answers, [r.az_switch for r in rules if r.az_switch]), deps=deps,
-                typical=typical, payload=payload, differences=differences or [],
+                typical=typical, differences=differences or [],
+                payload=arm_write(answers, in_flight=in_flight,
+                                  update=partial(updated_cluster, answers=answers, resolved=resolved)),
                 reason="deferred by the create until the preview flags were Registered")
 
 

@@ -315,7 +315,7 @@ async def test_the_wizard_prefilled_with_the_production_file_reaches_review_and_
                        timeout=30, what="plan and preflight")
         assert app.state.plan.ok
         assert {s.id for s in app.state.plan.steps} >= {"cluster"}
-        assert len(app.state.plan.step("cluster").payload.agent_pool_profiles) == 3
+        assert len(app.state.plan.step("cluster").payload.body.agent_pool_profiles) == 3
         assert review.save() == answers  # the Save button's action: the file already holds these answers
         await pilot.pause()
     assert answers.read_bytes() == before

@@ -53,7 +53,7 @@ def test_an_unregistered_flag_sends_the_create_at_once_and_the_gated_field_after
     plan = build_plan(answers(BASE), observed())
     cluster, update = plan.step("cluster"), plan.step(PREVIEW_FIELDS)
     assert cluster.deps == ("resource-group",)  # not after the flag
-    props = cluster.payload.as_dict()["properties"]
+    props = cluster.payload.body.as_dict()["properties"]
     assert "ingressProfile" not in props and props["serviceMeshProfile"]["mode"] == "Istio"
     assert [p["name"] for p in props["agentPoolProfiles"]] == ["system", "gpunp"]  # the GPU pool needs no flag
     assert cluster.defers == {PREVIEW_FIELDS: ["cluster.gateway_api"]}
@@ -73,7 +73,7 @@ def test_an_unregistered_flag_sends_the_create_at_once_and_the_gated_field_after
 def test_registered_flags_keep_one_put():
     plan = build_plan(answers(BASE), observed(registered=(GATEWAY, MANAGED)))
     assert plan.staging is None and all(s.id != PREVIEW_FIELDS for s in plan.steps)
-    assert "ingressProfile" in plan.step("cluster").payload.as_dict()["properties"]
+    assert "ingressProfile" in plan.step("cluster").payload.body.as_dict()["properties"]
     assert "--enable-gateway-api" in plan.step("cluster").az
 
 
@@ -104,13 +104,13 @@ def test_a_tie_or_a_slower_staged_order_stays_one_put():
 def test_every_managed_gpu_pool_of_gpu_pools_is_held_back_and_created_after_the_update():
     plan = build_plan(answers(POOLS), observed())
     create = plan.step("cluster")
-    assert [p["name"] for p in create.payload.as_dict()["properties"]["agentPoolProfiles"]] == ["system", "gpua"]
+    assert [p["name"] for p in create.payload.body.as_dict()["properties"]["agentPoolProfiles"]] == ["system", "gpua"]
     assert create.defers == {PREVIEW_FIELDS: ["cluster.gateway_api"], "gpu-pool:gpub": ["gpu_pool.managed_gpu"],
                              "gpu-pool:gpuc": ["gpu_pool.managed_gpu"]}
     for name in ("gpub", "gpuc"):
         pool = plan.step(f"gpu-pool:{name}")
         assert pool.action == "create" and pool.deps == (PREVIEW_FIELDS,) and "--enable-managed-gpu" in pool.az
-        assert pool.payload.as_dict()["properties"]["gpuProfile"]["nvidia"]["managementMode"] == "Managed"
+        assert pool.payload.body.as_dict()["properties"]["gpuProfile"]["nvidia"]["managementMode"] == "Managed"
     assert "gpu-pool:gpua" not in {s.id for s in plan.steps}  # in the create
     assert plan.staging.pools == ("gpub", "gpuc") and plan.staging.writes == 4
 
@@ -121,7 +121,7 @@ def test_a_rule_deleted_from_the_data_removes_its_phase(monkeypatch):
     plan = build_plan(answers(BASE), observed())
     assert plan.staging is None and all(s.id != PREVIEW_FIELDS and "feature:ManagedGatewayAPIPreview" != s.id
                                         for s in plan.steps)
-    assert "ingressProfile" in plan.step("cluster").payload.as_dict()["properties"]
+    assert "ingressProfile" in plan.step("cluster").payload.body.as_dict()["properties"]
 
 
 def test_the_flag_data_names_fields_the_sdk_models_of_the_api_version_have():
@@ -323,7 +323,7 @@ def test_every_held_back_pool_is_created_after_the_update_and_teardown_owns_both
 
 
 def _existing(state: str, gateway: bool) -> dict[str, Any]:
-    body = build_plan(answers(BASE), observed(registered=(GATEWAY, MANAGED))).step("cluster").payload.as_dict()
+    body = build_plan(answers(BASE), observed(registered=(GATEWAY, MANAGED))).step("cluster").payload.body.as_dict()
     body["properties"]["provisioningState"] = state
     body["properties"]["currentKubernetesVersion"] = "1.34.3"
     if not gateway:
@@ -337,7 +337,7 @@ def test_a_create_still_running_is_followed_and_the_deferred_update_comes_after_
     plan = build_plan(answers(BASE), obs, in_flight={"cluster": {"continuation_token": "t", "creates": True}},
                       deferred={PREVIEW_FIELDS: ["cluster.gateway_api"]})
     assert plan.ok, plan.problems
-    assert plan.step("cluster").action == "attach" and plan.step("cluster").payload["continuation_token"] == "t"
+    assert plan.step("cluster").action == "attach" and plan.step("cluster").payload.in_flight["continuation_token"] == "t"
     assert plan.step(PREVIEW_FIELDS).action == "update" and plan.step(PREVIEW_FIELDS).deps == ("cluster",)
 
 
@@ -348,7 +348,7 @@ def test_an_update_of_the_deferred_fields_still_running_is_reattached():
                       deferred={PREVIEW_FIELDS: ["cluster.gateway_api"]})
     assert plan.ok, plan.problems
     assert plan.step("cluster").action == "skip"
-    assert plan.step(PREVIEW_FIELDS).action == "attach" and plan.step(PREVIEW_FIELDS).payload == {"continuation_token": "u"}
+    assert plan.step(PREVIEW_FIELDS).action == "attach" and plan.step(PREVIEW_FIELDS).payload.in_flight == {"continuation_token": "u"}
 
 
 def test_without_the_journal_the_same_difference_still_needs_consent():

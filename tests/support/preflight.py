@@ -62,7 +62,7 @@ def create_cluster(conn: Any, answers: Any) -> None:
     assert plan.ok, plan.problems
     conn.resources.resource_groups.create_or_update(answers.resource_group.name,
                                                     {"location": answers.azure.location})
-    body = plan.step("cluster").payload
+    body = plan.step("cluster").payload.body
     conn.aks.managed_clusters.begin_create_or_update(answers.resource_group.name, answers.cluster.name,
                                                      body).result()
 

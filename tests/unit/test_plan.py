@@ -64,7 +64,7 @@ def test_new_cluster_is_one_put_with_everything_and_flags_first():
     cluster = plan.step("cluster")
     assert set(cluster.deps) == {"resource-group", "provider"}
     assert plan.step("resource-group").deps == ()  # runs while flags register
-    body = cluster.payload.as_dict()
+    body = cluster.payload.body.as_dict()
     props = body["properties"]
     assert [p["name"] for p in props["agentPoolProfiles"]] == ["system", "gpunp"]
     gpu = props["agentPoolProfiles"][1]
@@ -131,7 +131,7 @@ def test_gateway_api_needs_asm_1_26():
 def test_existing_identical_cluster_is_skipped_and_differences_refused():
     a = answers()
     first = build_plan(a, observed(), staged=False)
-    existing = copy.deepcopy(first.step("cluster").payload.as_dict())
+    existing = copy.deepcopy(first.step("cluster").payload.body.as_dict())
     existing["properties"]["provisioningState"] = "Succeeded"
     existing["properties"]["currentKubernetesVersion"] = "1.34.3"
     obs = observed(group={"location": "eastus2"}, cluster=existing,
@@ -158,12 +158,12 @@ def test_existing_identical_cluster_is_skipped_and_differences_refused():
 
 def test_in_flight_and_failed_clusters():
     a = answers()
-    body = build_plan(a, observed(), staged=False).step("cluster").payload.as_dict()
+    body = build_plan(a, observed(), staged=False).step("cluster").payload.body.as_dict()
     body["properties"]["provisioningState"] = "Creating"
     record = {"continuation_token": "tok", "creates": True}
     plan = build_plan(a, observed(group={}, cluster=body), in_flight={"cluster": record})
     step = plan.step("cluster")
-    assert step.action == "attach" and step.payload == record and step.created
+    assert step.action == "attach" and step.payload.in_flight == record and step.created
     body["properties"]["provisioningState"] = "Failed"
     assert build_plan(a, observed(group={}, cluster=body)).step("cluster").action == "retry"
 
@@ -171,7 +171,7 @@ def test_in_flight_and_failed_clusters():
 def test_desired_cluster_without_gpu_pool_or_istio():
     a = answers(gpu_pool=None, cluster__istio={"enabled": False}, cluster__gateway_api=False)
     plan = build_plan(a, observed())
-    props = plan.step("cluster").payload.as_dict()["properties"]
+    props = plan.step("cluster").payload.body.as_dict()["properties"]
     assert len(props["agentPoolProfiles"]) == 1 and "serviceMeshProfile" not in props
     assert plan.resolved.istio_revision is None
     assert desired_cluster(a, plan.resolved).dns_prefix.startswith("aks-ai-rg-ai-3f2c8a")
@@ -181,7 +181,7 @@ def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_call
     from wizard.journal import Journal
 
     a = answers()
-    body = build_plan(a, observed(), staged=False).step("cluster").payload.as_dict()
+    body = build_plan(a, observed(), staged=False).step("cluster").payload.body.as_dict()
     journal = Journal(tmp_path / "answers.journal.jsonl")
     journal.append("cluster", "started", action="create")
     journal.append("cluster", "intent", creates=True)  # the PUT was sent; its answer never came
@@ -198,7 +198,7 @@ def test_a_rerun_after_a_lost_put_response_waits_for_the_cluster_instead_of_call
 
 def _existing(a, **props):
     """An existing cluster as Azure would show it, built from what a plan would have created."""
-    body = copy.deepcopy(build_plan(a, observed(), staged=False).step("cluster").payload.as_dict())
+    body = copy.deepcopy(build_plan(a, observed(), staged=False).step("cluster").payload.body.as_dict())
     body["properties"].update(provisioningState="Succeeded", currentKubernetesVersion="1.34.3", **props)
     body["properties"]["agentPoolProfiles"] = [p for p in body["properties"]["agentPoolProfiles"]
                                                if p["mode"] == "System"]
@@ -274,10 +274,10 @@ def test_provenance_tags_go_on_what_the_plan_creates_and_never_count_as_a_differ
 
     a = answers(cluster__tags={"team": "ml"}, resource_group__tags={"cost": "ai"})
     plan = build_plan(a, observed(), provenance=PROVENANCE, staged=False)
-    body = plan.step("cluster").payload.as_dict()
+    body = plan.step("cluster").payload.body.as_dict()
     assert body["tags"] == {"team": "ml", **PROVENANCE}
     assert body["properties"]["agentPoolProfiles"][1]["tags"] == PROVENANCE  # the GPU pool
-    assert plan.step("resource-group").payload == {"tags": {"cost": "ai", **PROVENANCE}}
+    assert plan.step("resource-group").payload.tags == {"cost": "ai", **PROVENANCE}
     assert "created-by=aks-ai-wizard" in plan.step("resource-group").az
 
     # the cluster the wizard created, read back later by another run (a new run id): identical, nothing to do

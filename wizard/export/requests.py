@@ -90,22 +90,19 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     if kind == "provider":
         return [ArmRequest(step.id, "POST", f"/subscriptions/{sub}/providers/{PROVIDER}/register",
                            api_version("resources"))]
-    if kind == "cluster" and step.payload is not None and step.action in ("create", "recreate"):
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(step.payload))]
-    if kind == "cluster" and step.action in ("update", "retry") and plan.observed.cluster and plan.resolved:
+    if kind == "cluster" and step.action in ("create", "recreate"):
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(step.payload.body))]
+    if kind == "cluster" and step.action in ("update", "retry") and plan.observed.cluster:
         from azure.mgmt.containerservice import models as m
 
-        from wizard.spec import updated_cluster
-
-        body = updated_cluster(m.ManagedCluster(plan.observed.cluster), a, plan.resolved)  # as the engine builds it
+        body = step.payload.update(m.ManagedCluster(plan.observed.cluster))  # as the engine builds it
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(body))]
-    if kind == "preview-fields" and plan.resolved:
+    if kind == "preview-fields":
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"),
-                           wire(_enabled_body(plan)))]
-    if kind == "gpu-pool" and step.payload is not None and a.all_gpu_pools:
-        pool = step.id.partition(":")[2] or a.all_gpu_pools[0].name  # gpu-pool:NAME: a pool of gpu_pools
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{pool}",
-                           api_version("aks"), wire(step.payload))]
+                           wire(_enabled_body(plan, step)))]
+    if kind == "gpu-pool" and step.payload.body is not None:
+        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{step.payload.pool}",
+                           api_version("aks"), wire(step.payload.body))]
     if kind == "monitor-workspace":
         names = step.payload.names if step.payload is not None else plan_monitor_names(plan)
         tags = dict(a.cluster.tags) or None
@@ -127,16 +124,14 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     return []
 
 
-def _enabled_body(plan: "Plan") -> Any:
+def _enabled_body(plan: "Plan", step: "Step") -> Any:
     """The body of the update that sends what a staged create deferred, as the engine builds it: the cluster as it
     is (here: as the create leaves it, or as observed) with the answers' options applied."""
     from azure.mgmt.containerservice import models as m
 
-    from wizard.spec import updated_cluster
-
     create = next((s for s in plan.steps if s.id == "cluster" and s.action == "create"), None)
-    base = create.payload.as_dict() if create is not None else dict(plan.observed.cluster or {})
-    return updated_cluster(m.ManagedCluster(base), plan.answers, plan.resolved)  # type: ignore[arg-type]
+    base = create.payload.body.as_dict() if create is not None else dict(plan.observed.cluster or {})
+    return step.payload.update(m.ManagedCluster(base))
 
 
 def plan_requests(plan: "Plan") -> list[ArmRequest]:
