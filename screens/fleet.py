@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
 
 from screens.base import BACK, Nav
+from screens.modals import confirm_stop, in_flight_note
 from screens.state import WizardState
 from screens.widgets import KeyBar, StepHeader
 
@@ -33,7 +34,7 @@ RESULT_STYLE = {"running": "bold $warning", "done": "bold $success", "failed": "
 
 
 class FleetScreen(Screen[Nav]):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("ctrl+n", "apply", "Apply the fleet")]
+    BINDINGS = [Binding("escape", "cancel_or_back", "Cancel / back"), Binding("ctrl+n", "apply", "Apply the fleet")]
 
     class Previewed(Message, bubble=False):
         def __init__(self, preview: Any = None, failure: Any = None) -> None:
@@ -64,6 +65,7 @@ class FleetScreen(Screen[Nav]):
         self.running = False
         self.status = "planning"
         self.results: dict[str, str] = {}  # member -> waiting | running | done | failed | cancelled | locked
+        self.steps: dict[str, str] = {}  # member -> the step its last event named
 
     @property
     def session(self) -> "Session":
@@ -84,6 +86,7 @@ class FleetScreen(Screen[Nav]):
         with Horizontal(id="nav"):
             yield Button("Back", id="back", compact=True)
             yield Button("Apply the fleet", id="apply", variant="primary", disabled=True, compact=True)
+            yield Button("Cancel run", id="cancel", variant="error", disabled=True, compact=True)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -174,6 +177,7 @@ class FleetScreen(Screen[Nav]):
         if self.results.get(member) == "waiting":
             self.results[member] = "running"
             table.update_cell(member, "Result", self.result_cell("running"))
+        self.steps[member] = row[0]
         for column, value in zip(COLUMNS[2:], row):
             table.update_cell(member, column, Text(value, overflow="ellipsis", no_wrap=True))
 
@@ -182,6 +186,8 @@ class FleetScreen(Screen[Nav]):
         self.running = False
         self.state.run_in_flight = False
         self.refresh_bindings()
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#back", Button).disabled = False
         status = self.query_one("#fleet-status", Static)
         if message.failure is not None:
             self.status = "failed"
@@ -238,19 +244,30 @@ class FleetScreen(Screen[Nav]):
         self.refresh_bindings()
         self.query_one("#apply", Button).disabled = True
         self.query_one("#back", Button).disabled = True
+        self.query_one("#cancel", Button).disabled = False
         self.query_one("#fleet-status", Static).update("Applying the fleet: the subscription-wide steps once, "
                                                        "then the members a few at a time.")
         self.run_worker(self._apply, thread=True, group="engine", exclusive=True, exit_on_error=False,
                         description="apply the fleet")
 
     def cancel(self) -> None:
-        """Quitting stops following: every member stops after its current poll (Azure keeps what it accepted)."""
+        """Stop following: every member stops after its current poll and no member starts (Azure keeps what it
+        accepted). Also what quitting the wizard does while the fleet runs."""
         if self.run is not None and self.running:
             self.run.cancel()
+            self.query_one("#cancel", Button).disabled = True
+            self.query_one("#fleet-status", Static).update(
+                "Stopping: every running member stops after its current poll; no waiting member starts.")
 
     def cancel_note(self) -> str:
-        return ("Operations Azure already accepted keep running in Azure. Every member's journal records them: "
-                "start again with the same answers (or `aks-ai-wizard apply FILE`) to resume.")
+        running = [f"{m}: {self.steps.get(m) or 'starting'}" for m, r in self.results.items() if r == "running"]
+        return in_flight_note(self.state, running, "Every member's journal (beside the answers file)")
+
+    def action_cancel_or_back(self) -> None:
+        if self.running:
+            confirm_stop(self, self.cancel_note(), self.cancel)
+        else:
+            self.action_back()
 
     def action_back(self) -> None:
         if not self.running:
@@ -260,6 +277,12 @@ class FleetScreen(Screen[Nav]):
     def _apply_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_apply()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.running:
+            confirm_stop(self, self.cancel_note(), self.cancel)
 
     @on(Button.Pressed, "#back")
     def _back_pressed(self, event: Button.Pressed) -> None:

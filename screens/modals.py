@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Static
+
+if TYPE_CHECKING:
+    from screens.state import WizardState
 
 
 DIALOG_KEYS = [Binding("left", "app.focus_previous", "Previous button", show=False),
@@ -42,6 +45,15 @@ class ConfirmModal(ModalScreen[bool]):
     @on(Button.Pressed, "#no")
     def _no(self) -> None:
         self.dismiss(False)
+
+
+def confirm_stop(screen: Screen[Any], body: str, stop: Callable[[], None]) -> None:
+    """Ask before a run stops being followed (the run and the fleet view); `stop` only on yes."""
+    def done(yes: bool | None) -> None:
+        if yes:
+            stop()
+
+    screen.app.push_screen(ConfirmModal("Stop following the run?", body, "Stop the run", "Keep running"), done)
 
 
 class PathModal(ModalScreen["str | None"]):
@@ -252,3 +264,17 @@ class HelpModal(ModalScreen[None]):
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
+
+
+def in_flight_note(state: "WizardState", running: list[str], journals: str) -> str:
+    """What stopping leaves behind: what is in flight, and how a later start picks it up (or, for a simulated
+    Azure without a state file, that quitting ends it)."""
+    what = ("\n".join(f"  - {t}" for t in running)) if running else "  (nothing is in flight right now)"
+    sim = state.sim
+    if sim is not None and sim.state_file is None:
+        return (f"In flight:\n{what}\nThis simulated Azure lives only as long as the wizard: quitting ends it "
+                "and everything it holds, so a later start begins from an empty subscription (start with "
+                "--sim-state FILE to keep the simulated world between runs).")
+    return ("Operations Azure already accepted keep running in Azure even if you stop here:\n"
+            f"{what}\n{journals} record(s) them: start again with the same answers and the wizard "
+            "re-attaches instead of sending them twice.")

@@ -7,6 +7,7 @@ update the table and the log.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from textual.widgets import Button, DataTable, RichLog, Static
 from textual.widgets.data_table import ColumnKey
 
 from screens.base import NEXT, Nav
-from screens.modals import ConfirmModal
+from screens.modals import confirm_stop, in_flight_note
 from screens.state import WizardState, step_for_path, step_info
 from screens.widgets import ErrorPanel, KeyBar, StepHeader
 
@@ -96,6 +97,7 @@ class RunScreen(Screen[Nav]):
         self.last: dict[str, tuple[float, float]] = {}  # step -> (elapsed reported, monotonic when reported)
         self.step_state: dict[str, str] = {}
         self.spans: dict[str, list[float]] = {}  # step -> [start, end] in seconds since the run started
+        self.journal_path: Path | None = None  # set when the run starts
 
     def compose(self) -> ComposeResult:
         yield StepHeader("run", "Run", self.state.simulated)
@@ -355,7 +357,7 @@ class RunScreen(Screen[Nav]):
         took = fmt_seconds(time.monotonic() - self.started_at) if self.started_at else ""
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#to-review", Button).disabled = False
-        journal = getattr(self, "journal_path", "")
+        journal = self.journal_path or ""
         status_line = self.query_one("#run-status", Static)
         if status == "done":
             status_line.update(f"Done in {took}. Journal: {journal}")
@@ -398,17 +400,7 @@ class RunScreen(Screen[Nav]):
         return [s.title for s in self.plan.steps if self.step_state.get(s.id) == "running"]
 
     def cancel_note(self) -> str:
-        running = self.in_flight_titles()
-        what = ("\n".join(f"  - {t}" for t in running)) if running else "  (nothing is in flight right now)"
-        journal = getattr(self, "journal_path", "the journal")
-        sim = self.state.sim
-        if sim is not None and sim.state_file is None:
-            return (f"In flight:\n{what}\nThis simulated Azure lives only as long as the wizard: quitting ends it "
-                    "and everything it holds, so a later start begins from an empty subscription (start with "
-                    "--sim-state FILE to keep the simulated world between runs).")
-        return ("Operations Azure already accepted keep running in Azure even if you stop here:\n"
-                f"{what}\nThe journal ({journal}) records them: start again with the same answers and the wizard "
-                "re-attaches instead of sending them twice.")
+        return in_flight_note(self.state, self.in_flight_titles(), f"The journal ({self.journal_path or 'beside the answers'})")
 
     def action_cancel_or_back(self) -> None:
         if self.running:
@@ -417,12 +409,7 @@ class RunScreen(Screen[Nav]):
             self.dismiss(Nav("goto", "review"))
 
     def _confirm_cancel(self) -> None:
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.cancel()
-
-        self.app.push_screen(ConfirmModal("Stop following the run?", self.cancel_note(), "Stop the run",
-                                          "Keep running"), done)
+        confirm_stop(self, self.cancel_note(), self.cancel)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Verify is offered (dimmed) until the run is done; then it works."""

@@ -1,10 +1,14 @@
 """Helpers shared by the TUI tests (Pilot): waiting on conditions, reading widgets (no tests here)."""
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from textual.widgets import DataTable, Input, Static
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
 
 
 async def wait_for(pilot: Any, predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
@@ -48,3 +52,20 @@ async def type_into(pilot: Any, selector: str, text: str, keys: bool = False) ->
     else:
         inp.value = text
     await pilot.pause()
+
+
+def simulator(app: "WizardApp"):
+    """The simulator the app signed in to (its link owns it)."""
+    assert app.state.link is not None and app.state.link.simulator is not None
+    return app.state.link.simulator
+
+
+@contextlib.contextmanager
+def held(app: "WizardApp") -> Iterator[Any]:
+    """Hold the simulator's operations (InProgress until released); always released, so the run can end."""
+    sim = simulator(app)
+    sim.hold()
+    try:
+        yield sim
+    finally:
+        sim.release()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from screens.app import WizardApp
-from tests.support.cli import run, writes
+from tests.support.cli import accepted, run, writes
 from tests.integration.test_fleet import SMALL_GPU, granted
-from tests.support.tui import table_rows, text_of, wait_for, wait_screen
+from tests.support.tui import held, table_rows, text_of, wait_for, wait_screen
 from wizard.session import SimOptions
 
 SIZE = (110, 40)
@@ -59,6 +59,53 @@ async def test_fleet_file_is_planned_applied_a_row_per_member_and_verified_in_th
     before = len(writes(tmp_path))
     assert run(tmp_path, "apply", str(answers)) == 0
     assert len(writes(tmp_path)) == before
+
+
+
+@pytest.mark.timeout(300)
+async def test_fleet_run_is_cancelled_from_the_view_after_consent_and_the_cli_resumes_it(tmp_path: Path) -> None:
+    """Escape while the members' creates run asks first (what is in flight, member by member); stopping ends every
+    member as cancelled without a second write, and the same answers resume to done with no PUT sent twice."""
+    granted(tmp_path, standardNCASv3_T4Family=1000)
+    answers = tmp_path / "fleet.yaml"
+    answers.write_text(FLEET)
+    app = WizardApp(sim=SimOptions(speed=3000.0, state_file=tmp_path / "sim.json"), answers_path=answers)
+    names = ["aks-ai-01", "aks-ai-02", "aks-ai-03"]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_screen(pilot, "WelcomeScreen")
+        await pilot.press("ctrl+n")
+        screen = await wait_screen(pilot, "FleetScreen", timeout=60)
+        await wait_for(pilot, lambda: screen.status == "planned", timeout=60, what="the fleet's plan")
+        assert screen.query_one("#cancel").disabled, "nothing to cancel before the fleet runs"
+        with held(app) as sim:  # Azure (simulated) accepts the writes but finishes nothing until released
+
+            def creating() -> bool:
+                with sim.world.lock:
+                    creates = any(op["cluster"] for op in sim.world.operations.values())
+                if not creates:  # the flags and the provider, once for the fleet, before any member
+                    sim.complete_pending()
+                    return False
+                return all(screen.steps.get(n) == "cluster" for n in names)  # each held in its create
+
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, creating, timeout=60, what="every member's cluster create in flight")
+            await pilot.press("escape")
+            modal = await wait_screen(pilot, "ConfirmModal")
+            assert all(f"{n}: cluster" in modal.body for n in names), modal.body
+            await pilot.press("escape")  # "Keep running" is the default: the fleet goes on
+            await wait_screen(pilot, "FleetScreen")
+            assert screen.running
+            await pilot.press("escape")
+            await wait_screen(pilot, "ConfirmModal")
+            await pilot.click("#yes")
+            await wait_for(pilot, lambda: not screen.running, timeout=60, what="the fleet stopped")
+            assert [r[1] for r in table_rows(screen, "#members")] == ["cancelled"] * 3
+            assert "Start again with the same answers to resume" in text_of(screen, "#fleet-status")
+            assert not screen.query_one("#back").disabled and screen.query_one("#cancel").disabled
+            puts = len(accepted(writes(tmp_path), "/managedclusters/aks-ai-01"))
+            assert puts == 1, "the create went out once"
+    assert run(tmp_path, "apply", str(answers)) == 0  # re-attaches to the accepted creates, writes what is left
+    assert len(accepted(writes(tmp_path), "/managedclusters/aks-ai-01")) == 1, "no cluster PUT sent twice"
 
 
 FIXED_PLAN = """Fleet of 3 clusters:

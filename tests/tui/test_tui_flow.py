@@ -2,10 +2,9 @@
 SDK clients (no fakes): the whole flow, a failure with its fix, back-and-forth, prefill, markup safety."""
 from __future__ import annotations
 
-import contextlib
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from textual.widgets import Button, Checkbox, Input, Select
@@ -13,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Select
 from screens.app import WizardApp
 from screens.choice import ChoiceList
 from screens.widgets import Field, KeyBar, StepHeader
-from tests.support.tui import table_rows, text_of, type_into, wait_for, wait_screen
+from tests.support.tui import held, simulator, table_rows, text_of, type_into, wait_for, wait_screen
 from wizard.session import SimOptions
 
 pytestmark = pytest.mark.timeout(120)
@@ -89,12 +88,6 @@ async def walk_to_review(pilot, gpu_size: str = "Standard_NC4as_T4_v3") -> None:
                    timeout=30, what="plan and preflight")
 
 
-def simulator(app: WizardApp):
-    """The simulator the app signed in to (its link owns it)."""
-    assert app.state.link is not None and app.state.link.simulator is not None
-    return app.state.link.simulator
-
-
 async def wait_row(pilot, run, step: str, status: str) -> list[str]:
     """Wait until the run screen's row for `step` is running with Azure's `status` and an elapsed time."""
     def row() -> list[str] | None:
@@ -106,17 +99,6 @@ async def wait_row(pilot, run, step: str, status: str) -> list[str]:
         return await wait_for(pilot, row, what=f"{step} running with Azure status {status}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; rows: {table_rows(run, '#steps')}") from None
-
-
-@contextlib.contextmanager
-def held(app: WizardApp) -> Iterator[Any]:
-    """Hold the simulator's operations (InProgress until released); always released, so the run can end."""
-    sim = simulator(app)
-    sim.hold()
-    try:
-        yield sim
-    finally:
-        sim.release()
 
 
 async def run_held(pilot, app: WizardApp, sim: Any, tmp_path: Path) -> None:
