@@ -282,7 +282,7 @@ class FleetScreen(Screen[Nav]):
     def _cancel_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if self.running:
-            confirm_stop(self, self.cancel_note(), self.cancel)
+            self.action_cancel_or_back()
 
     @on(Button.Pressed, "#back")
     def _back_pressed(self, event: Button.Pressed) -> None:

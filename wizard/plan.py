@@ -6,7 +6,6 @@ makes (what is skipped, what differs, what is refused) can be tested without Azu
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from wizard import durations, mesh_rules
@@ -17,7 +16,7 @@ from wizard.flags import needed_flags
 from wizard.provenance import with_provenance
 from wizard.spec import (
     Difference, Resolved, addon_count, az, az_cluster_create, az_cluster_update, az_pool_add, cluster_differences,
-    desired_cluster, desired_pool, fixed, fixed_rule, pool_differences, updated_cluster,
+    cluster_update, desired_cluster, desired_pool, fixed, fixed_rule, pool_differences,
 )
 from wizard.plan_model import (
     PREVIEW_FIELDS, PROVIDER, GroupInputs, KubeconfigInputs, Observed, Plan, Problem, Step, arm_write, check_steps,
@@ -296,8 +295,7 @@ def _plan_existing_cluster(plan: Plan, answers: "Answers", obs: Observed, resolv
         plan.steps.append(Step("cluster", f"update cluster {name}: " + "; ".join(map(str, diffs)), "update",
                                az_cluster_update(answers, diffs),
                                deps=deps, typical=typical_update, differences=diffs,
-                               payload=arm_write(answers, update=partial(updated_cluster, answers=answers,
-                                                                         resolved=resolved))))
+                               payload=arm_write(answers, update=cluster_update(answers, resolved))))
     elif owed_diffs:  # created by a staged create: what it deferred follows now, with no --allow-update
         plan.steps.append(Step("cluster", f"cluster {name} exists (created without what waits for the preview "
                                "flags)", "skip", az("aks", "show", "-g", answers.resource_group.name, "-n", name),
@@ -352,8 +350,7 @@ def _plan_failed_cluster(plan: Plan, answers: "Answers", resolved: Resolved, clu
     plan.steps.append(Step("cluster", f"cluster {name} is Failed{said}: send the same PUT again to "
                            "reconcile it", "retry", az("aks", "update", "-g", rg, "-n", name),
                            deps=deps, typical=durations.CLUSTER_UPDATE, differences=diffs,
-                           payload=arm_write(answers, update=partial(updated_cluster, answers=answers,
-                                                                     resolved=resolved)),
+                           payload=arm_write(answers, update=cluster_update(answers, resolved)),
                            reason="provisioningState Failed"))
     plan.notes.append(f"cluster {name} is Failed{said}. This run sends the same PUT again, which "
                       "reconciles most failures; if it fails again, re-run with --recreate-failed to delete "

@@ -6,7 +6,8 @@ import hashlib
 import re
 import shlex
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable
 
 from wizard.provenance import with_provenance
 
@@ -185,6 +186,11 @@ def desired_pool(answers: "Answers", resolved: Resolved, provenance: dict[str, s
     pool = pool or answers.all_gpu_pools[0]
     return m.AgentPool(**gpu_pool_profile(pool, resolved.kubernetes_version, provenance,
                                           answers.cluster.network.vnet_subnet_id))
+
+
+def cluster_update(answers: "Answers", resolved: Resolved) -> Callable[[Any], Any]:
+    """An update's or retry's way from the cluster as Azure has it then to the body it sends (ArmWrite.update)."""
+    return partial(updated_cluster, answers=answers, resolved=resolved)
 
 
 def updated_cluster(existing: Any, answers: "Answers", resolved: Resolved) -> Any:

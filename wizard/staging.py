@@ -9,7 +9,6 @@ on its own after that. The plan works out both orders' critical paths and takes 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Iterable
 
 from wizard import durations
@@ -18,7 +17,7 @@ from wizard.render import fmt_seconds
 from wizard.plan_model import PREVIEW_FIELDS, Step, arm_write, gpu_pool_steps
 from wizard.spec import (
     Resolved, addon_count, az_cluster_create, az_cluster_enable, az_pool_add, desired_cluster, desired_pool,
-    updated_cluster,
+    cluster_update,
 )
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ def enable_step(answers: "Answers", resolved: Resolved, rules: list[FlagRule], d
                 az_cluster_enable(answers, [r.az_switch for r in rules if r.az_switch]), deps=deps,
                 typical=typical, differences=differences or [],
                 payload=arm_write(answers, in_flight=in_flight,
-                                  update=partial(updated_cluster, answers=answers, resolved=resolved)),
+                                  update=cluster_update(answers, resolved)),
                 reason="deferred by the create until the preview flags were Registered")
 
 
