@@ -136,8 +136,7 @@ def default_subscription_id() -> str | None:
         return None
     for sub in data.get("subscriptions") or []:
         if sub.get("isDefault"):
-            sid: str | None = sub.get("id")
-            return sid
+            return sub.get("id")
     return None
 
 

@@ -3,8 +3,6 @@ package data, verbatim. v1.34 is the default; 1.35 and 1.36 add SHOULD items (1.
 workload_sandboxing."""
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -27,7 +25,7 @@ class Requirement:
 class Checklist:
     version: str
     text: str  # the YAML as published
-    metadata: dict[str, Any]
+    metadata: dict
     requirements: tuple[Requirement, ...]
 
     def ids(self) -> list[str]:

@@ -31,8 +31,9 @@ def wire(model: Any) -> dict[str, Any]:
     """A model as the SDK puts it on the wire: read-only properties left out. containerservice 41 models are
     typespec models (`as_dict(exclude_readonly=True)` = what its SdkJSONEncoder sends); monitor models are msrest
     models (`serialize()`)."""
-    body: dict[str, Any] = model.serialize() if hasattr(model, "serialize") else model.as_dict(exclude_readonly=True)
-    return body
+    if hasattr(model, "serialize"):
+        return model.serialize()
+    return model.as_dict(exclude_readonly=True)
 
 
 class _NoCredential:
@@ -57,8 +58,7 @@ def api_version(client: str) -> str:
 
     classes: dict[str, Any] = {"aks": ContainerServiceClient, "resources": ResourceManagementClient,
                                "features": FeatureClient}
-    version: str = classes[client](_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
-    return version
+    return classes[client](_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
 
 
 def group_path(sub: str, rg: str) -> str:
