@@ -64,7 +64,7 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
     from wizard.azure.monitor import workspace_locations
     from wizard.flags import needed_flags
     from wizard.plan_model import Observed
-    from wizard.plan import kueue_manifest_problem
+    from wizard.plan import given_workspace, kueue_manifest_problem
     from wizard.plan_model import PROVIDER
 
     def as_dict(obj: Any) -> dict[str, Any] | None:
@@ -81,6 +81,9 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
         f_revisions = {loc: pool.submit(catalog.list_mesh_revisions, conn, loc) for loc in mesh}
         f_workspaces = pool.submit(workspace_locations, conn)  # where Microsoft.Monitor offers workspaces
         f_manifest = pool.submit(kueue_manifest_problem, answers[0])  # the members share the kueue section
+        given = list(dict.fromkeys(w for a in answers if a.cluster.addons.managed_prometheus
+                                   and (w := a.cluster.addons.monitor_workspace_id)))
+        f_given = {w: pool.submit(given_workspace, conn, w) for w in given}  # each linked workspace once
         by_name = {a.resource_group.name.lower(): a.resource_group.name for a in answers}
         f_groups = {rg: pool.submit(groups.get_group, conn, by_name[rg]) for rg in rgs}
         found = {rg: as_dict(f.result()) for rg, f in f_groups.items()}
@@ -98,12 +101,14 @@ def observe_members(conn: Any, answers: list["Answers"], subscription: tuple[str
         versions = {loc: f.result() for loc, f in f_versions.items()}
         revisions = {loc: f.result() for loc, f in f_revisions.items()}
         offered, manifest = f_workspaces.result(), f_manifest.result()
+        linked = {w: f.result() for w, f in f_given.items()}
     return [Observed(subscription_id=subscription[0], subscription_name=subscription[1],
                      group=found[a.resource_group.name.lower()],
                      flag_states={f: states[f] for f, _ in needed_flags(a)}, provider_state=provider,
                      versions=versions[a.azure.location],
                      revisions=revisions.get(a.azure.location, []) if a.cluster.istio.enabled else [],
-                     cluster=c, pools=p, kueue_manifest=manifest, workspace_locations=offered)
+                     cluster=c, pools=p, kueue_manifest=manifest, workspace_locations=offered,
+                     **linked.get(a.cluster.addons.monitor_workspace_id or "", {}))
             for a, (c, p) in zip(answers, existing)]
 
 

@@ -44,8 +44,9 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
         f_provider = pool.submit(features.provider_state, conn, PROVIDER)
         f_versions = pool.submit(catalog.list_versions, conn, loc)
         f_revisions = pool.submit(catalog.list_mesh_revisions, conn, loc) if answers.cluster.istio.enabled else None
-        f_workspaces = (pool.submit(workspace_locations, conn) if answers.cluster.addons.managed_prometheus
-                        and not answers.cluster.addons.monitor_workspace_id else None)
+        prom, given = answers.cluster.addons.managed_prometheus, answers.cluster.addons.monitor_workspace_id
+        f_workspaces = pool.submit(workspace_locations, conn) if prom and not given else None
+        f_given = pool.submit(given_workspace, conn, given) if prom and given else None
         group = f_group.result()
         f_cluster = pool.submit(clusters.get_cluster, conn, rg, name) if group is not None else None
         f_pools = {gp.name: pool.submit(clusters.get_pool, conn, rg, name, gp.name)
@@ -80,7 +81,30 @@ def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, 
             kueue_manifest=f_manifest.result(),
             provider_unreadable=bool(unreadable),
             workspace_locations=f_workspaces.result() if f_workspaces else [],
+            **(f_given.result() if f_given else {}),
         )
+
+
+def given_workspace(conn: "ArmConnection", workspace_id: str) -> dict[str, Any]:
+    """Observed's workspace_location of the given Azure Monitor workspace, or its workspace_problem: the plan
+    places the data collection objects in the workspace's region, and a workspace that cannot be read stops the
+    plan before anything is written (the run would stop there after creating the cluster)."""
+    from azure.core.exceptions import HttpResponseError
+
+    from wizard.azure.monitor import given_workspace_location
+
+    field, fix = "cluster.addons.monitor_workspace_id", "remove monitor_workspace_id to use the region's default workspace"
+    try:
+        return {"workspace_location": given_workspace_location(conn, workspace_id)}
+    except LookupError as exc:
+        return {"workspace_problem": Problem(field, f"{exc}.", f"check the resource id, or {fix}.")}
+    except HttpResponseError as exc:
+        from wizard.azure.errors import translate
+
+        failure = translate(exc)
+        rid = f" (request id {failure.request_id})" if failure.request_id else ""
+        return {"workspace_problem": Problem(field, f"Azure Monitor workspace {workspace_id} could not be read: "
+                                            f"{failure.what}{rid}", f"{failure.action.rstrip('.')}; or {fix}.")}
 
 
 def kueue_manifest_problem(answers: "Answers") -> "Problem | None":
@@ -218,8 +242,7 @@ def _resolve(plan: Plan, answers: "Answers", obs: Observed) -> Resolved:
                          else (None, None))  # no revision can be judged against a version that isn't offered
     if problem:
         plan.problems.append(problem)
-    if obs.kueue_manifest is not None:
-        plan.problems.append(obs.kueue_manifest)
+    plan.problems += [p for p in (obs.kueue_manifest, obs.workspace_problem) if p is not None]
     plan.resolved = Resolved(obs.subscription_id, obs.subscription_name,
                              version or answers.cluster.kubernetes_version, revision,
                              tuple(f for f, _ in needed_flags(answers)))

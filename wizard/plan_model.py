@@ -38,6 +38,8 @@ class Observed:
     # MissingSubscriptionRegistration; they are read once apply has registered it
     provider_unreadable: bool = False
     workspace_locations: list[str] = field(default_factory=list)  # where Azure Monitor workspaces can go
+    workspace_location: str | None = None  # the region of the given workspace (cluster.addons.monitor_workspace_id)
+    workspace_problem: Problem | None = None  # the given workspace was not found, or its read was refused
 
 
 # What the engine's own step kinds need, put in the step's payload by the plan (a runner never reads the answers).

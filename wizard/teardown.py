@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from wizard import durations
+from wizard.addons.monitor_steps import STEP_IDS as MONITOR_STEPS
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
 from wizard.azure.roles import run_delete_access, teardown_steps
@@ -63,7 +64,7 @@ def owned_from_journal(journal: "Journal") -> Owned:
         step, event = rec["step"], rec["event"]
         claims = (event == "intent" and rec.get("creates")) or (event == "operation" and rec.get("creates")) or \
                  (event == "done" and rec.get("created"))
-        if step == "monitor-workspace":
+        if step in MONITOR_STEPS:  # each records the Azure Monitor objects it created by id
             ids = ([rec["resource_id"]] if event == "intent" and rec.get("resource_id") else
                    rec.get("created_ids") or [] if event == "done" else [])
             out.monitor.extend(i for i in ids if isinstance(i, str) and i not in out.monitor)
@@ -209,6 +210,7 @@ def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirme
 
 MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",
                  "association": "data collection rule association"}
+CREATED_BY = {"rule": "monitor-dcr", "endpoint": "monitor-dce"}  # the apply step that creates each kind
 MONITOR_TYPES = {"microsoft.insights/datacollectionrules": "rule",
                  "microsoft.insights/datacollectionendpoints": "endpoint"}
 
@@ -298,7 +300,7 @@ def _monitor_step(kind: str, rid: str, deps: tuple[str, ...]) -> Step:
     return Step(f"delete-monitor:{kind}:{rname}", f"delete {MONITOR_KINDS[kind]} {rname} (created for this "
                 "cluster's managed Prometheus)", "update",
                 az("monitor", "data-collection", kind, "delete", "-g", rg, "-n", rname, "--yes"), deps=deps,
-                typical=durations.RESOURCE_GROUP, payload={"created_by": "monitor-workspace", "resource_id": rid,
+                typical=durations.RESOURCE_GROUP, payload={"created_by": CREATED_BY[kind], "resource_id": rid,
                                                            "kind": kind})
 
 
@@ -412,7 +414,7 @@ def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[st
     else:
         client.data_collection_endpoints.delete(rg, name)
     if engine.journal is not None:
-        engine.journal.append(step.id, "deleted", created_by="monitor-workspace", resource_id=p["resource_id"])
+        engine.journal.append(step.id, "deleted", created_by=p["created_by"], resource_id=p["resource_id"])
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 

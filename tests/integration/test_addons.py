@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -97,18 +98,25 @@ def rvs(cluster: Any) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------------------ plan
+MONITOR = ("monitor-providers", "monitor-workspace", "monitor-dce", "monitor-dcr", "monitor-dcra")
+
+
 def test_plan_has_one_step_per_addon_with_az_equivalents(runs):
     r = runs()
     obs = observe(r.session.conn, r.answers, r.session.subscription)
     plan = build_plan(r.answers, obs)
     steps = {s.id: s for s in addon_steps(r.answers, plan)}
-    assert list(steps) == ["monitor-workspace", "gpu-stack", "gpu-metrics", "kueue", "kueue-queues"]
+    assert list(steps) == [*MONITOR, "gpu-stack", "gpu-metrics", "kueue", "kueue-queues"]
     assert steps["gpu-stack"].deps == ("kubeconfig",)
     assert "nvidia-device-plugin.yml" in steps["gpu-stack"].az and "rollout status" in steps["gpu-stack"].az
-    # after the cluster's writes: a fresh subscription's staged create, then its Gateway API update (issue 18)
-    assert steps["monitor-workspace"].deps == ("cluster", "preview-fields")
-    assert "az monitor data-collection rule association create" in steps["monitor-workspace"].az
-    assert "az monitor account create" in steps["monitor-workspace"].az
+    # after the cluster's writes: a fresh subscription's staged create, then its Gateway API update (issue 18);
+    # then one step per Azure Monitor object, each after the one before, named at plan time
+    assert steps["monitor-providers"].deps == ("cluster", "preview-fields")
+    assert [steps[s].deps for s in MONITOR[1:]] == [(s,) for s in MONITOR[:-1]]
+    assert "az provider register --namespace Microsoft.Insights" in steps["monitor-providers"].az
+    assert "az monitor account create -g DefaultResourceGroup-eastus2" in steps["monitor-workspace"].az
+    assert "az monitor data-collection endpoint create -g rg-aks-ai -n MSProm-eastus2-aks-ai" in steps["monitor-dce"].az
+    assert "az monitor data-collection rule association create" in steps["monitor-dcra"].az
     assert steps["gpu-metrics"].deps == ("kubeconfig",) and "dcgmexporter = true" in steps["gpu-metrics"].az
     assert ("kubectl apply --server-side -f https://github.com/kubernetes-sigs/kueue/releases/download/v0.17.8/"
             "manifests.yaml") in steps["kueue"].az
@@ -118,11 +126,7 @@ def test_plan_has_one_step_per_addon_with_az_equivalents(runs):
 
     bare = make_answers(kueue__install=False, gpu_pool=None)
     ids = [s.id for s in addon_steps(bare, build_plan(bare, observe(r.session.conn, bare, r.session.subscription)))]
-    assert ids == ["monitor-workspace"]
-    linked = make_answers(cluster__addons__monitor_workspace_id="/subscriptions/00000000-0000-0000-0000-000000000000/"
-                          "resourceGroups/rg-mon/providers/Microsoft.Monitor/accounts/amw-shared")
-    step = addon_steps(linked, build_plan(linked, observe(r.session.conn, linked, r.session.subscription)))[0]
-    assert "link Azure Monitor workspace amw-shared" in step.title and "az monitor account create" not in step.az
+    assert ids == list(MONITOR)
 
 
 # ------------------------------------------------------------------------------------------ full run, re-run
@@ -178,14 +182,14 @@ def test_full_apply_installs_every_addon_and_a_rerun_writes_nothing(runs):
     assert r.done("kueue-queues").message.startswith("skipped:")
     assert r.done("gpu-metrics").message.startswith("skipped:")
     assert r.done("gpu-stack").message.startswith("skipped: already applied and ready")
-    assert r.done("monitor-workspace").message.startswith("skipped: already in place")
+    assert all(r.done(s).message.startswith("skipped: already in place") for s in MONITOR)
     assert not any("/_releases/" in q.path for q in r.requests())  # no download when nothing is to be installed
 
 
 def test_progress_events_for_each_addon_step(runs):
     r = runs()
     assert r.run().status == "done"
-    for step in ("monitor-workspace", "gpu-metrics", "kueue", "kueue-queues"):
+    for step in (*MONITOR, "gpu-metrics", "kueue", "kueue-queues"):
         kinds = [e.kind for e in r.events if e.step == step]
         assert kinds[0] == "started" and kinds[-1] == "done", (step, kinds)
     kueue_progress = [e.message for e in r.events if e.step == "kueue" and e.kind == "progress"]
@@ -209,6 +213,12 @@ def test_given_monitor_workspace_is_linked_not_created(runs):
     ws = monitor_client(conn).azure_monitor_workspaces.create("rg-mon", "amw-shared",
                                                               mm.AzureMonitorWorkspaceResource(location="westeurope"))
     answers = make_answers(cluster__addons__monitor_workspace_id=ws.id, kueue__install=False)
+    plan = build_plan(answers, observe(conn, answers, r.session.subscription))
+    linked = {s.id: s for s in plan.steps}
+    assert "link Azure Monitor workspace amw-shared (westeurope)" in linked["monitor-workspace"].title
+    assert "az monitor account create" not in linked["monitor-workspace"].az
+    # placed at plan time in the workspace's region, as az places them
+    assert "-n MSProm-westeurope-aks-ai -l westeurope" in linked["monitor-dcr"].az
     result = r.run(answers)
     assert result.status == "done", result.failure and result.failure.render()
     assert not any("DefaultResourceGroup" in w or "DefaultAzureMonitorWorkspace" in w for w in r.writes())
@@ -222,8 +232,35 @@ def test_missing_given_workspace_is_reported(runs):
         "/subscriptions/3f2c8a9e-5b1d-4c7e-9a60-2d84f1b7c513/resourceGroups/rg-x/providers/Microsoft.Monitor/"
         "accounts/nope"))
     r = runs(answers)
-    result = r.run()
+    plan = build_plan(answers, observe(r.session.conn, answers, r.session.subscription))
+    # refused before anything is written (the cluster is not created only for the wiring to fail after it)
+    [problem] = plan.problems
+    assert problem.field == "cluster.addons.monitor_workspace_id" and "nope was not found" in problem.message
+    assert "monitor_workspace_id" in problem.fix
+
+
+def test_a_workspace_deleted_after_the_plan_stops_its_step_with_what_happened(runs):
+    r = runs()
+    from azure.mgmt.monitor import models as mm
+
+    from wizard.azure.monitor import monitor_client
+    conn = r.session.conn
+    conn.resources.resource_groups.create_or_update("rg-mon", {"location": "eastus2"})
+    conn.resources.providers.register("Microsoft.Monitor")
+    while conn.resources.providers.get("Microsoft.Monitor").registration_state != "Registered":
+        time.sleep(0.01)
+    mon = monitor_client(conn)
+    ws = mon.azure_monitor_workspaces.create("rg-mon", "amw-gone", mm.AzureMonitorWorkspaceResource(location="eastus2"))
+    answers = make_answers(cluster__addons__monitor_workspace_id=ws.id, kueue__install=False)
+    plan = build_plan(answers, observe(conn, answers, r.session.subscription), allow_update=True)
+    assert plan.ok, plan.problems
+    conn.resources.resources.begin_delete_by_id(ws.id, api_version="2023-04-03").result()  # someone else deletes it
+    events: list = []
+    opts = RunOptions(poll_interval=r.session.poll_interval, tick=0.02, typical_scale=r.session.time_scale)
+    result = Engine(conn, plan, events.append, None, opts, runners()).run()
     assert result.status == "failed" and result.failed_step == "monitor-workspace"
+    assert "amw-gone was not found" in result.failure.render()
+    assert not any(e.step in ("monitor-dce", "monitor-dcr", "monitor-dcra") and e.kind == "started" for e in events)
 
 
 def test_gpu_metrics_keeps_existing_settings(runs):

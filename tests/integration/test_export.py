@@ -159,7 +159,8 @@ def test_json_plan_carries_the_exact_request_bodies_sent(workdir: Path):
     assert member["plan"]["ok"] and {s["id"] for s in member["plan"]["steps"]} >= {"cluster", "kueue"}
     exported = [r for r in member["requests"] if r["method"] == "PUT"]
     # a fresh subscription: the create goes out while the Gateway API flag registers, preview-fields follows
-    assert {r["step"] for r in exported} == {"resource-group", "cluster", "preview-fields", "monitor-workspace"}
+    assert {r["step"] for r in exported} == {"resource-group", "cluster", "preview-fields", "monitor-workspace",
+                                             "monitor-dce", "monitor-dcr", "monitor-dcra"}
     assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
     sent: dict[tuple[str, str], list] = {}
     for r in received_puts(workdir):  # in the order sent; the cluster's path gets two PUTs

@@ -181,6 +181,29 @@ def test_two_clusters_in_one_group_never_touch_each_other(workdir: Path, capsys)
     assert final_state(workdir) == {"groups": ["DefaultResourceGroup-eastus2"], "clusters": {}}
 
 
+def test_the_journal_sees_the_managed_prometheus_wiring_step_by_step(workdir: Path, capsys):
+    """Five steps, each done with its own object's id (and what it created, for teardown); a rule deleted behind
+    the wizard's back is the only thing the next apply writes for the wiring."""
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    j = Journal.for_answers(workdir / "answers.yaml")
+    done = [r for r in j.records() if r["event"] == "done" and r["step"].startswith("monitor-")]
+    assert [r["step"] for r in done] == ["monitor-providers", "monitor-workspace", "monitor-dce", "monitor-dcr",
+                                         "monitor-dcra"]
+    by_step = {r["step"]: r for r in done}
+    assert by_step["monitor-dce"]["resource_id"].endswith("/dataCollectionEndpoints/MSProm-eastus2-aks-ai")
+    assert by_step["monitor-dcr"]["created_ids"] == [by_step["monitor-dcr"]["resource_id"]]
+    assert by_step["monitor-workspace"]["created_ids"] == [by_step["monitor-workspace"]["resource_id"]]
+    intents = [r["resource_id"] for r in j.records() if r["event"] == "intent" and r["step"] == "monitor-dcr"]
+    assert intents == by_step["monitor-dcr"]["created_ids"]  # recorded before the create was sent
+    with Simulator(speed=1e5, state_file=workdir / "sim.json") as sim:
+        sim.world.monitor.pop(by_step["monitor-dcr"]["resource_id"].lower())
+    mark = len(read_requests(workdir / "sim.json"))
+    assert run(workdir, "apply", str(workdir / "answers.yaml")) == 0
+    monitor_writes = [(w["method"], w["path"].rsplit("/", 2)[-2]) for w in writes(workdir, mark)
+                      if "/Microsoft.Insights/" in w["path"] or "/Microsoft.Monitor/" in w["path"]]
+    assert monitor_writes == [("PUT", "dataCollectionRules")]
+
+
 def test_two_rules_of_ours_are_two_steps_and_both_run(workdir: Path, capsys):
     """A later run made a second data collection rule (the workspace moved region): teardown has one step per
     rule, each with its own id, and every one of them runs before it says done."""

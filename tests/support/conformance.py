@@ -135,11 +135,16 @@ def create_via_arm(sim):
 
 
 def wire_managed_prometheus(conn, sim):
-    """What the wizard's monitor-workspace step does: workspace, data collection endpoint, rule, association."""
-    from wizard.azure.monitor import ensure_monitoring, names_for, workspace_locations
+    """What the wizard's monitor-* steps do: providers, workspace, data collection endpoint, rule, association."""
+    from wizard.azure import monitor
 
-    names = names_for(sim.subscription_id, "rg-ai", "aks-ai", "eastus2", offered=workspace_locations(conn))
-    ensure_monitoring(conn, names, None, lambda m: None, lambda s: None, poll=0.0, timeout=5.0)
+    names = monitor.names_for(sim.subscription_id, "rg-ai", "aks-ai", "eastus2",
+                              offered=monitor.workspace_locations(conn))
+    for sub, namespaces in monitor.registrations(names):
+        monitor.ensure_providers(conn, namespaces, sub, lambda m: None, lambda s: None, poll=0.0, timeout=5.0)
+    monitor.ensure_workspace(conn, names, None, lambda m: None, lambda s: None, 0.0, 5.0, lambda rid: None)
+    for part in monitor.PARTS.values():
+        monitor.ensure_part(conn, names, part, None, lambda rid: None)
 
 
 

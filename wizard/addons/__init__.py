@@ -14,13 +14,13 @@ and bounded (every wait has a timeout from AddonOptions).
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from wizard.addons.kube import Kube
 from wizard.addons.kueue import RELEASE_BASE, SHIPPED_RELEASE, Shipped
+from wizard.addons.monitor_steps import MONITOR_RUNNERS, monitor_in_place, monitor_steps
 from wizard.azure.roles import run_access
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["ADDON_RUNNERS", "AddonOptions", "addon_steps", "in_place", "options_of", "RELEASE_BASE",
            "settle_in_place"]
 
-TYPICAL = {"monitor-workspace": 45.0, "gpu-stack": 60.0, "gpu-metrics": 3.0, "kueue": 60.0, "kueue-queues": 5.0}
+TYPICAL = {"gpu-stack": 60.0, "gpu-metrics": 3.0, "kueue": 60.0, "kueue-queues": 5.0}
 
 
 @dataclass
@@ -49,14 +49,6 @@ class AddonOptions:
 
 # What each add-on step's runner needs, put in its Step's payload when the plan builds the step: a runner reads its
 # inputs there (visible in the plan), never the answers of the run.
-@dataclass(frozen=True)
-class MonitorInputs:
-    """monitor-workspace: the names and places of the wiring, and the tags (with the plan's provenance) it carries."""
-
-    names: Any  # wizard.azure.monitor.MonitorNames
-    tags: tuple[tuple[str, str], ...]
-
-
 @dataclass(frozen=True)
 class GpuStackInputs:
     """gpu-stack: the GPU pools whose software the wizard installs (managed_gpu: false; none: AKS manages it) and
@@ -94,48 +86,6 @@ def options_of(engine: "Engine") -> AddonOptions:
 
 
 # ------------------------------------------------------------------------------------------ the plan
-def _cloud_name(answers: "Answers") -> str:
-    return answers.azure.cloud if isinstance(answers.azure.cloud, str) else "AzureCloud"
-
-
-def monitor_names(answers: "Answers", subscription_id: str, offered: list[str] | None = None) -> Any:
-    """``offered``: the regions Microsoft.Monitor offers workspaces in (the plan's observation)."""
-    from wizard.azure.monitor import names_for
-
-    return names_for(subscription_id, answers.resource_group.name, answers.cluster.name, answers.azure.location,
-                     answers.cluster.addons.monitor_workspace_id, _cloud_name(answers), offered)
-
-
-def plan_monitor_names(plan: "Plan") -> Any:
-    """The managed Prometheus names of a plan's cluster, placed where its observation says workspaces can go."""
-    return monitor_names(plan.answers, plan.observed.subscription_id, plan.observed.workspace_locations)
-
-
-def _monitor_step(plan: "Plan", arm_deps: tuple[str, ...], new_cluster: bool) -> "Step":
-    """Managed Prometheus: the workspace, data collection endpoint and rule, and their association."""
-    from wizard.azure.monitor import az_equivalent
-    from wizard.plan_model import Step
-    from wizard.provenance import with_provenance
-    from wizard.spec import az
-
-    name = plan.answers.cluster.name
-    names = plan_monitor_names(plan)
-    ws = (f"link Azure Monitor workspace {names.workspace_name}" if names.workspace_given
-          else f"default Azure Monitor workspace {names.workspace_name} ({names.workspace_rg})")
-    return Step(
-        "monitor-workspace",
-        f"managed Prometheus: {ws}, data collection endpoint/rule"
-        f"{'' if names.workspace_given else ' ' + names.dcr_name} and its association with {name}",
-        "create" if new_cluster else "update",
-        "\n".join(az(*c) for c in az_equivalent(names)) +
-        f"\n# (what `az aks {'create' if new_cluster else 'update'} --enable-azure-monitor-metrics"
-        f"{' --azure-monitor-workspace-resource-id ' + names.workspace_id if names.workspace_given else ''}` "
-        "does besides the cluster PUT)",
-        deps=arm_deps, typical=TYPICAL["monitor-workspace"], payload=MonitorInputs(
-            names, tuple((with_provenance(plan.answers.cluster.tags, plan.provenance) or {}).items())),
-        reason="creates what is missing; leaves what exists")
-
-
 def _kueue_steps(answers: "Answers", kube_deps: tuple[str, ...], new_cluster: bool) -> list["Step"]:
     """Kueue from its pinned manifest, and its default queues when asked for."""
     from wizard.addons import gpu_stack
@@ -185,7 +135,7 @@ def addon_steps(answers: "Answers", plan: "Plan") -> list["Step"]:
     new_cluster = plan.observed.cluster is None
 
     if a.managed_prometheus:
-        steps.append(_monitor_step(plan, arm_deps, new_cluster))
+        steps += monitor_steps(plan, arm_deps, new_cluster)
     from wizard.addons import gpu_stack
 
     if gpu_stack.wanted(answers):
@@ -213,13 +163,10 @@ def in_place(conn: Any, answers: "Answers", plan: "Plan", kube_client: Any, opts
     """step id -> why it has nothing to do, for the add-on steps whose work is already in place: read with the
     same checks (and options) their runners use before writing, so that `plan` after an apply says "no changes"."""
     from wizard.addons import gpu_metrics, gpu_stack, kueue as kq
-    from wizard.azure.monitor import monitoring_missing
 
     kube = Kube(kube_client, timeout=opts.kube_timeout)
     ids = {s.id: s for s in plan.steps}
-    done: dict[str, str] = {}
-    if "monitor-workspace" in ids and not monitoring_missing(conn, ids["monitor-workspace"].payload.names):
-        done["monitor-workspace"] = "workspace, data collection endpoint, rule and association in place"
+    done = monitor_in_place(conn, plan)
     if "gpu-stack" in ids and gpu_stack.wanted(answers):
         ok, state = gpu_stack.status(kube)
         if ok and not gpu_stack.pending(kube, gpu_stack.pool_taints(answers)):
@@ -269,11 +216,11 @@ def settle_in_place(conn: Any, plan: "Plan", opts: AddonOptions | None = None) -
 
 
 # ------------------------------------------------------------------------------------------ runners
-def _reporter(engine: "Engine", step: "Step", started: float) -> Callable[[str], None]:
+def reporter(engine: "Engine", step: "Step", started: float) -> Callable[[str], None]:
     return lambda msg: engine.emit("progress", step, msg, started=started)
 
 
-def _poll(engine: "Engine", opts: AddonOptions) -> float:
+def poll_of(engine: "Engine", opts: AddonOptions) -> float:
     return max(0.01, min(float(getattr(engine.options, "poll_interval", opts.max_poll)), opts.max_poll))
 
 
@@ -281,43 +228,6 @@ def _kube(engine: "Engine", opts: AddonOptions) -> Any:
     from wizard.addons.kube import Kube
 
     return Kube(engine.kube_client(), timeout=opts.kube_timeout)
-
-
-_WORKSPACE_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def _workspace_lock(workspace_id: str) -> threading.Lock:
-    """Held while a wiring finds or creates its Azure Monitor workspace (not over the cluster's own rule and
-    association): the members of a fleet share the default workspace of their region, and only the one that
-    created it may record it as created."""
-    with _LOCKS_GUARD:
-        return _WORKSPACE_LOCKS.setdefault(workspace_id.lower(), threading.Lock())
-
-
-def run_monitor(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
-    from wizard.azure.monitor import ensure_monitoring
-
-    opts = options_of(engine)
-    inputs: MonitorInputs = step.payload
-    names = inputs.names
-    journal = engine.journal
-    result = ensure_monitoring(engine.conn, names, dict(inputs.tags) or None,
-                               _reporter(engine, step, started), engine.sleep, _poll(engine, opts), opts.azure_timeout,
-                               intend=(lambda rid: journal.append(step.id, "intent", creates=True, resource_id=rid))
-                               if journal is not None else None, shared=_workspace_lock(names.workspace_id))
-    names = result.names
-    if result.changed:
-        msg = "managed Prometheus wired: " + ", ".join(result.registered + result.written)
-        state = "Succeeded"
-    else:
-        msg = (f"skipped: already in place (workspace {names.workspace_name}, rule {names.dcr_name}, association "
-               f"{names.dcra_name})")
-        state = "Unchanged"
-    out = {"message": msg, "state": state, "resource_id": names.workspace_id, "created_ids": result.created_ids}
-    if result.query_endpoint:
-        out["query_endpoint"] = result.query_endpoint
-    return out
 
 
 def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
@@ -372,8 +282,8 @@ def run_gpu_stack(engine: "Engine", step: "Step", started: float) -> dict[str, A
     opts = options_of(engine)
     kube = _kube(engine, opts)
     t0 = time.monotonic()
-    res = gpu_stack.install(kube, list(inputs.taints), engine.sleep, _reporter(engine, step, started),
-                            opts.wait_timeout, _poll(engine, opts))
+    res = gpu_stack.install(kube, list(inputs.taints), engine.sleep, reporter(engine, step, started),
+                            opts.wait_timeout, poll_of(engine, opts))
     if not res["changed"]:
         return {"message": f"skipped: already applied and ready ({res['state']})", "state": "Unchanged"}
     return {"message": f"applied {len(res['applied'])} object(s); {res['state']} ({time.monotonic() - t0:.0f}s)",
@@ -384,7 +294,7 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
     from wizard.addons import kueue as kq
 
     opts = options_of(engine)
-    report = _reporter(engine, step, started)
+    report = reporter(engine, step, started)
     answers: KueueInputs = step.payload  # has the `kueue` section the kueue module reads
     kube = _kube(engine, opts)
     manifest, wanted = _kueue_wanted(answers, opts, report)
@@ -397,7 +307,7 @@ def run_kueue(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
         manifest = kq.load(answers, opts.kueue_release_base, opts.download_timeout, report, opts.kueue_shipped)
         wanted = manifest.version or wanted
     t0 = time.monotonic()
-    n = kq.install(kube, manifest, wanted, engine.sleep, report, opts.wait_timeout, _poll(engine, opts))
+    n = kq.install(kube, manifest, wanted, engine.sleep, report, opts.wait_timeout, poll_of(engine, opts))
     verb = "upgraded to" if now.version and now.version != wanted else "installed"
     return {"message": f"Kueue {verb} {wanted}: {n} objects applied, controller Available, webhooks serving "
                        f"({time.monotonic() - t0:.0f}s)", "state": "Installed", "version": wanted,
@@ -410,7 +320,7 @@ def run_kueue_queues(engine: "Engine", step: "Step", started: float) -> dict[str
 
     opts = options_of(engine)
     kube = _kube(engine, opts)
-    report = _reporter(engine, step, started)
+    report = reporter(engine, step, started)
     quota, note = kq.cluster_quota(kube, step.payload.gpu_nodes)
     objs = kq.default_queue_objects(quota)
     created = []
@@ -423,12 +333,12 @@ def run_kueue_queues(engine: "Engine", step: "Step", started: float) -> dict[str
     cq_path = kq.queue_path(objs[1])
     kube.wait(f"ClusterQueue {kq.DEFAULT_CLUSTER_QUEUE} to be Active",
               lambda: ((ok := condition(kube.get(cq_path), "Active") == "True"), "Active" if ok else "not Active yet"),
-              engine.sleep, opts.wait_timeout, _poll(engine, opts), report)
+              engine.sleep, opts.wait_timeout, poll_of(engine, opts), report)
     return {"message": f"created {', '.join(created)}; quota {note}", "state": "Succeeded"}
 
 
 ADDON_RUNNERS: dict[str, Callable[["Engine", "Step", float], dict[str, Any]]] = {
-    "monitor-workspace": run_monitor,
+    **MONITOR_RUNNERS,
     "gpu-stack": run_gpu_stack,
     "gpu-metrics": run_gpu_metrics,
     "kueue": run_kueue,

@@ -5,14 +5,14 @@ rule_associations at 2023-03-11):
 
 1. register the resource providers Microsoft.Insights, Microsoft.AlertsManagement (and Microsoft.Monitor for the
    workspace's subscription) when they are not Registered;
-2. the Azure Monitor workspace: the one given (answers cluster.addons.monitor_workspace_id: only read, for its
-   location), else the default one az creates, DefaultAzureMonitorWorkspace-<region> in resource group
+2. the Azure Monitor workspace: the one given (answers cluster.addons.monitor_workspace_id: only read; the plan
+   reads its region, where az places the data collection objects), else the default one az creates, DefaultAzureMonitorWorkspace-<region> in resource group
    DefaultResourceGroup-<region> (group created if missing);
 3. a data collection endpoint MSProm-<region>-<cluster> (kind Linux) in the cluster's resource group;
 4. a data collection rule MSProm-<region>-<cluster> forwarding Microsoft-PrometheusMetrics to the workspace;
 5. the association ContainerInsightsMetricsExtension-<region>-<cluster> of that rule with the cluster.
 
-Every write is preceded by a read: an object that exists with the wanted settings is left alone, so a re-run
+Each is one plan step (wizard/addons/monitor_steps.py). Every write is preceded by a read: an object that exists with the wanted settings is left alone, so a re-run
 sends GETs only. Recording-rule groups (az also creates Microsoft.AlertsManagement/prometheusRuleGroups) and
 Grafana linking are not done here.
 """
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, ContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -119,14 +119,16 @@ class MonitorNames:
 
 def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_region: str,
               workspace_id: str | None = None, cloud: str = "AzureCloud",
-              offered: list[str] | None = None) -> MonitorNames:
-    """``offered``: the regions of :func:`workspace_locations`."""
+              offered: list[str] | None = None, workspace_location: str | None = None) -> MonitorNames:
+    """``offered``: the regions of :func:`workspace_locations`; ``workspace_location``: the given workspace's
+    region (:func:`given_workspace_location`): az names and places the endpoint and rule after it."""
     region = mac_region(cluster_region, cloud, offered)
     if workspace_id:
         m = _ID.fullmatch(workspace_id.strip().rstrip("/"))
         if m is None:
             raise ValueError(f"not an Azure Monitor workspace resource id: {workspace_id}")
         ws_rg, ws_name, ws_id, given = m["rg"], m["name"], workspace_id.strip().rstrip("/"), True
+        region = _region(workspace_location) if workspace_location else region
     else:
         ws_rg = f"DefaultResourceGroup-{region}"
         ws_name = f"DefaultAzureMonitorWorkspace-{region}"[:43]
@@ -207,21 +209,9 @@ def dcra_body(dcr_id: str) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ the work
+# One plan step per part (wizard/addons/monitor_steps.py): providers, workspace, endpoint, rule, association.
 Report = Callable[[str], None]
-
-
-@dataclass
-class MonitorResult:
-    names: MonitorNames
-    workspace_location: str = ""
-    query_endpoint: str | None = None
-    written: list[str] = field(default_factory=list)  # what this run created or changed
-    created_ids: list[str] = field(default_factory=list)  # resource ids this run created (teardown reads them)
-    registered: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.written or self.registered)
+Creating = Callable[[str], None]  # called with a resource id before its create, so ownership is on record
 
 
 def _get(fn: Callable[[], Any]) -> Any:
@@ -233,6 +223,19 @@ def _get(fn: Callable[[], Any]) -> Any:
 
 def _state(obj: Any) -> str:
     return str(getattr(obj, "provisioning_state", None) or "Succeeded")
+
+
+def registrations(names: MonitorNames) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(subscription, resource providers) that managed Prometheus needs registered."""
+    ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
+    if ws_sub.lower() != names.subscription_id.lower():
+        return ((names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, PROVIDERS_WORKSPACE))
+    return ((names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, ("Microsoft.Monitor",)))
+
+
+def providers_missing(conn: "ArmConnection", wanted: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    return [ns for sub, namespaces in wanted for ns in namespaces
+            if (resource_client(conn, sub).providers.get(ns).registration_state or "").lower() != "registered"]
 
 
 def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscription_id: str | None,
@@ -263,69 +266,57 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
     return pending
 
 
-def _providers(names: MonitorNames) -> list[tuple[str, tuple[str, ...]]]:
-    """(subscription, resource providers) that managed Prometheus needs registered."""
+def read_workspace(conn: "ArmConnection", names: MonitorNames) -> Any:
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    if ws_sub.lower() != names.subscription_id.lower():
-        return [(names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, PROVIDERS_WORKSPACE)]
-    return [(names.subscription_id, PROVIDERS_CLUSTER), (ws_sub, ("Microsoft.Monitor",))]
+    return _get(lambda: monitor_client(conn, ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
+                                                                                  names.workspace_name))
 
 
-def _placed(names: MonitorNames, ws: Any) -> MonitorNames:
-    """az names and places the DCE/DCR after the workspace's region (a linked workspace may be elsewhere)."""
-    dc_region = _region(ws.location or names.region)
-    if dc_region == names.region:
-        return names
-    return replace(names, region=dc_region, dce_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 44, dce=True),
-                   dcr_name=_sanitize(f"MSProm-{dc_region}-{names.cluster_name}", 64))
+def given_workspace_location(conn: "ArmConnection", workspace_id: str) -> str:
+    """The region of the workspace cluster.addons.monitor_workspace_id names (the plan places the data collection
+    objects there, as az does). LookupError when it does not exist; Azure's refusal of the read as it is."""
+    m = _ID.fullmatch(workspace_id.strip().rstrip("/"))
+    if m is None:
+        raise ValueError(f"not an Azure Monitor workspace resource id: {workspace_id}")
+    from azure.core.exceptions import HttpResponseError
+
+    from wizard.azure.errors import error_code
+
+    where = f"Azure Monitor workspace {m['name']} was not found in resource group {m['rg']} of subscription {m['sub']}"
+    try:
+        ws = monitor_client(conn, m["sub"]).azure_monitor_workspaces.get(m["rg"], m["name"])
+    except ResourceNotFoundError as exc:
+        raise LookupError(where) from exc
+    except HttpResponseError as exc:
+        if error_code(exc) != "MissingSubscriptionRegistration":
+            raise
+        raise LookupError(f"{where} (Microsoft.Monitor is not registered there, so it holds no workspace)") from exc
+    return _region(ws.location or "")
 
 
-def _rule_ok(rule: Any, dce_id: str, workspace_id: str) -> bool:
-    accounts = [a.account_resource_id for a in (getattr(rule.destinations, "monitoring_accounts", None) or [])]
-    return (str(rule.data_collection_endpoint_id or "").lower() == dce_id.lower()
-            and any(str(a or "").lower() == workspace_id.lower() for a in accounts))
+def workspace_ready(ws: Any, names: MonitorNames) -> bool:
+    return ws is not None and _state(ws).lower() == "succeeded" and _region(ws.location or "") == names.region
 
 
-def _association_ok(dcra: Any, dcr_id: str) -> bool:
-    return dcra is not None and str(dcra.data_collection_rule_id or "").lower() == dcr_id.lower()
+def _placed_where_planned(ws: Any, names: MonitorNames) -> None:
+    """The plan named and placed the endpoint and rule after the workspace's region; a workspace elsewhere (moved
+    or re-created since the plan) would put them in the wrong region."""
+    if ws.location and _region(ws.location) != names.region:
+        raise RuntimeError(f"Azure Monitor workspace {names.workspace_name} is in {_region(ws.location)}, but the "
+                           f"plan placed its data collection endpoint and rule in {names.region}; plan again (the "
+                           "plan reads the workspace's region)")
 
 
-def monitoring_missing(conn: "ArmConnection", names: MonitorNames) -> list[str]:
-    """What ensure_monitoring would still register or write, found with reads only (plan: empty = in place)."""
-    missing = [f"resource provider {ns}" for sub, namespaces in _providers(names) for ns in namespaces
-               if (resource_client(conn, sub).providers.get(ns).registration_state or "").lower() != "registered"]
-    ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    ws = _get(lambda: monitor_client(conn, ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
-                                                                                 names.workspace_name))
-    if ws is None or _state(ws).lower() != "succeeded":
-        return missing + [f"Azure Monitor workspace {names.workspace_name}"]
-    names = _placed(names, ws)
-    mon = monitor_client(conn, names.subscription_id)
-    dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
-    if dce is None:
-        return missing + [f"data collection endpoint {names.dce_name}"]
-    dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
-    if dcr is None or not _rule_ok(dcr, dce.id or names.dce_id(), names.workspace_id):
-        return missing + [f"data collection rule {names.dcr_name}"]
-    dcra = _get(lambda: mon.data_collection_rule_associations.get(names.cluster_id(), names.dcra_name))
-    if not _association_ok(dcra, dcr.id or names.dcr_id()):
-        missing.append(f"data collection rule association {names.dcra_name}")
-    return missing
-
-
-def _ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
-                      sleep: Callable[[float], None], poll: float, timeout: float, creating: Callable[[str], None],
-                      result: MonitorResult) -> Any:
-    """Steps 1-2: the providers registered, the workspace found or created and Succeeded."""
+def ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
+                     sleep: Callable[[float], None], poll: float, timeout: float,
+                     creating: Creating) -> tuple[Any, list[str]]:
+    """The workspace found (a given one is only read) or created, and Succeeded: (workspace, what was written)."""
     import time
 
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    for sub, namespaces in _providers(names):
-        result.registered += ensure_providers(conn, namespaces, sub, report, sleep, poll, timeout)
     mon_ws = monitor_client(conn, ws_sub)
-
-    # 2. the workspace
-    ws = _get(lambda: mon_ws.azure_monitor_workspaces.get(names.workspace_rg, names.workspace_name))
+    written: list[str] = []
+    ws = read_workspace(conn, names)
     if ws is None and names.workspace_given:
         raise LookupError(f"Azure Monitor workspace {names.workspace_id} was not found (cluster.addons."
                           "monitor_workspace_id)")
@@ -333,18 +324,19 @@ def _ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str
         rgs = resource_client(conn, ws_sub).resource_groups
         if not rgs.check_existence(names.workspace_rg):
             rgs.create_or_update(names.workspace_rg, {"location": names.region})
-            result.written.append(f"resource group {names.workspace_rg}")
+            written.append(f"resource group {names.workspace_rg}")
         creating(names.workspace_id)
         ws = mon_ws.azure_monitor_workspaces.create(names.workspace_rg, names.workspace_name,
                                                      workspace_body(names.region, tags))
-        result.written.append(f"Azure Monitor workspace {names.workspace_name}")
+        written.append(f"Azure Monitor workspace {names.workspace_name}")
         report(f"created Azure Monitor workspace {names.workspace_name} in {names.workspace_rg}")
     else:
         report(f"using Azure Monitor workspace {names.workspace_name} ({'given' if names.workspace_given else 'default'}"
                f", {ws.location})")
+    _placed_where_planned(ws, names)
     deadline = time.monotonic() + timeout
     last = None
-    while _state(ws).lower() not in ("succeeded",):
+    while _state(ws).lower() != "succeeded":
         state = _state(ws)
         if state.lower() in ("failed", "canceled"):
             raise RuntimeError(f"Azure Monitor workspace {names.workspace_name} is {state}")
@@ -355,77 +347,79 @@ def _ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str
             raise TimeoutError(f"Azure Monitor workspace {names.workspace_name} still {state} after {timeout:.0f} s")
         sleep(poll)
         ws = mon_ws.azure_monitor_workspaces.get(names.workspace_rg, names.workspace_name)
-    return ws
+    return ws, written
 
 
-def ensure_monitoring(conn: "ArmConnection", names: MonitorNames, tags: dict[str, str] | None, report: Report,
-                      sleep: Callable[[float], None], poll: float = 5.0, timeout: float = 600.0,
-                      intend: Callable[[str], None] | None = None,
-                      shared: ContextManager[Any] | None = None) -> MonitorResult:
-    """Steps 1-5 of the module docstring. Bounded: every wait ends after `timeout` seconds. `tags` go on what
-    this creates (an object that exists keeps its own); `intend(resource_id)` is called before each create, so
-    ownership is on record even when the create's answer is lost. `shared` is held over steps 1-2 (the providers
-    and the workspace, which the members of a fleet share): steps 3-5 are the cluster's own and run unheld."""
-    import contextlib
+@dataclass(frozen=True)
+class Part:
+    """One data collection object of the wiring, in the cluster's subscription: how it is named and read, whether
+    what exists is what the wiring wants, and its body (``existing``: what Azure has, whose tags stay)."""
 
-    def creating(rid: str) -> None:
-        result.created_ids.append(rid)
-        if intend is not None:
-            intend(rid)
+    what: str
+    name: Callable[[MonitorNames], str]
+    rid: Callable[[MonitorNames], str]
+    read: Callable[[Any, MonitorNames], Any]
+    ok: Callable[[Any, MonitorNames], bool]
+    create: Callable[[Any, MonitorNames, Any], Any]
+    body: Callable[[MonitorNames, dict[str, str] | None], Any]
 
-    result = MonitorResult(names)
-    with shared or contextlib.nullcontext():
-        ws = _ensure_workspace(conn, names, tags, report, sleep, poll, timeout, creating, result)
-    result.workspace_location = (ws.location or names.region).replace(" ", "").lower()
-    result.query_endpoint = getattr(getattr(ws, "metrics", None), "prometheus_query_endpoint", None)
-    names = result.names = _placed(names, ws)
-    dc_region = names.region
+
+def _rule_ok(rule: Any, names: MonitorNames) -> bool:
+    accounts = [a.account_resource_id for a in (getattr(rule.destinations, "monitoring_accounts", None) or [])]
+    return (str(rule.data_collection_endpoint_id or "").lower() == names.dce_id().lower()
+            and any(str(a or "").lower() == names.workspace_id.lower() for a in accounts))
+
+
+def _dcra_id(names: MonitorNames) -> str:
+    return f"{names.cluster_id()}/providers/Microsoft.Insights/dataCollectionRuleAssociations/{names.dcra_name}"
+
+
+PARTS = {
+    "dce": Part("data collection endpoint", lambda n: n.dce_name, MonitorNames.dce_id,
+                lambda mon, n: mon.data_collection_endpoints.get(n.cluster_rg, n.dce_name), lambda _obj, _n: True,
+                lambda mon, n, body: mon.data_collection_endpoints.create(n.cluster_rg, n.dce_name, body=body),
+                lambda n, tags: dce_body(n.region, tags)),
+    "dcr": Part("data collection rule", lambda n: n.dcr_name, MonitorNames.dcr_id,
+                lambda mon, n: mon.data_collection_rules.get(n.cluster_rg, n.dcr_name), _rule_ok,
+                lambda mon, n, body: mon.data_collection_rules.create(n.cluster_rg, n.dcr_name, body=body),
+                lambda n, tags: dcr_body(n.region, n.dce_id(), n.workspace_id, tags)),
+    "dcra": Part("data collection rule association", lambda n: n.dcra_name, _dcra_id,
+                 lambda mon, n: mon.data_collection_rule_associations.get(n.cluster_id(), n.dcra_name),
+                 lambda obj, n: str(obj.data_collection_rule_id or "").lower() == n.dcr_id().lower(),
+                 lambda mon, n, body: mon.data_collection_rule_associations.create(n.cluster_id(), n.dcra_name,
+                                                                                   body=body),
+                 lambda n, _tags: dcra_body(n.dcr_id())),
+}
+
+
+def part_in_place(conn: "ArmConnection", names: MonitorNames, part: Part) -> bool:
+    obj = _get(lambda: part.read(monitor_client(conn, names.subscription_id), names))
+    return obj is not None and part.ok(obj, names)
+
+
+def ensure_part(conn: "ArmConnection", names: MonitorNames, part: Part, tags: dict[str, str] | None,
+                creating: Creating) -> str | None:
+    """Read, then create what is missing or rewrite what differs (keeping its tags): what was done, or None when
+    the object was already as wanted."""
     mon = monitor_client(conn, names.subscription_id)
-
-    # 3. data collection endpoint
-    dce = _get(lambda: mon.data_collection_endpoints.get(names.cluster_rg, names.dce_name))
-    if dce is None:
-        creating(names.dce_id())
-        dce = mon.data_collection_endpoints.create(names.cluster_rg, names.dce_name,
-                                                   body=dce_body(dc_region, tags))
-        result.written.append(f"data collection endpoint {names.dce_name}")
-        report(f"created data collection endpoint {names.dce_name}")
-    dce_id = dce.id or names.dce_id()
-
-    # 4. data collection rule
-    dcr = _get(lambda: mon.data_collection_rules.get(names.cluster_rg, names.dcr_name))
-    if dcr is None or not _rule_ok(dcr, dce_id, names.workspace_id):
-        body = dcr_body(dc_region, dce_id, names.workspace_id, tags if dcr is None else dcr.tags)
-        verb = "created" if dcr is None else "updated"
-        if dcr is None:
-            creating(names.dcr_id())
-        dcr = mon.data_collection_rules.create(names.cluster_rg, names.dcr_name, body=body)
-        result.written.append(f"data collection rule {names.dcr_name}")
-        report(f"{verb} data collection rule {names.dcr_name} -> {names.workspace_name}")
-    dcr_id = dcr.id or names.dcr_id()
-
-    # 5. association with the cluster
-    cluster_id = names.cluster_id()
-    dcra = _get(lambda: mon.data_collection_rule_associations.get(cluster_id, names.dcra_name))
-    if not _association_ok(dcra, dcr_id):
-        mon.data_collection_rule_associations.create(
-            cluster_id, names.dcra_name,
-            body=dcra_body(dcr_id))
-        result.written.append(f"data collection rule association {names.dcra_name}")
-        report(f"associated data collection rule {names.dcr_name} with cluster {names.cluster_name}")
-    return result
+    obj = _get(lambda: part.read(mon, names))
+    if obj is not None and part.ok(obj, names):
+        return None
+    if obj is None:
+        creating(part.rid(names))
+    part.create(mon, names, part.body(names, tags if obj is None else getattr(obj, "tags", None)))
+    return f"{'created' if obj is None else 'updated'} {part.what} {part.name(names)}"
 
 
-def az_equivalent(names: MonitorNames) -> list[list[str]]:
-    """The az commands that do the same, one argument list per command."""
-    cmds: list[list[str]] = []
-    if not names.workspace_given:
-        cmds.append(["monitor", "account", "create", "-g", names.workspace_rg, "-n", names.workspace_name,
-                     "-l", names.region])
-    cmds.append(["monitor", "data-collection", "endpoint", "create", "-g", names.cluster_rg, "-n", names.dce_name,
-                 "-l", names.region, "--public-network-access", "Enabled"])
-    cmds.append(["monitor", "data-collection", "rule", "create", "-g", names.cluster_rg, "-n", names.dcr_name,
-                 "-l", names.region, "--rule-file", "prometheus-dcr.json"])
-    cmds.append(["monitor", "data-collection", "rule", "association", "create", "--name", names.dcra_name,
-                 "--resource", names.cluster_id(), "--rule-id", names.dcr_id()])
-    return cmds
+def az_commands(names: MonitorNames) -> dict[str, list[list[str]]]:
+    """The az commands that do each part (workspace, dce, dcr, dcra), one argument list per command."""
+    return {
+        "workspace": [] if names.workspace_given else [
+            ["monitor", "account", "create", "-g", names.workspace_rg, "-n", names.workspace_name, "-l", names.region]],
+        "dce": [["monitor", "data-collection", "endpoint", "create", "-g", names.cluster_rg, "-n", names.dce_name,
+                 "-l", names.region, "--public-network-access", "Enabled"]],
+        "dcr": [["monitor", "data-collection", "rule", "create", "-g", names.cluster_rg, "-n", names.dcr_name,
+                 "-l", names.region, "--rule-file", "prometheus-dcr.json"]],
+        "dcra": [["monitor", "data-collection", "rule", "association", "create", "--name", names.dcra_name,
+                  "--resource", names.cluster_id(), "--rule-id", names.dcr_id()]],
+    }

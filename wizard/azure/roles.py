@@ -295,7 +295,7 @@ def wait_admitted(engine: "Engine", step: "Step", started: float) -> float:
     from kubernetes.client import CoreV1Api
     from kubernetes.client.exceptions import ApiException
 
-    from wizard.addons import _poll, options_of
+    from wizard.addons import options_of, poll_of
 
     opts = options_of(engine)
     api = CoreV1Api(engine.kube_client())
@@ -316,7 +316,7 @@ def wait_admitted(engine: "Engine", step: "Step", started: float) -> float:
                                "with `az role assignment list --scope <cluster id>`", "RoleNotPropagated") from exc
             engine.emit("progress", step, f"waiting for Azure RBAC to reach the API server (403 Forbidden until it "
                         f"does; up to 5 minutes): {waited:.0f}s", status="Propagating", started=started)
-            engine.sleep(_poll(engine, opts))
+            engine.sleep(poll_of(engine, opts))
 
 
 def _status_message(exc: Any) -> str:

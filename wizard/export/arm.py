@@ -18,8 +18,9 @@ SCHEMA = "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDep
 GROUP_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 # expressed by the template (its cluster is the whole body: deployed after the registrations, it needs no
 # preview-fields update of a staged create)
-TEMPLATE_KINDS = ("resource-group", "cluster", "preview-fields", "gpu-pool", "monitor-workspace")
-BEFORE_KINDS = ("feature", "provider")
+TEMPLATE_KINDS = ("resource-group", "cluster", "preview-fields", "gpu-pool", "monitor-workspace", "monitor-dce",
+                  "monitor-dcr", "monitor-dcra")
+BEFORE_KINDS = ("feature", "provider", "monitor-providers")
 CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
 
 
@@ -33,7 +34,7 @@ def p(name: str) -> str:
 
 def member_parameters(plan: "Plan") -> dict[str, str]:
     """The values that differ between members: the inner template's parameters."""
-    from wizard.addons import plan_monitor_names
+    from wizard.addons.monitor_steps import plan_monitor_names
     from wizard.spec import dns_prefix
 
     a, r = plan.answers, plan.resolved
@@ -113,7 +114,7 @@ def member_template(plan: "Plan") -> dict[str, Any]:
 def follow_up(plan: "Plan") -> dict[str, list[str]]:
     """Shell snippets for what the template cannot express (the az script's own, so each runs as it stands):
     before the deployment (subscription-wide registrations) and after it (inside the cluster)."""
-    from wizard.export.az import provider_lines, step_lines
+    from wizard.export.az import step_lines
 
     out: dict[str, list[str]] = {"before": [], "after": []}
     for step in plan.steps:
@@ -121,10 +122,6 @@ def follow_up(plan: "Plan") -> dict[str, list[str]]:
         if kind in TEMPLATE_KINDS or step.action == "skip":
             continue
         out["before" if kind in BEFORE_KINDS else "after"].append("\n".join(step_lines(plan, step, [])))
-    if plan.answers.cluster.addons.managed_prometheus:
-        from wizard.azure.monitor import PROVIDERS_CLUSTER
-
-        out["before"] += ["\n".join(provider_lines(ns)) for ns in dict.fromkeys(PROVIDERS_CLUSTER + ("Microsoft.Monitor",))]
     return out
 
 
@@ -138,7 +135,7 @@ def fleet_follow_up(plans: list["Plan"]) -> dict[str, list[str]]:
 
 
 def template(plans: list["Plan"], source: str, version: str) -> dict[str, Any]:
-    from wizard.addons import plan_monitor_names
+    from wizard.addons.monitor_steps import plan_monitor_names
     from wizard.export.requests import api_version
 
     inner = member_template(plans[0])

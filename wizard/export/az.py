@@ -70,24 +70,29 @@ def _feature(step: "Step", variables: list[tuple[str, str]]) -> list[str]:
         step.payload, f"az feature show --namespace {ns} --name {name} --query properties.state -o tsv")
 
 
-def provider_lines(ns: str) -> list[str]:
-    return [f"az provider register --namespace {ns}"] + _wait(
-        ns, f"az provider show --namespace {ns} --query registrationState -o tsv")
+def provider_lines(ns: str, subscription: str | None = None) -> list[str]:
+    """``subscription``: another than the script's (a given Azure Monitor workspace's own)."""
+    opt = f" --subscription {subscription}" if subscription else ""
+    return [f"az provider register --namespace {ns}{opt}"] + _wait(
+        ns, f"az provider show --namespace {ns}{opt} --query registrationState -o tsv")
 
 
-def _monitor(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> list[str]:
+def _monitor_providers(step: "Step") -> list[str]:
+    own = step.payload.registrations[0][0]  # the cluster's subscription, the script's
+    return [x for sub, namespaces in step.payload.registrations for ns in namespaces
+            for x in provider_lines(ns, None if sub == own else sub)]
+
+
+def _monitor_rule(step: "Step", variables: list[tuple[str, str]]) -> list[str]:
+    """The rule's body as a file (az takes it with --rule-file): what the engine sends."""
     import json
 
     from wizard.azure import monitor
     from wizard.export.requests import wire
 
     names = step.payload.names
-    out: list[str] = []
-    for ns in dict.fromkeys(monitor.PROVIDERS_CLUSTER + ("Microsoft.Monitor",)):
-        out += provider_lines(ns)
-    rule = wire(monitor.dcr_body(names.region, names.dce_id(), names.workspace_id,
-                                 dict(plan.answers.cluster.tags) or None))
-    out += ['cat > "${WORKDIR}/prometheus-dcr.json" <<\'EOF\'', json.dumps(rule, indent=2), "EOF"]
+    rule = wire(monitor.PARTS["dcr"].body(names, dict(step.payload.tags) or None))
+    out = ['cat > "${WORKDIR}/prometheus-dcr.json" <<\'EOF\'', json.dumps(rule, indent=2), "EOF"]
     for line in _lines(step.az, variables):
         out.append(line.replace("--rule-file prometheus-dcr.json", '--rule-file "${WORKDIR}/prometheus-dcr.json"'))
     return out
@@ -155,8 +160,10 @@ def step_lines(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> 
         return out + _feature(step, variables)
     if kind == "provider":
         return out + provider_lines(str(step.payload))
-    if kind == "monitor-workspace":
-        return out + _monitor(plan, step, variables)
+    if kind == "monitor-providers":
+        return out + _monitor_providers(step)
+    if kind == "monitor-dcr":
+        return out + _monitor_rule(step, variables)
     if kind == "gpu-stack":
         return out + _gpu_stack(plan, step, variables)
     if kind == "gpu-metrics":
@@ -169,7 +176,7 @@ def step_lines(plan: "Plan", step: "Step", variables: list[tuple[str, str]]) -> 
 def member_variables(plan: "Plan") -> list[tuple[str, str]]:
     """(variable, value) for the names of one member, most specific first (a value that two share goes to the first
     that the command could mean: the monitor region before the cluster's location)."""
-    from wizard.addons import plan_monitor_names
+    from wizard.addons.monitor_steps import plan_monitor_names
     from wizard.spec import dns_prefix
 
     a, r = plan.answers, plan.resolved
@@ -193,7 +200,7 @@ def member_variables(plan: "Plan") -> list[tuple[str, str]]:
 
 
 def _monitor_first(variables: list[tuple[str, str]], plan: "Plan") -> list[tuple[str, str]]:
-    from wizard.addons import plan_monitor_names
+    from wizard.addons.monitor_steps import plan_monitor_names
 
     if not plan.answers.cluster.addons.managed_prometheus:
         return variables
@@ -225,7 +232,7 @@ def script(plans: list["Plan"], source: str, version: str) -> str:
         for step in plan.steps:
             if step.id.split(":")[0] in SHARED_KINDS:
                 continue
-            vs = _monitor_first(variables, plan) if step.id == "monitor-workspace" else variables
+            vs = _monitor_first(variables, plan) if step.id.startswith("monitor-") else variables
             lines += step_lines(plan, step, vs) + [""]
         text = "\n".join(lines)
         used = [(v, val) for v, val in _monitor_first(variables, plan)

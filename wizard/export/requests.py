@@ -71,8 +71,6 @@ def cluster_path(sub: str, rg: str, name: str) -> str:
 
 def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     """The ARM writes of one step, in the order the engine sends them (empty for reads, skips, in-cluster steps)."""
-    from wizard.addons import plan_monitor_names
-    from wizard.azure import monitor
     from wizard.plan_model import PROVIDER
 
     a, sub = plan.answers, plan.observed.subscription_id
@@ -103,25 +101,25 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     if kind == "gpu-pool" and step.payload.body is not None:
         return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{step.payload.pool}",
                            api_version("aks"), wire(step.payload.body))]
-    if kind == "monitor-workspace":
-        names = step.payload.names if step.payload is not None else plan_monitor_names(plan)
-        tags = dict(a.cluster.tags) or None
-        out = []
-        if not names.workspace_given:
-            out += [ArmRequest(step.id, "PUT", group_path(sub, names.workspace_rg), api_version("resources"),
-                               {"location": names.region}),
-                    ArmRequest(step.id, "PUT", f"/subscriptions/{sub}/resourceGroups/{names.workspace_rg}/providers/"
-                                               f"Microsoft.Monitor/accounts/{names.workspace_name}",
-                               api_version("monitor-workspace"), wire(monitor.workspace_body(names.region, tags)))]
-        dc = api_version("monitor-dc")
-        out += [ArmRequest(step.id, "PUT", names.dce_id(), dc, wire(monitor.dce_body(names.region, tags))),
-                ArmRequest(step.id, "PUT", names.dcr_id(), dc,
-                           wire(monitor.dcr_body(names.region, names.dce_id(), names.workspace_id, tags))),
-                ArmRequest(step.id, "PUT", f"{names.cluster_id()}/providers/Microsoft.Insights/"
-                                           f"dataCollectionRuleAssociations/{names.dcra_name}", dc,
-                           wire(monitor.dcra_body(names.dcr_id())))]
-        return out
+    if kind.startswith("monitor-") and kind != "monitor-providers":
+        return _monitor_requests(step)
     return []
+
+
+def _monitor_requests(step: "Step") -> list[ArmRequest]:
+    """The workspace step's group and workspace PUTs (none for a given workspace), or the PUT of its part."""
+    from wizard.addons.monitor_steps import PART_STEPS, WORKSPACE
+    from wizard.azure import monitor
+
+    names, tags = step.payload.names, dict(step.payload.tags) or None
+    if step.id == WORKSPACE:
+        return [] if names.workspace_given else [
+            ArmRequest(step.id, "PUT", group_path(names.subscription_id, names.workspace_rg), api_version("resources"),
+                       {"location": names.region}),
+            ArmRequest(step.id, "PUT", names.workspace_id, api_version("monitor-workspace"),
+                       wire(monitor.workspace_body(names.region, tags)))]
+    part = monitor.PARTS[PART_STEPS[step.id]]
+    return [ArmRequest(step.id, "PUT", part.rid(names), api_version("monitor-dc"), wire(part.body(names, tags)))]
 
 
 def _enabled_body(plan: "Plan", step: "Step") -> Any:

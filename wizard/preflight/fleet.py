@@ -169,7 +169,7 @@ def quota_items(plans: list["Plan"], reads: dict[str, Reads], subscription_id: s
 def names_item(plans: list["Plan"]) -> CheckResult:
     """Names the wizard derives per member (data collection endpoint, rule and association: cut to Azure's
     lengths, so long cluster names can meet) must differ within a resource group."""
-    from wizard.addons import plan_monitor_names
+    from wizard.addons.monitor_steps import plan_monitor_names
 
     seen: dict[tuple[str, str, str], str] = {}
     clashes = []
