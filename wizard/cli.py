@@ -349,9 +349,9 @@ def _dispatch(args: argparse.Namespace, out: Output) -> int:
         print(json.dumps(json_schema(), indent=2))
         return EXIT_OK
     if args.command == "completion":
-        import argcomplete
+        from argcomplete.shell_integration import shellcode
 
-        print(argcomplete.shellcode(["aks-ai-wizard"], shell=args.shell))
+        print(shellcode(["aks-ai-wizard"], shell=args.shell))
         return EXIT_OK
     _setup_logging(args.verbose, args.log_file)
     if args.command == "verify":

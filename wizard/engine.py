@@ -63,7 +63,7 @@ def _our_operation(busy: Any, ids: RequestIds, sent_at: datetime, state: str | N
     if not ids.lost_response or state is None:
         return False
     if busy.started is not None:
-        return busy.started >= sent_at.replace(microsecond=0) - CLOCK_SKEW
+        return bool(busy.started >= sent_at.replace(microsecond=0) - CLOCK_SKEW)
     return in_progress(state)
 
 
@@ -435,7 +435,7 @@ class Engine:
         except (ServiceRequestError, ServiceResponseError) as exc:
             # Azure accepted the operation and it goes on there; only our view of it was lost. Keep it open in
             # the journal so the next run re-attaches with the continuation token instead of writing again.
-            exc.operation_in_flight = True  # type: ignore[attr-defined]
+            exc.operation_in_flight = True  # type: ignore[union-attr]
             raise
         state = getattr(resource, "provisioning_state", None) or "Succeeded"
         return {"resource_id": resource.id, "request_id": ids.first_request_id,

@@ -172,7 +172,7 @@ class FleetRun:
 def summary_rows(result: FleetResult) -> list[tuple[str, ...]]:
     from wizard.render import fmt_seconds
 
-    rows = [("member", "result", "elapsed", "failed step", "kubeconfig")]
+    rows: list[tuple[str, ...]] = [("member", "result", "elapsed", "failed step", "kubeconfig")]
     for m in result.members:
         rows.append((m.name, m.status, fmt_seconds(m.elapsed) if m.elapsed else "-", m.failed_step or "-",
                      str(m.kubeconfig) if m.kubeconfig else "-"))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANSWERS_NAME", "new_run_folder", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
-    "RevisionChoice", "FlagInfo", "Link", "connect", "default_subscription_id", "CloudError", "cloud_setting",
+    "RevisionChoice", "FlagInfo", "Link", "Session", "connect", "default_subscription_id", "CloudError", "cloud_setting",
     "list_locations", "list_groups",
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",

@@ -26,7 +26,8 @@ KINDS = ("plan", "event", "result", "verification", "teardown-plan", "gpu-sizes"
 def schema_for(kind: str) -> dict[str, Any]:
     """The JSON Schema of one output kind (shipped as package data)."""
     text = resources.files("wizard.output_schemas").joinpath(f"{kind}.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def output_option(parser: Any) -> None:

@@ -136,7 +136,8 @@ def default_subscription_id() -> str | None:
         return None
     for sub in data.get("subscriptions") or []:
         if sub.get("isDefault"):
-            return sub.get("id")
+            sid: str | None = sub.get("id")
+            return sid
     return None
 
 

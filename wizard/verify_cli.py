@@ -79,7 +79,7 @@ class ClusterNotFound(exit_codes.InvalidInput):
                          "check --resource-group and --name (az aks list -o table lists the clusters)")
 
 
-def _serialize(model: Any) -> dict:
+def _serialize(model: Any) -> dict[str, Any]:
     if model is None:
         return {}
     if isinstance(model, dict):
@@ -90,7 +90,7 @@ def _serialize(model: Any) -> dict:
         return model.as_dict()
 
 
-def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict, list[dict], bytes | None]:
+def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]], bytes | None]:
     """ARM JSON of the cluster and its pools, and (unless told not to) the user kubeconfig."""
     from wizard.azure.clusters import get_cluster, kubeconfig_for_this_run
 
@@ -167,7 +167,7 @@ def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_di
     return report
 
 
-def _private(cluster: dict | None) -> bool:
+def _private(cluster: dict[str, Any] | None) -> bool:
     return bool(((cluster or {}).get("properties") or {}).get("apiServerAccessProfile", {}).get("enablePrivateCluster"))
 
 

@@ -24,7 +24,8 @@ from wizard.addons.monitor_steps import MONITOR_RUNNERS, monitor_in_place, monit
 from wizard.azure.roles import run_access
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
+    from wizard.addons.kueue import HasKueue
+    from wizard.answers import Answers, KueueAnswers
     from wizard.engine import Engine
     from wizard.plan_model import Plan, Step
 
@@ -69,7 +70,7 @@ def gpu_stack_inputs(answers: "Answers") -> GpuStackInputs:
 class KueueInputs:
     """kueue: the answers' kueue section (version, manifest, sha256); `kueue` named so the kueue module reads it."""
 
-    kueue: Any  # wizard.answers.KueueAnswers
+    kueue: "KueueAnswers"
     manifest: str  # where the manifest comes from (shown in the plan)
 
 
@@ -250,7 +251,7 @@ def run_gpu_metrics(engine: "Engine", step: "Step", started: float) -> dict[str,
     return {"message": msg, "state": "Succeeded"}
 
 
-def _kueue_wanted(answers: "Answers", opts: AddonOptions, report: Callable[[str], None]) -> tuple[Any, str]:
+def _kueue_wanted(answers: "HasKueue", opts: AddonOptions, report: Callable[[str], None]) -> tuple[Any, str]:
     """(the manifest when it is the shipped one or a local file, else None; the version wanted). A local manifest
     is read at once (cheap): its controller image says the version and its digest is compared with the installed one."""
     from wizard.addons import kueue as kq
@@ -267,7 +268,7 @@ def _kueue_current(now: Any, wanted: str, manifest: Any) -> bool:
         manifest is not None and now.sha256 and now.sha256 != manifest.sha256)
 
 
-def _missing_queues(kube: Any, objs: list[dict]) -> list[dict]:
+def _missing_queues(kube: Any, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from wizard.addons import kueue as kq
 
     return [o for o in objs if kube.get(kq.queue_path(o)) is None]

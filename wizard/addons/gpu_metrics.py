@@ -13,6 +13,8 @@ line changes (a merge patch of the one data key that holds it: every other setti
 """
 from __future__ import annotations
 
+from typing import Any
+
 import re
 
 NAMESPACE = "kube-system"
@@ -55,7 +57,7 @@ def _section(data: dict[str, str]) -> str:
     return text[block[0]:block[1]] if block else ""
 
 
-def setting(configmap: dict | None) -> bool | None:
+def setting(configmap: dict[str, Any] | None) -> bool | None:
     """What the ConfigMap says of the DCGM exporter target: True, False, or None (not said: the collector's
     default, which is true)."""
     m = _LINE.search(_section((configmap or {}).get("data") or {}))
@@ -69,12 +71,12 @@ def _with_line(text: str, indent: str = "") -> str:
     return (text.rstrip("\n") + "\n" if text.strip() else "") + f"{indent}{TARGET} = true"
 
 
-def default_configmap() -> dict:
+def default_configmap() -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": NAME, "namespace": NAMESPACE},
             "data": {"schema-version": "v1", "config-version": "ver1", V1_KEY: f"{TARGET} = true"}}
 
 
-def patch_for(existing: dict) -> dict:
+def patch_for(existing: dict[str, Any]) -> dict[str, Any]:
     """The merge patch of the one data key that holds the setting."""
     data = existing.get("data") or {}
     if _schema(data) == "v1":

@@ -64,7 +64,7 @@ def pool_taints(answers: "Answers") -> list[str]:
     return list(dict.fromkeys(taints))
 
 
-def tolerations(taints: list[str]) -> list[dict]:
+def tolerations(taints: list[str]) -> list[dict[str, Any]]:
     """Tolerations for taints written key=value:Effect (or key:Effect), plus nvidia.com/gpu (upstream's)."""
     out = [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}]
     for t in taints:
@@ -77,20 +77,20 @@ def tolerations(taints: list[str]) -> list[dict]:
     return out
 
 
-def gpu_affinity() -> dict:
+def gpu_affinity() -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
         {"matchExpressions": [{"key": k, "operator": "In", "values": [v]}]} for k, v in GPU_NODE_LABELS]}}}
 
 
-def digest(obj: dict) -> str:
+def digest(obj: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
-def load_manifests() -> list[dict]:
+def load_manifests() -> list[dict[str, Any]]:
     """The shipped manifests, each checked against its pinned SHA-256 first (a damaged package applies nothing)."""
     from wizard.addons.errors import AddonError
 
-    objs: list[dict] = []
+    objs: list[dict[str, Any]] = []
     for name, pinned in FILES.items():
         data = (MANIFESTS / name).read_bytes()
         if hashlib.sha256(data).hexdigest() != pinned:
@@ -101,7 +101,7 @@ def load_manifests() -> list[dict]:
     return objs
 
 
-def podmonitor() -> dict:
+def podmonitor() -> dict[str, Any]:
     return {"apiVersion": "azmonitoring.coreos.com/v1", "kind": "PodMonitor",
             "metadata": {"name": DCGM, "namespace": NAMESPACE, "labels": {"app.kubernetes.io/name": "dcgm-exporter"}},
             "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "dcgm-exporter"}},
@@ -109,7 +109,7 @@ def podmonitor() -> dict:
                      "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}]}}
 
 
-def objects(taints: list[str], with_podmonitor: bool = False) -> list[dict]:
+def objects(taints: list[str], with_podmonitor: bool = False) -> list[dict[str, Any]]:
     """What is applied: the manifests with the pool's tolerations and the GPU node affinity, each annotated with its
     own digest."""
     out = []
@@ -124,11 +124,11 @@ def objects(taints: list[str], with_podmonitor: bool = False) -> list[dict]:
     return out
 
 
-def describe(o: dict) -> str:
+def describe(o: dict[str, Any]) -> str:
     return f"{o['kind']} {o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
 
 
-def out_of_date(kube: Kube, objs: list[dict]) -> list[dict]:
+def out_of_date(kube: Kube, objs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The objects that are missing or were applied with other content (by digest)."""
     todo = []
     for o in objs:
@@ -139,12 +139,12 @@ def out_of_date(kube: Kube, objs: list[dict]) -> list[dict]:
     return todo
 
 
-def _is_gpu_node(n: dict) -> bool:
+def _is_gpu_node(n: dict[str, Any]) -> bool:
     labels = (n.get("metadata") or {}).get("labels") or {}
     return any(labels.get(k) == v for k, v in GPU_NODE_LABELS)
 
 
-def _gpus(n: dict) -> int:
+def _gpus(n: dict[str, Any]) -> int:
     v = ((n.get("status") or {}).get("allocatable") or {}).get(GPU)
     try:
         return int(str(v)) if v is not None else 0
@@ -152,11 +152,11 @@ def _gpus(n: dict) -> int:
         return 0
 
 
-def gpu_nodes(kube: Kube) -> list[dict]:
+def gpu_nodes(kube: Kube) -> list[dict[str, Any]]:
     return [n for n in (kube.get("/api/v1/nodes") or {}).get("items") or [] if _is_gpu_node(n)]
 
 
-def daemonset_ready(ds: dict | None, n_gpu_nodes: int) -> tuple[bool, str]:
+def daemonset_ready(ds: dict[str, Any] | None, n_gpu_nodes: int) -> tuple[bool, str]:
     if ds is None:
         return False, "not found"
     st, meta = ds.get("status") or {}, ds.get("metadata") or {}
@@ -181,7 +181,7 @@ def status(kube: Kube) -> tuple[bool, str]:
     return ok, "; ".join(parts)
 
 
-def pending(kube: Kube, taints: list[str]) -> list[dict]:
+def pending(kube: Kube, taints: list[str]) -> list[dict[str, Any]]:
     """The objects of the stack (with its PodMonitor when the CRD is served) that are missing or different."""
     with_pm = kube.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{PODMONITOR_CRD}") is not None
     return out_of_date(kube, objects(taints, with_pm))

@@ -94,7 +94,7 @@ class Kube:
             raise
 
     # ------------------------------------------------------------------------------------------ paths
-    def resource_path(self, obj: dict, custom: dict[tuple[str, str], tuple[str, bool]] | None = None) -> str:
+    def resource_path(self, obj: dict[str, Any], custom: dict[tuple[str, str], tuple[str, bool]] | None = None) -> str:
         """The object's URL: /api/v1/... or /apis/<group>/<version>/... (namespaced when the kind is)."""
         api_version, kind = obj["apiVersion"], obj["kind"]
         group, _, version = api_version.rpartition("/")
@@ -124,8 +124,8 @@ class Kube:
         return found
 
     # ------------------------------------------------------------------------------------------ apply
-    def apply(self, obj: dict, custom: dict[tuple[str, str], tuple[str, bool]] | None = None,
-              force: bool = False) -> dict:
+    def apply(self, obj: dict[str, Any], custom: dict[tuple[str, str], tuple[str, bool]] | None = None,
+              force: bool = False) -> dict[str, Any]:
         """Server-side apply (kubectl apply --server-side --field-manager aks-ai-wizard)."""
         query = {"fieldManager": self.field_manager}
         if force:
@@ -152,7 +152,7 @@ class Kube:
             sleep(poll)
 
 
-def condition(obj: dict | None, type_: str) -> str | None:
+def condition(obj: dict[str, Any] | None, type_: str) -> str | None:
     for c in ((obj or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == type_:
             return c.get("status")

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import yaml
 
@@ -33,7 +33,14 @@ from wizard.addons.errors import AddonError
 from wizard.addons.kube import Kube, condition
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
+    from wizard.answers import Answers, KueueAnswers
+
+
+class HasKueue(Protocol):
+    """What the manifest functions read: the answers' kueue section (the Answers, or the kueue step's payload)."""
+
+    @property
+    def kueue(self) -> "KueueAnswers": ...
 
 RELEASE_BASE = "https://github.com/kubernetes-sigs/kueue/releases/download"
 PINNED_VERSION = "v0.17.8"
@@ -74,7 +81,7 @@ class Manifest:
     origin: str  # file path or URL
     data: bytes
     sha256: str
-    objects: list[dict]
+    objects: list[dict[str, Any]]
 
     @property
     def version(self) -> str | None:
@@ -110,13 +117,13 @@ class Shipped:
 SHIPPED_RELEASE = Shipped(PINNED_VERSION, SHIPPED, SHIPPED_SHA256)
 
 
-def shipped_for(answers: "Answers", shipped: Shipped | None) -> Shipped | None:
+def shipped_for(answers: HasKueue, shipped: Shipped | None) -> Shipped | None:
     """The shipped manifest when the answers ask for its version and name no manifest of their own."""
     k = answers.kueue
     return shipped if shipped is not None and not k.manifest and k.version == shipped.version else None
 
 
-def manifest_location(answers: "Answers", base: str, shipped: Shipped | None = SHIPPED_RELEASE) -> str:
+def manifest_location(answers: HasKueue, base: str, shipped: Shipped | None = SHIPPED_RELEASE) -> str:
     k = answers.kueue
     packaged = shipped_for(answers, shipped)
     if packaged is not None:
@@ -190,14 +197,14 @@ def download(url: str, timeout: float) -> bytes:
     return data
 
 
-def parse(data: bytes, origin: str) -> list[dict]:
+def parse(data: bytes, origin: str) -> list[dict[str, Any]]:
     try:
         docs = list(yaml.safe_load_all(data.decode("utf-8")))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise AddonError(f"The Kueue manifest {origin} is not valid YAML.", str(exc).splitlines()[0],
                          "Use the release's manifests.yaml unchanged.", code="InvalidManifest",
                          fix_field="kueue.manifest") from None
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for d in docs:
         if d is None:
             continue
@@ -237,7 +244,7 @@ def read_local(path: Path) -> bytes:
     return data
 
 
-def local_manifest_problem(answers: "Answers") -> AddonError | None:
+def local_manifest_problem(answers: HasKueue) -> AddonError | None:
     """What is wrong with a local kueue.manifest (read, size-capped, checksummed and parsed), for the plan."""
     where = answers.kueue.manifest
     if not answers.kueue.install or not where or is_url(where):
@@ -256,7 +263,7 @@ def local_manifest_problem(answers: "Answers") -> AddonError | None:
     return None
 
 
-def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], None],
+def load(answers: HasKueue, base: str, timeout: float, report: Callable[[str], None],
          shipped: Shipped | None = SHIPPED_RELEASE) -> Manifest:
     """Read (the shipped manifest, a local file) or download the manifest and check its SHA-256; nothing touches
     the cluster here."""
@@ -296,11 +303,11 @@ def load(answers: "Answers", base: str, timeout: float, report: Callable[[str], 
     return Manifest(where, data, digest, parse(data, where))
 
 
-def ordered(objects: list[dict]) -> list[dict]:
+def ordered(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(objects, key=lambda o: ORDER.get(o["kind"], OTHER))  # stable: keeps the file's order within a rank
 
 
-def custom_kinds(objects: list[dict]) -> dict[tuple[str, str], tuple[str, bool]]:
+def custom_kinds(objects: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[str, bool]]:
     """(group, kind) -> (plural, namespaced) of the CRDs in the manifest (so no discovery is needed for them)."""
     out = {}
     for o in objects:
@@ -320,7 +327,7 @@ class Installed:
     sha256: str | None = None
 
 
-def _deployment_available(dep: dict | None) -> tuple[bool, str]:
+def _deployment_available(dep: dict[str, Any] | None) -> tuple[bool, str]:
     if dep is None:
         return False, f"Deployment {NAMESPACE}/{DEPLOYMENT} not found"
     want = int((dep.get("spec") or {}).get("replicas", 1))
@@ -410,7 +417,7 @@ def install(kube: Kube, manifest: Manifest, version: str, sleep: Callable[[float
 
 
 # ------------------------------------------------------------------------------------------ default queues
-def default_queue_objects(quota: dict[str, str]) -> list[dict]:
+def default_queue_objects(quota: dict[str, str]) -> list[dict[str, Any]]:
     resources = list(quota)
     return [
         {"apiVersion": f"{GROUP}/v1beta1", "kind": "ResourceFlavor", "metadata": {"name": DEFAULT_FLAVOR}},
@@ -426,7 +433,7 @@ def default_queue_objects(quota: dict[str, str]) -> list[dict]:
     ]
 
 
-def queue_path(obj: dict) -> str:
+def queue_path(obj: dict[str, Any]) -> str:
     plural = {"ResourceFlavor": "resourceflavors", "ClusterQueue": "clusterqueues", "LocalQueue": "localqueues"}[
         obj["kind"]]
     if obj["kind"] == "LocalQueue":

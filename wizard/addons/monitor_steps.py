@@ -194,12 +194,11 @@ def run_part(engine: "Engine", step: "Step", started: float) -> dict[str, Any]:
 
     part = PARTS[PART_STEPS[step.id]]
     names = step.payload.names
-    report, creating, created = _tools(engine, step, started)
+    _, creating, created = _tools(engine, step, started)
     did = ensure_part(engine.conn, names, part, dict(step.payload.tags) or None, creating)
     out = {"resource_id": part.rid(names), "created_ids": created}
     if did is None:
         return out | {"message": f"skipped: already in place ({part.what} {part.name(names)})", "state": "Unchanged"}
-    report(did)
     return out | {"message": did, "state": "Succeeded"}
 
 

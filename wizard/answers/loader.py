@@ -36,7 +36,7 @@ __all__ = [
 _Index = dict[int, dict[str, tuple[yaml.Node, yaml.Node]]]
 
 
-def _find_node(root: yaml.Node | None, path: tuple, key: bool = False,
+def _find_node(root: yaml.Node | None, path: tuple[Any, ...], key: bool = False,
                index: _Index | None = None) -> yaml.Node | None:
     """The node at ``path`` (the key node of the last element if ``key``), or the deepest
     node that exists along it. ``index`` caches each mapping's keys, so that locating every one of
@@ -68,10 +68,10 @@ MAX_SUGGESTIONS = 20  # unknown keys in one mapping that still get a "did you me
 
 
 @functools.lru_cache(maxsize=4096)
-def _resolve(loc: tuple) -> tuple[tuple, Any]:
+def _resolve(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], Any]:
     """Drop union tags from a pydantic error location; return it with the type found there."""
     tp: Any = Answers
-    clean: list = []
+    clean: list[Any] = []
     for element in loc:
         tp = unwrap(tp) if tp is not None else None
         member = union_member(tp, element) if tp is not None else None
@@ -111,7 +111,7 @@ def _suggest(value: str, choices: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _message(err: Mapping[str, Any], loc: tuple, tp: Any, parent_tp: Any, suggest: bool = True) -> str:
+def _message(err: Mapping[str, Any], loc: tuple[Any, ...], tp: Any, parent_tp: Any, suggest: bool = True) -> str:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -185,7 +185,7 @@ def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
     return out
 
 
-def _split(dotted: str) -> tuple:
+def _split(dotted: str) -> tuple[Any, ...]:
     """'fleet.members.0.member' -> ('fleet', 'members', 0, 'member'): list indices as ints."""
     return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
 
@@ -201,7 +201,7 @@ def _cross_errors(data: Any, root: yaml.Node | None) -> list[FieldError]:
     return out
 
 
-def _sort_key(e: FieldError) -> tuple:
+def _sort_key(e: FieldError) -> tuple[Any, ...]:
     return (e.line if e.line is not None else 1 << 30, e.column or 0, e.path)
 
 
@@ -226,7 +226,7 @@ def _check(data: Any, root: yaml.Node | None) -> tuple[Answers | None, list[Fiel
 
 # ------------------------------------------------------------------ public API
 
-def answers_from_dict(data: dict) -> Answers:
+def answers_from_dict(data: dict[str, Any]) -> Answers:
     """Validate a mapping (as yaml.safe_load gives); raises AnswersError listing every problem."""
     if not isinstance(data, dict):
         raise AnswersError([FieldError(
@@ -280,7 +280,7 @@ def _looks_like_path(value: str | os.PathLike) -> bool:
     return value.endswith((".yaml", ".yml", ".json")) or os.path.exists(value)
 
 
-def load_partial(path_or_text: str | os.PathLike) -> tuple[dict, list[FieldError]]:
+def load_partial(path_or_text: str | os.PathLike) -> tuple[dict[str, Any], list[FieldError]]:
     """For the TUI prefill: the raw mapping ({} if unusable) and every error, missing keys included.
 
     A ``Path`` (or a one-line string ending in .yaml/.yml/.json, or naming an existing file)
@@ -402,7 +402,7 @@ def _write_atomic(target: Path, text: str) -> None:
         raise
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the answers file."""
     schema = Answers.model_json_schema()
     return {

@@ -73,7 +73,7 @@ def _control_characters(root: yaml.Node) -> list[FieldError]:
     sequence reaches Azure otherwise). Iterative, over a tree whose depth _shape_errors bounded."""
     out: list[FieldError] = []
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
+    stack: list[tuple[yaml.Node, tuple[Any, ...]]] = [(root, ())]
     while stack:
         node, path = stack.pop()
         if id(node) in seen:
@@ -191,7 +191,7 @@ def _duplicate_keys(root: yaml.Node) -> list[FieldError]:
     out: list[FieldError] = []
     seen_nodes: set[int] = set()
 
-    def walk(node: yaml.Node, path: tuple) -> None:
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
         if id(node) in seen_nodes:
             return
         seen_nodes.add(id(node))
@@ -222,7 +222,7 @@ def _duplicate_keys(root: yaml.Node) -> list[FieldError]:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def format_path(path: tuple) -> str:
+def format_path(path: tuple[Any, ...]) -> str:
     """('gpu_pool', 'taints', 0) -> 'gpu_pool.taints[0]'; odd keys -> labels["nvidia.com/gpu"]."""
     out = ""
     for element in path:

@@ -75,7 +75,7 @@ def header_value(headers: Mapping[str, str], name: str) -> Optional[str]:
         return None
 
 
-def gather(exc: BaseException, context: Optional[dict] = None) -> Facts:
+def gather(exc: BaseException, context: Optional[dict[str, Any]] = None) -> Facts:
     chain = _chain(exc)
     class_names = {cls.__name__ for e in chain for cls in type(e).__mro__}
     response = getattr(exc, "response", None)

@@ -19,8 +19,8 @@ QUOTA_PORTAL_URL = "https://portal.azure.com/#view/Microsoft_Azure_Capacity/Quot
 # --------------------------------------------------------------------------------------------------------------
 # Rules
 
-Text = Union[str, Callable[[dict], str]]
-FixField = Union[None, str, Callable[[dict], Optional[str]]]
+Text = Union[str, Callable[[dict[str, Any]], str]]
+FixField = Union[None, str, Callable[[dict[str, Any]], Optional[str]]]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Rule:
     http: Optional[bool] = None  # True: only HTTP answers (status known); False: only failures without an HTTP status
     extract: tuple[re.Pattern, ...] = ()
     fix_field: FixField = None
-    enrich: Optional[Callable[[dict], None]] = None
+    enrich: Optional[Callable[[dict[str, Any]], None]] = None
 
     def matches(self, f: Facts) -> bool:
         if self.codes and not (self.codes & f.codes):
@@ -75,7 +75,7 @@ def _rx(*patterns: str) -> tuple[re.Pattern, ...]:
     return tuple(re.compile(p, re.I | re.S) for p in patterns)
 
 
-def _pool_prefix(f: dict) -> str:
+def _pool_prefix(f: dict[str, Any]) -> str:
     pool = str(f.get("pool") or f.get("pool_role") or "gpu").lower()
     return "cluster.system_pool" if pool in ("system", "system_pool", "systempool") else "gpu_pool"
 
@@ -99,7 +99,7 @@ _QUOTA_EXTRACT = _rx(
 )
 
 
-def _quota_enrich(f: dict) -> None:
+def _quota_enrich(f: dict[str, Any]) -> None:
     def num(k: str) -> Optional[int]:
         try:
             return int(f[k]) if f.get(k) not in (None, "") else None
@@ -168,7 +168,7 @@ _SKU_EXTRACT = _rx(
 )
 
 
-def _sku_enrich(f: dict) -> None:
+def _sku_enrich(f: dict[str, Any]) -> None:
     prefix = _pool_prefix(f)
     zones = (f.get("zones") or "").strip()
     f["fix"] = f"{prefix}.zones" if (zones or f.get("zonal")) else f"{prefix}.vm_size"
@@ -180,7 +180,7 @@ def _sku_enrich(f: dict) -> None:
 
 
 def _sku_rule(zonal: bool = False, **match: Any) -> Rule:
-    def enrich(f: dict) -> None:
+    def enrich(f: dict[str, Any]) -> None:
         if zonal:
             f["zonal"] = True
         _sku_enrich(f)
@@ -221,7 +221,7 @@ _ROLE_FOR_ACTION = (
 )
 
 
-def _perm_enrich(f: dict) -> None:
+def _perm_enrich(f: dict[str, Any]) -> None:
     action = f.get("action_name") or ""
     role = "Contributor"
     for rx, name in _ROLE_FOR_ACTION:
@@ -275,7 +275,7 @@ _NET_TEXT = (
 )
 
 
-def _net_enrich(f: dict) -> None:
+def _net_enrich(f: dict[str, Any]) -> None:
     text = f.get("_text", "")
     host = f.get("endpoint") or f.get("host")
     m = re.search(r"host='([^']+)'(?:, port=(\d+))?", text)

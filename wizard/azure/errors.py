@@ -17,7 +17,7 @@ __all__ = ["AzureFailure", "AzureLayerError", "Facts", "Rule", "RULES", "transla
            "QUOTA_PORTAL_URL"]
 
 
-def _unknown(f: Facts, fields: dict) -> tuple[str, str, str]:
+def _unknown(f: Facts, fields: dict[str, Any]) -> tuple[str, str, str]:
     if f.code:
         what = f"Azure returned {f.code}" + (f" (HTTP {f.status})." if f.status else ".")
     elif f.status:
@@ -31,7 +31,7 @@ def _unknown(f: Facts, fields: dict) -> tuple[str, str, str]:
     )
 
 
-def _fill(value: Any, fields: dict) -> Any:
+def _fill(value: Any, fields: dict[str, Any]) -> Any:
     if callable(value):
         return value(fields)
     if isinstance(value, str):
@@ -39,7 +39,7 @@ def _fill(value: Any, fields: dict) -> Any:
     return value
 
 
-def translate(exc: BaseException, *, context: Optional[dict] = None) -> AzureFailure:
+def translate(exc: BaseException, *, context: Optional[dict[str, Any]] = None) -> AzureFailure:
     """Explain an exception raised by the Azure SDKs (or by this package)."""
     if isinstance(exc, AzureLayerError):
         return exc.failure

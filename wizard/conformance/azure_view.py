@@ -29,7 +29,7 @@ def g(d: Any, *path: str) -> Any:
     return cur
 
 
-def props(body: Any) -> dict:
+def props(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         return {}
     inner = body.get("properties")
@@ -49,7 +49,7 @@ class Pool:
     autoscaling: bool
     min_count: int | None
     max_count: int | None
-    gpu_profile: dict
+    gpu_profile: dict[str, Any]
     taints: list[str] = field(default_factory=list)
 
     @property
@@ -67,7 +67,7 @@ class Pool:
 
 @dataclass
 class AzureView:
-    cluster: dict
+    cluster: dict[str, Any]
     pools: list[Pool]
     name: str = ""
     resource_group: str = ""
@@ -75,11 +75,11 @@ class AzureView:
     kubernetes_version: str = ""
 
     @classmethod
-    def from_arm(cls, cluster: dict | None, pools: list[dict] | None = None) -> "AzureView | None":
+    def from_arm(cls, cluster: dict[str, Any] | None, pools: list[dict[str, Any]] | None = None) -> "AzureView | None":
         if not cluster:
             return None
         p = props(cluster)
-        merged: dict[str, dict] = {}
+        merged: dict[str, dict[str, Any]] = {}
         for prof in g(p, "agentPoolProfiles") or []:
             if isinstance(prof, dict) and prof.get("name"):
                 merged[prof["name"]] = dict(prof)

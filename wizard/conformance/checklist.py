@@ -3,6 +3,8 @@ package data, verbatim. v1.34 is the default; 1.35 and 1.36 add SHOULD items (1.
 workload_sandboxing."""
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -25,7 +27,7 @@ class Requirement:
 class Checklist:
     version: str
     text: str  # the YAML as published
-    metadata: dict
+    metadata: dict[str, Any]
     requirements: tuple[Requirement, ...]
 
     def ids(self) -> list[str]:

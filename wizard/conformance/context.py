@@ -30,14 +30,14 @@ PATHS = {
 }
 
 
-def cond(obj: dict | None, ctype: str) -> dict | None:
+def cond(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
     for c in ((obj or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == ctype:
             return c
     return None
 
 
-def cond_true(obj: dict | None, ctype: str) -> bool:
+def cond_true(obj: dict[str, Any] | None, ctype: str) -> bool:
     c = cond(obj, ctype)
     return bool(c and c.get("status") == "True")
 
@@ -87,7 +87,7 @@ class Outcome:
 
 class Ctx:
     def __init__(self, kube: Kube | None, kube_error: KubeFailure | None, az: AzureView | None,
-                 opts: VerifyOptions, probes: Any = None, prometheus: Callable[[str], dict] | None = None):
+                 opts: VerifyOptions, probes: Any = None, prometheus: Callable[[str], dict[str, Any]] | None = None):
         self.kube = kube
         self.prometheus = prometheus
         self.kube_error = kube_error
@@ -114,10 +114,10 @@ class Ctx:
         paths.append((f"/api/v1/namespaces/{KS}/configmaps/cluster-autoscaler-status", None))
         self.kube.prefetch(executor, paths)
 
-    def version(self) -> dict:
+    def version(self) -> dict[str, Any]:
         return self.k().get(PATHS["version"])
 
-    def crds(self) -> dict[str, dict]:
+    def crds(self) -> dict[str, dict[str, Any]]:
         return self.k().by_name(PATHS["crds"])
 
     def crd_ok(self, name: str) -> tuple[bool, str]:
@@ -130,7 +130,7 @@ class Ctx:
             return True, f"CRD {name} Established (serves {', '.join(served)})"
         return False, f"CRD {name} not Established"
 
-    def apiservices(self) -> dict[str, dict]:
+    def apiservices(self) -> dict[str, dict[str, Any]]:
         return self.k().by_name(PATHS["apiservices"])
 
     def apiservice_ok(self, name: str) -> tuple[bool, str]:
@@ -145,11 +145,11 @@ class Ctx:
         reason = f" ({c.get('reason')}: {c.get('message')})" if c else ""
         return False, f"APIService {name} not Available{reason}"
 
-    def deployments(self) -> dict[tuple[str, str], dict]:
+    def deployments(self) -> dict[tuple[str, str], dict[str, Any]]:
         return self.k().by_ns_name(PATHS["deployments"])
 
     def find_deployment(self, names: tuple[str, ...] | list[str], namespaces: tuple[str, ...] | None = None,
-                        prefix: bool = False) -> dict | None:
+                        prefix: bool = False) -> dict[str, Any] | None:
         deps = self.deployments()
         for name in names:
             for (ns, n), d in sorted(deps.items()):
@@ -158,35 +158,35 @@ class Ctx:
         return None
 
     @staticmethod
-    def deployment_ok(d: dict) -> tuple[bool, str]:
+    def deployment_ok(d: dict[str, Any]) -> tuple[bool, str]:
         ns, name = d["metadata"].get("namespace"), d["metadata"]["name"]
         want = (d.get("spec") or {}).get("replicas", 1)
         have = (d.get("status") or {}).get("availableReplicas") or 0
         ok = have >= want and (want > 0) and have > 0
         return ok, f"Deployment {ns}/{name} {'Available' if ok else 'not Available'} ({have}/{want} replicas)"
 
-    def daemonsets(self) -> dict[tuple[str, str], dict]:
+    def daemonsets(self) -> dict[tuple[str, str], dict[str, Any]]:
         return self.k().by_ns_name(PATHS["daemonsets"])
 
-    def find_daemonset(self, match: Callable[[dict], bool]) -> list[dict]:
+    def find_daemonset(self, match: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         return [d for _, d in sorted(self.daemonsets().items()) if match(d)]
 
     @staticmethod
-    def daemonset_ok(d: dict) -> tuple[bool, str]:
+    def daemonset_ok(d: dict[str, Any]) -> tuple[bool, str]:
         ns, name = d["metadata"].get("namespace"), d["metadata"]["name"]
         st = d.get("status") or {}
         want, ready = st.get("desiredNumberScheduled") or 0, st.get("numberReady") or 0
         ok = want > 0 and ready >= want
         return ok, f"DaemonSet {ns}/{name} {ready}/{want} ready"
 
-    def nodes(self) -> list[dict]:
+    def nodes(self) -> list[dict[str, Any]]:
         return self.k().items(PATHS["nodes"])
 
-    def gpu_nodes(self) -> list[dict]:
+    def gpu_nodes(self) -> list[dict[str, Any]]:
         """Nodes that advertise allocatable nvidia.com/gpu."""
         return [n for n in self.nodes() if quantity_int(((n.get("status") or {}).get("allocatable") or {}).get(GPU)) > 0]
 
-    def gpu_vm_nodes(self) -> list[dict]:
+    def gpu_vm_nodes(self) -> list[dict[str, Any]]:
         """Nodes that are GPU VMs (labels / instance type), whether or not devices are advertised."""
         from .azure_view import is_gpu_size
         out = []
@@ -199,13 +199,13 @@ class Ctx:
         return out
 
     @staticmethod
-    def vm_sizes(nodes: list[dict]) -> list[str]:
+    def vm_sizes(nodes: list[dict[str, Any]]) -> list[str]:
         return sorted({(n["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "") for n in nodes})
 
-    def services(self) -> dict[tuple[str, str], dict]:
+    def services(self) -> dict[tuple[str, str], dict[str, Any]]:
         return self.k().by_ns_name(PATHS["services"])
 
-    def webhook_configs(self, kind: str = "validating") -> dict[str, dict]:
+    def webhook_configs(self, kind: str = "validating") -> dict[str, dict[str, Any]]:
         return self.k().by_name(PATHS["vwh" if kind == "validating" else "mwh"])
 
     def webhook_ok(self, name: str, kind: str = "validating") -> tuple[bool, str]:
@@ -228,7 +228,7 @@ class Ctx:
                           f"{w.get('sideEffects', '?')})" for w in cfg["webhooks"])
         return True, f"{label}: CA bundle and rules present: {hooks}"
 
-    def configmap(self, ns: str, name: str) -> dict | None:
+    def configmap(self, ns: str, name: str) -> dict[str, Any] | None:
         return self.k().get(f"/api/v1/namespaces/{ns}/configmaps/{name}", missing_ok=True)
 
     def endpoints_ready(self, ns: str, service: str) -> int:
@@ -241,6 +241,6 @@ class Ctx:
                     n += 1
         return n
 
-    def discovery(self, group_version: str) -> dict | None:
+    def discovery(self, group_version: str) -> dict[str, Any] | None:
         path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
         return self.k().get(path, missing_ok=True)

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .model import Report, RequirementResult
@@ -67,7 +67,7 @@ def to_go_test_json(report: "Report") -> str:
     sim = bool(report.metadata.get("simulated"))
     pkg = PACKAGE + (" [SIMULATED]" if sim else "")
     t = (report.started or dt.datetime.now(dt.timezone.utc))
-    lines: list[dict] = [{"Time": t.isoformat(), "Action": "start", "Package": pkg}]
+    lines: list[dict[str, Any]] = [{"Time": t.isoformat(), "Action": "start", "Package": pkg}]
     by_req = {test_name(r): r for r in report.results}
     for name, status, message, seconds in _cases(report):
         action = {"pass": "pass", "fail": "fail", "error": "fail", "skip": "skip"}[status]

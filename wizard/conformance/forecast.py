@@ -4,7 +4,7 @@ Azure, no cluster): `plan`, its JSON and the review screen show it beside the pr
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from .checklist import load_checklist
 from wizard.gpu_rules import NO_AUTOSCALER, can_autoscale
@@ -30,7 +30,7 @@ class Forecast:
     def ok(self) -> bool:
         return not self.gaps
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"checklist": self.checklist, "ok": self.ok, "gaps": [asdict(g) for g in self.gaps]}
 
     def text(self) -> str:

@@ -18,7 +18,7 @@ _CORE_SUB = {"proxy"}
 
 class KubeFailure(Exception):
     def __init__(self, kind: str, message: str, *, status: int = 0, verb: str = "", resource: str = "",
-                 namespace: str = "", body: dict | None = None):
+                 namespace: str = "", body: dict[str, Any] | None = None):
         super().__init__(message)
         self.kind = kind  # unauthorized | forbidden | unreachable | timeout | notfound | conflict | invalid | error
         self.status = status
@@ -77,7 +77,7 @@ def _resource_of(path: str) -> tuple[str, str, str]:
     return name + (f".{group}" if group else ""), ns, sub
 
 
-def load_kubeconfig(kubeconfig: bytes | str | dict, context: str | None = None, timeout: float = 10.0,
+def load_kubeconfig(kubeconfig: bytes | str | dict[str, Any], context: str | None = None, timeout: float = 10.0,
                     pool_size: int = 16):
     from kubernetes import client, config
 
@@ -96,11 +96,11 @@ class Kube:
         self.api = api_client
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._cache: dict[tuple, Future] = {}
+        self._cache: dict[tuple[Any, ...], Future] = {}
         self.request_count = 0
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: bytes | str | dict, context: str | None = None, timeout: float = 10.0,
+    def from_kubeconfig(cls, kubeconfig: bytes | str | dict[str, Any], context: str | None = None, timeout: float = 10.0,
                         pool_size: int = 16) -> "Kube":
         return cls(load_kubeconfig(kubeconfig, context, timeout, pool_size), timeout)
 
@@ -115,7 +115,7 @@ class Kube:
             pass
 
     # ------------------------------------------------------------------ raw
-    def request(self, method: str, path: str, query: dict | None = None, body: Any = None, *,
+    def request(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None, *,
                 raw: bool = False, timeout: float | None = None, content_type: str = "application/json") -> Any:
         from kubernetes.client.exceptions import ApiException
         import urllib3
@@ -168,7 +168,7 @@ class Kube:
             raise KubeFailure("error", f"{method} {path}: the answer is not JSON") from None
 
     # ------------------------------------------------------------------ cached reads
-    def _cached(self, key: tuple, fn) -> Any:
+    def _cached(self, key: tuple[Any, ...], fn) -> Any:
         with self._lock:
             cached = self._cache.get(key)
             owner = cached is None
@@ -182,7 +182,7 @@ class Kube:
                 fut.set_exception(exc)
         return fut.result()
 
-    def get(self, path: str, query: dict | None = None, *, missing_ok: bool = False) -> Any:
+    def get(self, path: str, query: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
         """GET (cached). missing_ok: 404 -> None."""
         key = ("json", path, tuple(sorted((query or {}).items())))
         try:
@@ -192,11 +192,11 @@ class Kube:
                 return None
             raise
 
-    def text(self, path: str, query: dict | None = None) -> str:
+    def text(self, path: str, query: dict[str, Any] | None = None) -> str:
         key = ("text", path, tuple(sorted((query or {}).items())))
         return self._cached(key, lambda: self.request("GET", path, query, raw=True))
 
-    def prefetch(self, executor, paths: Sequence[tuple[str, dict | None]]) -> None:
+    def prefetch(self, executor, paths: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
         for path, query in paths:
             executor.submit(self._swallow, path, query)
 
@@ -207,14 +207,14 @@ class Kube:
             pass
 
     # ------------------------------------------------------------------ helpers
-    def items(self, path: str, query: dict | None = None) -> list[dict]:
+    def items(self, path: str, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         doc = self.get(path, query, missing_ok=True)
         return list((doc or {}).get("items") or [])
 
-    def by_name(self, path: str, query: dict | None = None) -> dict[str, dict]:
+    def by_name(self, path: str, query: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         return {o["metadata"]["name"]: o for o in self.items(path, query)}
 
-    def by_ns_name(self, path: str, query: dict | None = None) -> dict[tuple[str, str], dict]:
+    def by_ns_name(self, path: str, query: dict[str, Any] | None = None) -> dict[tuple[str, str], dict[str, Any]]:
         return {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in self.items(path, query)}
 
 
@@ -238,7 +238,7 @@ def _short(exc: Any) -> str:
 
 def _translate(exc: Any, verb: str, resource: str, ns: str) -> KubeFailure:
     status = int(getattr(exc, "status", 0) or 0)
-    body: dict = {}
+    body: dict[str, Any] = {}
     try:
         body = json.loads(exc.body) if exc.body else {}
     except (ValueError, TypeError):

@@ -28,11 +28,11 @@ class VerifyTarget:
     managed cluster and its agent pools (camelCase, as GET returns them); cluster None -> the Azure view is N/A."""
     kubeconfig: bytes | None
     context: str | None = None
-    cluster: dict | None = None
-    pools: list[dict] = field(default_factory=list)
+    cluster: dict[str, Any] | None = None
+    pools: list[dict[str, Any]] = field(default_factory=list)
     # PromQL instant query -> Prometheus HTTP API JSON, against the cluster's Azure Monitor workspace (managed
     # Prometheus); None: the collected value cannot be read back (ai_service_metrics stays Partially Implemented)
-    prometheus: Callable[[str], dict] | None = None
+    prometheus: Callable[[str], dict[str, Any]] | None = None
     prometheus_endpoint: str = ""
 
 
@@ -50,7 +50,7 @@ class VerifyOptions:
     gang_negative_seconds: float = 30.0  # how long a too-big gang must stay without pods
     poll_interval: float = 1.0  # probe polling period
     concurrency: int = 12
-    metadata: dict = field(default_factory=dict)  # PRODUCT.yaml metadata overrides (e.g. contactEmailAddress)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])  # PRODUCT.yaml metadata overrides (e.g. contactEmailAddress)
     resource_group: str | None = None  # for the az commands in fixes (default: from the cluster's ARM id)
     cluster_name: str | None = None
 
@@ -72,7 +72,7 @@ class RequirementResult:
     test: str = ""  # the official suite's test name (junit testcase), e.g. TestSecureAcceleratorAccess
     subchecks: list[SubCheck] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -80,7 +80,7 @@ class RequirementResult:
 class Report:
     results: list[RequirementResult]
     checklist_version: str
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict[str, Any])
     started: dt.datetime | None = None
     finished: dt.datetime | None = None
     probes: bool = False
@@ -119,7 +119,7 @@ class Report:
         from .report import to_markdown
         return to_markdown(self)
 
-    def to_product_yaml(self, overrides: dict | None = None) -> str:
+    def to_product_yaml(self, overrides: dict[str, Any] | None = None) -> str:
         from .report import to_product_yaml
         return to_product_yaml(self, overrides)
 

@@ -121,7 +121,7 @@ class ProbeRunner:
             done.append(f"namespace {self.ns}")
         return done
 
-    def post(self, path: str, body: dict, dry_run: bool = False, cluster_scoped: bool = False) -> dict:
+    def post(self, path: str, body: dict[str, Any], dry_run: bool = False, cluster_scoped: bool = False) -> dict[str, Any]:
         body.setdefault("metadata", {}).setdefault("labels", {})[PROBE_LABEL] = "true"
         if self._closed or self.ctx.cancel.is_set():
             raise Cancelled("verification finished or interrupted")
@@ -137,7 +137,7 @@ class ProbeRunner:
     def delete(self, path: str) -> None:
         _delete(self.kube, path)
 
-    def get(self, path: str, query: dict | None = None) -> Any:
+    def get(self, path: str, query: dict[str, Any] | None = None) -> Any:
         return self.kube.request("GET", path, query)
 
     def wait(self, what: str, fn: Callable[[], Any], timeout: float | None = None) -> Any:

@@ -114,8 +114,8 @@ def _product_notes(r, simulated: bool = False) -> str:
     return " ".join(parts)
 
 
-def product_dict(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None,
-                 junit: bool = False) -> dict:
+def product_dict(report: "Report", overrides: dict[str, Any] | None = None, local_evidence: list[str] | None = None,
+                 junit: bool = False) -> dict[str, Any]:
     """The checklist filled in. Metadata: AKS's public product facts, platformVersion the AKS version line
     (v1.34, as AKS's own submissions give it, not the Kubernetes patch), k8sConformanceUrl the CNCF Kubernetes
     conformance entry of that version; overrides (contactEmailAddress, vendorName, platformName, platformVersion,
@@ -148,7 +148,7 @@ def product_dict(report: "Report", overrides: dict | None = None, local_evidence
     return doc
 
 
-def to_product_yaml(report: "Report", overrides: dict | None = None, local_evidence: list[str] | None = None,
+def to_product_yaml(report: "Report", overrides: dict[str, Any] | None = None, local_evidence: list[str] | None = None,
                     junit: bool = False) -> str:
     overrides = {**(report.metadata.get("product_overrides") or {}), **(overrides or {})}
     doc = product_dict(report, overrides, local_evidence, junit)
@@ -207,7 +207,7 @@ def _metadata_errors(md: Any) -> list[str]:
     return errors
 
 
-def _requirement_errors(s: dict, p: dict, strict: bool, base_dir: Path | None) -> list[str]:
+def _requirement_errors(s: dict[str, Any], p: dict[str, Any], strict: bool, base_dir: Path | None) -> list[str]:
     """One requirement of the submission against its checklist entry: status, MUST notes, evidence."""
     errors: list[str] = []
     status, evidence, notes = p.get("status") or "", p.get("evidence") or [], p.get("notes") or ""
@@ -236,7 +236,7 @@ def _requirement_errors(s: dict, p: dict, strict: bool, base_dir: Path | None) -
     return errors
 
 
-def validate_product(product: str | dict, version: str, *, base_dir: Path | None = None,
+def validate_product(product: str | dict[str, Any], version: str, *, base_dir: Path | None = None,
                      strict: bool = False) -> list[str]:
     """The offline rules of cncf/k8s-ai-conformance scripts/validate.go: required metadata (no placeholders,
     k8sConformanceUrl shape, logo is SVG/EPS/AI), every category and requirement id of the checklist present, a

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Callable
+from typing import Any, Callable
 
 from .azure_view import AzureView
 from .checklist import Requirement, load_checklist
@@ -72,8 +72,8 @@ def _default_fix(ctx: Ctx, outcome: Outcome) -> str | None:
     return None
 
 
-def _metadata(ctx: Ctx, az: AzureView | None, target: VerifyTarget) -> dict:
-    md: dict = {"platform": PLATFORM}
+def _metadata(ctx: Ctx, az: AzureView | None, target: VerifyTarget) -> dict[str, Any]:
+    md: dict[str, Any] = {"platform": PLATFORM}
     if az is not None:
         md.update({k: v for k, v in {"cluster_name": az.name, "resource_group": az.resource_group,
                                      "location": az.location, "kubernetes_version": az.kubernetes_version}.items()

@@ -31,9 +31,8 @@ def wire(model: Any) -> dict[str, Any]:
     """A model as the SDK puts it on the wire: read-only properties left out. containerservice 41 models are
     typespec models (`as_dict(exclude_readonly=True)` = what its SdkJSONEncoder sends); monitor models are msrest
     models (`serialize()`)."""
-    if hasattr(model, "serialize"):
-        return model.serialize()
-    return model.as_dict(exclude_readonly=True)
+    body: dict[str, Any] = model.serialize() if hasattr(model, "serialize") else model.as_dict(exclude_readonly=True)
+    return body
 
 
 class _NoCredential:
@@ -58,7 +57,8 @@ def api_version(client: str) -> str:
 
     classes: dict[str, Any] = {"aks": ContainerServiceClient, "resources": ResourceManagementClient,
                                "features": FeatureClient}
-    return classes[client](_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
+    version: str = classes[client](_NoCredential(), "00000000-0000-0000-0000-000000000000")._config.api_version
+    return version
 
 
 def group_path(sub: str, rg: str) -> str:

@@ -8,6 +8,8 @@ fix for every failing item; and GPU sizing (sizes, quota room, list prices) for 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from wizard.preflight.features import provider_register_failure, register_failure
 from wizard.preflight.report import CheckResult, PreflightReport
 from wizard.preflight.run import run_preflight
@@ -16,7 +18,7 @@ __all__ = ["run_preflight", "PreflightReport", "CheckResult", "register_failure"
            "gpu_sizes"]
 
 
-def gpu_sizes(*args, **kwargs):  # noqa: ANN002, ANN003 - thin lazy re-export
+def gpu_sizes(*args: Any, **kwargs: Any) -> Any:  # a thin lazy re-export
     from wizard.preflight.sizing import gpu_sizes as _gpu_sizes
 
     return _gpu_sizes(*args, **kwargs)

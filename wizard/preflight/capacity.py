@@ -78,14 +78,15 @@ def _unknown_size(it: PoolIntent, reads: Reads, loc: str, reserved_regional: int
                   title: str) -> CheckResult:
     """A size the region does not list: retired, a region with no sizes, or a typo (with the close names)."""
     field = f"{it.prefix}.vm_size"
-    close = difflib.get_close_matches(it.vm_size.lower(), list(reads.skus), n=3, cutoff=0.75)
-    names = [reads.skus[c].name for c in close]
+    skus = reads.skus or {}  # read: the caller checks the size only when Compute answered
+    close = difflib.get_close_matches(it.vm_size.lower(), list(skus), n=3, cutoff=0.75)
+    names = [skus[c].name for c in close]
     gone = retired(it.vm_size)
     if gone:
         detail = (f"{it.vm_size} is no longer offered: the {gone[0]} series was retired on {gone[1]} "
                   "(https://aka.ms/azure-gpu-retirement); AKS refuses it.")
         names = []
-    elif not reads.skus:
+    elif not skus:
         detail = f"{loc} lists no VM sizes at all for this subscription (is it a region name?)."
     else:
         detail = f"{it.vm_size} is not a VM size in {loc}."
@@ -102,6 +103,7 @@ def _restricted_size(it: PoolIntent, sku: VmSku, reads: Reads, loc: str, reserve
                      title: str) -> CheckResult:
     field = f"{it.prefix}.vm_size"
     lr = sku.location_restricted
+    assert lr is not None  # the caller found the size restricted here
     alt = _alternatives(reads.skus, reads.usages, loc, it, reserved_regional) if it.is_gpu else ""
     why = ("not available to this subscription" if lr.reason == "NotAvailableForSubscription"
            else f"restricted for this subscription's offer ({lr.reason})" if lr.reason else "restricted")
@@ -215,8 +217,9 @@ def _uncounted(intents: list[PoolIntent], reads: Reads) -> tuple[str, list[PoolI
     if skipped:
         note = (" Not counted again: " + ", ".join(f"the {it.label} (exists unchanged)" for it in skipped)
                 + "; its nodes are already in use.")
+    skus = reads.skus or {}
     unsized = [it for it in intents if it.state != "unchanged"
-               and (reads.skus.get(it.vm_size.lower()) is None or not reads.skus[it.vm_size.lower()].available)]
+               and ((sku := skus.get(it.vm_size.lower())) is None or not sku.available)]
     if unsized:
         note += (" Not counted: " + ", ".join(f"the {it.label} ({it.vm_size} is not offered here; see above)"
                                               for it in unsized) + ".")

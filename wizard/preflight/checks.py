@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from wizard import mesh_rules
 from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict, sentence
 from wizard.preflight.capacity import check_quota, check_skus, check_subnet, demands, quota_lines
-from wizard.preflight.features import PROVIDER, register_commands
+from wizard.plan_model import PROVIDER
+from wizard.preflight.features import register_commands
 from wizard.preflight.intents import (PoolIntent, Reads, cluster_diffs, existing_pool_props, plan_step, pool_diffs,
                                       pool_intents)
 from wizard.preflight.report import CheckResult, PreflightReport

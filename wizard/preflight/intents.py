@@ -61,7 +61,8 @@ def _existing_profile(plan: "Plan", name: str) -> dict[str, Any] | None:
     """The cluster's agentPoolProfile of that name, if the cluster has one."""
     for p in ((plan.observed.cluster or {}).get("properties") or {}).get("agentPoolProfiles") or []:
         if p.get("name") == name:
-            return p
+            found: dict[str, Any] = p
+            return found
     return None
 
 

@@ -6,6 +6,8 @@ upgrade or node-image update; surge nodes consume vCPU quota like any other.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from dataclasses import dataclass, field
 
@@ -107,7 +109,7 @@ class QuotaLine:
                    else f"short by {self.needed - self.remaining}")
         return f"{text}; in use {self.in_use} of limit {self.limit}, {self.remaining} left: {verdict}."
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"quota": self.name, "needed": self.needed, "in_use": self.in_use, "limit": self.limit,
                 "remaining": self.remaining, "fits": self.fits,
                 "pools": [{"pool": p.label, "vm_size": p.vm_size, "vcpus_per_node": p.vcpus_per_node,

@@ -184,7 +184,7 @@ def recommend(catalog: list[GpuSize], location: str, gpus_per_node: int | None =
             row.estimate = estimate(row.price.price if row.price else None, min_nodes, max_nodes)
         rows.append(row)
 
-    def key(r: SizingRow) -> tuple:
+    def key(r: SizingRow) -> tuple[Any, ...]:
         hourly = r.price.price.hourly if r.price and r.price.price else float("inf")
         return (_ORDER[r.status], hourly, r.size.gpus, r.size.vcpus, r.size.name)
 

@@ -2,6 +2,8 @@
 behaviour itself: a machine-readable endpoint with per-accelerator metrics)."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import GPU, Ctx, Out, Outcome, quantity_int
 from ..kube import KubeFailure
 from .base import Spec, summary
@@ -42,11 +44,11 @@ def dcgm_targets(ctx: Ctx) -> list[tuple[str, str, str]]:
     return targets
 
 
-def parse_dcgm(text: str) -> dict:
+def parse_dcgm(text: str) -> dict[str, Any]:
     """Families and per-device samples of a Prometheus text exposition (prometheus_client's parser)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    fams: dict[str, list] = {}
+    fams: dict[str, list[Any]] = {}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             fams.setdefault(s.name, []).append(s)
@@ -88,7 +90,7 @@ def check(ctx: Ctx) -> Outcome:
         return Outcome("fail", out.problems[0], out, "read-only")
     out.ev(f"scraped {source} via the API server proxy: {len(fams)} metric series names")
 
-    def per_device(names: tuple[str, ...]) -> tuple[str | None, set]:
+    def per_device(names: tuple[str, ...]) -> tuple[str | None, set[Any]]:
         for n in names:
             samples = fams.get(n) or []
             devs = {tuple(s.labels.get(k, "") for k in ("Hostname", "UUID", "gpu")) for s in samples

@@ -2,6 +2,8 @@
 Gateway and an HTTPRoute with weighted backends and a header match and waits for Programmed / Accepted."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import Ctx, Out, Outcome, cond, cond_true
 from ..probes import AGNHOST, ProbeResult, ProbeRunner
 from .base import Spec, probed, run_probe
@@ -10,7 +12,7 @@ GATEWAY_CRDS = ("gatewayclasses", "gateways", "httproutes", "grpcroutes", "refer
 GW = "gateway.networking.k8s.io"
 
 
-def accepted_gateway_classes(ctx: Ctx) -> list[dict]:
+def accepted_gateway_classes(ctx: Ctx) -> list[dict[str, Any]]:
     classes = ctx.k().items("/apis/gateway.networking.k8s.io/v1/gatewayclasses")
     return [c for c in classes if cond_true(c, "Accepted")]
 

@@ -5,6 +5,8 @@ the pool, one more pends Unschedulable, the autoscaler adds a node of that pool 
 pods are gone the pool returns to its baseline size. Each wait is bounded (scale_up_timeout, scale_down_timeout)."""
 from __future__ import annotations
 
+from typing import Any
+
 import functools
 import re
 
@@ -17,12 +19,12 @@ from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict
 AGENTPOOL = "kubernetes.azure.com/agentpool"
 
 
-def _ca_status_groups(cm: dict | None) -> dict[str, dict]:
+def _ca_status_groups(cm: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """node group name -> {health, minSize, maxSize} from cluster-autoscaler-status (YAML or legacy text)."""
     if not cm:
         return {}
     text = (cm.get("data") or {}).get("status") or ""
-    groups: dict[str, dict] = {}
+    groups: dict[str, dict[str, Any]] = {}
     try:
         import yaml
         doc = yaml.safe_load(text)
@@ -177,13 +179,13 @@ def _target_pool(r: ProbeRunner) -> tuple[str, int | None] | None:
     return None
 
 
-def _pool_nodes(r: ProbeRunner, pool: str) -> dict[str, dict]:
+def _pool_nodes(r: ProbeRunner, pool: str) -> dict[str, dict[str, Any]]:
     nodes = r.get("/api/v1/nodes", {"labelSelector": f"{AGENTPOOL}={pool}"}).get("items") or []
     return {n["metadata"]["name"]: n for n in nodes if not (n.get("spec") or {}).get("unschedulable")
             and (cond(n, "Ready") or {}).get("status") == "True"}
 
 
-def _free_gpus(r: ProbeRunner, nodes: dict[str, dict]) -> int:
+def _free_gpus(r: ProbeRunner, nodes: dict[str, dict[str, Any]]) -> int:
     used = 0
     for p in r.get("/api/v1/pods", {"fieldSelector": "status.phase=Running"}).get("items") or []:
         if (p.get("spec") or {}).get("nodeName") in nodes:
@@ -192,7 +194,7 @@ def _free_gpus(r: ProbeRunner, nodes: dict[str, dict]) -> int:
     return sum(quantity_int(((n.get("status") or {}).get("allocatable") or {}).get(GPU)) for n in nodes.values()) - used
 
 
-def _gpu_pod(r: ProbeRunner, name: str, pool: str) -> dict:
+def _gpu_pod(r: ProbeRunner, name: str, pool: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": r.ns, "labels": {"app": "aicv-autoscale"}},
             "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "nodeSelector": {AGENTPOOL: pool},
@@ -233,7 +235,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
         for name in fillers:
             r.post(f"/api/v1/namespaces/{ns}/pods", _gpu_pod(r, name, pool))
 
-        def running(name: str) -> dict | None:
+        def running(name: str) -> dict[str, Any] | None:
             p = r.get(f"/api/v1/namespaces/{ns}/pods/{name}")
             return p if (p.get("status") or {}).get("phase") == "Running" else None
 

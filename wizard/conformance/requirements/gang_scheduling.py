@@ -2,6 +2,8 @@
 fitting gang whole and keeps a too-big gang suspended with zero pods."""
 from __future__ import annotations
 
+from typing import Any
+
 import time
 
 from ..context import Ctx, Out, Outcome, cond
@@ -74,7 +76,7 @@ def _kueue_version(r: ProbeRunner) -> str:
     served = [v["name"] for v in (crd.get("spec") or {}).get("versions") or [] if v.get("served")]
     return "v1beta1" if "v1beta1" in served else (served[0] if served else "v1beta1")
 
-def _job(r: ProbeRunner, name: str, n: int, queue: str) -> dict:
+def _job(r: ProbeRunner, name: str, n: int, queue: str) -> dict[str, Any]:
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": name, "namespace": r.ns, "labels": {f"{KUEUE}/queue-name": queue}},
             "spec": {"parallelism": n, "completions": n, "suspend": True, "backoffLimit": 0,
@@ -84,7 +86,7 @@ def _job(r: ProbeRunner, name: str, n: int, queue: str) -> dict:
                                                            "resources": {"requests": {"cpu": "100m",
                                                                                       "memory": "128Mi"}}}]}}}}
 
-def _job_pods(r: ProbeRunner, job: str) -> list[dict]:
+def _job_pods(r: ProbeRunner, job: str) -> list[dict[str, Any]]:
     return r.get(f"/api/v1/namespaces/{r.ns}/pods", {"labelSelector": f"job-name={job}"}).get("items") or []
 
 def probe(r: ProbeRunner) -> ProbeResult:

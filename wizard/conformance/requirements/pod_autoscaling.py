@@ -5,6 +5,8 @@ Prometheus format), sees the new replica Running on a GPU node, then raises the 
 back down."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import GPU, Ctx, Out, Outcome, cond, quantity_int
 from ..kube import KubeFailure
 from ..probes import ProbeResult, ProbeRunner
@@ -59,7 +61,7 @@ def check(ctx: Ctx) -> Outcome:
                   "external/custom metrics API Available and KEDA running (scaling not exercised)")
 
 
-def _scaled_object(ns: str, url: str, target: str) -> dict:
+def _scaled_object(ns: str, url: str, target: str) -> dict[str, Any]:
     return {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": SO, "namespace": ns},
             "spec": {"scaleTargetRef": {"name": APP}, "minReplicaCount": 1, "maxReplicaCount": 2,
                      "pollingInterval": 5, "cooldownPeriod": 30,
@@ -82,7 +84,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
             r.delete(f"/apis/apps/v1/namespaces/{r.ns}/deployments/{APP}")
 
 
-def _gpu_pods(r: ProbeRunner) -> list[dict]:
+def _gpu_pods(r: ProbeRunner) -> list[dict[str, Any]]:
     return r.get(f"/api/v1/namespaces/{r.ns}/pods", {"labelSelector": f"app={APP}"}).get("items") or []
 
 
@@ -105,7 +107,7 @@ def _exporter_url(r: ProbeRunner, node: str) -> tuple[str, str] | None:
     return None
 
 
-def _scaled_up(r: ProbeRunner, hpa: dict) -> None:
+def _scaled_up(r: ProbeRunner, hpa: dict[str, Any]) -> None:
     """Record what the HPA scaled on: its external metric and the value it read."""
     metric = next((m.get("external", {}).get("metric", {}).get("name") for m in (hpa.get("spec") or {}).get(
         "metrics") or [] if m.get("type") == "External"), "?")
@@ -116,7 +118,7 @@ def _scaled_up(r: ProbeRunner, hpa: dict) -> None:
          f"{hpa['status'].get('desiredReplicas')}")
 
 
-def _off_gpu_nodes(r: ProbeRunner, pods: list[dict]) -> ProbeResult | None:
+def _off_gpu_nodes(r: ProbeRunner, pods: list[dict[str, Any]]) -> ProbeResult | None:
     """The failure when a replica runs on a node without GPUs; None (and the evidence) when all are on GPU nodes."""
     gpu_now = {n["metadata"]["name"] for n in r.get("/api/v1/nodes").get("items") or []
                if quantity_int(((n.get("status") or {}).get("allocatable") or {}).get(GPU)) > 0}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from ..context import KS, Ctx, Out, Outcome
 from ..kube import KubeFailure
@@ -24,17 +24,17 @@ class Operator:
     group: str
     plural: str
     kind: str
-    invalid: Callable[[str, str], dict]  # (version, name) -> a body the webhook must deny
-    valid: Callable[["ProbeRunner", str, str], dict]  # (runner, version, name) -> a body the controller reconciles
-    progressed: Callable[[dict], str | None]  # the CR -> what shows it was reconciled, or None
-    failed: Callable[[dict], str | None] = lambda cr: None  # the CR -> a terminal failure, or None
+    invalid: Callable[[str, str], dict[str, Any]]  # (version, name) -> a body the webhook must deny
+    valid: Callable[["ProbeRunner", str, str], dict[str, Any]]  # (runner, version, name) -> a body the controller reconciles
+    progressed: Callable[[dict[str, Any]], str | None]  # the CR -> what shows it was reconciled, or None
+    failed: Callable[[dict[str, Any]], str | None] = lambda cr: None  # the CR -> a terminal failure, or None
 
 
-def _conditions(cr: dict) -> dict[str, dict]:
+def _conditions(cr: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c.get("type"): c for c in (cr.get("status") or {}).get("conditions") or []}
 
 
-def _kaito_valid(r: "ProbeRunner", version: str, name: str) -> dict:
+def _kaito_valid(r: "ProbeRunner", version: str, name: str) -> dict[str, Any]:
     """A Workspace for the smallest preset on the GPU nodes already there (labelSelector + preferredNodes), so
     that KAITO provisions no node."""
     nodes = r.ctx.gpu_vm_nodes()
@@ -49,7 +49,7 @@ def _kaito_valid(r: "ProbeRunner", version: str, name: str) -> dict:
             "inference": {"preset": {"name": "phi-4-mini-instruct"}}}
 
 
-def _kaito_progressed(cr: dict) -> str | None:
+def _kaito_progressed(cr: dict[str, Any]) -> str | None:
     conds = _conditions(cr)
     for t in ("ResourceReady", "InferenceReady", "WorkspaceSucceeded"):
         c = conds.get(t)
@@ -58,17 +58,17 @@ def _kaito_progressed(cr: dict) -> str | None:
     return None
 
 
-def _trainer_progressed(cr: dict) -> str | None:
+def _trainer_progressed(cr: dict[str, Any]) -> str | None:
     c = _conditions(cr).get("Complete")
     return "condition Complete=True" if c and c.get("status") == "True" else None
 
 
-def _failed(cr: dict) -> str | None:
+def _failed(cr: dict[str, Any]) -> str | None:
     c = _conditions(cr).get("Failed")
     return f"Failed=True: {c.get('message', '')}" if c and c.get("status") == "True" else None
 
 
-def _ray_progressed(cr: dict) -> str | None:
+def _ray_progressed(cr: dict[str, Any]) -> str | None:
     state = (cr.get("status") or {}).get("state")
     return f"status.state {state}" if state else None
 

@@ -38,7 +38,7 @@ def allocation_mode(ctx: Ctx) -> tuple[str, list[str]]:
     return ("dra", nodes) if nodes else ("device-plugin", [])
 
 
-def _is_device_plugin(ds: dict) -> bool:
+def _is_device_plugin(ds: dict[str, Any]) -> bool:
     name = ds["metadata"]["name"]
     labels = ((ds.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
     return "nvidia-device-plugin" in name or labels.get("name") == "nvidia-device-plugin-ds" or \
@@ -97,7 +97,7 @@ def check(ctx: Ctx) -> Outcome:
                   f"GPUs mediated by {'DRA' if mode == 'dra' else 'the device plugin'} (isolation not exercised)")
 
 
-def _pod(r: ProbeRunner, name: str, node: str, containers: list[dict], claim: bool = False) -> dict:
+def _pod(r: ProbeRunner, name: str, node: str, containers: list[dict[str, Any]], claim: bool = False) -> dict[str, Any]:
     spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
             "nodeSelector": {"kubernetes.io/hostname": node}, "tolerations": [{"operator": "Exists"}],
             "containers": containers}
@@ -106,7 +106,7 @@ def _pod(r: ProbeRunner, name: str, node: str, containers: list[dict], claim: bo
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": r.ns}, "spec": spec}
 
 
-def _ctr(name: str, gpu: str | None, env_all: bool = False) -> dict:
+def _ctr(name: str, gpu: str | None, env_all: bool = False) -> dict[str, Any]:
     """gpu: "plugin" (a nvidia.com/gpu limit), "claim" (the pod's ResourceClaim) or None."""
     c: dict[str, Any] = {"name": name, "image": BUSYBOX, "command": ["sh", "-c", "ls /dev/nvidia[0-9]* 2>/dev/null | wc -l"],
          "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}

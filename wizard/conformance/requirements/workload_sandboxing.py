@@ -4,6 +4,8 @@ RuntimeClass and in a plain control pod on the same node, as the official TestWo
 when the sandbox shows a kernel identity (release, /proc/version, boot id) apart from the node's."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..context import Ctx, Out, Outcome
 from ..probes import BUSYBOX, ProbeResult, ProbeRunner
 from .base import Spec, fail_fast, probed, run_probe
@@ -15,7 +17,7 @@ FIX = ("az: az aks nodepool add -g <resource-group> --cluster-name <cluster> -n 
        "--workload-runtime KataVmIsolation (AKS pod sandboxing: RuntimeClass kata-vm-isolation)")
 
 
-def sandboxed_classes(ctx: Ctx) -> list[dict]:
+def sandboxed_classes(ctx: Ctx) -> list[dict[str, Any]]:
     return [rc for rc in ctx.k().items("/apis/node.k8s.io/v1/runtimeclasses")
             if any(k in rc["metadata"]["name"].lower() or k in str(rc.get("handler", "")).lower() for k in KNOWN)]
 
@@ -48,8 +50,8 @@ def probe(r: ProbeRunner) -> ProbeResult:
     ns = r.namespace()
     name = rc["metadata"]["name"]
 
-    def pod(pname: str, runtime: str | None, node: str | None) -> dict:
-        spec: dict = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "tolerations": [{"operator": "Exists"}],
+    def pod(pname: str, runtime: str | None, node: str | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0, "tolerations": [{"operator": "Exists"}],
                       "containers": [{"name": "prober", "image": BUSYBOX, "command": ["sh", "-c", SCRIPT],
                                       "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}
         if runtime:

@@ -91,9 +91,10 @@ def _resource_list(c: Cluster, group: str, version: str) -> dict:
     raise E.no_resource()
 
 
-def _require_available(svc: dict) -> None:
+def _require_available(svc: dict | None) -> None:
+    """An aggregated API without its APIService answers 503, as the kube-apiserver does."""
     ok = any(x.get("type") == "Available" and x.get("status") == "True"
-             for x in svc.get("status", {}).get("conditions", []) or [])
+             for x in (svc or {}).get("status", {}).get("conditions", []) or [])
     if not ok:
         raise E.unavailable()
 
@@ -121,7 +122,7 @@ def _resource_request(c: Cluster, req: Request, group: str, version: str, rest: 
         raise E.no_resource()
     if res.namespaced and name is not None and ns is None:
         raise E.no_resource()
-    if sub not in (None, "status"):
+    if sub is not None and sub != "status" and name is not None:  # a subresource path names its object
         return _subresource(c, req, res, ns, name, sub, "/".join(rest[3:]))
     if name is None:
         return _collection(c, req, res, ns)

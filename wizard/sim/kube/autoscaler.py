@@ -86,7 +86,7 @@ def _fitting_pool(c: Cluster, pools: list[dict], pod: dict) -> tuple[tuple | Non
     the autoscaler added is still coming up, None when none fits), and the fitting pools at their maximum."""
     from .controllers import fits, node_eligible
 
-    at_max = []
+    at_max: list[str] = []
     for pool in pools:
         have = _pool_nodes(c, pool["name"])
         if any(_upcoming(n) for n in have):

@@ -86,6 +86,8 @@ class KubeWorld:
     @staticmethod
     def _seed_one(c: Cluster, option: str, obj: dict) -> str:
         res = c.resource_for_kind(obj["apiVersion"], obj["kind"])
+        if res is None:
+            raise ValueError(f"seed {option}: {obj['apiVersion']} {obj['kind']} is not a resource this cluster serves")
         group = obj["apiVersion"].rpartition("/")[0]
         ns = obj["metadata"].get("namespace", "") if res.namespaced else ""
         existing = c.get(group, res.plural, ns, obj["metadata"]["name"])

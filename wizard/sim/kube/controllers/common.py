@@ -1,13 +1,15 @@
 """Helpers every controller shares: conditions, owner references, status writes, pod readiness."""
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 
 from ..store import Cluster, now
 
 
 def cond(type_: str, status: str, reason: str = "", message: str = "", *, probe: bool = False, old=None) -> dict:
-    out = {"type": type_, "status": status}
+    out: dict[str, Any] = {"type": type_, "status": status}
     if probe:
         out["lastProbeTime"] = None
     ts = now()

@@ -1,6 +1,8 @@
 """Services -> Endpoints/EndpointSlices and the Istio Gateway API controller (Gateways, routes, grants)."""
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 
 from .. import names as N
@@ -20,7 +22,7 @@ def service_ready_pods(c: Cluster, svc: dict) -> list[dict]:
 
 
 def _target_port(port: dict, pod: dict):
-    tp = port.get("targetPort", port.get("port"))
+    tp: Any = port.get("targetPort", port.get("port"))
     if isinstance(tp, str) and not tp.isdigit():
         for ctr in pod["spec"].get("containers", []) or []:
             for cp in ctr.get("ports", []) or []:
@@ -60,7 +62,7 @@ def services(c: Cluster) -> None:
                     ep["name"] = port["name"]
                 ep_ports.append(ep)
         subsets = [{"addresses": addresses, "ports": ep_ports}] if addresses else []
-        endpoints = {"apiVersion": "v1", "kind": "Endpoints",
+        endpoints: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints",
                      "metadata": {"name": name, "namespace": ns, "labels": dict(svc["metadata"].get("labels") or {})}}
         if subsets:
             endpoints["subsets"] = subsets
@@ -99,7 +101,7 @@ def _istio_running(c: Cluster) -> bool:
 
 
 def _managed_class(c: Cluster, class_name: str) -> bool:
-    gc = c.get(GW, "gatewayclasses", "", class_name)
+    gc = c.get(GW, "gatewayclasses", "", class_name) or {}
     return bool(gc) and gc.get("spec", {}).get("controllerName") == N.ISTIO_GATEWAY_CONTROLLER and _istio_running(c)
 
 
@@ -139,6 +141,7 @@ def _gateway(c: Cluster, gw: dict, routes: list[tuple[str, dict]]) -> None:
               "protocol": "TCP", "targetPort": lst.get("port")} for lst in gw.get("spec", {}).get("listeners", [])]
     _gateway_workload(c, gw, svc_name, svc_type, ports)
     svc = c.get("", "services", ns, svc_name)
+    assert svc is not None  # _gateway_workload applied it
     lb = ((svc.get("status", {}).get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip")
     address = lb or svc["spec"].get("clusterIP")
     if not address:

@@ -47,7 +47,7 @@ def _term_matches(term: dict, node: dict) -> bool:
             return False
         if op in ("Gt", "Lt"):
             try:
-                if not (int(v) > int(values[0]) if op == "Gt" else int(v) < int(values[0])):
+                if not (int(str(v)) > int(values[0]) if op == "Gt" else int(str(v)) < int(values[0])):
                     return False
             except (TypeError, ValueError, IndexError):
                 return False
@@ -219,7 +219,7 @@ def scheduler(c: Cluster) -> None:
             continue
         req = Q.pod_requests(pod)
         reasons: dict[str, int] = {}
-        best, best_free = None, None
+        best, best_free = None, {}
         for node, (ok, reason) in zip(nodes, rnd.eligible(pod["spec"])):
             if not ok:
                 reasons[reason] = reasons.get(reason, 0) + 1

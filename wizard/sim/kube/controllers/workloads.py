@@ -1,6 +1,8 @@
 """Deployments -> ReplicaSets -> Pods, DaemonSets, StatefulSets and Jobs."""
 from __future__ import annotations
 
+from typing import Any
+
 import copy
 import json
 import re
@@ -55,7 +57,7 @@ def _roll_out(c: Cluster, dep: dict, replicas: int, h: str) -> str:
     tmpl.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = h
     sel = copy.deepcopy(spec.get("selector") or {})
     sel.setdefault("matchLabels", {})["pod-template-hash"] = h
-    want = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+    want: dict[str, Any] = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {"name": rs_name, "namespace": ns,
                          "labels": dict(tmpl["metadata"]["labels"]),
                          "annotations": {"deployment.kubernetes.io/desired-replicas": str(replicas),
@@ -112,7 +114,7 @@ def _deployment_status(c: Cluster, dep: dict, ns: str, replicas: int, h: str, rs
 
 def _new_pod(c: Cluster, owner: dict, template: dict, name: str, node: str | None = None) -> dict:
     meta = copy.deepcopy(template.get("metadata") or {})
-    pod = {"apiVersion": "v1", "kind": "Pod",
+    pod: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod",
            "metadata": {"name": name, "namespace": owner["metadata"]["namespace"],
                         "labels": meta.get("labels") or {}, "ownerReferences": [owner_ref(owner)]},
            "spec": copy.deepcopy(template.get("spec") or {})}
