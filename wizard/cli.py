@@ -20,6 +20,8 @@ from wizard.sim.faults import NAMES as FAULT_NAMES
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
+    from wizard.plan_model import Plan
+    from wizard.preflight import PreflightReport
     from wizard.session import Session
 
 from wizard import exit_codes
@@ -436,7 +438,7 @@ def _plan_or_apply(args: argparse.Namespace, answers: "Answers", out: Output) ->
     except Exception as exc:  # noqa: BLE001 - sign-in and subscription failures are results, not tracebacks
         return out.failure(exc)
 
-    def observe() -> tuple[Any, Any]:
+    def observe() -> tuple[Plan, PreflightReport]:
         plan = plan_for(session.conn, answers, session.subscription, journal, allow_update=args.allow_update,
                         recreate_failed=getattr(args, "recreate_failed", False),
                         addon_options=session.addon_options())

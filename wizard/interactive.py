@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from wizard.engine import Engine, RunResult
     from wizard.events import EventSink
     from wizard.journal import Journal
-    from wizard.plan_model import Plan
+    from wizard.plan_model import Plan, Step
+    from wizard.conformance.forecast import Forecast
+    from wizard.conformance.model import Report, RequirementResult
+    from wizard.fleet_apply import FleetRun
+    from wizard.fleet_cli import FleetPreview
+    from wizard.preflight.report import CheckResult, PreflightReport
+    from wizard.preflight.sizing import SizingTable
+    from wizard.teardown import TeardownPlan
 
 __all__ = [
     "ANSWERS_NAME", "new_run_folder", "MIN_MINOR", "SubscriptionInfo", "LocationInfo", "GroupInfo", "VersionChoice",
@@ -133,12 +140,13 @@ def list_locations(session: Session) -> list[LocationInfo]:
         meta = getattr(loc, "metadata", None)
         if meta is not None and str(getattr(meta, "region_type", "") or "").lower() == "logical":
             continue  # "United States", "Europe": not deployable
-        out.append(LocationInfo(loc.name, loc.display_name or ""))
+        if loc.name:
+            out.append(LocationInfo(loc.name, loc.display_name or ""))
     return sorted(out, key=lambda loc: loc.label.casefold())
 
 
 def list_groups(session: Session) -> list[GroupInfo]:
-    return sorted((GroupInfo(g.name, g.location) for g in session.conn.resources.resource_groups.list()),
+    return sorted((GroupInfo(g.name, g.location) for g in session.conn.resources.resource_groups.list() if g.name),
                   key=lambda g: g.name.casefold())
 
 
@@ -349,9 +357,9 @@ def _answers_or_none(draft: Mapping[str, Any]) -> "Answers | None":
         return None
 
 
-def subnet_check(session: Session, draft: Mapping[str, Any]) -> Any:
+def subnet_check(session: Session, draft: Mapping[str, Any]) -> "CheckResult | None":
     """Preflight's own subnet item (exists, not delegated, room for every pool at its peak plus surge, egress)
-    for the answers so far: a wizard.preflight.report.CheckResult, or None while the answers are incomplete."""
+    for the answers so far, or None while the answers are incomplete."""
     from wizard.plan_model import Observed, Plan
     from wizard.preflight.checks import Reads, check_subnet, pool_intents
     from wizard.preflight.run import read_subnet
@@ -389,7 +397,7 @@ def entra_access_note(draft: Mapping[str, Any], subscription_id: str | None) -> 
     return "\n".join(f"{i.detail}\nFix: {i.fix}" for i in items)
 
 
-def gpu_sizes(session: Session, location: str) -> Any:
+def gpu_sizes(session: Session, location: str) -> "SizingTable":
     """The GPU sizing table of the location (GPU model and count, quota headroom, list price)."""
     from wizard.preflight.sizing import gpu_sizes as sizing
 
@@ -420,15 +428,15 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
 
 
 # ----------------------------------------------------------------------------------------------- fleet
-def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> Any:
-    """Every member planned (reads only) and the fleet preflight (wizard.fleet_cli.FleetPreview)."""
+def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> "FleetPreview":
+    """Every member planned (reads only) and the fleet preflight."""
     from wizard.fleet_cli import preview_fleet
 
     return preview_fleet(session, answers, answers_path)
 
 
-def make_fleet_run(session: Session, plans: list["Plan"], answers_path: Path, sink: "EventSink") -> Any:
-    """The fleet's run (wizard.fleet_apply.FleetRun; `.run()` on a worker): the journals beside the answers
+def make_fleet_run(session: Session, plans: list["Plan"], answers_path: Path, sink: "EventSink") -> "FleetRun":
+    """The fleet's run (`.run()` on a worker): the journals beside the answers
     file, as the CLI's, so either resumes what the other started; events carry their member."""
     from wizard.fleet_apply import DEFAULT_PARALLEL, FleetRun
 
@@ -450,12 +458,12 @@ def fleet_verify(session: Session, plans: list["Plan"]) -> list[tuple[str, ...]]
     return matrix(verify_members(session, [p.answers for p in plans], DEFAULT_PARALLEL, None))
 
 
-def failed_cluster(plan: "Plan") -> Any:
+def failed_cluster(plan: "Plan") -> "Step | None":
     """The plan's cluster step when the cluster exists and is Failed (action retry, or recreate with consent)."""
     return next((s for s in plan.steps if s.id == "cluster" and s.action in ("retry", "recreate")), None)
 
 
-def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
+def preflight(session: Session, answers: "Answers", plan: "Plan") -> "PreflightReport":
     """The read-only preflight checklist (quota, SKUs, zones, flags, price) for the plan."""
     from wizard.preflight import run_preflight
 
@@ -463,7 +471,7 @@ def preflight(session: Session, answers: "Answers", plan: "Plan") -> Any:
 
 
 def plan_the_rest(session: Session, plan: "Plan", journal: "Journal | None", allow_update: bool = False,
-                  recreate_failed: bool = False) -> tuple["Plan", Any]:
+                  recreate_failed: bool = False) -> tuple["Plan", "PreflightReport | None"]:
     """After a run of a plan that stopped at the provider registration (`Plan.awaits_provider`): read what the
     unregistered provider hid and plan the rest, with its preflight (None when the plan itself has problems), as
     `apply` does between its two phases."""
@@ -502,9 +510,9 @@ def failure_of(exc: BaseException) -> "AzureFailure":
 
 
 # ----------------------------------------------------------------------------------------------- teardown
-def teardown_preview(session: Session, answers: "Answers", journal: "Journal") -> Any:
-    """Read-only: what a teardown would delete (only what the journal says this wizard created) and keep.
-    Returns a wizard.teardown.TeardownPlan; `teardown_summary` renders it."""
+def teardown_preview(session: Session, answers: "Answers", journal: "Journal") -> "TeardownPlan":
+    """Read-only: what a teardown would delete (only what the journal says this wizard created) and keep;
+    `teardown_summary` renders it."""
     from wizard.teardown import plan_teardown
 
     if not journal.records():
@@ -515,13 +523,13 @@ def teardown_preview(session: Session, answers: "Answers", journal: "Journal") -
     return plan_teardown(session.conn, answers, journal, session.subscription)
 
 
-def teardown_summary(td: Any) -> str:
+def teardown_summary(td: "TeardownPlan") -> str:
     from wizard.teardown import teardown_text
 
     return teardown_text(td)
 
 
-def teardown_kept(td: Any) -> list[str]:
+def teardown_kept(td: "TeardownPlan") -> list[str]:
     """What a teardown leaves in place, and why (groups that pre-existed, the shared workspace, flags)."""
     kept = list(td.kept)
     if td.flags:
@@ -529,7 +537,7 @@ def teardown_kept(td: Any) -> list[str]:
     return kept
 
 
-def run_teardown(session: Session, td: Any, sink: "EventSink", journal: "Journal",
+def run_teardown(session: Session, td: "TeardownPlan", sink: "EventSink", journal: "Journal",
                  engine_ready: Callable[["Engine"], None] | None = None) -> "RunResult":
     """Blocking: run the teardown steps through the engine, holding the journal lock (events go to `sink`)."""
     engine = make_engine(session, td.plan, sink, journal)
@@ -547,8 +555,8 @@ def billable_probes_offered() -> tuple[str, ...]:
 
 
 def verify(session: Session, answers: "Answers", kubeconfig: bytes,
-           on_result: Callable[[Any], None] | None = None, probes: bool | None = None,
-           billable: tuple[str, ...] = ()) -> Any:
+           on_result: Callable[["RequirementResult"], None] | None = None, probes: bool | None = None,
+           billable: tuple[str, ...] = ()) -> "Report":
     """Run wizard.conformance against the cluster the answers describe; returns its Report.
 
     `probes` overrides answers.verify.probes (the verification screen's "Run probes"); `billable` adds opt-in
@@ -567,7 +575,7 @@ def verify(session: Session, answers: "Answers", kubeconfig: bytes,
                             on_result=on_result)
 
 
-def conformance_forecast(answers: "Answers") -> Any:
+def conformance_forecast(answers: "Answers") -> "Forecast":
     """Which MUST requirements the answers cannot satisfy, why, and what to change (no Azure call)."""
     from wizard.conformance.forecast import forecast
 
@@ -587,5 +595,5 @@ class RunRecord:
     status: str
     kubeconfig: bytes | None = None
     failed_step: str | None = None
-    failure: Any = None
+    failure: "AzureFailure | None" = None
     outputs: dict[str, Any] = field(default_factory=dict)

@@ -10,14 +10,16 @@ Wiring (wizard/cli.py):  add_gpu_sizes_parser(sub, lambda p: _global_options(p, 
 from __future__ import annotations
 
 import argparse
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from wizard import exit_codes
 from wizard.output import Output, output_option
 
+P = TypeVar("P", bound=argparse.ArgumentParser)
 
-def add_gpu_sizes_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], Any] | None = None
-                         ) -> argparse.ArgumentParser:
+
+def add_gpu_sizes_parser(subparsers: "argparse._SubParsersAction[P]",
+                         add_global_options: Callable[[argparse.ArgumentParser], Any] | None = None) -> P:
     help_ = ("list the GPU VM sizes a location offers this subscription, with quota room, the most nodes it "
              "allows, and list-price cost; reads only")
     p = subparsers.add_parser("gpu-sizes", help=help_, description=help_,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 if TYPE_CHECKING:
     import argparse
 
+    from wizard.addons import AddonOptions
     from wizard.answers import Answers
     from wizard.azure.connection import ArmConnection
     from wizard.engine import RunOptions
@@ -97,7 +98,7 @@ class Session:
 
         return None if self.prices_note else PriceClient(self.prices_url)
 
-    def addon_options(self) -> Any:
+    def addon_options(self) -> "AddonOptions":
         """Where add-on releases are downloaded from: the official locations, or the simulator's copies."""
         from wizard.addons import RELEASE_BASE, AddonOptions
 

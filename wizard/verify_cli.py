@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from wizard import exit_codes
 from wizard.conformance.checklist import VERSIONS as CHECKLISTS
@@ -24,9 +24,11 @@ from wizard.output import Output, output_option
 
 log = logging.getLogger(__name__)
 
+P = TypeVar("P", bound=argparse.ArgumentParser)
 
-def add_verify_parser(subparsers: Any, add_global_options: Callable[[argparse.ArgumentParser], None] | None = None
-                      ) -> argparse.ArgumentParser:
+
+def add_verify_parser(subparsers: "argparse._SubParsersAction[P]",
+                      add_global_options: Callable[[argparse.ArgumentParser], None] | None = None) -> P:
     help_ = ("verify a cluster against the CNCF Kubernetes AI Conformance checklist (read-only unless --probes); "
              "writes report.md, report.json, results/junit.xml, results/results.json and PRODUCT.yaml with --report")
     p = subparsers.add_parser("verify", help=help_, description=help_, formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -85,9 +87,10 @@ def _serialize(model: Any) -> dict[str, Any]:
     if isinstance(model, dict):
         return model
     try:
-        return model.serialize(keep_readonly=True)
+        doc: dict[str, Any] = model.serialize(keep_readonly=True)
     except Exception:  # noqa: BLE001
-        return model.as_dict()
+        doc = model.as_dict()
+    return doc
 
 
 def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]], bytes | None]:

@@ -44,7 +44,8 @@ def check_labels(value: str) -> str | None:
         key, sep, val = item.partition("=")
         if not sep:
             return f"a label must be key=value (got {item!r})"
-        if msg := r.check_label_key(key.strip()) or r.check_label_value(val.strip()):
+        msg: str | None = r.check_label_key(key.strip()) or r.check_label_value(val.strip())
+        if msg:
             return msg
     return None
 
@@ -60,7 +61,8 @@ def check_price(value: str) -> str | None:
     price = parse_price(value)
     if price is None:
         return f"expected a price in US dollars per node-hour, like 0.5, or -1 (got {value.strip()!r})"
-    return _rules().check_spot_max_price(price)
+    message: str | None = _rules().check_spot_max_price(price)
+    return message
 
 
 def editor() -> ComposeResult:

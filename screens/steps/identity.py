@@ -19,7 +19,8 @@ def check_groups(value: str) -> str | None:
     """Admin group object ids as typed (comma-separated): each a GUID, no repeats (the model's rules)."""
     r = _rules()
     ids = split_list(value)
-    return next((m for m in map(r.check_guid, ids) if m), None) or r.check_guids(ids)
+    message: str | None = next((m for m in map(r.check_guid, ids) if m), None) or r.check_guids(ids)
+    return message
 
 
 class IdentityScreen(StepScreen):

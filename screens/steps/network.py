@@ -31,7 +31,8 @@ def check_ranges(value: str) -> str | None:
     """Authorized IP ranges as typed (comma-separated): each CIDR and the list by the model's own rules."""
     r = _rules()
     ranges = split_list(value)
-    return next((m for m in map(r.check_cidr, ranges) if m), None) or r.check_cidrs(ranges)
+    message: str | None = next((m for m in map(r.check_cidr, ranges) if m), None) or r.check_cidrs(ranges)
+    return message
 
 
 def checked_subnet(session: Any, probe: dict[str, Any], asked: str) -> tuple[str, Any]:

@@ -130,7 +130,9 @@ class Kube:
         query = {"fieldManager": self.field_manager}
         if force:
             query["force"] = "true"
-        return self.request("PATCH", self.resource_path(obj, custom), body=obj, query=query, content_type=APPLY)
+        applied: dict[str, Any] = self.request("PATCH", self.resource_path(obj, custom), body=obj, query=query,
+                                               content_type=APPLY)
+        return applied
 
     # ------------------------------------------------------------------------------------------ waits
     def wait(self, what: str, check: Callable[[], tuple[bool, str]], sleep: Callable[[float], None],
@@ -155,5 +157,6 @@ class Kube:
 def condition(obj: dict[str, Any] | None, type_: str) -> str | None:
     for c in ((obj or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == type_:
-            return c.get("status")
+            status = c.get("status")
+            return None if status is None else str(status)
     return None

@@ -182,7 +182,7 @@ def download(url: str, timeout: float) -> bytes:
               "--kueue-manifest FILE (answers kueue.manifest) with kueue.sha256.")
     try:
         with opener.open(req, timeout=timeout) as resp:
-            data = resp.read(MAX_MANIFEST + 1)
+            data: bytes = resp.read(MAX_MANIFEST + 1)
     except urllib.error.HTTPError as exc:
         raise AddonError(what, f"The server answered HTTP {exc.code} {exc.reason}.", action, code=f"HTTP{exc.code}",
                          status=exc.code, fix_field="kueue.version" if exc.code == 404 else None) from None
@@ -375,8 +375,10 @@ def installed(kube: Kube) -> Installed:
     ns = kube.get(f"/api/v1/namespaces/{NAMESPACE}") or {}
     sha = ((ns.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_SHA)
     problems = []
-    for check in (lambda: _deployment_available(dep), lambda: _crds_established(kube, [f"{p}.{GROUP}" for p in KEY_CRDS]),
-                  lambda: _webhooks_ready(kube), lambda: _endpoints_ready(kube)):
+    checks: tuple[Callable[[], tuple[bool, str]], ...] = (
+        lambda: _deployment_available(dep), lambda: _crds_established(kube, [f"{p}.{GROUP}" for p in KEY_CRDS]),
+        lambda: _webhooks_ready(kube), lambda: _endpoints_ready(kube))
+    for check in checks:
         ok, detail = check()
         if not ok:
             problems.append(detail)

@@ -8,7 +8,6 @@ from .errors import AnswersError, FieldError
 from .loader import (
     answers_from_dict,
     answers_to_yaml,
-    format_path,
     json_schema,
     load_answers,
     load_partial,
@@ -33,6 +32,7 @@ from .model import (
     SystemPool,
     VerifyAnswers,
 )
+from .yaml_read import format_path
 
 __all__ = [
     "load_answers",

@@ -117,7 +117,7 @@ def _message(err: Mapping[str, Any], loc: tuple[Any, ...], tp: Any, parent_tp: A
     ctx = err.get("ctx") or {}
     got = describe(value)
     if kind in (RULE_ERROR, CROSS_ERROR):
-        return ctx["message"]
+        return str(ctx["message"])
     if kind == "missing":
         return "required"
     if kind == "extra_forbidden":
@@ -158,7 +158,7 @@ def _message(err: Mapping[str, Any], loc: tuple[Any, ...], tp: Any, parent_tp: A
                 message += f"; did you mean {hint!r}?"
             return message
         return f"{err['msg']} (got {got})"
-    return err["msg"]
+    return str(err["msg"])
 
 
 def _convert(exc: ValidationError, root: yaml.Node | None) -> list[FieldError]:
@@ -252,7 +252,7 @@ def parse_answers(text: str, source: str = "<answers>") -> Answers:
     return answers
 
 
-def _read(path: str | os.PathLike) -> str:
+def _read(path: str | os.PathLike[str]) -> str:
     where = os.fspath(path)
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -267,12 +267,12 @@ def _read(path: str | os.PathLike) -> str:
     raise AnswersError([FieldError("", why)], where)
 
 
-def load_answers(path: str | os.PathLike) -> Answers:
+def load_answers(path: str | os.PathLike[str]) -> Answers:
     """Load and validate an answers file; raises AnswersError listing every problem."""
     return parse_answers(_read(path), os.fspath(path))
 
 
-def _looks_like_path(value: str | os.PathLike) -> bool:
+def _looks_like_path(value: str | os.PathLike[str]) -> bool:
     if isinstance(value, os.PathLike):
         return True
     if "\n" in value:
@@ -280,7 +280,7 @@ def _looks_like_path(value: str | os.PathLike) -> bool:
     return value.endswith((".yaml", ".yml", ".json")) or os.path.exists(value)
 
 
-def load_partial(path_or_text: str | os.PathLike) -> tuple[dict[str, Any], list[FieldError]]:
+def load_partial(path_or_text: str | os.PathLike[str]) -> tuple[dict[str, Any], list[FieldError]]:
     """For the TUI prefill: the raw mapping ({} if unusable) and every error, missing keys included.
 
     A ``Path`` (or a one-line string ending in .yaml/.yml/.json, or naming an existing file)
@@ -322,7 +322,7 @@ def answers_to_yaml(answers: Answers) -> str:
     return _HEADER + "\n".join(out) + "\n"
 
 
-def save_answers(answers: Answers, path: str | os.PathLike, data: dict[str, Any] | None = None) -> bool:
+def save_answers(answers: Answers, path: str | os.PathLike[str], data: dict[str, Any] | None = None) -> bool:
     """Write the answers to ``path`` atomically (temp file in the same directory + os.replace); returns whether
     it wrote. A file that already holds equal answers is left untouched; one that differs is edited in place,
     keeping its comments, order and formatting, with ``data`` (the answers as given, without the defaults the
@@ -346,7 +346,7 @@ def save_answers(answers: Answers, path: str | os.PathLike, data: dict[str, Any]
     return True
 
 
-def save_partial(data: dict[str, Any], path: str | os.PathLike) -> bool:
+def save_partial(data: dict[str, Any], path: str | os.PathLike[str]) -> bool:
     """Answers that are not complete yet (the interactive wizard offers this on quit), as YAML that
     `aks-ai-wizard --answers FILE` prefills from and asks only for what is missing. An existing file is edited
     in place as save_answers does (not written when it holds the same)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, Iterable, Literal, TypeVar, Union
 
 from pydantic import (
     AfterValidator,
@@ -31,29 +31,14 @@ from wizard.gpu_rules import NO_AUTOSCALER
 from . import cross, fleet_rules, k8s_rules, rules
 
 __all__ = [
-    "Answers",
-    "AzureAnswers",
-    "CustomCloud",
-    "ResourceGroupAnswers",
-    "ClusterAnswers",
-    "SystemPool",
-    "Network",
-    "ApiServer",
-    "Access",
-    "Istio",
-    "Addons",
-    "GpuPoolAnswers",
-    "Autoscale",
-    "KueueAnswers",
-    "VerifyAnswers",
-    "FleetAnswers",
-    "FleetMember",
-    "RULE_ERROR",
-    "CROSS_ERROR",
+    "Answers", "AzureAnswers", "CustomCloud", "ResourceGroupAnswers", "ClusterAnswers", "SystemPool", "Network",
+    "ApiServer", "Access", "Istio", "Addons", "GpuPoolAnswers", "Autoscale", "KueueAnswers", "VerifyAnswers",
+    "FleetAnswers", "FleetMember", "RULE_ERROR", "CROSS_ERROR",
 ]
 
 RULE_ERROR = "answers_rule"
 CROSS_ERROR = "answers_cross"
+M = TypeVar("M", bound="_Model")
 
 
 def _fail(message: str, field: str | None = None) -> PydanticCustomError:
@@ -64,7 +49,7 @@ def _fail(message: str, field: str | None = None) -> PydanticCustomError:
     return PydanticCustomError(CROSS_ERROR, "{message}", ctx)
 
 
-def _first_cross(model: "_Model", errors: Any) -> Any:
+def _first_cross(model: M, errors: Callable[[dict[str, Any]], Iterable[tuple[str, str]]]) -> M:
     """Run a cross-field rule set of cross.py over the model's values (the same code that checks a raw file):
     the first violation fails the model, on the field it names."""
     for field, message in errors(model.model_dump()):
@@ -72,10 +57,10 @@ def _first_cross(model: "_Model", errors: Any) -> Any:
     return model
 
 
-def _rule(check, *args):
+def _rule(check: Callable[..., str | None], *args: Any) -> AfterValidator:
     """AfterValidator that runs a rules.check_* function."""
 
-    def validate(value):
+    def validate(value: Any) -> Any:
         message = check(value, *args)
         if message:
             raise _fail(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import typing
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -104,7 +104,13 @@ class _Parsed(typing.NamedTuple):
     errors: list[FieldError]  # YAML-level errors (malformed, not a mapping, duplicate keys)
 
 
-def line_column(mark) -> tuple[int | None, int | None]:
+class _Mark(Protocol):
+    """A position in the text (the pure-Python and the libyaml parser each have their own Mark class)."""
+    line: int
+    column: int
+
+
+def line_column(mark: _Mark | None) -> tuple[int | None, int | None]:
     if mark is None:
         return None, None
     return mark.line + 1, mark.column + 1

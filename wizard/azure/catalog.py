@@ -46,6 +46,8 @@ def list_versions(conn: "ArmConnection", location: str) -> list[KubeVersion]:
     result = conn.aks.managed_clusters.list_kubernetes_versions(location)
     out = []
     for v in result.values_property or []:
+        if not v.version:
+            continue  # an entry without its minor names nothing to offer
         caps = v.capabilities.support_plan if v.capabilities and v.capabilities.support_plan else []
         out.append(KubeVersion(
             minor=v.version,
@@ -61,6 +63,8 @@ def list_mesh_revisions(conn: "ArmConnection", location: str) -> list[MeshRevisi
     out: list[MeshRevision] = []
     for profile in conn.aks.managed_clusters.list_mesh_revision_profiles(location):
         for rev in (profile.properties.mesh_revisions if profile.properties else None) or []:
+            if not rev.revision:
+                continue
             compatible: list[str] = []
             for c in rev.compatible_with or []:
                 if (c.name or "").lower() == "kubernetes":

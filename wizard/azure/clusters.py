@@ -6,12 +6,13 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 if TYPE_CHECKING:
     from azure.core.polling import LROPoller
+    from azure.mgmt.containerservice.models import AgentPool, ManagedCluster
 
     from wizard.azure.connection import ArmConnection
 
@@ -136,19 +137,21 @@ def get_pool(conn: "ArmConnection", group: str, cluster: str, pool: str) -> Any 
 
 def begin_cluster(conn: "ArmConnection", group: str, name: str, body: Any | None = None,
                   continuation_token: str | None = None, **kw: Any) -> "LROPoller[Any]":
-    """PUT a managed cluster, or re-attach to a PUT already accepted (continuation_token)."""
+    """PUT a managed cluster, or re-attach to a PUT already accepted (continuation_token). The SDK serializes a
+    REST-shaped dict as it does its model (its overloads name only the model and IO[bytes]); with a continuation
+    token it reads no body."""
     if continuation_token:
         return conn.aks.managed_clusters.begin_create_or_update(
-            group, name, None, continuation_token=continuation_token, **kw)
-    return conn.aks.managed_clusters.begin_create_or_update(group, name, body, **kw)
+            group, name, cast("ManagedCluster", None), continuation_token=continuation_token, **kw)
+    return conn.aks.managed_clusters.begin_create_or_update(group, name, cast("ManagedCluster", body), **kw)
 
 
 def begin_pool(conn: "ArmConnection", group: str, cluster: str, pool: str, body: Any | None = None,
                continuation_token: str | None = None, **kw: Any) -> "LROPoller[Any]":
     if continuation_token:
         return conn.aks.agent_pools.begin_create_or_update(
-            group, cluster, pool, None, continuation_token=continuation_token, **kw)
-    return conn.aks.agent_pools.begin_create_or_update(group, cluster, pool, body, **kw)
+            group, cluster, pool, cast("AgentPool", None), continuation_token=continuation_token, **kw)
+    return conn.aks.agent_pools.begin_create_or_update(group, cluster, pool, cast("AgentPool", body), **kw)
 
 
 def user_kubeconfig(conn: "ArmConnection", group: str, name: str) -> bytes:
@@ -157,6 +160,8 @@ def user_kubeconfig(conn: "ArmConnection", group: str, name: str) -> bytes:
     if not result.kubeconfigs:
         raise RuntimeError(f"Azure returned no kubeconfig for cluster {name}")
     value = result.kubeconfigs[0].value
+    if value is None:
+        raise RuntimeError(f"Azure returned an empty kubeconfig for cluster {name}")
     return value if isinstance(value, bytes) else bytes(value)
 
 

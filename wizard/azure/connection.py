@@ -16,16 +16,25 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeVar
 
 from .clouds import Cloud
 from wizard.failure import AzureFailure, AzureLayerError
 
 if TYPE_CHECKING:  # pragma: no cover
     from azure.core.credentials import TokenCredential
+    from azure.core.pipeline import PipelineRequest
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.compute import ComputeManagementClient
+    from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.network import NetworkManagementClient
+    from azure.mgmt.resource.features import FeatureClient
+    from azure.mgmt.resource.resources import ResourceManagementClient
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 __all__ = ["ArmConnection", "resolve_subscription", "allow_http_policy"]
 
+C = TypeVar("C")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -44,8 +53,8 @@ def allow_http_policy() -> Any:
     """A per-call policy switching off azure-core's https-only guard for bearer tokens (loopback simulator)."""
     from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-    class AllowHttpPolicy(SansIOHTTPPolicy):
-        def on_request(self, request):  # type: ignore[override]
+    class AllowHttpPolicy(SansIOHTTPPolicy["HttpRequest", Any]):
+        def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
             request.context["enforce_https"] = False
 
     return AllowHttpPolicy()
@@ -93,7 +102,7 @@ class ArmConnection:
     def __repr__(self) -> str:
         return f"ArmConnection(cloud={self.cloud.name!r}, base_url={self.base_url!r}, subscription_id={self.subscription_id!r})"
 
-    def client_kwargs(self, client_class: type) -> dict[str, Any]:
+    def client_kwargs(self, client_class: Callable[..., Any]) -> dict[str, Any]:
         """Keyword arguments the SDK client ``client_class`` is constructed with."""
         kw: dict[str, Any] = {
             "base_url": self.base_url,
@@ -108,7 +117,7 @@ class ArmConnection:
             kw["per_call_policies"] = [allow_http_policy()]
         return kw
 
-    def _policies(self, client_class: type) -> list[Any]:
+    def _policies(self, client_class: Callable[..., Any]) -> list[Any]:
         """The pipeline of the generated ARM clients (``_client.py``), in their order, without the automatic
         provider registration (azure-core still puts per_call_policies in front of it)."""
         from azure.core.pipeline import policies as p
@@ -128,7 +137,7 @@ class ArmConnection:
             p.SensitiveHeaderCleanupPolicy(**kw), http_logging_policy(),
         ]
 
-    def make_client(self, client_class: type, *args: Any) -> Any:
+    def make_client(self, client_class: Callable[..., C], *args: Any) -> C:
         """``client_class(credential, *args)`` built like every client of this connection."""
         return client_class(self.credential, *args, **self.client_kwargs(client_class))
 
@@ -150,7 +159,7 @@ class ArmConnection:
             raise ValueError(f"{what} needs a subscription id: use resolve_subscription() and with_subscription()")
         return self.subscription_id
 
-    def _cached(self, key: str, factory) -> Any:
+    def _cached(self, key: str, factory: Callable[[], C]) -> C:
         client = self._clients.get(key)
         if client is None:
             with self._lock:
@@ -161,8 +170,8 @@ class ArmConnection:
         return client
 
     @property
-    def resources(self) -> Any:
-        def make():
+    def resources(self) -> ResourceManagementClient:
+        def make() -> ResourceManagementClient:
             from azure.mgmt.resource.resources import ResourceManagementClient
 
             return self.make_client(ResourceManagementClient, self._require_subscription("resources"))
@@ -170,8 +179,8 @@ class ArmConnection:
         return self._cached("resources", make)
 
     @property
-    def features(self) -> Any:
-        def make():
+    def features(self) -> FeatureClient:
+        def make() -> FeatureClient:
             from azure.mgmt.resource.features import FeatureClient
 
             return self.make_client(FeatureClient, self._require_subscription("features"))
@@ -179,8 +188,8 @@ class ArmConnection:
         return self._cached("features", make)
 
     @property
-    def subscriptions(self) -> Any:
-        def make():
+    def subscriptions(self) -> SubscriptionClient:
+        def make() -> SubscriptionClient:
             from azure.mgmt.resource.subscriptions import SubscriptionClient
 
             return self.make_client(SubscriptionClient)
@@ -188,8 +197,8 @@ class ArmConnection:
         return self._cached("subscriptions", make)
 
     @property
-    def aks(self) -> Any:
-        def make():
+    def aks(self) -> ContainerServiceClient:
+        def make() -> ContainerServiceClient:
             from azure.mgmt.containerservice import ContainerServiceClient
 
             return self.make_client(ContainerServiceClient, self._require_subscription("aks"))
@@ -197,17 +206,17 @@ class ArmConnection:
         return self._cached("aks", make)
 
     @property
-    def compute(self) -> Any:
-        def make():
+    def compute(self) -> ComputeManagementClient:
+        def make() -> ComputeManagementClient:
             from azure.mgmt.compute import ComputeManagementClient
 
             return self.make_client(ComputeManagementClient, self._require_subscription("compute"))
 
         return self._cached("compute", make)
 
-    def network_for(self, subscription_id: str) -> Any:
+    def network_for(self, subscription_id: str) -> NetworkManagementClient:
         """Microsoft.Network of a subscription (a hub VNet's subnet may live in another one than the cluster)."""
-        def make():
+        def make() -> NetworkManagementClient:
             from azure.mgmt.network import NetworkManagementClient
 
             return self.make_client(NetworkManagementClient, subscription_id)

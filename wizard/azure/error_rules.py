@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 from urllib.parse import urlparse
 
 from wizard.failure import one_line
@@ -32,12 +32,12 @@ class Rule:
     why: Text
     action: Text
     codes: frozenset[str] = frozenset()
-    text: Optional[re.Pattern] = None
+    text: Optional[re.Pattern[str]] = None
     status: frozenset[int] = frozenset()
     classes: frozenset[str] = frozenset()
     lro: Optional[bool] = None
     http: Optional[bool] = None  # True: only HTTP answers (status known); False: only failures without an HTTP status
-    extract: tuple[re.Pattern, ...] = ()
+    extract: tuple[re.Pattern[str], ...] = ()
     fix_field: FixField = None
     enrich: Optional[Callable[[dict[str, Any]], None]] = None
 
@@ -57,7 +57,9 @@ class Rule:
         return True
 
 
-def _r(category: str, what: Text, why: Text, action: Text, *, codes=(), text=None, status=(), classes=(), **kw) -> Rule:
+def _r(category: str, what: Text, why: Text, action: Text, *, codes: Iterable[str] = (),
+       text: str | re.Pattern[str] | None = None, status: Iterable[int] = (), classes: Iterable[str] = (),
+       **kw: Any) -> Rule:
     return Rule(
         category=category,
         what=what,
@@ -71,7 +73,7 @@ def _r(category: str, what: Text, why: Text, action: Text, *, codes=(), text=Non
     )
 
 
-def _rx(*patterns: str) -> tuple[re.Pattern, ...]:
+def _rx(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.I | re.S) for p in patterns)
 
 

@@ -46,7 +46,7 @@ class RateBudget:
         return ThrottleGate(self)
 
 
-class ThrottleGate(HTTPPolicy):
+class ThrottleGate(HTTPPolicy[Any, Any]):
     def __init__(self, budget: RateBudget) -> None:
         super().__init__()
         self.budget = budget

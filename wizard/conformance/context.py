@@ -3,13 +3,17 @@ the Azure view, fix builders, options."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .azure_view import AzureView
 from .fixes import Fixes
 from .kube import Kube, KubeFailure
 from .model import SubCheck, VerifyOptions
+
+if TYPE_CHECKING:
+    from .probes import ProbeRunner
 
 GPU = "nvidia.com/gpu"
 KS = "kube-system"
@@ -31,7 +35,8 @@ PATHS = {
 
 
 def cond(obj: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
-    for c in ((obj or {}).get("status") or {}).get("conditions") or []:
+    conditions: list[dict[str, Any]] = ((obj or {}).get("status") or {}).get("conditions") or []
+    for c in conditions:
         if c.get("type") == ctype:
             return c
     return None
@@ -87,13 +92,14 @@ class Outcome:
 
 class Ctx:
     def __init__(self, kube: Kube | None, kube_error: KubeFailure | None, az: AzureView | None,
-                 opts: VerifyOptions, probes: Any = None, prometheus: Callable[[str], dict[str, Any]] | None = None):
+                 opts: VerifyOptions, probes: ProbeRunner | None = None,
+                 prometheus: Callable[[str], dict[str, Any]] | None = None):
         self.kube = kube
         self.prometheus = prometheus
         self.kube_error = kube_error
         self.az = az
         self.opts = opts
-        self.probes = probes  # ProbeRunner | None
+        self.probes = probes
         rg = opts.resource_group or (az.resource_group if az else None)
         name = opts.cluster_name or (az.name if az else None)
         gpu_pool = next((p.name for p in az.gpu_pools()), None) if az else None
@@ -106,7 +112,7 @@ class Ctx:
             raise self.kube_error or KubeFailure("error", "no kubeconfig")
         return self.kube
 
-    def prefetch(self, executor) -> None:
+    def prefetch(self, executor: Executor) -> None:
         if self.kube is None:
             return
         paths = [(PATHS[k], None) for k in ("version", "crds", "apiservices", "deployments", "daemonsets", "nodes",
@@ -115,7 +121,7 @@ class Ctx:
         self.kube.prefetch(executor, paths)
 
     def version(self) -> dict[str, Any]:
-        return self.k().get(PATHS["version"])
+        return cast(dict[str, Any], self.k().get(PATHS["version"]))
 
     def crds(self) -> dict[str, dict[str, Any]]:
         return self.k().by_name(PATHS["crds"])
@@ -229,7 +235,8 @@ class Ctx:
         return True, f"{label}: CA bundle and rules present: {hooks}"
 
     def configmap(self, ns: str, name: str) -> dict[str, Any] | None:
-        return self.k().get(f"/api/v1/namespaces/{ns}/configmaps/{name}", missing_ok=True)
+        return cast(dict[str, Any] | None,
+                    self.k().get(f"/api/v1/namespaces/{ns}/configmaps/{name}", missing_ok=True))
 
     def endpoints_ready(self, ns: str, service: str) -> int:
         doc = self.k().get(f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
@@ -243,4 +250,4 @@ class Ctx:
 
     def discovery(self, group_version: str) -> dict[str, Any] | None:
         path = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
-        return self.k().get(path, missing_ok=True)
+        return cast(dict[str, Any] | None, self.k().get(path, missing_ok=True))

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent.futures import Future
-from typing import Any, Sequence
+from concurrent.futures import Executor, Future
+from typing import TYPE_CHECKING, Any, Callable, Sequence, cast
 from urllib.parse import quote
 
 import yaml
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 # path prefix -> (group, resource) for RBAC messages
 _CORE_SUB = {"proxy"}
@@ -78,7 +81,7 @@ def _resource_of(path: str) -> tuple[str, str, str]:
 
 
 def load_kubeconfig(kubeconfig: bytes | str | dict[str, Any], context: str | None = None, timeout: float = 10.0,
-                    pool_size: int = 16):
+                    pool_size: int = 16) -> ApiClient:
     from kubernetes import client, config
 
     data = kubeconfig if isinstance(kubeconfig, dict) else yaml.safe_load(kubeconfig)
@@ -96,7 +99,7 @@ class Kube:
         self.api = api_client
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._cache: dict[tuple[Any, ...], Future] = {}
+        self._cache: dict[tuple[Any, ...], Future[Any]] = {}
         self.request_count = 0
 
     @classmethod
@@ -106,7 +109,7 @@ class Kube:
 
     @property
     def host(self) -> str:
-        return self.api.configuration.host
+        return cast(str, self.api.configuration.host)
 
     def close(self) -> None:
         try:
@@ -168,7 +171,7 @@ class Kube:
             raise KubeFailure("error", f"{method} {path}: the answer is not JSON") from None
 
     # ------------------------------------------------------------------ cached reads
-    def _cached(self, key: tuple[Any, ...], fn) -> Any:
+    def _cached(self, key: tuple[Any, ...], fn: Callable[[], Any]) -> Any:
         with self._lock:
             cached = self._cache.get(key)
             owner = cached is None
@@ -194,13 +197,13 @@ class Kube:
 
     def text(self, path: str, query: dict[str, Any] | None = None) -> str:
         key = ("text", path, tuple(sorted((query or {}).items())))
-        return self._cached(key, lambda: self.request("GET", path, query, raw=True))
+        return cast(str, self._cached(key, lambda: self.request("GET", path, query, raw=True)))
 
-    def prefetch(self, executor, paths: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
+    def prefetch(self, executor: Executor, paths: Sequence[tuple[str, dict[str, Any] | None]]) -> None:
         for path, query in paths:
             executor.submit(self._swallow, path, query)
 
-    def _swallow(self, path, query):
+    def _swallow(self, path: str, query: dict[str, Any] | None) -> None:
         try:
             self.get(path, query, missing_ok=True)
         except Exception:  # noqa: BLE001 - the reader that needs it reports it

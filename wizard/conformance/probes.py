@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, cast
 
 from .context import Ctx
 from .kube import Kube, KubeFailure
@@ -18,6 +18,8 @@ PROBE_LABEL = "aks-ai-wizard.io/conformance-probe"
 BUSYBOX = "mcr.microsoft.com/cbl-mariner/busybox:2.0"
 AGNHOST = "registry.k8s.io/e2e-test-images/agnhost:2.39"
 KUEUE = "kueue.x-k8s.io"
+
+T = TypeVar("T")
 
 
 class Cancelled(Exception):
@@ -129,10 +131,10 @@ class ProbeRunner:
             with self._lock:  # registered before cleanup can run, or not created at all
                 if self._closed:
                     raise Cancelled("verification finished or interrupted")
-                res = self.kube.request("POST", path, None, body)
+                res: dict[str, Any] = self.kube.request("POST", path, None, body)
                 self._cluster_objects.append(f"{path}/{body['metadata']['name']}")
             return res
-        return self.kube.request("POST", path, {"dryRun": "All"} if dry_run else None, body)
+        return cast(dict[str, Any], self.kube.request("POST", path, {"dryRun": "All"} if dry_run else None, body))
 
     def delete(self, path: str) -> None:
         _delete(self.kube, path)
@@ -140,7 +142,7 @@ class ProbeRunner:
     def get(self, path: str, query: dict[str, Any] | None = None) -> Any:
         return self.kube.request("GET", path, query)
 
-    def wait(self, what: str, fn: Callable[[], Any], timeout: float | None = None) -> Any:
+    def wait(self, what: str, fn: Callable[[], T | None], timeout: float | None = None) -> T:
         """Poll fn until it returns a truthy value; bounded; stops on cancel."""
         deadline = time.monotonic() + (timeout if timeout is not None else self.opts.probe_timeout)
         last_exc: Exception | None = None

@@ -13,7 +13,7 @@ from .checklist import load_checklist, normalize_version
 from .evidence import SIMULATED
 
 if TYPE_CHECKING:
-    from .model import Report
+    from .model import Report, RequirementResult
 
 VALID_STATUSES = ("Implemented", "Not Implemented", "Partially Implemented", "N/A")
 ICON = {"pass": "PASS", "partial": "PARTIAL", "fail": "FAIL", "inconclusive": "INCONCLUSIVE", "skipped": "N/A"}
@@ -102,7 +102,7 @@ def to_markdown(report: "Report") -> str:
 
 
 # ---------------------------------------------------------------------------------------------- PRODUCT.yaml
-def _product_notes(r, simulated: bool = False) -> str:
+def _product_notes(r: "RequirementResult", simulated: bool = False) -> str:
     parts = ([f"[{SIMULATED}]"] if simulated else []) + [f"aks-ai-wizard verify ({r.proof or 'read-only'}): "
                                                          f"{r.summary}."]
     if r.evidence:
@@ -123,7 +123,7 @@ def product_dict(report: "Report", overrides: dict[str, Any] | None = None, loca
     from .evidence import anchor
 
     cl = load_checklist(report.checklist_version)
-    doc = yaml.safe_load(cl.text)
+    doc: dict[str, Any] = yaml.safe_load(cl.text)
     md = dict(doc.get("metadata") or {})
     md.update(AKS_METADATA)
     kv = str(report.metadata.get("kubernetes_version") or "").lstrip("v")

@@ -110,7 +110,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
     ev.append(f"Gateway aicv-gw (class {cname}) and HTTPRoute with a header match (x-model-name) and 80/20 "
               "weighted backends created")
 
-    def gw_ready():
+    def gw_ready() -> dict[str, Any] | None:
         g = r.get(f"{gw}/namespaces/{ns}/gateways/aicv-gw")
         return g if cond_true(g, "Accepted") and cond_true(g, "Programmed") else None
 
@@ -124,7 +124,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
     addr = ", ".join(a.get("value", "") for a in (g.get("status") or {}).get("addresses") or [])
     ev.append(f"Gateway Accepted and Programmed (addresses {addr or 'none'})")
 
-    def route_ok():
+    def route_ok() -> dict[str, Any] | None:
         route = r.get(f"{gw}/namespaces/{ns}/httproutes/aicv-route")
         parents = (route.get("status") or {}).get("parents") or []
         return route if parents and all(cond_true({"status": p}, "Accepted") and

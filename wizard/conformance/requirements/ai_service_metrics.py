@@ -7,6 +7,8 @@ proxy, and the value read back by PromQL: from the Azure Monitor workspace's Pro
 Entra token (VerifyTarget.prometheus), or from the in-cluster Prometheus through the API server proxy."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from ..context import KS, Ctx, Out, Outcome, cond_true
 from ..kube import KubeFailure
 from ..probes import ProbeResult, ProbeRunner
@@ -83,7 +85,7 @@ def check(ctx: Ctx) -> Outcome:
                           "Operator)", ctx.fix.managed_prometheus())
 
 
-def _querier(r: ProbeRunner):
+def _querier(r: ProbeRunner) -> tuple[str, Callable[[str], dict[str, Any]]] | None:
     """(description, query function PromQL -> Prometheus HTTP API JSON) of the cluster's monitoring system."""
     if r.ctx.find_deployment(("ama-metrics",), (KS,)) is not None:
         if r.ctx.prometheus is None:
@@ -121,7 +123,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
                  "podMetricsEndpoints": [{"port": "http", "path": "/metrics", "interval": "15s"}]}})
     r.ev(f"Pod {APP} ({APP_IMAGE}), Service and PodMonitor ({group}/v1) in {ns}")
 
-    def ready():
+    def ready() -> dict[str, Any] | None:
         p = r.get(f"/api/v1/namespaces/{ns}/pods/{APP}")
         return p if cond_true(p, "Ready") else None
 
@@ -131,7 +133,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
     r.ev(f"sent {REQUESTS} requests through the API server service proxy")
     promql = f'sum({METRIC}{{namespace="{ns}",code="200"}})'
 
-    def collected():
+    def collected() -> dict[str, float] | None:
         try:
             doc = query(promql)
         except Exception as exc:  # noqa: BLE001 - a query API out of reach decides nothing

@@ -243,7 +243,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
             r.wait(f"baseline GPU pod {name} Running", functools.partial(running, name))
         r.post(f"/api/v1/namespaces/{ns}/pods", _gpu_pod(r, "aicv-trigger", pool))
 
-        def pending():
+        def pending() -> dict[str, Any] | None:
             p = r.get(f"/api/v1/namespaces/{ns}/pods/aicv-trigger")
             c = cond(p, "PodScheduled") or {}
             if (p.get("spec") or {}).get("nodeName"):
@@ -259,7 +259,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
                 return ProbeResult.undecided(f"the trigger pod pends for another reason: {seen.get('message', '')}")
             r.ev(f"trigger pod Unschedulable: {seen.get('message', '')[:160]}")
 
-        def scaled():
+        def scaled() -> dict[str, str] | None:
             refusal = _scale_up_refusal(r, "aicv-trigger")
             if refusal:
                 return {"refused": refusal}
@@ -284,7 +284,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
         for name in fillers + ["aicv-trigger"]:
             r.delete(f"/api/v1/namespaces/{ns}/pods/{name}")
 
-        def scaled_down():
+        def scaled_down() -> dict[str, dict[str, Any]] | None:
             nodes = _pool_nodes(r, pool)
             return nodes if new_node not in nodes and len(nodes) <= len(baseline) else None
 

@@ -111,7 +111,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
     # positive: 2 x 100m fits -> admitted whole
     r.post(f"/apis/batch/v1/namespaces/{ns}/jobs", _job(r, "aicv-fits", 2, "aicv-lq"))
 
-    def admitted():
+    def admitted() -> list[dict[str, Any]] | None:
         job = r.get(f"/apis/batch/v1/namespaces/{ns}/jobs/aicv-fits")
         if (job.get("spec") or {}).get("suspend"):
             return None

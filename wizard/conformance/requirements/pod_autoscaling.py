@@ -143,7 +143,7 @@ def _autoscale(r: ProbeRunner) -> ProbeResult:
                                                              "-numbodies=512000; done"],
                                      "resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                                    "limits": {GPU: "1"}}}]}}}})
-    def running(n: int):
+    def running(n: int) -> list[dict[str, Any]] | None:
         pods = [p for p in _gpu_pods(r) if (p.get("status") or {}).get("phase") == "Running"
                 and not p["metadata"].get("deletionTimestamp")]
         return pods if len(pods) >= n else None
@@ -160,7 +160,7 @@ def _autoscale(r: ProbeRunner) -> ProbeResult:
          "per replica, max 2")
     hpa_path = f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/keda-hpa-{SO}"
 
-    def hpa_wants(n: int, up: bool):
+    def hpa_wants(n: int, up: bool) -> dict[str, Any] | None:
         hpa = r.get(hpa_path)
         desired = (hpa.get("status") or {}).get("desiredReplicas") or 0
         if (cond(hpa, "ScalingActive") or {}).get("status") == "False":
@@ -201,7 +201,7 @@ def _autoscale(r: ProbeRunner) -> ProbeResult:
                    body={"spec": {"triggers": _scaled_object(ns, url, "1000")["spec"]["triggers"]}},
                    content_type="application/merge-patch+json")
 
-    def scaled_down():
+    def scaled_down() -> dict[str, Any] | None:
         hpa_now = hpa_wants(1, False)
         dep = r.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{APP}")
         return hpa_now if hpa_now and "inactive" not in hpa_now and (dep.get("spec") or {}).get("replicas") == 1 \

@@ -202,7 +202,7 @@ def probe(r: ProbeRunner) -> ProbeResult:
     r.post(base, op.valid(r, version, name))
     r.ev(f"valid {op.kind} {name} created")
     try:
-        def reconciled():
+        def reconciled() -> dict[str, Any] | None:
             cr = r.get(f"{base}/{name}")
             failure = op.failed(cr)
             return {"failed": failure} if failure else ({"ok": op.progressed(cr)} if op.progressed(cr) else None)

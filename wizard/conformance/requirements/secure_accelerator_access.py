@@ -122,7 +122,7 @@ def _ctr(name: str, gpu: str | None, env_all: bool = False) -> dict[str, Any]:
 def _devices_seen(r: ProbeRunner, pod: str, container: str) -> int:
     path = f"/api/v1/namespaces/{r.ns}/pods/{pod}"
 
-    def done():
+    def done() -> dict[str, Any] | None:
         p = r.get(path)
         return p if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed") else None
 
