@@ -160,7 +160,7 @@ class WizardState:
     recreate_consent: tuple[str, str] | None = None  # (group, cluster) the user agreed may be deleted and recreated
     run_in_flight: bool = False
     skip_preflight: bool = False  # the review's "start even though preflight items fail" (also for the rest of a run)
-    gpu_stash: dict[str, Any] | None = None  # the GPU pool answers while the pool is switched off
+    gpu_stash: dict[str, Any] | None = None  # {gpu_pool, gpu_pools} as they were when GPU pools were switched off
     no_prices: bool = False  # --no-prices: no list-price look-ups
     outputs: dict[str, Path] = field(default_factory=dict)  # what this session wrote, listed on exit
     note: str = ""  # said once by the next step screen (e.g. which steps a prefilled file answered)

@@ -29,15 +29,16 @@ class GpuScreen(StepScreen):
 
     def form(self) -> ComposeResult:
         d = self.draft
-        listed = [dict(p) for p in d.get("gpu_pools") or [] if isinstance(p, dict)]
+        single, in_file = d.get("gpu_pool"), d.get("gpu_pools")
+        # switched off earlier in this session: the pools as they were, every one of them
+        shown = {"gpu_pool": single, "gpu_pools": in_file} if single or in_file else self.state.gpu_stash or {}
+        listed = [dict(p) for p in shown.get("gpu_pools") or [] if isinstance(p, dict)]
         self.listed = bool(listed)  # the file lists its pools: they stay a list, whatever their number
-        single = d.get("gpu_pool")
-        stash = getattr(self.state, "gpu_stash", None)
-        self.pools: list[dict[str, Any]] = listed or [dict(single or stash or gpu_form.new_pool())]
+        self.pools: list[dict[str, Any]] = listed or [dict(shown.get("gpu_pool") or gpu_form.new_pool())]
         self.current = 0
         self.keys = [f"pool-{i}" for i in range(len(self.pools))]
         self.spot: dict[str, float] = {}
-        on_ = bool(listed) or single is not None or not d.has("gpu_pool")
+        on_ = bool(in_file) or single is not None or not d.has("gpu_pool")
         yield from switch_row("Add GPU node pools", on_, "gpu-on",
                               "Accelerator requirements (DRA, accelerator metrics, secure access) need GPU nodes.",
                               must="gpu_pool")
@@ -289,18 +290,17 @@ class GpuScreen(StepScreen):
 
     def store(self) -> None:
         d = self.draft
+        self._edited()
+        pools = [{k: v for k, v in p.items() if v != ""} for p in self.pools]
+        shape = ({"gpu_pool": pools[0], "gpu_pools": None} if len(pools) == 1 and not self.listed
+                 else {"gpu_pool": None, "gpu_pools": pools})
         if not self.query_one("#gpu-on", Checkbox).value:
-            current = d.get("gpu_pool") or (d.get("gpu_pools") or [None])[0]
-            if current:
-                self.state.gpu_stash = current
+            self.state.gpu_stash = shape  # switched on again, the step shows them all as they were
             d.set("gpu_pool", None)
             d.delete("gpu_pools")
             return
-        self._edited()
-        pools = [{k: v for k, v in p.items() if v != ""} for p in self.pools]
-        if len(pools) == 1 and not self.listed:
-            d.set("gpu_pool", pools[0])
-            d.delete("gpu_pools")
-        else:
-            d.set("gpu_pools", pools)
-            d.delete("gpu_pool")
+        for key, value in shape.items():
+            if value:
+                d.set(key, value)
+            else:
+                d.delete(key)

@@ -280,18 +280,28 @@ async def test_production_example_walked_through_every_step_to_review_and_applie
     assert answers.read_bytes() == before
 
 
-async def test_switching_off_listed_pools_says_which_must_breaks(link: Any) -> None:
+async def test_switching_off_listed_pools_says_which_must_breaks_and_on_again_brings_every_pool_back(
+        link: Any) -> None:
     from tests.tui.test_tui_snapshots import production_draft
 
-    app = make_app(link, production_draft())
+    draft = production_draft()
+    app = make_app(link, draft)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(app, pilot, "gpu")
+        rows = table_rows(screen, "#gpu-pools")
+        assert len(rows) == len(draft["gpu_pools"]) >= 2
         assert not screen.query_one("#must-gpu-on", Static).display
         await toggle(pilot, "#gpu-on")
         assert "accelerator_metrics" in text_of(screen, "#must-gpu-on")
         await pilot.press("ctrl+n")
         await settle(pilot)
-    assert app.state.draft.get("gpu_pool") is None and not app.state.draft.has("gpu_pools")
+        assert app.state.draft.get("gpu_pool") is None and not app.state.draft.has("gpu_pools")
+        screen = await show(app, pilot, "gpu")  # the step again, in the same session: switched on, all of them
+        await toggle(pilot, "#gpu-on")
+        assert table_rows(screen, "#gpu-pools") == rows
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+    assert app.state.draft.get("gpu_pools") == draft["gpu_pools"] and not app.state.draft.has("gpu_pool")
 
 
 async def test_a_pool_changed_in_the_tui_is_saved_into_the_commented_file(tmp_path: Path) -> None:
