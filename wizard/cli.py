@@ -556,7 +556,8 @@ def _apply(args: argparse.Namespace, plan: Any, session: "Session", journal: Any
 
 def _closing_verification(args: argparse.Namespace, answers: "Answers", session: "Session", out: Output) -> Any:
     """apply ends by proving what it built: the same verification as `verify` (answers `verify:`)."""
-    from wizard.verify_cli import azure_verify_target, options_from_answers, verify_and_report
+    from wizard.verify_cli import verify_and_report
+    from wizard.verify_target import azure_verify_target, options_from_answers
 
     rg, name = answers.resource_group.name, answers.cluster.name
     out.progress("")

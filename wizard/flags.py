@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,9 +43,11 @@ class FlagRule:
         return self.resource == "pool" and bool(getattr(pool, self.pool_attribute, False))
 
 
-def flag_rules() -> list[FlagRule]:
+@cache
+def flag_rules() -> tuple[FlagRule, ...]:
+    """The rules of features.yaml (package data: read once per process)."""
     text = resources.files("wizard.data").joinpath("features.yaml").read_text(encoding="utf-8")
-    return [FlagRule(**item) for item in yaml.safe_load(text) or []]
+    return tuple(FlagRule(**item) for item in yaml.safe_load(text) or [])
 
 
 def option_on(answers: "Answers", dotted: str) -> bool:

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wizard.answers import Answers
     from wizard.plan_model import Observed, Plan
+    from wizard.preflight.fleet import FleetPreflight
+    from wizard.session import Session
 
 
 @dataclass(frozen=True)
@@ -116,21 +120,57 @@ def plan_members(conn: Any, answers: "Answers", subscription: tuple[str, str], a
                  journal: Callable[[str], Any] | None = None) -> list["Plan"]:
     """Each member's plan from one observation of the fleet (reads only). journal: cluster name -> that member's
     Journal, so a plan re-attaches to the operations an interrupted run left in flight (as plan_for does)."""
-    from wizard.plan_model import PREVIEW_FIELDS, gpu_pool_steps
-    from wizard.plan import build_plan
+    from wizard.plan import build_plan, from_journal
 
     ms = members(answers)
     out = []
     for m, obs in zip(ms, observe_members(conn, [m.answers for m in ms], subscription)):
         j = journal(m.name) if journal else None
-        ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(m.answers)]
-        in_flight = {s: r for s in ids if j is not None and (r := j.in_flight(s))}
         # one cluster (export): planned as apply plans it, staged while a flag registers when that is faster. A
         # fleet's members: one PUT each, as fleet_apply registers the flags and the provider for the subscription
         # before any member starts, so a member's create goes out with them Registered and staging would only add
         # a write. What a member's journal says a staged create deferred is owed all the same.
-        out.append(build_plan(m.answers, obs, allow_update=allow_update, in_flight=in_flight,
-                              provenance=j.provenance(m.answers) if j is not None else None,
-                              staged=None if answers.fleet is None else False,
-                              deferred=j.deferred() if j is not None else None))
+        out.append(build_plan(m.answers, obs, allow_update=allow_update,
+                              staged=None if answers.fleet is None else False, **from_journal(m.answers, j)))
     return out
+
+
+def plans_text(plans: list["Plan"], verbose: bool) -> str:
+    from wizard.render import plan_text
+
+    if verbose:
+        return "\n\n".join(plan_text(pl, show_az=True) for pl in plans)
+    lines = [f"Fleet of {len(plans)} clusters:"]
+    for pl in plans:
+        a = pl.answers
+        writes = [s.id for s in pl.steps if s.writes]
+        lines.append(f"  {a.cluster.name} ({a.resource_group.name}, {a.azure.location}"
+                     + (f", GPU {a.gpu_pool.vm_size}" if a.gpu_pool else "") + f"): {len(writes)} step(s) write"
+                     + (f" ({', '.join(writes)})" if writes else ""))
+        lines += [f"    problem: {p}" for p in pl.problems]
+    return "\n".join(lines)
+
+
+@dataclass
+class FleetPreview:
+    """Every member planned (reads only) and the fleet preflight, as `plan FLEET_FILE` shows them (and the TUI)."""
+    plans: list["Plan"]
+    preflight: "FleetPreflight"
+    text: str
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.plans) and self.preflight.ok
+
+
+def preview_fleet(session: "Session", answers: "Answers", answers_path: "Path") -> FleetPreview:
+    """The members planned, each re-attaching to what its own journal (beside the answers) has in flight, then
+    the preflight of the whole fleet: one failed item stops every member before any write."""
+    from wizard.fleet_apply import member_journal
+    from wizard.preflight.fleet import run_fleet_preflight
+
+    path = answers_path.resolve()
+    plans = plan_members(session.conn, answers, session.subscription,
+                         journal=lambda name: member_journal(path, name))
+    checks = run_fleet_preflight(session.conn, plans, prices=session.prices())
+    return FleetPreview(plans, checks, plans_text(plans, False) + "\n\n" + checks.text())

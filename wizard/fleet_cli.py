@@ -7,59 +7,16 @@ Wiring (wizard/cli.py, after the answers loaded): if answers.fleet is not None: 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wizard import exit_codes
+from wizard.fleet import plans_text
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.output import Output
     from wizard.plan_model import Plan
     from wizard.session import Session
-
-
-def plans_text(plans: list["Plan"], verbose: bool) -> str:
-    from wizard.render import plan_text
-
-    if verbose:
-        return "\n\n".join(plan_text(pl, show_az=True) for pl in plans)
-    lines = [f"Fleet of {len(plans)} clusters:"]
-    for pl in plans:
-        a = pl.answers
-        writes = [s.id for s in pl.steps if s.writes]
-        lines.append(f"  {a.cluster.name} ({a.resource_group.name}, {a.azure.location}"
-                     + (f", GPU {a.gpu_pool.vm_size}" if a.gpu_pool else "") + f"): {len(writes)} step(s) write"
-                     + (f" ({', '.join(writes)})" if writes else ""))
-        lines += [f"    problem: {p}" for p in pl.problems]
-    return "\n".join(lines)
-
-
-@dataclass
-class FleetPreview:
-    """Every member planned (reads only) and the fleet preflight, as `plan FLEET_FILE` shows them (the TUI)."""
-    plans: list["Plan"]
-    preflight: Any
-    text: str
-
-    @property
-    def ok(self) -> bool:
-        return all(p.ok for p in self.plans) and self.preflight.ok
-
-
-def preview_fleet(session: "Session", answers: "Answers", answers_path: Path) -> FleetPreview:
-    """The members planned, each re-attaching to what its own journal (beside the answers) has in flight, then
-    the preflight of the whole fleet: one failed item stops every member before any write."""
-    from wizard.fleet import plan_members
-    from wizard.fleet_apply import member_journal
-    from wizard.preflight.fleet import run_fleet_preflight
-
-    path = answers_path.resolve()
-    plans = plan_members(session.conn, answers, session.subscription,
-                         journal=lambda name: member_journal(path, name))
-    checks = run_fleet_preflight(session.conn, plans, prices=session.prices())
-    return FleetPreview(plans, checks, plans_text(plans, False) + "\n\n" + checks.text())
 
 
 def planned(args: argparse.Namespace, answers: "Answers", out: "Output",

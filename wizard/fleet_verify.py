@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from wizard.output import Output
 
 CELL = {"pass": "pass", "partial": "partial", "fail": "FAIL", "skipped": "n/a"}
-REACH_TIMEOUT = 10.0  # seconds: an API server that is up answers /version at once
 
 MemberVerification = tuple[str, "Report | None", str]  # (cluster, its report or None, why none)
 
@@ -25,13 +24,10 @@ def member_target(session: Any, answers: "Answers") -> Any:
     """The member's VerifyTarget (its ARM view, its kubeconfig signed in with Entra when it wants it), after one
     /version request: a member whose API server does not answer is reported as such, not as requirements that
     could not be decided."""
-    from kubernetes.client import VersionApi
-    from kubernetes.client.exceptions import ApiException
-
     from wizard.azure.entra import signed_in
-    from wizard.azure.private import check_reachable
+    from wizard.azure.private import check_reachable, no_answer
     from wizard.kubeconfig import api_client
-    from wizard.verify_cli import _private, azure_verify_target
+    from wizard.verify_target import azure_verify_target, private_cluster
 
     rg, name = answers.resource_group.name, answers.cluster.name
     target = azure_verify_target(session.conn, rg, name)
@@ -39,15 +35,12 @@ def member_target(session: Any, answers: "Answers") -> Any:
         return target
     target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
     client = api_client(target.kubeconfig)
-    if _private(target.cluster):
+    if private_cluster(target.cluster):
         check_reachable(client, rg, name)  # says what a private API server means and the ways on
         return target
-    try:
-        VersionApi(client).get_code(_request_timeout=REACH_TIMEOUT)
-    except ApiException:
-        pass  # it answered (even 401/403): the requirements say the rest
-    except Exception as exc:  # noqa: BLE001 - a connection failure: this member cannot be reached from here
-        raise Unreachable(f"the API server of {name} does not answer ({type(exc).__name__})") from exc
+    reason = no_answer(client)  # a member that cannot be reached from here; one that answers 401/403 is read on
+    if reason is not None:
+        raise Unreachable(f"the API server of {name} does not answer ({reason})")
     return target
 
 
@@ -70,7 +63,7 @@ def verify_members(session: Any, members: list["Answers"], parallel: int, report
     """Every member verified, at most `parallel` at a time, in the members' order. ``extra`` changes the answers'
     VerifyOptions (the command line's --probes, --only ...); ``on_member`` hears of each member as it ends."""
     from wizard.conformance import run_verification
-    from wizard.verify_cli import options_from_answers
+    from wizard.verify_target import options_from_answers
 
     def one(a: "Answers") -> MemberVerification:
         name = a.cluster.name

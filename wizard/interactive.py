@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from wizard import mesh_rules
+from wizard.choices import FlagInfo, GroupInfo, LocationInfo, RevisionChoice, VersionChoice
 from wizard.plan_model import PROVIDER
 from wizard.azure.clouds import CloudError, cloud_setting  # noqa: F401 - re-exported: the TUI's --cloud
 from wizard.session import (  # noqa: F401 - re-exported: the screens sign in through this facade
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from wizard.conformance.forecast import Forecast
     from wizard.conformance.model import Report, RequirementResult
     from wizard.fleet_apply import FleetRun
-    from wizard.fleet_cli import FleetPreview
+    from wizard.fleet import FleetPreview
     from wizard.preflight.report import CheckResult, PreflightReport
     from wizard.preflight.sizing import SizingTable
     from wizard.teardown import TeardownPlan
@@ -43,64 +44,13 @@ __all__ = [
     "list_versions", "version_choices", "list_revisions", "revision_choices", "flag_rules_for", "flag_states",
     "register_flags", "preview", "failed_cluster", "make_engine", "run_engine", "failure_of", "journal_for",
     "verify", "conformance_forecast", "gpu_sizes", "option_default", "broken_musts", "billable_probes_offered",
-    "teardown_preview", "teardown_summary", "teardown_kept",
+    "teardown_preview", "teardown_summary", "teardown_kept", "worth_writing",
     "run_teardown", "subnet_check", "private_api_note", "entra_access_note",
     "gpu_sizes_and_spot_prices", "fleet_preview", "make_fleet_run", "fleet_member_row", "fleet_verify",
 ]
 
 ANSWERS_NAME = "aks-ai-wizard.yaml"
 MIN_MINOR = (1, 34)
-
-
-# ----------------------------------------------------------------------------------------------- value types
-@dataclass(frozen=True)
-class LocationInfo:
-    name: str
-    display_name: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.display_name} ({self.name})" if self.display_name else self.name
-
-
-@dataclass(frozen=True)
-class GroupInfo:
-    name: str
-    location: str
-
-
-@dataclass(frozen=True)
-class VersionChoice:
-    minor: str
-    newest_patch: str
-    selectable: bool
-    label: str
-    reason: str = ""  # why it is not selectable, or what it needs
-    is_default: bool = False
-    lts_only: bool = False
-    is_preview: bool = False
-
-
-@dataclass(frozen=True)
-class RevisionChoice:
-    revision: str  # "auto" or asm-x-y
-    selectable: bool
-    label: str
-    reason: str = ""
-    compatible: bool = True  # supports the chosen Kubernetes version
-
-
-@dataclass(frozen=True)
-class FlagInfo:
-    flag: str
-    why: str
-    option: str  # answers path whose value needs the flag ("" when listed explicitly)
-    needed: bool  # the options chosen so far need it
-    state: str = "Unknown"
-
-    @property
-    def registered(self) -> bool:
-        return self.state.lower() == "registered"
 
 
 def wizard_home() -> Path:
@@ -231,6 +181,12 @@ def option_default(path: str) -> Any:
     if info is None or info.is_required():
         return None
     return info.get_default(call_default_factory=True)
+
+
+def worth_writing(path: str, value: Any, named: bool) -> bool:
+    """Whether the wizard writes an answer: the file names it, or it differs from the model's default (a default
+    the file never named stays out of it, so a walk through the steps leaves the file as it was)."""
+    return named or value != option_default(path)
 
 
 def _value_at(draft: Mapping[str, Any], path: str) -> Any:
@@ -390,10 +346,10 @@ def private_api_note(draft: Mapping[str, Any]) -> str:
 
 def entra_access_note(draft: Mapping[str, Any], subscription_id: str | None) -> str:
     """With Entra ID: the role assignments the user needs to fetch the kubeconfig and verify (preflight's item)."""
-    from wizard.preflight.checks import check_access
+    from wizard.preflight.checks import check_roles_needed
 
     answers = _answers_or_none(draft)
-    items = check_access(answers, subscription_id) if answers is not None else []
+    items = check_roles_needed(answers, subscription_id) if answers is not None else []
     return "\n".join(f"{i.detail}\nFix: {i.fix}" for i in items)
 
 
@@ -430,7 +386,7 @@ def preview(session: Session, answers: "Answers", journal: "Journal | None" = No
 # ----------------------------------------------------------------------------------------------- fleet
 def fleet_preview(session: Session, answers: "Answers", answers_path: Path) -> "FleetPreview":
     """Every member planned (reads only) and the fleet preflight."""
-    from wizard.fleet_cli import preview_fleet
+    from wizard.fleet import preview_fleet
 
     return preview_fleet(session, answers, answers_path)
 
@@ -563,7 +519,7 @@ def verify(session: Session, answers: "Answers", kubeconfig: bytes,
     probes that cost money to the answers' own. In simulation the probe waits follow the simulator's clock, like
     every other wait (Session.probe_pacing)."""
     from wizard.conformance import run_verification
-    from wizard.verify_cli import azure_verify_target, options_from_answers
+    from wizard.verify_target import azure_verify_target, options_from_answers
 
     target = azure_verify_target(session.conn, answers.resource_group.name, answers.cluster.name, kubeconfig)
     extra: dict[str, Any] = session.probe_pacing()

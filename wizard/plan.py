@@ -6,7 +6,7 @@ makes (what is skipped, what differs, what is refused) can be tested without Azu
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from wizard import durations, mesh_rules
 from wizard.azure.catalog import KubeVersion, MeshRevision, version_key
@@ -27,6 +27,7 @@ from wizard.staging import enable_step, owed_rules, plan_new_cluster
 if TYPE_CHECKING:
     from wizard.answers import Answers, GpuPoolAnswers
     from wizard.azure.connection import ArmConnection
+    from wizard.journal import Journal
 
 def observe(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str]) -> Observed:
     from wizard.azure import catalog, clusters, features, groups
@@ -114,18 +115,14 @@ def kueue_manifest_problem(answers: "Answers") -> "Problem | None":
     return Problem(exc.failure.fix_field or "kueue.manifest", f"{exc.what} {exc.why}", exc.action) if exc else None
 
 
-def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str], journal: Any = None,
+def plan_for(conn: "ArmConnection", answers: "Answers", subscription: tuple[str, str], journal: "Journal | None" = None,
              allow_update: bool = False, recreate_failed: bool = False, addon_options: Any = None) -> "Plan":
     """Observe Azure (reads only) and build the plan, re-attaching to operations the journal has in flight.
     addon_options: the session's (wizard.addons.AddonOptions), so add-ons in place are judged as they were applied."""
     from wizard.addons import settle_in_place
 
-    ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(answers)]
-    in_flight = {s: r for s in ids if journal is not None and (r := journal.in_flight(s))}
     plan = build_plan(answers, observe(conn, answers, subscription), allow_update=allow_update,
-                      in_flight=in_flight, recreate_failed=recreate_failed,
-                      provenance=journal.provenance(answers) if journal is not None else None,
-                      deferred=journal.deferred() if journal is not None else None)
+                      recreate_failed=recreate_failed, **from_journal(answers, journal))
     settle_in_place(conn, plan, addon_options)  # add-ons already in place are skipped: no changes after an apply
     return plan
 
@@ -185,6 +182,22 @@ def resolve_revision(answers: "Answers", revisions: list[MeshRevision], minor: s
                              f"{mesh_rules.GATEWAY_MIN_REVISION} or newer; "
                              f"{istio.revision} is older.", f"use auto or one of: {names}.")
     return istio.revision, None
+
+
+class JournalState(TypedDict, total=False):
+    in_flight: dict[str, dict[str, Any]]
+    provenance: dict[str, str]
+    deferred: dict[str, list[str]]
+
+
+def from_journal(answers: "Answers", journal: "Journal | None") -> JournalState:
+    """What a plan takes from the journal of its answers: the operations it has
+    in flight (re-attached, not sent again), the provenance tags, what a staged create deferred."""
+    if journal is None:
+        return {}
+    ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(answers)]
+    return {"in_flight": {s: r for s in ids if (r := journal.in_flight(s))},
+            "provenance": journal.provenance(answers), "deferred": journal.deferred()}
 
 
 # ---------------------------------------------------------------------------------------- the plan

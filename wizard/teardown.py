@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from wizard import durations
+from wizard.arm_ids import cluster_id
 from wizard.addons.monitor_steps import STEP_IDS as MONITOR_STEPS
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
@@ -133,9 +134,7 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
     if cluster_step:
         cluster_step.deps += tuple(s.id for s in access.steps)
         plan.steps.append(cluster_step)
-    cluster_id = (f"/subscriptions/{subscription[0]}/resourceGroups/{rg}/providers/Microsoft.ContainerService/"
-                  f"managedClusters/{name}")
-    monitor = _monitor_steps(conn, owned.monitor, identity, cluster_id, cluster is not None and cluster_step is None,
+    monitor = _monitor_steps(conn, owned.monitor, identity, cluster_id(subscription[0], rg, name), cluster is not None and cluster_step is None,
                              ("delete-cluster",) if cluster_step else ())
     plan.steps.extend(monitor["delete"])
     out.kept.extend(monitor["kept"])
@@ -221,16 +220,14 @@ def _monitor_steps(conn: "ArmConnection", ids: list[str], identity: str, cluster
     when its tags confirm it and nothing else uses it (a rule associated with another resource, an endpoint another
     rule sends through, stay). The rule's association with a cluster that stays goes first, then rules, then
     endpoints. The Azure Monitor workspace (a shared default) is kept, as az keeps it."""
-    from wizard.azure.monitor import monitor_client
-
     out: dict[str, list[Any]] = {"delete": [], "kept": []}
-    client = monitor_client(conn)
+    client = conn.monitor_for()
     rules, endpoints = _confirmed_monitor(client, ids, identity, out["kept"])
     steps: list[Step] = []
     deleted_rules = _rule_steps(client, rules, cluster_id, cluster_stays, after, steps, out["kept"])
     for rid, endpoint in endpoints:
         ename = rid.split("/")[-1]
-        users = [r.name for r in client.data_collection_rules.list_by_subscription()  # a rule anywhere may use it
+        users = [str(r.name) for r in client.data_collection_rules.list_by_subscription()  # a rule anywhere may use it
                  if str(r.data_collection_endpoint_id or "").lower() == str(endpoint.id or rid).lower()
                  and str(r.id or "").lower() not in deleted_rules]
         if users:
@@ -400,10 +397,8 @@ def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str,
 
 
 def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    from wizard.azure.monitor import monitor_client
-
     p = step.payload
-    client = monitor_client(engine.conn)
+    client = engine.conn.monitor_for()
     if p["kind"] == "association":
         client.data_collection_rule_associations.delete(p["resource_uri"], p["name"])
         return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}

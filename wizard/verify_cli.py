@@ -13,7 +13,6 @@ read from Azure, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -21,8 +20,7 @@ from wizard import exit_codes
 from wizard.conformance.checklist import VERSIONS as CHECKLISTS
 from wizard.conformance.requirements import REGISTRY
 from wizard.output import Output, output_option
-
-log = logging.getLogger(__name__)
+from wizard.verify_target import azure_verify_target, options_from_answers, private_cluster
 
 P = TypeVar("P", bound=argparse.ArgumentParser)
 
@@ -74,71 +72,6 @@ def add_verify_parser(subparsers: "argparse._SubParsersAction[P]",
     return p
 
 
-# ------------------------------------------------------------------------------------------------------ Azure
-class ClusterNotFound(exit_codes.InvalidInput):
-    def __init__(self, rg: str, name: str) -> None:
-        super().__init__(f"cluster {name} not found in resource group {rg}",
-                         "check --resource-group and --name (az aks list -o table lists the clusters)")
-
-
-def _serialize(model: Any) -> dict[str, Any]:
-    if model is None:
-        return {}
-    if isinstance(model, dict):
-        return model
-    try:
-        doc: dict[str, Any] = model.serialize(keep_readonly=True)
-    except Exception:  # noqa: BLE001
-        doc = model.as_dict()
-    return doc
-
-
-def azure_target(conn: Any, rg: str, name: str, kubeconfig: bool = True) -> tuple[dict[str, Any], list[dict[str, Any]], bytes | None]:
-    """ARM JSON of the cluster and its pools, and (unless told not to) the user kubeconfig."""
-    from wizard.azure.clusters import get_cluster, kubeconfig_for_this_run
-
-    cluster = get_cluster(conn, rg, name)
-    if cluster is None:
-        raise ClusterNotFound(rg, name)
-    body = _serialize(cluster)
-    body.setdefault("id", getattr(cluster, "id", None))
-    body.setdefault("name", getattr(cluster, "name", name))
-    body.setdefault("location", getattr(cluster, "location", None))
-    pools = [_serialize(p) for p in conn.aks.agent_pools.list(rg, name)]
-    return body, pools, kubeconfig_for_this_run(conn, rg, name) if kubeconfig else None
-
-
-def azure_verify_target(conn: Any, rg: str, name: str, kubeconfig: bytes | None = None,
-                        context: str | None = None) -> Any:
-    """The VerifyTarget of an AKS cluster: its ARM view, its kubeconfig (fetched unless given) and the Prometheus
-    query API of the Azure Monitor workspace its managed Prometheus sends to (None when there is none)."""
-    from wizard.azure import prometheus
-    from wizard.conformance import VerifyTarget
-
-    cluster, pools, user_kc = azure_target(conn, rg, name, kubeconfig=kubeconfig is None)
-    endpoint, query = None, None
-    try:
-        endpoint = prometheus.query_endpoint(conn, str(cluster.get("id") or ""))
-    except Exception as exc:  # noqa: BLE001 - the verification goes on; the probe says it cannot read back
-        log.info("Azure Monitor workspace of %s not found: %s", name, exc)
-    if endpoint:
-        query = prometheus.querier(conn, endpoint)
-    return VerifyTarget(kubeconfig=kubeconfig or user_kc, context=context, cluster=cluster, pools=pools,
-                        prometheus=query, prometheus_endpoint=endpoint or "")
-
-
-def options_from_answers(answers: Any, **extra: Any) -> Any:
-    """VerifyOptions of the answers file's `verify:` section (apply's closing verification and the TUI);
-    ``extra`` adds or overrides options (the TUI's "Run probes", the simulator's pacing)."""
-    from wizard.conformance import VerifyOptions
-
-    fields: dict[str, Any] = dict(probes=answers.verify.probes, checklist=answers.verify.checklist,
-                                  billable=tuple(answers.verify.billable_probes),
-                                  resource_group=answers.resource_group.name, cluster_name=answers.cluster.name,
-                                  metadata=answers.verify.product.overrides())
-    return VerifyOptions(**(fields | extra))
-
-
 # ------------------------------------------------------------------------------------------------------ run
 def _print_row(r: Any, out: Output) -> None:
     tag = {"pass": "PASS   ", "partial": "PARTIAL", "fail": "FAIL   ", "inconclusive": "UNSURE ",
@@ -168,10 +101,6 @@ def verify_and_report(target: Any, opts: Any, where: str, out: Output, report_di
     for p in written:
         out.result(f"wrote {p}")
     return report
-
-
-def _private(cluster: dict[str, Any] | None) -> bool:
-    return bool(((cluster or {}).get("properties") or {}).get("apiServerAccessProfile", {}).get("enablePrivateCluster"))
 
 
 def simulated_kubeconfig(kubeconfig: bytes, base_url: str) -> bytes:
@@ -241,7 +170,7 @@ def session_target(args: argparse.Namespace, session: Any, kubeconfig: bytes | N
         return out.failure(exc, f"verify: could not read cluster {name} from Azure")
     if target.kubeconfig is not None:
         target.kubeconfig = signed_in(target.kubeconfig, session.conn.credential)
-        if _private(target.cluster):
+        if private_cluster(target.cluster):
             from wizard.azure.private import check_reachable
             from wizard.kubeconfig import api_client
 

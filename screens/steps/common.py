@@ -38,11 +38,10 @@ def switch_row(label: str, value: bool, wid: str, hint: str = "", must: str | No
 
 
 def set_answer(draft: Draft, path: str, value: Any) -> None:
-    """Write an answer the file names or that differs from the model's default; a default the file never named
-    stays out of it (a walk through the steps with Next leaves the answers file as it was)."""
-    from wizard.interactive import option_default
+    """Write the answer when it is worth writing (wizard.interactive.worth_writing)."""
+    from wizard.interactive import worth_writing
 
-    if draft.has(path) or value != option_default(path):
+    if worth_writing(path, value, draft.has(path)):
         draft.set(path, value)
 
 

@@ -123,11 +123,10 @@ def fill(screen: Any, pool: dict[str, Any]) -> None:
 
 
 def _put(pool: dict[str, Any], key: str, value: Any) -> None:
-    """Set a key the pool names or whose value is not the model's default; drop one back at its default that the
-    pool never named."""
-    from wizard.interactive import option_default
+    """Set a pool's key when it is worth writing (wizard.interactive.worth_writing), as set_answer does."""
+    from wizard.interactive import worth_writing
 
-    if key in pool or value != option_default(f"{P}.{key}"):
+    if worth_writing(f"{P}.{key}", value, key in pool):
         pool[key] = value
 
 

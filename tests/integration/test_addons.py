@@ -159,8 +159,7 @@ def test_full_apply_installs_every_addon_and_a_rerun_writes_nothing(runs):
     assert "dcgmexporter = true" in cm["data"]["default-scrape-settings-enabled"]
     assert cm["data"]["schema-version"] == "v1"
     # Azure Monitor resources, read back through the SDK
-    from wizard.azure.monitor import monitor_client
-    mon = monitor_client(r.session.conn)
+    mon = r.session.conn.monitor_for()
     ws = mon.azure_monitor_workspaces.get("DefaultResourceGroup-eastus2", "DefaultAzureMonitorWorkspace-eastus2")
     assert ws.provisioning_state == "Succeeded" and ws.metrics.prometheus_query_endpoint.startswith("https://")
     dcr = mon.data_collection_rules.get("rg-aks-ai", "MSProm-eastus2-aks-ai")
@@ -201,7 +200,6 @@ def test_given_monitor_workspace_is_linked_not_created(runs):
     r = runs()
     from azure.mgmt.monitor import models as mm
 
-    from wizard.azure.monitor import monitor_client
     conn = r.session.conn
     conn.resources.resource_groups.create_or_update("rg-mon", {"location": "westeurope"})
     conn.resources.providers.register("Microsoft.Monitor")
@@ -210,8 +208,8 @@ def test_given_monitor_workspace_is_linked_not_created(runs):
     while conn.resources.providers.get("Microsoft.Monitor").registration_state != "Registered":
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    ws = monitor_client(conn).azure_monitor_workspaces.create("rg-mon", "amw-shared",
-                                                              mm.AzureMonitorWorkspaceResource(location="westeurope"))
+    ws = conn.monitor_for().azure_monitor_workspaces.create("rg-mon", "amw-shared",
+                                                            mm.AzureMonitorWorkspaceResource(location="westeurope"))
     answers = make_answers(cluster__addons__monitor_workspace_id=ws.id, kueue__install=False)
     plan = build_plan(answers, observe(conn, answers, r.session.subscription))
     linked = {s.id: s for s in plan.steps}
@@ -222,7 +220,7 @@ def test_given_monitor_workspace_is_linked_not_created(runs):
     result = r.run(answers)
     assert result.status == "done", result.failure and result.failure.render()
     assert not any("DefaultResourceGroup" in w or "DefaultAzureMonitorWorkspace" in w for w in r.writes())
-    dcr = monitor_client(conn).data_collection_rules.get("rg-aks-ai", "MSProm-westeurope-aks-ai")
+    dcr = conn.monitor_for().data_collection_rules.get("rg-aks-ai", "MSProm-westeurope-aks-ai")
     assert dcr.destinations.monitoring_accounts[0].account_resource_id.lower() == ws.id.lower()
     assert dcr.location == "westeurope"
 
@@ -243,13 +241,12 @@ def test_a_workspace_deleted_after_the_plan_stops_its_step_with_what_happened(ru
     r = runs()
     from azure.mgmt.monitor import models as mm
 
-    from wizard.azure.monitor import monitor_client
     conn = r.session.conn
     conn.resources.resource_groups.create_or_update("rg-mon", {"location": "eastus2"})
     conn.resources.providers.register("Microsoft.Monitor")
     while conn.resources.providers.get("Microsoft.Monitor").registration_state != "Registered":
         time.sleep(0.01)
-    mon = monitor_client(conn)
+    mon = conn.monitor_for()
     ws = mon.azure_monitor_workspaces.create("rg-mon", "amw-gone", mm.AzureMonitorWorkspaceResource(location="eastus2"))
     answers = make_answers(cluster__addons__monitor_workspace_id=ws.id, kueue__install=False)
     plan = build_plan(answers, observe(conn, answers, r.session.subscription), allow_update=True)
@@ -510,12 +507,11 @@ def test_sim_monitor_requires_provider_registration(sim):
     from azure.mgmt.monitor import models as mm
 
     from tests.support.preflight import sim_conn
-    from wizard.azure.monitor import monitor_client
 
     conn = sim_conn(sim)
     rm = conn.resources
     rm.resource_groups.create_or_update("rg1", {"location": "eastus2"})
-    mon = monitor_client(conn)
+    mon = conn.monitor_for()
     # our clients never register a provider behind the caller's back: the 409 reaches the caller, nothing is sent
     before = len(sim.request_log)
     with pytest.raises(ResourceExistsError) as refused:

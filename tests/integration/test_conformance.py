@@ -57,7 +57,7 @@ def test_everything_passes_with_probes(sim, tmp_path):
     HPA on DCGM utilisation, the cluster autoscaler, managed Prometheus with its workspace's query endpoint, KAITO's
     controller): no stand-in runs beside it."""
     from wizard.azure.clusters import user_kubeconfig
-    from wizard.verify_cli import azure_verify_target
+    from wizard.verify_target import azure_verify_target
 
     conn = create_via_arm(sim)
     wire_managed_prometheus(conn, sim)

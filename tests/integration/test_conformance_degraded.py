@@ -128,7 +128,7 @@ def test_monitoring_falls_short(sim, degrade, status, text):
         body = conn.aks.managed_clusters.get("rg-ai", "aks-ai")
         body.azure_monitor_profile.metrics.enabled = False
         conn.aks.managed_clusters.begin_create_or_update("rg-ai", "aks-ai", body).result()
-    from wizard.verify_cli import azure_verify_target
+    from wizard.verify_target import azure_verify_target
 
     target = azure_verify_target(conn, "rg-ai", "aks-ai")
     r = run_verification(target, VerifyOptions(**FAST, only=("ai_service_metrics",))).result("ai_service_metrics")

@@ -137,7 +137,7 @@ def test_fleet_view_snapshot(snap_compare) -> None:
     from wizard.events import Event
     from wizard.fleet import members
     from wizard.fleet_apply import FleetResult, MemberResult
-    from wizard.fleet_cli import FleetPreview
+    from wizard.fleet import FleetPreview
 
     answers = parse_answers(FLEET, "fleet.yaml")
     app = WizardApp(sim=SimOptions(speed=3000.0), start=False)

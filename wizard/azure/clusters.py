@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from wizard.arm_ids import cluster_id
+
 if TYPE_CHECKING:
     from azure.core.polling import LROPoller
     from azure.mgmt.containerservice.models import AgentPool, ManagedCluster
@@ -110,9 +112,8 @@ def latest_operation(conn: "ArmConnection", group: str, cluster: str, pool: str 
     from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
 
-    path = (f"/subscriptions/{conn.subscription_id}/resourceGroups/{group}/providers/Microsoft.ContainerService/"
-            f"managedClusters/{cluster}" + (f"/agentPools/{pool}" if pool else "") +
-            f"/operations/latest?api-version={LATEST_OPERATION_API}")
+    path = (cluster_id(conn.subscription_id, group, cluster) + (f"/agentPools/{pool}" if pool else "")
+            + f"/operations/latest?api-version={LATEST_OPERATION_API}")
     try:
         response = conn.aks.send_request(HttpRequest("GET", path))
         body = response.json() if response.status_code == 200 else None

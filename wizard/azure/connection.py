@@ -25,8 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from azure.core.credentials import TokenCredential
     from azure.core.pipeline import PipelineRequest
     from azure.core.rest import HttpRequest
+    from azure.mgmt.authorization import AuthorizationManagementClient
     from azure.mgmt.compute import ComputeManagementClient
     from azure.mgmt.containerservice import ContainerServiceClient
+    from azure.mgmt.monitor import MonitorManagementClient
     from azure.mgmt.network import NetworkManagementClient
     from azure.mgmt.resource.features import FeatureClient
     from azure.mgmt.resource.resources import ResourceManagementClient
@@ -169,59 +171,65 @@ class ArmConnection:
                     self._clients[key] = client
         return client
 
+    def _client(self, key: str, client_class: Callable[..., C], *args: str) -> C:
+        return self._cached(key, lambda: self.make_client(client_class, *args))
+
     @property
     def resources(self) -> ResourceManagementClient:
-        def make() -> ResourceManagementClient:
-            from azure.mgmt.resource.resources import ResourceManagementClient
+        return self.resources_for()
 
-            return self.make_client(ResourceManagementClient, self._require_subscription("resources"))
+    def resources_for(self, subscription_id: str | None = None) -> ResourceManagementClient:
+        """Resource groups and providers of a subscription: the connection's unless named (a linked workspace may
+        live in another one)."""
+        from azure.mgmt.resource.resources import ResourceManagementClient
 
-        return self._cached("resources", make)
+        sub = subscription_id or self._require_subscription("resources")
+        return self._client(f"resources:{sub.lower()}", ResourceManagementClient, sub)
 
     @property
     def features(self) -> FeatureClient:
-        def make() -> FeatureClient:
-            from azure.mgmt.resource.features import FeatureClient
+        from azure.mgmt.resource.features import FeatureClient
 
-            return self.make_client(FeatureClient, self._require_subscription("features"))
-
-        return self._cached("features", make)
+        return self._client("features", FeatureClient, self._require_subscription("features"))
 
     @property
     def subscriptions(self) -> SubscriptionClient:
-        def make() -> SubscriptionClient:
-            from azure.mgmt.resource.subscriptions import SubscriptionClient
+        from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-            return self.make_client(SubscriptionClient)
-
-        return self._cached("subscriptions", make)
+        return self._client("subscriptions", SubscriptionClient)
 
     @property
     def aks(self) -> ContainerServiceClient:
-        def make() -> ContainerServiceClient:
-            from azure.mgmt.containerservice import ContainerServiceClient
+        from azure.mgmt.containerservice import ContainerServiceClient
 
-            return self.make_client(ContainerServiceClient, self._require_subscription("aks"))
-
-        return self._cached("aks", make)
+        return self._client("aks", ContainerServiceClient, self._require_subscription("aks"))
 
     @property
     def compute(self) -> ComputeManagementClient:
-        def make() -> ComputeManagementClient:
-            from azure.mgmt.compute import ComputeManagementClient
+        from azure.mgmt.compute import ComputeManagementClient
 
-            return self.make_client(ComputeManagementClient, self._require_subscription("compute"))
-
-        return self._cached("compute", make)
+        return self._client("compute", ComputeManagementClient, self._require_subscription("compute"))
 
     def network_for(self, subscription_id: str) -> NetworkManagementClient:
         """Microsoft.Network of a subscription (a hub VNet's subnet may live in another one than the cluster)."""
-        def make() -> NetworkManagementClient:
-            from azure.mgmt.network import NetworkManagementClient
+        from azure.mgmt.network import NetworkManagementClient
 
-            return self.make_client(NetworkManagementClient, subscription_id)
+        return self._client(f"network:{subscription_id.lower()}", NetworkManagementClient, subscription_id)
 
-        return self._cached(f"network:{subscription_id.lower()}", make)
+    def monitor_for(self, subscription_id: str | None = None) -> MonitorManagementClient:
+        """Azure Monitor (workspaces, data collection) of a subscription: the connection's unless named."""
+        from azure.mgmt.monitor import MonitorManagementClient
+
+        sub = subscription_id or self._require_subscription("monitor")
+        return self._client(f"monitor:{sub.lower()}", MonitorManagementClient, sub)
+
+    @property
+    def authorization(self) -> AuthorizationManagementClient:
+        """Role assignments and definitions (api 2022-04-01) of the connection's subscription."""
+        from azure.mgmt.authorization import AuthorizationManagementClient
+
+        sub = self._require_subscription("authorization")
+        return self._client("authorization", AuthorizationManagementClient, sub)
 
     def close(self) -> None:
         with self._lock:

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from wizard.arm_ids import cluster_id
+
 if TYPE_CHECKING:
     from wizard.azure.connection import ArmConnection
 
@@ -69,7 +71,7 @@ def workspace_locations(conn: "ArmConnection", subscription_id: str | None = Non
     from azure.core.exceptions import HttpResponseError
 
     try:
-        provider = resource_client(conn, subscription_id).providers.get("Microsoft.Monitor")
+        provider = conn.resources_for(subscription_id).providers.get("Microsoft.Monitor")
     except HttpResponseError as exc:
         log.info("Microsoft.Monitor locations unreadable: %s", exc)
         return []
@@ -113,8 +115,7 @@ class MonitorNames:
                 f"Microsoft.Insights/dataCollectionRules/{self.dcr_name}")
 
     def cluster_id(self) -> str:
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.cluster_rg}/providers/"
-                f"Microsoft.ContainerService/managedClusters/{self.cluster_name}")
+        return cluster_id(self.subscription_id, self.cluster_rg, self.cluster_name)
 
 
 def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_region: str,
@@ -145,33 +146,6 @@ def names_for(subscription_id: str, cluster_rg: str, cluster_name: str, cluster_
 def workspace_subscription(workspace_id: str) -> str | None:
     m = _ID.fullmatch(workspace_id)
     return m["sub"] if m else None
-
-
-# ------------------------------------------------------------------------------------------ clients
-def monitor_client(conn: "ArmConnection", subscription_id: str | None = None) -> Any:
-    """MonitorManagementClient built like every other client of the connection (same base URL, scopes, policies)."""
-    sub = subscription_id or conn.subscription_id
-
-    def make() -> Any:
-        from azure.mgmt.monitor import MonitorManagementClient
-
-        return conn.make_client(MonitorManagementClient, sub)
-
-    cached = getattr(conn, "_cached", None)
-    return cached(f"monitor:{sub}", make) if cached else make()
-
-
-def resource_client(conn: "ArmConnection", subscription_id: str | None = None) -> Any:
-    if subscription_id in (None, conn.subscription_id):
-        return conn.resources
-
-    def make() -> Any:
-        from azure.mgmt.resource.resources import ResourceManagementClient
-
-        return conn.make_client(ResourceManagementClient, subscription_id)
-
-    cached = getattr(conn, "_cached", None)
-    return cached(f"resources:{subscription_id}", make) if cached else make()
 
 
 # ------------------------------------------------------------------------------------------ bodies
@@ -235,7 +209,7 @@ def registrations(names: MonitorNames) -> tuple[tuple[str, tuple[str, ...]], ...
 
 def providers_missing(conn: "ArmConnection", wanted: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
     return [ns for sub, namespaces in wanted for ns in namespaces
-            if (resource_client(conn, sub).providers.get(ns).registration_state or "").lower() != "registered"]
+            if (conn.resources_for(sub).providers.get(ns).registration_state or "").lower() != "registered"]
 
 
 def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscription_id: str | None,
@@ -245,7 +219,7 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
 
     from wizard.azure.features import wait_registered
 
-    client = resource_client(conn, subscription_id)
+    client = conn.resources_for(subscription_id)
     pending = []
     for ns in namespaces:
         state = client.providers.get(ns).registration_state or "NotRegistered"
@@ -268,7 +242,7 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
 
 def read_workspace(conn: "ArmConnection", names: MonitorNames) -> Any:
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    return _get(lambda: monitor_client(conn, ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
+    return _get(lambda: conn.monitor_for(ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
                                                                                   names.workspace_name))
 
 
@@ -284,7 +258,7 @@ def given_workspace_location(conn: "ArmConnection", workspace_id: str) -> str:
 
     where = f"Azure Monitor workspace {m['name']} was not found in resource group {m['rg']} of subscription {m['sub']}"
     try:
-        ws = monitor_client(conn, m["sub"]).azure_monitor_workspaces.get(m["rg"], m["name"])
+        ws = conn.monitor_for(m["sub"]).azure_monitor_workspaces.get(m["rg"], m["name"])
     except ResourceNotFoundError as exc:
         raise LookupError(where) from exc
     except HttpResponseError as exc:
@@ -314,14 +288,14 @@ def ensure_workspace(conn: "ArmConnection", names: MonitorNames, tags: dict[str,
     import time
 
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
-    mon_ws = monitor_client(conn, ws_sub)
+    mon_ws = conn.monitor_for(ws_sub)
     written: list[str] = []
     ws = read_workspace(conn, names)
     if ws is None and names.workspace_given:
         raise LookupError(f"Azure Monitor workspace {names.workspace_id} was not found (cluster.addons."
                           "monitor_workspace_id)")
     if ws is None:
-        rgs = resource_client(conn, ws_sub).resource_groups
+        rgs = conn.resources_for(ws_sub).resource_groups
         if not rgs.check_existence(names.workspace_rg):
             rgs.create_or_update(names.workspace_rg, {"location": names.region})
             written.append(f"resource group {names.workspace_rg}")
@@ -393,7 +367,7 @@ PARTS = {
 
 
 def part_in_place(conn: "ArmConnection", names: MonitorNames, part: Part) -> bool:
-    obj = _get(lambda: part.read(monitor_client(conn, names.subscription_id), names))
+    obj = _get(lambda: part.read(conn.monitor_for(names.subscription_id), names))
     return obj is not None and part.ok(obj, names)
 
 
@@ -401,7 +375,7 @@ def ensure_part(conn: "ArmConnection", names: MonitorNames, part: Part, tags: di
                 creating: Creating) -> str | None:
     """Read, then create what is missing or rewrite what differs (keeping its tags): what was done, or None when
     the object was already as wanted."""
-    mon = monitor_client(conn, names.subscription_id)
+    mon = conn.monitor_for(names.subscription_id)
     obj = _get(lambda: part.read(mon, names))
     if obj is not None and part.ok(obj, names):
         return None

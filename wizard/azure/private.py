@@ -27,15 +27,23 @@ def unreachable(rg: str, name: str, reason: str) -> AzureLayerError:
         None, None, None, "", "cluster.network.api_server.private"))
 
 
-def check_reachable(api_client: Any, rg: str, name: str) -> None:
-    """Raise ``unreachable`` when the API server does not answer /version (one try, bounded)."""
+def no_answer(api_client: Any) -> str | None:
+    """Why the API server did not answer /version (one try, bounded), or None when it answered (even 401/403:
+    reachable; the request that needs it explains the rest)."""
     from kubernetes.client import VersionApi
+    from kubernetes.client.exceptions import ApiException
 
     try:
         VersionApi(api_client).get_code(_request_timeout=PROBE_TIMEOUT)
+    except ApiException:
+        return None
     except Exception as exc:  # noqa: BLE001 - any connection failure: the endpoint is not reachable from here
-        from kubernetes.client.exceptions import ApiException
+        return type(exc).__name__
+    return None
 
-        if isinstance(exc, ApiException):
-            return  # it answered (even 401/403): reachable; the step's own request explains the rest
-        raise unreachable(rg, name, type(exc).__name__) from exc
+
+def check_reachable(api_client: Any, rg: str, name: str) -> None:
+    """Raise ``unreachable`` when the private API server does not answer /version."""
+    reason = no_answer(api_client)
+    if reason is not None:
+        raise unreachable(rg, name, reason)

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
-from .monitor import monitor_client, workspace_subscription
+from .monitor import workspace_subscription
 
 if TYPE_CHECKING:
     from .connection import ArmConnection
@@ -19,7 +19,7 @@ _RID = re.compile(r"/subscriptions/[^/]+/resourceGroups/(?P<rg>[^/]+)/providers/
 
 def query_endpoint(conn: "ArmConnection", cluster_id: str) -> str | None:
     """The Prometheus query endpoint of the workspace the cluster's data collection rule sends to, or None."""
-    mon = monitor_client(conn)
+    mon = conn.monitor_for()
     for assoc in mon.data_collection_rule_associations.list_by_resource(cluster_id):
         m = _RID.search(str(getattr(assoc, "data_collection_rule_id", "") or ""))
         if m is None:
@@ -30,7 +30,7 @@ def query_endpoint(conn: "ArmConnection", cluster_id: str) -> str | None:
             w = _RID.search(wid)
             if w is None:
                 continue
-            ws = monitor_client(conn, workspace_subscription(wid)).azure_monitor_workspaces.get(w["rg"], w["name"])
+            ws = conn.monitor_for(workspace_subscription(wid)).azure_monitor_workspaces.get(w["rg"], w["name"])
             endpoint = getattr(getattr(ws, "metrics", None), "prometheus_query_endpoint", None)
             if endpoint:
                 return str(endpoint)

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wizard.arm_ids import MANAGED_CLUSTERS, cluster_id
 from wizard.failure import AzureFailure, AzureLayerError
 
 if TYPE_CHECKING:
@@ -42,9 +43,8 @@ if TYPE_CHECKING:
 STEP = "cluster-access"
 ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # built-in, the same in every tenant
-_MC = "Microsoft.ContainerService/managedClusters"
 # what the wizard's own Kubernetes steps and probes do: a role must allow all of them
-NEEDED = tuple(f"{_MC}/{a}" for a in ("namespaces/write", "apiextensions.k8s.io/customresourcedefinitions/write",
+NEEDED = tuple(f"{MANAGED_CLUSTERS}/{a}" for a in ("namespaces/write", "apiextensions.k8s.io/customresourcedefinitions/write",
                                        "rbac.authorization.k8s.io/clusterroles/write", "apps/deployments/write",
                                        "pods/delete"))
 PROPAGATION_TIMEOUT = 600.0  # seconds (of Azure's time): twice the 5 minutes Azure documents
@@ -95,23 +95,6 @@ def signed_in_principal(credential: "TokenCredential") -> Principal | None:
         str(g).lower() for g in claims.get("groups") or [])
     name = str(claims.get("upn") or claims.get("preferred_username") or claims.get("appid") or claims["oid"])
     return Principal(str(claims["oid"]).lower(), name, "ServicePrincipal" if app else "User", groups)
-
-
-def cluster_id(subscription_id: str | None, rg: str, name: str) -> str:
-    return f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/{_MC}/{name}"
-
-
-def authorization_client(conn: "ArmConnection") -> Any:
-    """AuthorizationManagementClient (api 2022-04-01) built like every other client of the connection."""
-    sub = conn.subscription_id
-
-    def make() -> Any:
-        from azure.mgmt.authorization import AuthorizationManagementClient
-
-        return conn.make_client(AuthorizationManagementClient, sub)
-
-    cached = getattr(conn, "_cached", None)
-    return cached(f"authorization:{sub}", make) if cached else make()
 
 
 def permits(allowed: list[str], denied: list[str], action: str) -> bool:
@@ -175,7 +158,7 @@ def admission_of(conn: "ArmConnection", access: AccessInputs, principal: Princip
     if not access.azure_rbac:
         return Admission(False, "without Azure RBAC only the admin groups are cluster-admin", principal)
     scope = cluster_id(conn.subscription_id, access.resource_group, access.cluster)
-    client = authorization_client(conn)
+    client = conn.authorization
     found, defs = [], {}
     for ra in client.role_assignments.list_for_subscription(filter=f"assignedTo('{principal.object_id}')"):
         if not _under(scope, ra.scope or ""):
@@ -269,7 +252,7 @@ def run_access(engine: "Engine", step: "Step", started: float) -> dict[str, Any]
     adm = admission_of(engine.conn, a, principal)
     out: dict[str, Any] = {"state": "Unchanged", "message": f"skipped: already admitted ({adm.how})"}
     if not adm.admitted:
-        client = authorization_client(engine.conn)
+        client = engine.conn.authorization
         rid = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}"
         if engine.journal is not None:  # ownership follows this intent (teardown confirms the description)
             engine.journal.append(step.id, "intent", creates=True, resource_id=rid)
@@ -395,7 +378,7 @@ def teardown_steps(conn: "ArmConnection", journal: "Journal", answers: "Answers"
     out = AccessTeardown()
     if not wanted(answers):
         return out
-    client = authorization_client(conn)
+    client = conn.authorization
     scope = cluster_id(conn.subscription_id, answers.resource_group.name, answers.cluster.name)
     if from_tags:
         try:
@@ -427,7 +410,7 @@ def run_delete_access(engine: "Engine", step: "Step", started: float) -> dict[st
     from wizard.provenance import verdict
 
     rid = step.payload["resource_id"]
-    client = authorization_client(engine.conn)
+    client = engine.conn.authorization
     try:
         ra = client.role_assignments.get_by_id(rid)
     except ResourceNotFoundError:

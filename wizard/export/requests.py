@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from wizard.arm_ids import cluster_id
 if TYPE_CHECKING:
     from wizard.plan_model import Plan, Step
 
@@ -65,10 +66,6 @@ def group_path(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourcegroups/{rg}"  # the SDK's own spelling for resource groups
 
 
-def cluster_path(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
-
-
 def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
     """The ARM writes of one step, in the order the engine sends them (empty for reads, skips, in-cluster steps)."""
     from wizard.plan_model import PROVIDER
@@ -89,17 +86,17 @@ def step_requests(plan: "Plan", step: "Step") -> list[ArmRequest]:
         return [ArmRequest(step.id, "POST", f"/subscriptions/{sub}/providers/{PROVIDER}/register",
                            api_version("resources"))]
     if kind == "cluster" and step.action in ("create", "recreate"):
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(step.payload.body))]
+        return [ArmRequest(step.id, "PUT", cluster_id(sub, rg, name), api_version("aks"), wire(step.payload.body))]
     if kind == "cluster" and step.action in ("update", "retry") and plan.observed.cluster:
         from azure.mgmt.containerservice import models as m
 
         body = step.payload.update(m.ManagedCluster(plan.observed.cluster))  # as the engine builds it
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"), wire(body))]
+        return [ArmRequest(step.id, "PUT", cluster_id(sub, rg, name), api_version("aks"), wire(body))]
     if kind == "preview-fields":
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name), api_version("aks"),
+        return [ArmRequest(step.id, "PUT", cluster_id(sub, rg, name), api_version("aks"),
                            wire(_enabled_body(plan, step)))]
     if kind == "gpu-pool" and step.payload.body is not None:
-        return [ArmRequest(step.id, "PUT", cluster_path(sub, rg, name) + f"/agentPools/{step.payload.pool}",
+        return [ArmRequest(step.id, "PUT", cluster_id(sub, rg, name) + f"/agentPools/{step.payload.pool}",
                            api_version("aks"), wire(step.payload.body))]
     if kind.startswith("monitor-") and kind != "monitor-providers":
         return _monitor_requests(step)

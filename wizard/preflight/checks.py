@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wizard import mesh_rules
+from wizard.arm_ids import cluster_id
+from wizard.azure.roles import ROLE
 from wizard.gpu_rules import NO_AUTOSCALER, managed_gpu_conflict, sentence
 from wizard.preflight.capacity import check_quota, check_skus, check_subnet, demands, quota_lines
 from wizard.plan_model import PROVIDER
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from wizard.plan_model import Plan, Problem
 
 # the inputs and the capacity checks live beside this module (intents.py, capacity.py); these names stay here too
-__all__ = ["PoolIntent", "Reads", "check_access", "check_private", "check_subnet", "demands", "evaluate",
+__all__ = ["PoolIntent", "Reads", "check_roles_needed", "check_private", "check_subnet", "demands", "evaluate",
            "pool_intents", "quota_lines"]
 
 NAP_COMMAND = "az aks update -g {rg} -n {name} --node-provisioning-mode Auto"
@@ -254,20 +256,18 @@ def _gpu_autoscaler(answers: "Answers", step_id: str, gp: Any, path: str) -> Che
     return CheckResult(cid, title, "pass", f"Unmanaged GPU pool with a fixed count of {gp.count}.")
 
 
-AKS_RBAC_ADMIN = "Azure Kubernetes Service RBAC Cluster Admin"
 AKS_USER_ROLE = "Azure Kubernetes Service Cluster User Role"
 
 
-def check_access(answers: "Answers", subscription_id: str | None) -> list[CheckResult]:
+def check_roles_needed(answers: "Answers", subscription_id: str | None) -> list[CheckResult]:
     """With Entra ID the wizard signs in to Kubernetes as you: say which role assignments that needs."""
     access, c = answers.cluster.access, answers.cluster
     if not access.entra_id:
         return []
-    scope = (f"/subscriptions/{subscription_id or '<subscription id>'}/resourceGroups/{answers.resource_group.name}"
-             f"/providers/Microsoft.ContainerService/managedClusters/{c.name}")
-    grant = (f"az role assignment create --assignee <your object id> --role \"{AKS_RBAC_ADMIN}\" --scope {scope}"
+    scope = cluster_id(subscription_id or "<subscription id>", answers.resource_group.name, c.name)
+    grant = (f"az role assignment create --assignee <your object id> --role \"{ROLE}\" --scope {scope}"
              if access.azure_rbac else "add yourself to one of cluster.access.admin_group_object_ids")
-    how = (f"the role {AKS_RBAC_ADMIN} on the cluster (Azure RBAC decides; an Owner of the subscription has no "
+    how = (f"the role {ROLE} on the cluster (Azure RBAC decides; an Owner of the subscription has no "
            "Kubernetes rights by that alone)" if access.azure_rbac else
            "membership of one of the admin groups (Kubernetes RBAC decides)")
     local = ("Local accounts are disabled, so there is no other way in. " if not access.local_accounts else "")
@@ -277,7 +277,7 @@ def check_access(answers: "Answers", subscription_id: str | None) -> list[CheckR
     return [CheckResult("entra-access", "sign-in to Kubernetes through Microsoft Entra ID",
                         "warn" if not access.local_accounts else "pass", detail,
                         f"before apply's Kubernetes steps: {grant} (or be a member of an admin group)", None,
-                        {"roles": [AKS_USER_ROLE, AKS_RBAC_ADMIN if access.azure_rbac else "admin group member"],
+                        {"roles": [AKS_USER_ROLE, ROLE if access.azure_rbac else "admin group member"],
                          "scope": scope})]
 
 
@@ -407,7 +407,7 @@ def evaluate(answers: "Answers", plan: "Plan", reads: Reads, subscription_id: st
     report.items.extend(check_quota(answers, intents, reads, subscription_id))
     report.items.extend(check_subnet(answers, intents, reads))
     report.items.extend(check_gpu_autoscaler(answers))
-    report.items.extend(check_access(answers, subscription_id))
+    report.items.extend(check_roles_needed(answers, subscription_id))
     report.items.extend(check_private(answers))
     report.items.extend(check_features(answers, plan, reads))
     report.items.extend(check_other_problems(plan, HANDLED_FIELDS))

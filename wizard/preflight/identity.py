@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from wizard.arm_ids import cluster_id
 from wizard.preflight.report import CheckResult
 
 if TYPE_CHECKING:
@@ -20,13 +21,13 @@ log = logging.getLogger(__name__)
 ID, TITLE = "kubernetes-access", "the signed-in principal on the Kubernetes API (Entra ID)"
 
 
-def check_access(conn: "ArmConnection", answers: "Answers", plan: "Plan") -> list[CheckResult]:
+def check_admission(conn: "ArmConnection", answers: "Answers", plan: "Plan") -> list[CheckResult]:
     from wizard.azure import roles
 
     if not roles.wanted(answers):
         return []
     access = answers.cluster.access
-    scope = roles.cluster_id(conn.subscription_id, answers.resource_group.name, answers.cluster.name)
+    scope = cluster_id(conn.subscription_id, answers.resource_group.name, answers.cluster.name)
     try:
         principal = roles.signed_in_principal(conn.credential)
         adm = roles.admission(conn, answers, principal)

@@ -82,9 +82,9 @@ def run_preflight(conn: "ArmConnection", answers: "Answers", plan: "Plan", price
             except Exception:  # noqa: BLE001 - a price never fails the preflight
                 found[spot] = {}
     report = evaluate(answers, plan, reads, conn.subscription_id)
-    from wizard.preflight.identity import check_access
+    from wizard.preflight.identity import check_admission
 
-    report.items.extend(check_access(conn, answers, plan))  # who the Kubernetes API of an Entra cluster admits
+    report.items.extend(check_admission(conn, answers, plan))  # who the Kubernetes API of an Entra cluster admits
     if prices is not None and gpus:
         report.estimate = _estimate(gpus, found)
     elif prices_note and gpus:
