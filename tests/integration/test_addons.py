@@ -251,7 +251,7 @@ def test_a_workspace_deleted_after_the_plan_stops_its_step_with_what_happened(ru
     answers = make_answers(cluster__addons__monitor_workspace_id=ws.id, kueue__install=False)
     plan = build_plan(answers, observe(conn, answers, r.session.subscription), allow_update=True)
     assert plan.ok, plan.problems
-    conn.resources.resources.begin_delete_by_id(ws.id, api_version="2023-04-03").result()  # someone else deletes it
+    mon.azure_monitor_workspaces.begin_delete("rg-mon", "amw-gone").result()  # someone else deletes it
     events: list = []
     opts = RunOptions(poll_interval=r.session.poll_interval, tick=0.02, typical_scale=r.session.time_scale)
     result = Engine(conn, plan, events.append, None, opts, runners()).run()
@@ -535,6 +535,38 @@ def test_sim_monitor_requires_provider_registration(sim):
     assert exc.value.status_code == 400
     listed = [x.name for x in rm.resources.list_by_resource_group("rg1")]
     assert "amw1" in listed
+
+
+def test_sim_workspace_delete_is_long_running_as_the_sdk_expects(sim):
+    """Microsoft.Monitor/accounts DELETE (api 2023-04-03): 202 with Location, Deleting until its operation ends,
+    a write meanwhile refused, then 404; deleting what is not there is 204. The SDK's own poller drives it."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.mgmt.monitor import models as mm
+
+    from tests.support.preflight import sim_conn
+
+    conn = sim_conn(sim)
+    conn.resources.resource_groups.create_or_update("rg1", {"location": "eastus2"})
+    conn.resources.providers.register("Microsoft.Monitor")
+    sim.release()
+    mon = conn.monitor_for()
+    mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
+    sim.hold()
+    poller = mon.azure_monitor_workspaces.begin_delete("rg1", "amw1")
+    delete = next(r for r in reversed(sim.request_log) if r.method == "DELETE")
+    assert delete.status == 202
+    assert mon.azure_monitor_workspaces.get("rg1", "amw1").provisioning_state == "Deleting"
+    with pytest.raises(HttpResponseError) as busy:
+        mon.azure_monitor_workspaces.create("rg1", "amw1", mm.AzureMonitorWorkspaceResource(location="eastus2"))
+    assert busy.value.status_code == 409
+    assert not poller.done()
+    sim.release()
+    poller.result()
+    with pytest.raises(ResourceNotFoundError):
+        mon.azure_monitor_workspaces.get("rg1", "amw1")
+    mark = len(sim.request_log)
+    mon.azure_monitor_workspaces.begin_delete("rg1", "amw1").result()
+    assert [(r.method, r.status) for r in sim.request_log[mark:]] == [("DELETE", 204)]
 
 
 def test_default_workspace_region_follows_azure_cli():

@@ -5,7 +5,9 @@ rule's association with the cluster (an extension resource under the managed clu
 
 Wire behaviour as ARM's: PUT answers 201 (new) or 200 (existing) with the resource, synchronously (none of these
 is a long-running operation in their REST specs); a workspace reports provisioningState Creating until its
-simulated creation time has passed, then Succeeded. The resource provider must be registered first
+simulated creation time has passed, then Succeeded. Deleting a workspace is long-running (api 2023-04-03: 202
+with Location and Azure-AsyncOperation, final state via Location; 204 when there is none): it reads Deleting
+until its operation completes, then 404. Rules, endpoints and associations are deleted at once (200, or 204). The resource provider must be registered first
 (Arm answers 409 MissingSubscriptionRegistration otherwise, for every request to an unregistered namespace).
 Stored in `World.monitor`, keyed by lower-case resource id, so --sim-state persists them.
 """
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from wizard.sim.arm import Arm, Request, Response
 
 WORKSPACE_CREATE = 20.0  # typical seconds until a new Azure Monitor workspace is Succeeded
+WORKSPACE_DELETE = 30.0  # typical seconds until a deleted workspace is gone
+WORKSPACE_API = "2023-04-03"
 
 _RGP = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
 _MC = _RGP + r"/microsoft\.containerservice/managedclusters/(?P<name>[^/]+)"
@@ -41,6 +45,10 @@ def register(arm: "Arm") -> None:
       lambda req, rg, name: _tracked(arm, req, rg, "datacollectionendpoints", name))
     r("PUT|GET|DELETE", _RGP + r"/microsoft\.insights/datacollectionrules/(?P<name>[^/]+)",
       lambda req, rg, name: _tracked(arm, req, rg, "datacollectionrules", name))
+    r("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.monitor/locations/(?P<loc>[^/]+)/"
+             r"operationstatuses/(?P<op>[^/]+)", lambda req, loc, op: _operation(arm, op, status=True))
+    r("GET", r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.monitor/locations/(?P<loc>[^/]+)/"
+             r"operationresults/(?P<op>[^/]+)", lambda req, loc, op: _operation(arm, op, status=False))
     r("GET", _RGP + r"/microsoft\.monitor/accounts",
       lambda req, rg: _list(arm, rg, "Microsoft.Monitor/accounts"))
     r("GET", _RGP + r"/microsoft\.insights/datacollectionendpoints",
@@ -77,7 +85,9 @@ def _not_found(rtype: str, name: str, rg: str) -> "Response":
 
 def _served(arm: "Arm", rec: dict[str, Any]) -> dict[str, Any]:
     body = copy.deepcopy(rec["body"])
-    if rec.get("ready_at") is not None:
+    if rec.get("deleting") is not None:
+        body["properties"]["provisioningState"] = "Deleting"
+    elif rec.get("ready_at") is not None:
         done = not arm.held and arm.now() >= rec["ready_at"]  # a held simulator completes nothing
         body["properties"]["provisioningState"] = "Succeeded" if done else "Creating"
     return body
@@ -116,9 +126,46 @@ def _tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str) -> "Resp
     if req.method == "DELETE":
         if rec is None:
             return _resp(204)
+        if kind == "accounts":
+            return _delete_workspace(arm, rec, key)
         arm.world.monitor.pop(key, None)
         return _resp(200, changed=True)
+    if rec is not None and rec.get("deleting") is not None:
+        return _error(409, "Conflict", f"The resource '{name}' is being deleted; try again when the deletion "
+                                       "has finished.")
     return _put_tracked(arm, req, rg, kind, name, rid, rec)
+
+
+def _delete_workspace(arm: "Arm", rec: dict[str, Any], key: str) -> "Response":
+    """Accepted: the workspace reads Deleting until its operation completes (Arm.advance removes it)."""
+    from wizard.sim.arm import Response
+
+    op = arm.world.operations.get(rec.get("deleting") or "")
+    if op is None:
+        loc = rec["body"]["location"]
+        op = arm._new_op("workspace_delete", loc, WORKSPACE_DELETE, resource=key)
+        rec["deleting"] = op["id"]
+    base = (f"{arm.base_url}/subscriptions/{arm.world.subscription_id}/providers/Microsoft.Monitor/locations/"
+            f"{op['location']}")
+    return Response(202, None, {"Location": f"{base}/operationResults/{op['id']}?api-version={WORKSPACE_API}",
+                                "Azure-AsyncOperation": f"{base}/operationStatuses/{op['id']}?api-version="
+                                                        f"{WORKSPACE_API}"}, changed=True)
+
+
+def _operation(arm: "Arm", op_id: str, status: bool) -> "Response":
+    """A workspace deletion's operation: its status document, or its result (202 while it runs, then 204)."""
+    from wizard.sim.arm import Response, iso
+
+    op = arm.world.operations.get(op_id)
+    if op is None or op["kind"] != "workspace_delete":
+        return _error(404, "NotFound", f"Operation '{op_id}' was not found.")
+    if not status:
+        return Response(204) if op["done"] else Response(202, None, {"Retry-After": "5"})
+    body = {"id": op_id, "name": op_id, "status": "Succeeded" if op["done"] else "InProgress",
+            "startTime": iso(op["start"])}
+    if op["done"]:
+        body["endTime"] = iso(op["end"])
+    return Response(200, body)
 
 
 def _put_tracked(arm: "Arm", req: "Request", rg: str, kind: str, name: str, rid: str,

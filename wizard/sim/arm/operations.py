@@ -199,6 +199,9 @@ class Operations:
         if kind == "rg_delete":
             self._delete_group_now(op["rg"])
             return
+        if kind == "workspace_delete":
+            self.world.monitor.pop(op["resource"], None)
+            return
         rec = self.world.clusters.get(op["cluster"] or "")
         if rec is None:
             return
