@@ -55,7 +55,7 @@ def plan_fleet_teardown(conn: "ArmConnection", answers: "Answers", answers_path:
     from wizard.azure.groups import get_group
     from wizard.fleet import members
     from wizard.fleet_apply import member_journal, shared_journal
-    from wizard.plan_model import Observed, Plan, check_steps
+    from wizard.plan_model import Deletion, Observed, Plan, check_steps
     from wizard.provenance import verdict
     from wizard.teardown import TeardownPlan, group_step, owned_from_journal, plan_teardown
 
@@ -90,15 +90,15 @@ def plan_fleet_teardown(conn: "ArmConnection", answers: "Answers", answers_path:
                                    "not deleted")
             return v.ours
 
-        deleting = {str(s.payload["resource_id"]).lower() for _, td in planned for s in td.plan.steps
-                    if "resource_id" in s.payload}
+        deleting = {s.payload.resource_id.lower() for _, td in planned for s in td.plan.steps
+                    if isinstance(s.payload, Deletion) and s.payload.resource_id}
         gone = {name for name, td in planned if any(s.id == "delete-cluster" for s in td.plan.steps)}
         # a member's cluster that stays (not ours by its tags) is among the group's other resources
         step, why = group_step(conn, rg, group, owned, confirmed, deleting, gone, (), False)
         if step is not None:
             shared.plan.steps.append(dataclasses.replace(
                 step, title=f"delete resource group {rg} (created by this wizard for the fleet; empty once the "
-                "members are gone)", payload={**step.payload, "identity": identity}))
+                "members are gone)", payload=dataclasses.replace(step.payload, identity=identity)))
         if why:
             shared.kept.append(why)
         check_steps(shared.plan.steps)

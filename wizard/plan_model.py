@@ -85,6 +85,23 @@ class KubeconfigInputs:
     private: bool = False
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """A teardown step (delete-cluster, -pool, -group, -monitor, -access): what it deletes, the apply step whose
+    record it closes in the journal, and the provenance tags the runner confirms just before the DELETE."""
+
+    created_by: str = ""
+    identity: str = ""
+    resource_group: str = ""
+    cluster: str = ""
+    pool: str = ""
+    resource_id: str = ""
+    kind: str = ""  # a managed Prometheus object: rule, endpoint or association
+    resource_uri: str = ""  # an association: the resource it belongs to, and its name
+    name: str = ""
+    besides: tuple[str, ...] = ()  # a group: the clusters deleted before it (a listing may still show them)
+
+
 @dataclass
 class Step:
     id: str

@@ -12,6 +12,7 @@ another rule's endpoint). The steps run through the same engine as apply.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -21,7 +22,7 @@ from wizard.addons.monitor_steps import STEP_IDS as MONITOR_STEPS
 from wizard.azure.clusters import get_cluster, get_pool
 from wizard.azure.groups import get_group
 from wizard.azure.roles import run_delete_access, teardown_steps
-from wizard.plan_model import Observed, Plan, Step, check_steps
+from wizard.plan_model import Deletion, Observed, Plan, Step, check_steps
 from wizard.provenance import verdict
 from wizard.spec import az
 
@@ -134,17 +135,16 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
     if cluster_step:
         cluster_step.deps += tuple(s.id for s in access.steps)
         plan.steps.append(cluster_step)
-    monitor = _monitor_steps(conn, owned.monitor, identity, cluster_id(subscription[0], rg, name), cluster is not None and cluster_step is None,
-                             ("delete-cluster",) if cluster_step else ())
+    monitor = _monitor_steps(conn, owned.monitor, identity, cluster_id(subscription[0], rg, name),
+                             cluster is not None and cluster_step is None, ("delete-cluster",) if cluster_step else ())
     plan.steps.extend(monitor["delete"])
     out.kept.extend(monitor["kept"])
     if group is not None and not shared_group:
-        deleting = {s.payload["resource_id"].lower() for s in monitor["delete"] if "resource_id" in s.payload}
+        deleting = {s.payload.resource_id.lower() for s in monitor["delete"] if s.payload.resource_id}
         step, why = group_step(conn, rg, group, "resource-group" in owned.steps, confirmed, deleting, {name},
                                tuple(s.id for s in plan.steps), cluster is not None and cluster_step is None)
-        if step is not None:
-            step.payload["identity"] = identity  # the tags the runner confirms again just before the DELETE
-            plan.steps.append(step)
+        if step is not None:  # the tags the runner confirms again just before the DELETE
+            plan.steps.append(dataclasses.replace(step, payload=dataclasses.replace(step.payload, identity=identity)))
         out.kept.extend([why] if why else [])
     check_steps(plan.steps)
     return out
@@ -159,7 +159,7 @@ def _cluster_step(rg: str, name: str, cluster: Any, owned: Owned, confirmed: Cal
         return Step("delete-cluster", f"delete cluster {name} ({when} by this wizard, with its node pools "
                     "and node resource group)", "update",
                     az("aks", "delete", "-g", rg, "-n", name, "--yes"), typical=durations.CLUSTER_CREATE,
-                    payload={"created_by": "cluster", "resource_group": rg, "cluster": name, "identity": identity})
+                    payload=Deletion("cluster", identity, rg, name))
     if cluster is not None and "cluster" not in owned.steps:
         kept.append(f"cluster {name}: not created by this wizard")
     return None
@@ -180,9 +180,8 @@ def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
             steps.append(Step("delete-pool" + pool_suffix(step_id),
                               f"delete GPU pool {gp.name} (added by this wizard)", "update",
                               az("aks", "nodepool", "delete", "-g", rg, "--cluster-name", name, "-n", gp.name),
-                              typical=durations.AGENT_POOL, payload={
-                                  "created_by": step_id, "resource_group": rg, "cluster": name, "pool": gp.name,
-                                  "identity": identity}))
+                              typical=durations.AGENT_POOL,
+                              payload=Deletion(step_id, identity, rg, name, gp.name)))
     return steps
 
 
@@ -204,7 +203,7 @@ def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirme
                 + ("the cluster is" if len(clusters) == 1 else f"{len(clusters)} clusters are") + " gone)",
                 "update", az("group", "delete", "-n", rg, "--yes"), deps=after,
                 typical=durations.RESOURCE_GROUP * 30,
-                payload={"created_by": "resource-group", "resource_group": rg, "besides": sorted(clusters)}), None
+                payload=Deletion("resource-group", resource_group=rg, besides=tuple(sorted(clusters)))), None
 
 
 MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",
@@ -286,7 +285,7 @@ def _rule_steps(client: Any, rules: list[tuple[str, Any]], cluster_id: str, clus
                               f"{assoc.name} of the cluster", "update",
                               az("monitor", "data-collection", "rule", "association", "delete", "--name", assoc.name,
                                  "--resource", cluster_id, "--yes"), deps=after, typical=durations.RESOURCE_GROUP,
-                              payload={"kind": "association", "resource_uri": cluster_id, "name": assoc.name}))
+                              payload=Deletion(kind="association", resource_uri=cluster_id, name=str(assoc.name))))
         steps.append(_monitor_step("rule", rid, tuple(s.id for s in steps) or after))
         deleted_rules.add(str(rule.id or rid).lower())
     return deleted_rules
@@ -297,8 +296,7 @@ def _monitor_step(kind: str, rid: str, deps: tuple[str, ...]) -> Step:
     return Step(f"delete-monitor:{kind}:{rname}", f"delete {MONITOR_KINDS[kind]} {rname} (created for this "
                 "cluster's managed Prometheus)", "update",
                 az("monitor", "data-collection", kind, "delete", "-g", rg, "-n", rname, "--yes"), deps=deps,
-                typical=durations.RESOURCE_GROUP, payload={"created_by": CREATED_BY[kind], "resource_id": rid,
-                                                           "kind": kind})
+                typical=durations.RESOURCE_GROUP, payload=Deletion(CREATED_BY[kind], resource_id=rid, kind=kind))
 
 
 def _get(read: Any) -> Any:
@@ -353,7 +351,7 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any)
     if resource is None:
         return {"state": "Gone", "message": step.title.replace("delete", "already gone:", 1)}
     if engine.journal is not None:
-        v = verdict(resource.tags, step.payload["identity"])
+        v = verdict(resource.tags, step.payload.identity)
         if not v.ours:
             engine.emit("log", step, f"kept: {v.said}", started=started)
             return {"state": "Kept", "message": step.title.replace("delete", "kept", 1) + f": {v.said}"}
@@ -367,27 +365,27 @@ def _delete(engine: "Engine", step: Step, started: float, begin: Any, read: Any)
         engine.sleep(engine.options.tick)
     poller.result()
     if engine.journal is not None:
-        engine.journal.append(step.id, "deleted", created_by=step.payload["created_by"])
+        engine.journal.append(step.id, "deleted", created_by=step.payload.created_by)
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 
 def _run_delete_cluster(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    rg, name = step.payload["resource_group"], step.payload["cluster"]
+    rg, name = step.payload.resource_group, step.payload.cluster
     return _delete(engine, step, started, lambda: engine.conn.aks.managed_clusters.begin_delete(rg, name),
                    lambda: get_cluster(engine.conn, rg, name))
 
 
 def _run_delete_pool(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    p = step.payload
-    rg, name, pool = p["resource_group"], p["cluster"], p["pool"]
+    p: Deletion = step.payload
+    rg, name, pool = p.resource_group, p.cluster, p.pool
     return _delete(engine, step, started, lambda: engine.conn.aks.agent_pools.begin_delete(rg, name, pool),
                    lambda: get_pool(engine.conn, rg, name, pool))
 
 
 def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    rg = step.payload["resource_group"]
+    rg = step.payload.resource_group
     # the clusters deleted before (the resource list may still show them for a moment)
-    besides = set(step.payload["besides"])
+    besides = set(step.payload.besides)
     others = [what for _, what in _other_resources(engine.conn, rg, besides)]
     if others:  # something appeared since the plan was shown: keep the group
         engine.emit("log", step, f"kept: {', '.join(others)} appeared in the group", started=started)
@@ -397,19 +395,19 @@ def _run_delete_group(engine: "Engine", step: Step, started: float) -> dict[str,
 
 
 def _run_delete_monitor(engine: "Engine", step: Step, started: float) -> dict[str, Any]:
-    p = step.payload
+    p: Deletion = step.payload
     client = engine.conn.monitor_for()
-    if p["kind"] == "association":
-        client.data_collection_rule_associations.delete(p["resource_uri"], p["name"])
+    if p.kind == "association":
+        client.data_collection_rule_associations.delete(p.resource_uri, p.name)
         return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
-    parts = p["resource_id"].split("/")
+    parts = p.resource_id.split("/")
     rg, name = parts[4], parts[-1]
-    if p["kind"] == "rule":
+    if p.kind == "rule":
         client.data_collection_rules.delete(rg, name)
     else:
         client.data_collection_endpoints.delete(rg, name)
     if engine.journal is not None:
-        engine.journal.append(step.id, "deleted", created_by=p["created_by"], resource_id=p["resource_id"])
+        engine.journal.append(step.id, "deleted", created_by=p.created_by, resource_id=p.resource_id)
     return {"state": "Deleted", "message": step.title.replace("delete", "deleted", 1)}
 
 

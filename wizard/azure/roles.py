@@ -372,7 +372,7 @@ def teardown_steps(conn: "ArmConnection", journal: "Journal", answers: "Answers"
     and its description's provenance agrees; a pre-existing assignment is never listed."""
     from azure.core.exceptions import ResourceNotFoundError
 
-    from wizard.plan_model import Step
+    from wizard.plan_model import Deletion, Step
     from wizard.provenance import verdict
 
     out = AccessTeardown()
@@ -400,7 +400,7 @@ def teardown_steps(conn: "ArmConnection", journal: "Journal", answers: "Answers"
         out.steps.append(Step(f"delete-access:{rid.rsplit('/', 1)[-1]}", f"delete the role assignment {ROLE} of "
                               f"principal {ra.principal_id} on cluster {answers.cluster.name} (granted by this wizard)",
                               "update", f"az role assignment delete --ids {shlex.quote(rid)}", typical=5.0,
-                              payload={"resource_id": rid, "created_by": STEP, "identity": identity}))
+                              payload=Deletion(STEP, identity, resource_id=rid)))
     return out
 
 
@@ -409,14 +409,14 @@ def run_delete_access(engine: "Engine", step: "Step", started: float) -> dict[st
 
     from wizard.provenance import verdict
 
-    rid = step.payload["resource_id"]
+    rid = step.payload.resource_id
     client = engine.conn.authorization
     try:
         ra = client.role_assignments.get_by_id(rid)
     except ResourceNotFoundError:
         ra = None
     if ra is not None:
-        v = verdict(provenance_of(ra.description), step.payload["identity"])
+        v = verdict(provenance_of(ra.description), step.payload.identity)
         if not v.ours:
             return {"state": "Kept", "message": step.title.replace("delete", "kept", 1) + f": {v.said}"}
         client.role_assignments.delete_by_id(rid)
