@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wizard.sim.arm import Arm, Request, Response
+    from wizard.sim.arm.rooms import Rooms
 
 WORKSPACE_CREATE = 20.0  # typical seconds until a new Azure Monitor workspace is Succeeded
 WORKSPACE_DELETE = 30.0  # typical seconds until a deleted workspace is gone
@@ -323,7 +324,7 @@ def _list_associations(arm: "Arm", rg: str, name: str) -> "Response":
 
 
 # ------------------------------------------------------------------------------------------ lifecycle hooks
-def group_resources(arm: "Arm", rg: str) -> list[dict[str, Any]]:
+def group_resources(arm: "Rooms", rg: str) -> list[dict[str, Any]]:
     """Generic-resource views of the tracked Azure Monitor resources in a group (GET .../resources)."""
     out = []
     for r in arm.world.monitor.values():
@@ -334,11 +335,11 @@ def group_resources(arm: "Arm", rg: str) -> list[dict[str, Any]]:
     return out
 
 
-def forget_group(arm: "Arm", rg: str) -> None:
+def forget_group(arm: "Rooms", rg: str) -> None:
     for key in [k for k, r in arm.world.monitor.items() if r["rg"] == rg.lower()]:
         arm.world.monitor.pop(key, None)
 
 
-def forget_cluster(arm: "Arm", ckey: str) -> None:
+def forget_cluster(arm: "Rooms", ckey: str) -> None:
     for key in [k for k, r in arm.world.monitor.items() if r.get("cluster") == ckey]:
         arm.world.monitor.pop(key, None)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wizard.sim.arm import Arm, Request, Response
+    from wizard.sim.arm.rooms import Rooms
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
@@ -48,7 +49,7 @@ def seed(arm: "Arm") -> None:
         "subnets": copy.deepcopy(SEEDED_SUBNETS), "tags": {}}
 
 
-def group_resources(arm: "Arm", rg: str) -> list[dict[str, Any]]:
+def group_resources(arm: "Rooms", rg: str) -> list[dict[str, Any]]:
     return [{"id": vnet_id(arm, r["rg"], r["name"]), "name": r["name"], "type": VNET_TYPE, "location": r["location"],
              "tags": r["tags"]} for r in arm.world.networks.values() if r["rg"] == rg.lower()]
 
@@ -69,7 +70,7 @@ def _error(status: int, code: str, message: str) -> "Response":
     return arm_error(status, code, message)
 
 
-def vnet_id(arm: "Arm", rg: str, vnet: str) -> str:
+def vnet_id(arm: "Rooms", rg: str, vnet: str) -> str:
     return f"/subscriptions/{arm.world.subscription_id}/resourceGroups/{rg}/providers/{VNET_TYPE}/{vnet}"
 
 
@@ -136,7 +137,7 @@ def _not_found(rg: str, rtype: str, name: str) -> "Response":
                                            f"{NOT_FOUND_FIX}")
 
 
-def find_subnet(arm: "Arm", subnet_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def find_subnet(arm: "Rooms", subnet_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(virtual network record, subnet record) of a subnet id, or None."""
     vnet_part, _, name = subnet_id.rstrip("/").rpartition("/subnets/")
     rec = arm.world.networks.get(vnet_part.lower())
@@ -184,7 +185,7 @@ def pool_addresses(props: dict[str, Any], overlay: bool, nodes: int | None = Non
     return n * per_node
 
 
-def addresses_used(arm: "Arm", subnet_id: str, exclude: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+def addresses_used(arm: "Rooms", subnet_id: str, exclude: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
                    ) -> int:
     used = 0
     for ckey, c in arm.world.clusters.items():

@@ -12,7 +12,7 @@ from .catalog import is_spot
 from .wire import CS, _get, is_gpu_size
 
 if TYPE_CHECKING:
-    from .core import Arm
+    from .rooms import Rooms as Arm
 
 _AUTOSCALER_DEFAULTS = {
     "balance-similar-node-groups": "false",

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import AbstractSet, Any
 
 
+from .rooms import Base
 from .wire import (CS, Request, Response, _get, _Reject, aks_error, arm_error, is_gpu_size,
                    version_key)
 
@@ -46,7 +47,7 @@ def _vmss_suffix(cluster_id: str, pool: str) -> str:
     return f"{zlib.crc32((cluster_id.lower() + '/' + pool).encode()) % 100000000:08d}"
 
 
-class Catalog:
+class Catalog(Base):
     # ------------------------------------------------------------------------------------ catalog reads
     def kubernetes_versions(self, req: Request, loc: str) -> Response:
         self._check_location(loc, f"{CS}/locations/kubernetesVersions")
@@ -150,7 +151,7 @@ class Catalog:
             count = props.get("minCount") or 0
         return [(props.get("vmSize") or "", int(count or 0))]
 
-    def _usage(self, loc: str, exclude: set[tuple[str, str]] = frozenset()) -> dict[str, int]:
+    def _usage(self, loc: str, exclude: AbstractSet[tuple[str, str]] = frozenset()) -> dict[str, int]:
         """vCPUs in use per family (and 'cores') in a location. exclude: (cluster key, pool key) pairs."""
         used: dict[str, int] = {"cores": 0}
         vms = 0

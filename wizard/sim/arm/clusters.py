@@ -10,13 +10,14 @@ from wizard.sim import latency
 from wizard.sim.credential import KUBE_TOKEN
 from wizard.sim.faults import FAULTS
 
+from .rooms import Base
 from . import build, validate
 from .catalog import _vmss_suffix
 from .validate import ClusterPut
 from .wire import CS, NOT_FOUND_FIX, Request, Response, _get, _Reject, aks_error, arm_error
 
 
-class Clusters:
+class Clusters(Base):
     # ------------------------------------------------------------------------------------ clusters: reads
     def _ckey(self, rg: str, name: str) -> str:
         return f"{rg.lower()}/{name.lower()}"

@@ -7,11 +7,12 @@ from typing import Any
 from wizard.sim import latency
 from wizard.sim.state import new_id
 
+from .rooms import Base
 from .wire import (CS, Request, Response, _get, _Reject, aks_error, arm_error, iso)
 import time
 
 
-class Operations:
+class Operations(Base):
     # ------------------------------------------------------------------------------------ time
     def now(self) -> float:
         return time.time()

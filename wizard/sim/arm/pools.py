@@ -6,11 +6,12 @@ from typing import Any
 
 from wizard.sim import latency
 
+from .rooms import Base
 from .wire import (CS, NOT_FOUND_FIX, Request, Response, aks_error, arm_error)
 from . import build, validate
 
 
-class Pools:
+class Pools(Base):
     # ------------------------------------------------------------------------------------ pools
     def list_pools(self, req: Request, rg: str, name: str) -> Response:
         self._require_rg(rg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from .rooms import Base
 from .wire import Request, Response, _Reject, arm_error
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -53,7 +54,7 @@ ROUTES: list[tuple[str, str, str]] = [
 EXTENSIONS = ("wizard.sim.authorization", "wizard.sim.monitor", "wizard.sim.network")  # role assignments first
 
 
-class Routing:
+class Routing(Base):
     routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]]
     world: Any
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 
+from .rooms import Base
 from .wire import (CS, Request, Response, _get, _Reject, arm_error)
 from wizard.sim.state import SUBSCRIPTION_NAME
 
 
-class Subscriptions:
+class Subscriptions(Base):
     # ------------------------------------------------------------------------------------ subscriptions
     def subscription_body(self) -> dict[str, Any]:
         sub = self.world.subscription_id
@@ -223,7 +224,7 @@ class Subscriptions:
 
     def feature_registered(self, flag: str) -> bool:
         rec = self.world.features.get(flag.lower())
-        return bool(rec) and rec["state"] == "Registered"
+        return rec is not None and rec["state"] == "Registered"
 
     def list_all_features(self, req: Request) -> Response:
         return Response(200, {"value": [self.feature_body(r) for r in self.world.features.values()]})

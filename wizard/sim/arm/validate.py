@@ -13,7 +13,7 @@ from .catalog import LOW_PRIORITY, _quotas_of, _surge, is_spot
 from .wire import CS, LTS_PLAN, _get, _Reject, aks_error, is_gpu_size, version_key
 
 if TYPE_CHECKING:
-    from .core import Arm
+    from .rooms import Rooms as Arm
 
 _GUID = r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 
