@@ -26,7 +26,7 @@ def main() -> int:
     ap.add_argument("--checklist", default="1.34", choices=("1.34", "1.35", "1.36"))
     args = ap.parse_args()
 
-    from tests.test_conformance_support import cluster_body, install_kueue, kube, kubeconfig
+    from tests.support.conformance import cluster_body, install_kueue, kube, kubeconfig
     from wizard.conformance import VerifyOptions, VerifyTarget, run_verification
     from wizard.sim import Simulator
 
