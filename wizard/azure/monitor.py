@@ -243,7 +243,7 @@ def ensure_providers(conn: "ArmConnection", namespaces: tuple[str, ...], subscri
 def read_workspace(conn: "ArmConnection", names: MonitorNames) -> Any:
     ws_sub = workspace_subscription(names.workspace_id) or names.subscription_id
     return _get(lambda: conn.monitor_for(ws_sub).azure_monitor_workspaces.get(names.workspace_rg,
-                                                                                  names.workspace_name))
+                                                                              names.workspace_name))
 
 
 def given_workspace_location(conn: "ArmConnection", workspace_id: str) -> str:
