@@ -94,11 +94,11 @@ def plan_fleet_teardown(conn: "ArmConnection", answers: "Answers", answers_path:
                     if isinstance(s.payload, Deletion) and s.payload.resource_id}
         gone = {name for name, td in planned if any(s.id == "delete-cluster" for s in td.plan.steps)}
         # a member's cluster that stays (not ours by its tags) is among the group's other resources
-        step, why = group_step(conn, rg, group, owned, confirmed, deleting, gone, (), False)
+        step, why = group_step(conn, rg, group, owned, confirmed, deleting, gone, (), False, identity)
         if step is not None:
             shared.plan.steps.append(dataclasses.replace(
                 step, title=f"delete resource group {rg} (created by this wizard for the fleet; empty once the "
-                "members are gone)", payload=dataclasses.replace(step.payload, identity=identity)))
+                "members are gone)"))
         if why:
             shared.kept.append(why)
         check_steps(shared.plan.steps)

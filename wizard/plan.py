@@ -191,8 +191,8 @@ class JournalState(TypedDict, total=False):
 
 
 def from_journal(answers: "Answers", journal: "Journal | None") -> JournalState:
-    """What a plan takes from the journal of its answers: the operations it has
-    in flight (re-attached, not sent again), the provenance tags, what a staged create deferred."""
+    """What a plan takes from the journal of its answers: the operations it has in flight (re-attached, not sent
+    again), the provenance tags, what a staged create deferred."""
     if journal is None:
         return {}
     ids = ["cluster", PREVIEW_FIELDS] + [sid for sid, _, _ in gpu_pool_steps(answers)]

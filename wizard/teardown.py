@@ -12,7 +12,6 @@ another rule's endpoint). The steps run through the same engine as apply.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -142,9 +141,9 @@ def plan_teardown(conn: "ArmConnection", answers: "Answers", journal: "Journal",
     if group is not None and not shared_group:
         deleting = {s.payload.resource_id.lower() for s in monitor["delete"] if s.payload.resource_id}
         step, why = group_step(conn, rg, group, "resource-group" in owned.steps, confirmed, deleting, {name},
-                               tuple(s.id for s in plan.steps), cluster is not None and cluster_step is None)
-        if step is not None:  # the tags the runner confirms again just before the DELETE
-            plan.steps.append(dataclasses.replace(step, payload=dataclasses.replace(step.payload, identity=identity)))
+                               tuple(s.id for s in plan.steps), cluster is not None and cluster_step is None, identity)
+        if step is not None:
+            plan.steps.append(step)
         out.kept.extend([why] if why else [])
     check_steps(plan.steps)
     return out
@@ -186,11 +185,11 @@ def _pool_steps(conn: "ArmConnection", answers: "Answers", owned: Owned,
 
 
 def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirmed: Callable[[str, Any], bool],
-               deleting: set[str], clusters: set[str], after: tuple[str, ...],
-               cluster_stays: bool) -> tuple[Step | None, str | None]:
+               deleting: set[str], clusters: set[str], after: tuple[str, ...], cluster_stays: bool,
+               identity: str) -> tuple[Step | None, str | None]:
     """The step deleting resource group rg, or why it stays: only when this wizard created it, its tags agree,
     and nothing is in it but what the other steps delete (`deleting`: resource ids; `clusters`: the clusters
-    deleted, by name)."""
+    deleted, by name). `identity`: the tags its runner confirms again just before the DELETE."""
     others = [r for rid, r in _other_resources(conn, rg, clusters) if rid.lower() not in deleting]
     if not owned:
         return None, f"resource group {rg}: it existed before this wizard"
@@ -203,7 +202,7 @@ def group_step(conn: "ArmConnection", rg: str, group: Any, owned: bool, confirme
                 + ("the cluster is" if len(clusters) == 1 else f"{len(clusters)} clusters are") + " gone)",
                 "update", az("group", "delete", "-n", rg, "--yes"), deps=after,
                 typical=durations.RESOURCE_GROUP * 30,
-                payload=Deletion("resource-group", resource_group=rg, besides=tuple(sorted(clusters)))), None
+                payload=Deletion("resource-group", identity, rg, besides=tuple(sorted(clusters)))), None
 
 
 MONITOR_KINDS = {"rule": "data collection rule", "endpoint": "data collection endpoint",

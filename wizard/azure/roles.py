@@ -44,9 +44,9 @@ STEP = "cluster-access"
 ROLE = "Azure Kubernetes Service RBAC Cluster Admin"
 ROLE_ID = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"  # built-in, the same in every tenant
 # what the wizard's own Kubernetes steps and probes do: a role must allow all of them
-NEEDED = tuple(f"{MANAGED_CLUSTERS}/{a}" for a in ("namespaces/write", "apiextensions.k8s.io/customresourcedefinitions/write",
-                                       "rbac.authorization.k8s.io/clusterroles/write", "apps/deployments/write",
-                                       "pods/delete"))
+NEEDED = tuple(f"{MANAGED_CLUSTERS}/{a}" for a in (
+    "namespaces/write", "apiextensions.k8s.io/customresourcedefinitions/write",
+    "rbac.authorization.k8s.io/clusterroles/write", "apps/deployments/write", "pods/delete"))
 PROPAGATION_TIMEOUT = 600.0  # seconds (of Azure's time): twice the 5 minutes Azure documents
 TYPICAL = 60.0
 

@@ -6,9 +6,10 @@ rule's association with the cluster (an extension resource under the managed clu
 Wire behaviour as ARM's: PUT answers 201 (new) or 200 (existing) with the resource, synchronously (none of these
 is a long-running operation in their REST specs); a workspace reports provisioningState Creating until its
 simulated creation time has passed, then Succeeded. Deleting a workspace is long-running (api 2023-04-03: 202
-with Location and Azure-AsyncOperation, final state via Location; 204 when there is none): it reads Deleting
-until its operation completes, then 404. Rules, endpoints and associations are deleted at once (200, or 204). The resource provider must be registered first
-(Arm answers 409 MissingSubscriptionRegistration otherwise, for every request to an unregistered namespace).
+with Location and Azure-AsyncOperation, final state via Location; 204 when there is none): it reads Deleting,
+and refuses a PUT, until its operation completes, then 404. Rules, endpoints and associations are deleted at once
+(200, or 204). The resource provider must be registered first (Arm answers 409 MissingSubscriptionRegistration
+otherwise, for every request to an unregistered namespace).
 Stored in `World.monitor`, keyed by lower-case resource id, so --sim-state persists them.
 """
 from __future__ import annotations
@@ -161,7 +162,7 @@ def _operation(arm: "Arm", op_id: str, status: bool) -> "Response":
     if op is None or op["kind"] != "workspace_delete":
         return _error(404, "NotFound", f"Operation '{op_id}' was not found.")
     if not status:
-        return Response(204) if op["done"] else Response(202, None, {"Retry-After": "5"})
+        return Response(204) if op["done"] else Response(202)
     body = {"id": op_id, "name": op_id, "status": "Succeeded" if op["done"] else "InProgress",
             "startTime": iso(op["start"])}
     if op["done"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, AbstractSet, Any
 
 if TYPE_CHECKING:
     from wizard.sim.arm import Arm, Request, Response
@@ -185,8 +185,7 @@ def pool_addresses(props: dict[str, Any], overlay: bool, nodes: int | None = Non
     return n * per_node
 
 
-def addresses_used(arm: "Rooms", subnet_id: str, exclude: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
-                   ) -> int:
+def addresses_used(arm: "Rooms", subnet_id: str, exclude: AbstractSet[tuple[str, str]] = frozenset()) -> int:
     used = 0
     for ckey, c in arm.world.clusters.items():
         net = (c["body"].get("properties") or {}).get("networkProfile") or {}

@@ -3,7 +3,7 @@ subscription, provider registration, 404/405)."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Callable
 
 from .rooms import Base
 from .wire import Request, Response, _Reject, arm_error
@@ -56,7 +56,6 @@ EXTENSIONS = ("wizard.sim.authorization", "wizard.sim.monitor", "wizard.sim.netw
 
 class Routing(Base):
     routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]]
-    world: Any
 
     def _route(self, methods: str, pattern: str, fn: Callable[..., Response]) -> None:
         self.routes.append((methods, re.compile(pattern, re.IGNORECASE), fn))
